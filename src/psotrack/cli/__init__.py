@@ -1,0 +1,91 @@
+"""The psotrack command line: thin commands over the core; errors become messages and exit codes.
+
+Each command group lives in its own module of this package and is registered here. The one place
+that turns psotrack errors into exit codes is :func:`main`: a :class:`ValidationError` prints one
+line per problem and exits with 2; any other :class:`PsotrackError` exits with 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from psotrack.errors import PsotrackError, ValidationError
+
+EXIT_INVALID_INPUT = 2
+EXIT_ERROR = 1
+
+
+def create_app() -> typer.Typer:
+    """Build the Typer application with every command group (no work done at import)."""
+    from psotrack.cli import demo, score
+
+    app = typer.Typer(
+        name="psotrack",
+        help="psotrack: measure, with its uncertainty, how each psoriasis patient is doing.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.add_typer(score.app, name="score")
+    demo.register(app)
+    _register_optional(app)
+    return app
+
+
+def _register_optional(app: typer.Typer) -> None:
+    """Register the command groups of later capabilities when their modules exist."""
+    import importlib
+
+    for module_name in ("endpoints", "evidence", "db", "simulate"):
+        try:
+            module = importlib.import_module(f"psotrack.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"psotrack.cli.{module_name}":
+                raise
+            continue
+        module.register(app)
+
+
+def report_error(exc: PsotrackError) -> int:
+    """Print an error for a person (no traceback) and return the exit code it maps to."""
+    if isinstance(exc, ValidationError):
+        for problem in exc.problems:
+            typer.echo(f"error: {problem}", err=True)
+        return EXIT_INVALID_INPUT
+    typer.echo(f"error: {exc}", err=True)
+    return EXIT_ERROR
+
+
+def _click_exception() -> type[Exception]:
+    """Typer ≥ 0.20 vendors click as ``typer._click``; older releases use click itself."""
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - depends on the installed Typer
+        from click import ClickException
+    return ClickException
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``psotrack``; returns (and exits with) the process exit code."""
+    app = create_app()
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except PsotrackError as exc:
+        code = report_error(exc)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted: nothing was written", err=True)
+        code = 130
+    except SystemExit as exc:  # click's usage errors
+        code = exc.code if isinstance(exc.code, int) else 1
+    except _click_exception() as exc:  # usage errors: unknown option, missing argument …
+        exc.show()
+        code = exc.exit_code
+    else:
+        code = result if isinstance(result, int) else 0
+    if argv is None:
+        sys.exit(code)
+    return code
