@@ -7,8 +7,25 @@ from typing import Annotated
 
 import typer
 
+from psotrack.cli.score_args import (
+    DLQI_SYNTAX,
+    int_option,
+    number_option,
+    parse_dlqi_answers,
+    parse_ints,
+    parse_nail,
+)
 from psotrack.errors import Problem, ValidationError
+from psotrack.instruments.bsa import bsa, bsa_from_handprints
+from psotrack.instruments.dlqi import COPYRIGHT as DLQI_COPYRIGHT
+from psotrack.instruments.dlqi import dlqi
+from psotrack.instruments.itch import itch_change, itch_nrs
+from psotrack.instruments.napsi import NailScore, napsi
 from psotrack.instruments.pasi import REGIONS, PasiInput, RegionScore, pasi
+from psotrack.instruments.pga import PgaScale, pga, pga_success, pga_x_bsa
+from psotrack.instruments.pssi import PssiInput, pssi
+from psotrack.instruments.severity import PASI_BANDS_10_20, PASI_SINGLE_CUT_10, classify_severity
+from psotrack.instruments.tpss import TpssInput, tpss
 
 app = typer.Typer(
     help="Score a clinical instrument (PASI, BSA, PGA, DLQI, …).", no_args_is_help=True
@@ -99,3 +116,296 @@ def _print_table(title: str, rows: list[dict[str, object]]) -> None:
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
     Console().print(table)
+
+
+# ---- Other instruments: BSA, PGA, DLQI, PSSI, NAPSI, itch NRS, TPSS, severity ----
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _raise_if(problems: list[Problem]) -> None:
+    if problems:
+        raise ValidationError(problems=problems)
+
+
+def _emit(
+    as_json: bool, payload: dict[str, object], title: str, rows: list[dict[str, object]]
+) -> None:
+    """Print the result as JSON (Decimals as strings) or as a table."""
+    if as_json:
+        typer.echo(json.dumps(payload, default=str, ensure_ascii=False))
+    elif len(rows) == 1:  # one result: a two-column table reads better than one wide row
+        _print_table(title, [{"field": k, "value": v} for k, v in rows[0].items()])
+    else:
+        _print_table(title, rows)
+
+
+@app.command("bsa")
+def score_bsa(
+    percent: Annotated[str | None, typer.Option(help="Affected body surface, 0–100 %.")] = None,
+    handprints: Annotated[
+        str | None, typer.Option(help="Number of the patient's handprints (may be fractional).")
+    ] = None,
+    unit: Annotated[
+        str, typer.Option(help="What one handprint is: 'hand' (≈ 1 %) or 'palm' (≈ 0.5 %).")
+    ] = "hand",
+    as_json: JsonFlag = False,
+) -> None:
+    """BSA % with its NPF/AAD band (mild < 3, moderate 3–10, severe > 10), from % or handprints."""
+    problems: list[Problem] = []
+    if (percent is None) == (handprints is None):
+        problems.append(Problem("--percent/--handprints", None, "give exactly one", "missing"))
+    pct = number_option("bsa", percent, problems)
+    count = number_option("handprints", handprints, problems)
+    _raise_if(problems)
+    if count is not None:
+        result = bsa_from_handprints(count, unit=unit)  # type: ignore[arg-type]  # checked inside
+    else:
+        result = bsa(pct)  # type: ignore[arg-type]  # one of the two was given
+    payload = {
+        "instrument": "BSA",
+        "percent": result.percent,
+        "handprints": result.handprints,
+        "unit": result.unit,
+        "severity": result.category,
+        "rule": result.severity.rule,
+    }
+    _emit(as_json, payload, "BSA", result.summary())
+
+
+@app.command("pga")
+def score_pga(
+    value: Annotated[str, typer.Option(help="The static PGA grade.")],
+    scale: Annotated[str, typer.Option(help="5 (grades 0–4) or 6 (grades 0–5).")],
+    baseline: Annotated[str | None, typer.Option(help="Baseline grade, same scale.")] = None,
+    require_two_grade_improvement: Annotated[
+        bool, typer.Option(help="PGA 0/1 success also needs ≥ 2 grades better than baseline.")
+    ] = False,
+    bsa_percent: Annotated[
+        str | None, typer.Option("--bsa", help="BSA % (0–100) to report PGA×BSA.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Static PGA with its grade name, the "PGA 0/1" success test and optionally PGA×BSA."""
+    problems: list[Problem] = []
+    grade = int_option("pga", value, problems)
+    base = int_option("baseline_pga", baseline, problems)
+    scale_number = int_option("--scale", scale, problems)
+    pga_scale = {5: PgaScale.FIVE_POINT, 6: PgaScale.SIX_POINT}.get(scale_number or 0)
+    if scale_number is not None and pga_scale is None:
+        problems.append(Problem("--scale", scale, "5 or 6 (points on the PGA scale)", "invalid"))
+    percent = number_option("bsa", bsa_percent, problems)
+    _raise_if(problems)
+    assert pga_scale is not None and grade is not None
+    current = pga(grade, pga_scale)
+    start = None if base is None else pga(base, pga_scale)
+    success = pga_success(
+        current, start, require_two_grade_improvement=require_two_grade_improvement
+    )
+    composite = None if percent is None else pga_x_bsa(current, percent)
+    row: dict[str, object] = {
+        "pga": current.grade,
+        "grade": current.name,
+        "scale": pga_scale.label,
+        "pga_0_1_success": success.success,
+    }
+    if start is not None:
+        row["improvement"] = success.improvement
+    if composite is not None:
+        row["pga_x_bsa"] = composite.value
+        row["pga_x_bsa_range"] = f"0–{composite.maximum}"
+    payload: dict[str, object] = {"instrument": "PGA", **row, "reason": success.reason}
+    _emit(as_json, payload, "PGA", [{k: str(v) for k, v in row.items()}])
+
+
+@app.command("dlqi")
+def score_dlqi(
+    answers: Annotated[str, typer.Option(help=DLQI_SYNTAX)],
+    as_json: JsonFlag = False,
+) -> None:
+    """Score a DLQI (0–30) with its band and subscales; --answers gives the syntax.
+
+    Two or more blank answers: the questionnaire is reported as not scored (exit code 0, since
+    that is what the patient returned); malformed answers exit with 2.
+    """
+    parsed, problems = parse_dlqi_answers(answers)
+    _raise_if(problems)
+    assert parsed is not None
+    result = dlqi(parsed)
+    payload = {
+        "instrument": "DLQI",
+        "valid": result.valid,
+        "total": result.total,
+        "band": result.band,
+        "unanswered": list(result.unanswered),
+        "invalid_reason": result.invalid_reason,
+        "items": {str(i.number): i.points for i in result.items},
+        "subscales": {s.name: s.score for s in result.subscales},
+        "copyright": DLQI_COPYRIGHT,
+    }
+    if as_json:
+        _emit(True, payload, "", [])
+        return
+    _print_table("DLQI", result.summary())
+    if result.valid:
+        _print_table(
+            "DLQI subscales",
+            [
+                {"subscale": s.name, "score": s.score, "maximum": s.maximum}
+                for s in result.subscales
+            ],
+        )
+    typer.echo(DLQI_COPYRIGHT)
+
+
+@app.command("pssi")
+def score_pssi(
+    signs: Annotated[
+        str, typer.Option(help="Scalp erythema, induration, desquamation: E,I,D (0–4).")
+    ],
+    area: Annotated[str | None, typer.Option(help="Scalp area score 0–6.")] = None,
+    area_pct: Annotated[
+        str | None, typer.Option(help="Scalp area affected, 0–100 % (converted by the PASI bands).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """PSSI = (E + I + D) × scalp area score, 0–72."""
+    names = ("scalp_erythema", "scalp_induration", "scalp_desquamation")
+    values, problems = parse_ints("--signs", signs, names, "E,I,D")
+    if (area is None) == (area_pct is None):
+        problems.append(Problem("--area/--area-pct", None, "give exactly one", "missing"))
+    area_value = int_option("scalp_area", area, problems)
+    pct = number_option("scalp_area_pct", area_pct, problems)
+    _raise_if(problems)
+    assert values is not None
+    e, i, d = values
+    if pct is not None:
+        scalp = PssiInput.from_percent(e, i, d, pct)
+    else:
+        scalp = PssiInput(e, i, d, area_value)  # type: ignore[arg-type]  # given when pct is not
+    result = pssi(scalp)
+    payload = {"instrument": "PSSI", **result.summary()[0]}
+    _emit(as_json, payload, "PSSI", result.summary())
+
+
+@app.command("napsi")
+def score_napsi(
+    nail: Annotated[
+        list[str],
+        typer.Option(
+            help="NAIL=MATRIX,BED, repeatable. Fingers R1–R5/L1–L5 (1 thumb), "
+            "toes RT1–RT5/LT1–LT5 (1 great toe); each score 0–4 quadrants. E.g. --nail R1=2,1"
+        ),
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """NAPSI per nail (matrix + bed, 0–8), finger and toe subtotals, total over the nails given."""
+    nails: dict[str, NailScore] = {}
+    problems: list[Problem] = []
+    for text in nail:
+        parsed, found = parse_nail(text)
+        problems.extend(found)
+        if parsed is not None:
+            if parsed[0] in nails:
+                problems.append(Problem("--nail", text, "each nail once", "invalid"))
+            nails[parsed[0]] = parsed[1]
+    if problems and nails:  # also report what is wrong with the nails that could be read
+        try:
+            napsi(nails)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    _raise_if(problems)
+    result = napsi(nails)
+    payload = {
+        "instrument": "NAPSI",
+        "total": result.total,
+        "fingers_total": result.fingers_total,
+        "toes_total": result.toes_total,
+        "maximum": result.maximum,
+        "nails_scored": list(result.nails_scored),
+        "nails": {
+            n.nail: {"matrix": n.matrix, "bed": n.bed, "total": n.total} for n in result.nails
+        },
+    }
+    _emit(as_json, payload, "NAPSI", result.summary())
+
+
+@app.command("itch")
+def score_itch(
+    value: Annotated[str, typer.Option(help="Worst itch in the last 24 h, integer 0–10.")],
+    baseline: Annotated[str | None, typer.Option(help="Baseline rating, to judge change.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Peak pruritus NRS (0–10); with --baseline, whether it fell by the meaningful 4 points."""
+    problems: list[Problem] = []
+    score = int_option("itch_nrs", value, problems)
+    base = int_option("baseline_itch_nrs", baseline, problems)
+    _raise_if(problems)
+    assert score is not None
+    row: dict[str, object] = {"itch_nrs": itch_nrs(score).score}
+    if base is not None:
+        row.update(itch_change(base, score).summary()[0])
+        del row["follow_up"]
+    _emit(as_json, {"instrument": "itch NRS", **row}, "Itch NRS", [row])
+
+
+@app.command("tpss")
+def score_tpss(
+    site: Annotated[str, typer.Option(help="The target plaque's site, the same at every visit.")],
+    signs: Annotated[str, typer.Option(help="Erythema, induration, scaling: E,I,S (0–4).")],
+    diameter_mm: Annotated[str | None, typer.Option(help="Longest diameter in mm.")] = None,
+    area_cm2: Annotated[str | None, typer.Option(help="Plaque area in cm².")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Target plaque severity score: erythema + induration + scaling of one named plaque, 0–12."""
+    values, problems = parse_ints("--signs", signs, ("erythema", "induration", "scaling"), "E,I,S")
+    diameter = number_option("diameter_mm", diameter_mm, problems)
+    area_value = number_option("area_cm2", area_cm2, problems)
+    _raise_if(problems)
+    assert values is not None
+    e, i, scaling = values
+    result = tpss(TpssInput(site, e, i, scaling, diameter_mm=diameter, area_cm2=area_value))
+    payload: dict[str, object] = {"instrument": "TPSS", **result.summary()[0]}
+    payload.update(diameter_mm=result.diameter_mm, area_cm2=result.area_cm2)
+    _emit(as_json, payload, "TPSS", result.summary())
+
+
+@app.command("severity")
+def score_severity(
+    pasi_value: Annotated[str | None, typer.Option("--pasi", help="PASI 0–72.")] = None,
+    bsa_value: Annotated[str | None, typer.Option("--bsa", help="BSA 0–100 %.")] = None,
+    dlqi_value: Annotated[str | None, typer.Option("--dlqi", help="DLQI total 0–30.")] = None,
+    pasi_rule: Annotated[
+        str,
+        typer.Option(
+            help="PASI bands: 'bands-10-20' (mild <10, moderate 10–20, severe >20) "
+            "or 'single-cut-10' (≤10 mild, >10 moderate-to-severe)."
+        ),
+    ] = "bands-10-20",
+    as_json: JsonFlag = False,
+) -> None:
+    """Severity by the rule of tens (BSA, PASI or DLQI > 10) and by PASI and BSA bands."""
+    problems: list[Problem] = []
+    p = number_option("pasi", pasi_value, problems)
+    b = number_option("bsa", bsa_value, problems)
+    d = int_option("dlqi", dlqi_value, problems)
+    if problems and (p, b, d) != (None, None, None):  # also check the values that could be read
+        try:
+            classify_severity(pasi=p, bsa=b, dlqi=d)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    rules = {"bands-10-20": PASI_BANDS_10_20, "single-cut-10": PASI_SINGLE_CUT_10}
+    if pasi_rule not in rules:
+        problems.append(
+            Problem("--pasi-rule", pasi_rule, "bands-10-20 or single-cut-10", "invalid")
+        )
+    _raise_if(problems)
+    report = classify_severity(pasi=p, bsa=b, dlqi=d, pasi_rule=rules[pasi_rule])
+    payload: dict[str, object] = {
+        "instrument": "severity",
+        "results": [
+            {"rule": r.rule, "category": r.category, "reason": r.reason, "missing": list(r.missing)}
+            for r in report.results
+        ],
+    }
+    _emit(as_json, payload, "Severity", report.summary())

@@ -1,5 +1,24 @@
 """Scoring of each clinical instrument of a psoriasis program: pure, exact, strictly validated."""
 
+from psotrack.instruments.bsa import (
+    BsaResult,
+    bsa,
+    bsa_from_handprints,
+    bsa_severity,
+)
+from psotrack.instruments.dlqi import (
+    DlqiAnswer,
+    DlqiChange,
+    DlqiInput,
+    DlqiResult,
+    Q7Answer,
+    dlqi,
+    dlqi_0_1,
+    dlqi_band,
+    dlqi_change,
+)
+from psotrack.instruments.itch import ItchChange, ItchResult, itch_change, itch_nrs
+from psotrack.instruments.napsi import NailScore, NapsiResult, napsi
 from psotrack.instruments.pasi import (
     PasiInput,
     PasiResult,
@@ -8,12 +27,74 @@ from psotrack.instruments.pasi import (
     area_score,
     pasi,
 )
+from psotrack.instruments.pga import (
+    PgaBsaResult,
+    PgaResult,
+    PgaScale,
+    PgaSuccess,
+    pga,
+    pga_success,
+    pga_x_bsa,
+)
+from psotrack.instruments.pssi import PssiInput, PssiResult, pssi
+from psotrack.instruments.severity import (
+    BSA_NPF_AAD,
+    PASI_BANDS_10_20,
+    PASI_SINGLE_CUT_10,
+    SeverityReport,
+    SeverityResult,
+    SeverityRule,
+    classify_severity,
+    rule_of_tens,
+)
+from psotrack.instruments.tpss import TpssInput, TpssResult, tpss
 
 __all__ = [
+    "BSA_NPF_AAD",
+    "PASI_BANDS_10_20",
+    "PASI_SINGLE_CUT_10",
+    "BsaResult",
+    "DlqiAnswer",
+    "DlqiChange",
+    "DlqiInput",
+    "DlqiResult",
+    "ItchChange",
+    "ItchResult",
+    "NailScore",
+    "NapsiResult",
     "PasiInput",
     "PasiResult",
+    "PgaBsaResult",
+    "PgaResult",
+    "PgaScale",
+    "PgaSuccess",
+    "PssiInput",
+    "PssiResult",
+    "Q7Answer",
     "RegionContribution",
     "RegionScore",
+    "SeverityReport",
+    "SeverityResult",
+    "SeverityRule",
+    "TpssInput",
+    "TpssResult",
     "area_score",
+    "bsa",
+    "bsa_from_handprints",
+    "bsa_severity",
+    "classify_severity",
+    "dlqi",
+    "dlqi_0_1",
+    "dlqi_band",
+    "dlqi_change",
+    "itch_change",
+    "itch_nrs",
+    "napsi",
     "pasi",
+    "pga",
+    "pga_success",
+    "pga_x_bsa",
+    "pssi",
+    "rule_of_tens",
+    "tpss",
 ]
