@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Final, Protocol
 
 from psotrack.errors import Problem, ValidationError
 from psotrack.instruments._checks import Number, integer_problem, number_problem
@@ -56,6 +56,33 @@ def area_score(percent: Number, field: str = "area_pct") -> int:
     return 1 + bisect_right(AREA_BAND_EDGES, percent)
 
 
+class _SignsAndArea(Protocol):
+    @property
+    def erythema(self) -> object: ...
+    @property
+    def induration(self) -> object: ...
+    @property
+    def desquamation(self) -> object: ...
+    @property
+    def area(self) -> object: ...
+
+
+def sign_and_area_problems(prefix: str, scores: _SignsAndArea) -> list[Problem]:
+    """Check the three sign grades (0–4) and the area score (0–6) of a PASI-style region.
+
+    ``scores`` has ``erythema``, ``induration``, ``desquamation`` and ``area`` attributes;
+    fields are named ``{prefix}_{sign}`` and ``{prefix}_area`` (PASI regions and the PSSI scalp).
+    """
+    found = [
+        integer_problem(
+            f"{prefix}_{sign}", getattr(scores, sign), 0, SIGN_MAX, f"a grade of {sign}"
+        )
+        for sign in SIGNS
+    ]
+    found.append(integer_problem(f"{prefix}_area", scores.area, 0, AREA_MAX, "an area score"))
+    return [p for p in found if p is not None]
+
+
 @dataclass(frozen=True)
 class RegionScore:
     """The four PASI items of one body region as the clinician graded them."""
@@ -73,14 +100,7 @@ class RegionScore:
         return cls(erythema, induration, desquamation, area_score(area_pct))
 
     def problems(self, region: str) -> list[Problem]:
-        found = [
-            integer_problem(
-                f"{region}_{sign}", getattr(self, sign), 0, SIGN_MAX, f"a grade of {sign}"
-            )
-            for sign in SIGNS
-        ]
-        found.append(integer_problem(f"{region}_area", self.area, 0, AREA_MAX, "an area score"))
-        return [p for p in found if p is not None]
+        return sign_and_area_problems(region, self)
 
 
 @dataclass(frozen=True)

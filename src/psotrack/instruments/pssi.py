@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from psotrack.errors import Problem, ValidationError
-from psotrack.instruments._checks import Number, integer_problem
-from psotrack.instruments.pasi import AREA_MAX, SIGN_MAX, SIGNS, area_score
+from psotrack.instruments._checks import Number
+from psotrack.instruments.pasi import area_score, sign_and_area_problems
 
 PSSI_MAX: Final = 72
 
@@ -39,12 +39,7 @@ class PssiInput:
         return cls(erythema, induration, desquamation, area_score(area_pct, "scalp_area_pct"))
 
     def problems(self) -> list[Problem]:
-        found = [
-            integer_problem(f"scalp_{sign}", getattr(self, sign), 0, SIGN_MAX, f"a grade of {sign}")
-            for sign in SIGNS
-        ]
-        found.append(integer_problem("scalp_area", self.area, 0, AREA_MAX, "an area score"))
-        return [p for p in found if p is not None]
+        return sign_and_area_problems("scalp", self)
 
 
 @dataclass(frozen=True)
