@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -64,8 +65,22 @@ def score_pasi(
     trunk: RegionOption = None,
     lower_limbs: RegionOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    input_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            help="Score every row of a CSV (<region>_<item> columns, or <region>_area_pct).",
+        ),
+    ] = None,
+    output_csv: Annotated[
+        Path | None,
+        typer.Option("--output", help="Where --input's rows go, with a pasi column added."),
+    ] = None,
 ) -> None:
-    """Score an adult PASI from the four regions' E,I,D,A."""
+    """Score an adult PASI from the four regions' E,I,D,A, or every row of a CSV file."""
+    if input_csv is not None or output_csv is not None:
+        _score_pasi_file(input_csv, output_csv, [head, upper_limbs, trunk, lower_limbs])
+        return
     given = {"head": head, "upper_limbs": upper_limbs, "trunk": trunk, "lower_limbs": lower_limbs}
     missing = [
         Problem(f"--{r.replace('_', '-')}", None, "E,I,D,A", kind="missing")
@@ -104,6 +119,32 @@ def score_pasi(
         )
         return
     _print_table("PASI", result.summary())
+
+
+def _score_pasi_file(
+    input_csv: Path | None, output_csv: Path | None, regions: list[str | None]
+) -> None:
+    from rich.console import Console
+
+    from psotrack.interop.pasi_csv import read_csv_text, score_pasi_table, write_csv_atomically
+
+    problems = []
+    if input_csv is None:
+        problems.append(Problem("--input", None, "the CSV to score", kind="missing"))
+    if output_csv is None:
+        problems.append(Problem("--output", None, "where to write the scored CSV", kind="missing"))
+    if any(r is not None for r in regions):
+        problems.append(
+            Problem("--input", str(input_csv), "either --input or the region options", "invalid")
+        )
+    _raise_if(problems)
+    assert input_csv is not None and output_csv is not None
+    console = Console(stderr=True)
+    with console.status("reading and checking every row"):
+        scored = score_pasi_table(read_csv_text(input_csv))
+    with console.status(f"writing {output_csv}"):
+        write_csv_atomically(scored, output_csv)
+    console.print(f"scored {scored.height} rows → {output_csv}")
 
 
 def _print_table(title: str, rows: list[dict[str, object]]) -> None:

@@ -3,7 +3,8 @@
 Sources: static PGA as reviewed in Langley RG, Ellis CN. J Am Acad Dermatol 2004;51:563–569
 (grades 0 clear, 1 almost clear, 2 mild, 3 moderate, 4 severe; the 6-point variant adds 5);
 "PGA 0/1" success, often with ≥ 2 grades of improvement from baseline, as in FDA guidance for
-psoriasis trials; PGA×BSA: Walsh JA et al. J Am Acad Dermatol 2013;69:931–937.
+psoriasis trials; PGA×BSA: Walsh JA et al. J Am Acad Dermatol 2013;69:931–937,
+doi:10.1016/j.jaad.2013.07.040.
 
 psotrack: the scale is recorded with every value (:class:`PgaScale`); on the 6-point scale the
 grades are named 0 clear, 1 almost clear, 2 mild, 3 moderate, 4 severe, 5 very severe. Grades on

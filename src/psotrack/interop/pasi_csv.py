@@ -1,0 +1,155 @@
+"""PASI from a CSV file: read every cell as text, check each row and field, score, write atomically.
+
+The file has one row per assessment and the columns of
+:mod:`psotrack.instruments.pasi_batch` (``<region>_<item>``, or ``<region>_area_pct`` for the area
+as a percentage). Other columns pass through unchanged, as the text they were; the output adds
+``pasi`` with one decimal. Rows are numbered from 1 for the first data row (line 2 of the file).
+If any row is invalid nothing is written and every bad row and field is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from psotrack.errors import Problem, ValidationError
+from psotrack.instruments.pasi import AREA_MAX, REGIONS, SIGN_MAX, SIGNS
+from psotrack.instruments.pasi_batch import pasi_batch
+
+OUTPUT_COLUMN = "pasi"
+
+
+def read_csv_text(path: Path) -> pl.DataFrame:
+    """Read a CSV with every column as text, so values pass through exactly as written."""
+    if not path.is_file():
+        raise ValidationError("--input", str(path), "an existing CSV file", kind="invalid")
+    try:
+        return pl.read_csv(path, infer_schema=False)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValidationError(
+            "--input",
+            str(path),
+            f"a readable UTF-8 CSV file with a header row ({reason})",
+            kind="invalid",
+        ) from exc
+
+
+def score_pasi_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """Score a frame of text columns; return it with ``pasi`` (text, one decimal) appended.
+
+    Raises :class:`ValidationError` listing every bad row and field, in row order.
+    """
+    problems = _header_problems(frame.columns)
+    if problems:
+        raise ValidationError(problems=problems)
+    columns: dict[str, np.ndarray] = {}
+    for region in REGIONS:
+        for sign in SIGNS:
+            name = f"{region}_{sign}"
+            columns[name] = _integers(frame, name, SIGN_MAX, problems)
+        name = f"{region}_area"
+        if name in frame.columns:
+            columns[name] = _integers(frame, name, AREA_MAX, problems)
+        else:
+            columns[f"{name}_pct"] = _percentages(frame, f"{name}_pct", problems)
+    try:
+        batch = pasi_batch(columns)
+    except ValidationError as exc:
+        problems.extend(_as_written(frame, p) for p in exc.problems)
+    if problems:
+        problems.sort(key=lambda p: (p.row or 0, frame.columns.index(p.field)))
+        raise ValidationError(problems=problems)
+    tenths = pl.Series(OUTPUT_COLUMN, batch.tenths, dtype=pl.Int32)
+    text = (tenths // 10).cast(pl.String) + "." + (tenths % 10).cast(pl.String)
+    return frame.with_columns(text.alias(OUTPUT_COLUMN))
+
+
+def write_csv_atomically(frame: pl.DataFrame, path: Path) -> None:
+    """Write the CSV through a temporary file in the same folder, then rename it into place.
+
+    An interruption or error leaves either the old file or none, never a half-written one.
+    """
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise ValidationError("--output", str(path), "a path in an existing folder", kind="invalid")
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            frame.write_csv(handle)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _as_written(frame: pl.DataFrame, problem: Problem) -> Problem:
+    """Show a rejected percentage as the file wrote it (``101``, not the float ``101.0``)."""
+    if problem.row is None or not problem.field.endswith("_pct"):
+        return problem
+    text = (frame.get_column(problem.field)[problem.row - 1] or "").strip()
+    try:
+        value: object = Decimal(text)
+    except InvalidOperation:
+        value = text
+    return Problem(problem.field, value, problem.allowed, problem.kind, problem.row)
+
+
+def _header_problems(header: list[str]) -> list[Problem]:
+    names = set(header)
+    problems: list[Problem] = []
+    if OUTPUT_COLUMN in names:
+        problems.append(
+            Problem(
+                OUTPUT_COLUMN,
+                "a column",
+                "not in the input: psotrack computes pasi itself",
+                kind="invalid",
+            )
+        )
+    for region in REGIONS:
+        for sign in SIGNS:
+            if f"{region}_{sign}" not in names:
+                problems.append(Problem(f"{region}_{sign}", None, "a column 0–4", kind="missing"))
+        area, pct = f"{region}_area", f"{region}_area_pct"
+        if area in names and pct in names:
+            problems.append(
+                Problem(area, "and " + pct, f"one of {area} or {pct}, not both", kind="invalid")
+            )
+        elif area not in names and pct not in names:
+            problems.append(
+                Problem(area, None, f"a column 0–6, or {pct} (0–100 %)", kind="missing")
+            )
+    return problems
+
+
+def _integers(frame: pl.DataFrame, name: str, high: int, problems: list[Problem]) -> np.ndarray:
+    """Parse a text column of whole numbers; unreadable cells become problems (and 0 here)."""
+    text = frame.get_column(name).str.strip_chars()
+    parsed = text.str.to_integer(strict=False)
+    unreadable = parsed.is_null() | ~text.str.contains(r"^[+-]?\d+$")
+    for row in unreadable.arg_true().to_list():
+        value = text[row]
+        if value is None or value == "":
+            problems.append(Problem(name, None, f"a whole number 0–{high}", "missing", row + 1))
+        else:
+            problems.append(Problem(name, value, f"a whole number 0–{high}", "type", row + 1))
+    return parsed.fill_null(0).to_numpy().astype(np.int64)
+
+
+def _percentages(frame: pl.DataFrame, name: str, problems: list[Problem]) -> np.ndarray:
+    """Parse a text column of percentages; unreadable cells become problems (and 0 here)."""
+    text = frame.get_column(name).str.strip_chars()
+    parsed = text.cast(pl.Float64, strict=False)
+    unreadable = parsed.is_null()
+    for row in unreadable.arg_true().to_list():
+        value = text[row]
+        allowed = "a number 0–100 (a percentage of the region)"
+        kind = "missing" if not value else "type"
+        problems.append(Problem(name, value or None, allowed, kind, row + 1))
+    return parsed.fill_null(0.0).to_numpy()
