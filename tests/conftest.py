@@ -1,8 +1,59 @@
-"""Shared test settings: hypothesis profiles tuned for a 2-core shared machine."""
+"""Shared test settings: hypothesis profiles for a 2-core machine, and database fixtures."""
 
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine, text
 
 settings.register_profile(
     "default", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("default")
+
+
+# --- Databases: every data-layer test runs on SQLite and on PostgreSQL -------------------------
+# Each test gets its own SQLite file or its own PostgreSQL schema, so tests run in any order and
+# in parallel. PostgreSQL comes from PSOTRACK_TEST_POSTGRES_URL (CI sets it); without it the
+# PostgreSQL half is skipped with a visible reason. A URL that is set but unreachable fails.
+
+
+POSTGRES_URL_VARIABLE = "PSOTRACK_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    """An engine on an empty database of each kind (no tables yet)."""
+    from psotrack.store import make_engine
+
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'psotrack.db'}")
+        yield engine
+        engine.dispose()
+        return
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_URL_VARIABLE} to run them")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    """An engine on a database migrated to the newest schema."""
+    from psotrack.store import upgrade
+
+    upgrade(empty_engine)
+    return empty_engine

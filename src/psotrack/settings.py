@@ -1,0 +1,29 @@
+"""The one settings object of psotrack: environment variables with the ``PSOTRACK_`` prefix.
+
+Nothing is read at import: call :func:`load_settings` (or build :class:`Settings` directly in
+tests) and pass the object down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where psotrack keeps its data and how it behaves; every field has a safe default."""
+
+    model_config = SettingsConfigDict(env_prefix="PSOTRACK_", extra="ignore", frozen=True)
+
+    #: SQLAlchemy URL; the default is an embedded SQLite file in the working folder.
+    database_url: str = "sqlite:///psotrack.db"
+    #: Folder where photo files are stored by content hash (outside the database).
+    photo_dir: Path = Path("psotrack-photos")
+    #: CTCAE version recorded with every graded adverse event unless a program sets its own.
+    ctcae_version: str = "5.0"
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (``PSOTRACK_DATABASE_URL``, …)."""
+    return Settings()

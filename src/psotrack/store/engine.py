@@ -1,0 +1,29 @@
+"""Engines and sessions: one factory for each, built on demand (never at import)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """Create an engine for ``url``; SQLite gets foreign keys enforced and WAL journaling."""
+    engine = create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """The session factory services use; ``expire_on_commit=False`` keeps results readable."""
+    return sessionmaker(bind=engine, expire_on_commit=False)

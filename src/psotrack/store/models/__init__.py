@@ -1,0 +1,32 @@
+"""SQLAlchemy 2 models of the clinical record; ``Base.metadata`` is what migrations build."""
+
+from psotrack.store.models.audit import AuditEntry
+from psotrack.store.models.base import Base
+from psotrack.store.models.clinical import (
+    Administration,
+    Assessment,
+    ConcomitantTherapy,
+    LabResult,
+    Photo,
+    Visit,
+)
+from psotrack.store.models.people import Enrollment, Patient, PatientIdentity, Program, User
+from psotrack.store.models.safety import AdverseEvent, SafetyFlag
+
+__all__ = [
+    "Administration",
+    "AdverseEvent",
+    "Assessment",
+    "AuditEntry",
+    "Base",
+    "ConcomitantTherapy",
+    "Enrollment",
+    "LabResult",
+    "Patient",
+    "PatientIdentity",
+    "Photo",
+    "Program",
+    "SafetyFlag",
+    "User",
+    "Visit",
+]

@@ -1,0 +1,99 @@
+"""Who is in the record: users, patients (identity kept apart from clinical data), programs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from psotrack.store.models.base import Base, Timestamps, coded
+from psotrack.store.vocabulary import (
+    EnrollmentStatus,
+    ProductSource,
+    PsoriasisType,
+    Role,
+    Route,
+    Sex,
+)
+
+
+class User(Base, Timestamps):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(coded(Role, "role"))
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Patient(Base, Timestamps):
+    """Clinical facts about a patient; identifiers live in :class:`PatientIdentity`."""
+
+    __tablename__ = "patients"
+    __table_args__ = (
+        CheckConstraint("fitzpatrick BETWEEN 1 AND 6", name="fitzpatrick"),
+        CheckConstraint("birth_year BETWEEN 1900 AND 2100", name="birth_year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: A random research code (e.g. ``PT-7F3A9C``): safe to leave the clinic, unlike the MRN.
+    research_id: Mapped[str] = mapped_column(String(20), unique=True)
+    sex: Mapped[Sex] = mapped_column(coded(Sex, "sex"))
+    birth_year: Mapped[int]
+    fitzpatrick: Mapped[int | None] = mapped_column(default=None)
+    psoriasis_type: Mapped[PsoriasisType] = mapped_column(coded(PsoriasisType, "psoriasis_type"))
+    onset_year: Mapped[int | None] = mapped_column(default=None)
+    history: Mapped[str | None] = mapped_column(default=None)
+    synthetic: Mapped[bool] = mapped_column(default=False)
+
+    identity: Mapped[PatientIdentity] = relationship(back_populates="patient", uselist=False)
+
+
+class PatientIdentity(Base):
+    """Direct identifiers (MRN, name, birth date): never in research views or exports."""
+
+    __tablename__ = "patient_identities"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(64), unique=True)
+    family_name: Mapped[str] = mapped_column(String(200))
+    given_name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date]
+
+    patient: Mapped[Patient] = relationship(back_populates="identity")
+
+
+class Program(Base, Timestamps):
+    """A regimen patients follow, with the protocol limits that safety checks use."""
+
+    __tablename__ = "programs"
+    __table_args__ = (
+        CheckConstraint("viability_threshold_pct BETWEEN 0 AND 100", name="viability"),
+        CheckConstraint("dose_min_per_kg <= dose_max_per_kg", name="dose_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    regimen: Mapped[str]
+    product_source: Mapped[ProductSource] = mapped_column(coded(ProductSource, "product_source"))
+    route: Mapped[Route] = mapped_column(coded(Route, "route"))
+    dose_min_per_kg: Mapped[float | None] = mapped_column(default=None)
+    dose_max_per_kg: Mapped[float | None] = mapped_column(default=None)
+    viability_threshold_pct: Mapped[float] = mapped_column(default=70.0)
+    ctcae_version: Mapped[str] = mapped_column(String(10), default="5.0")
+
+
+class Enrollment(Base, Timestamps):
+    __tablename__ = "enrollments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    start_date: Mapped[date]
+    status: Mapped[EnrollmentStatus] = mapped_column(coded(EnrollmentStatus, "enrollment_status"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(default=None)
+    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    arm: Mapped[str | None] = mapped_column(String(80), default=None)

@@ -1,0 +1,53 @@
+"""Safety records: adverse events (CTCAE grade, ICH E2A seriousness) and the flags raised."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from psotrack.store.models.base import Base, Timestamps, coded, utcnow
+from psotrack.store.vocabulary import AeOutcome, FlagKind, Relatedness
+
+
+class AdverseEvent(Base, Timestamps):
+    __tablename__ = "adverse_events"
+    __table_args__ = (CheckConstraint("grade BETWEEN 1 AND 5", name="grade"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    term: Mapped[str] = mapped_column(String(200))
+    onset_date: Mapped[date]
+    resolution_date: Mapped[date | None] = mapped_column(default=None)
+    grade: Mapped[int]
+    ctcae_version: Mapped[str] = mapped_column(String(10))
+    serious: Mapped[bool]
+    #: The ICH E2A criteria met (values of :class:`SeriousCriterion`); empty when not serious.
+    serious_criteria: Mapped[list[str]] = mapped_column(JSON, default=list)
+    expected: Mapped[bool | None] = mapped_column(default=None)
+    relatedness: Mapped[Relatedness] = mapped_column(coded(Relatedness, "relatedness"))
+    action_taken: Mapped[str | None] = mapped_column(String(200), default=None)
+    outcome: Mapped[AeOutcome] = mapped_column(coded(AeOutcome, "ae_outcome"))
+    infusion_reaction: Mapped[bool] = mapped_column(default=False)
+    administration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("administrations.id"), default=None
+    )
+
+
+class SafetyFlag(Base):
+    """A safety signal raised when something was recorded; kept, shown and listed by alerts."""
+
+    __tablename__ = "safety_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    kind: Mapped[FlagKind] = mapped_column(coded(FlagKind, "flag_kind"))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int]
+    message: Mapped[str]
+    #: For a serious adverse event: the regulatory report deadline it starts (ICH E2A).
+    due_date: Mapped[date | None] = mapped_column(default=None)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
