@@ -1,0 +1,85 @@
+"""Safety flags: raised by services at the moment something worrying is recorded, then listed.
+
+A flag is stored in the same transaction as the record that raised it, with an audit row, so a
+flag never exists without its cause nor a cause without its flag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from psotrack.services.audit import audit_created
+from psotrack.services.context import Actor, Database, Permission
+from psotrack.store.models import SafetyFlag
+from psotrack.store.vocabulary import FlagKind
+
+
+def raise_flag(
+    session: Session,
+    actor: Actor,
+    *,
+    patient_id: int,
+    kind: FlagKind,
+    entity: str,
+    entity_id: int,
+    message: str,
+    due_date: date | None = None,
+) -> SafetyFlag:
+    """Store one flag (and its audit rows) inside the caller's transaction."""
+    flag = SafetyFlag(
+        patient_id=patient_id,
+        kind=kind,
+        entity=entity,
+        entity_id=entity_id,
+        message=message,
+        due_date=due_date,
+    )
+    session.add(flag)
+    audit_created(session, actor, flag)
+    return flag
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A flag as a list shows it."""
+
+    id: int
+    patient_id: int
+    kind: str
+    message: str
+    entity: str
+    entity_id: int
+    raised_at: datetime
+    due_date: date | None
+    acknowledged: bool
+
+
+def list_alerts(
+    db: Database, actor: Actor, *, include_acknowledged: bool = False, patient_id: int | None = None
+) -> list[Alert]:
+    """Flags, newest first; unacknowledged only unless asked otherwise."""
+    actor.require(Permission.READ_RESEARCH)
+    with db.transaction() as session:
+        query = select(SafetyFlag).order_by(SafetyFlag.raised_at.desc(), SafetyFlag.id.desc())
+        if not include_acknowledged:
+            query = query.where(SafetyFlag.acknowledged_at.is_(None))
+        if patient_id is not None:
+            query = query.where(SafetyFlag.patient_id == patient_id)
+        return [
+            Alert(
+                id=f.id,
+                patient_id=f.patient_id,
+                kind=f.kind.value,
+                message=f.message,
+                entity=f.entity,
+                entity_id=f.entity_id,
+                raised_at=f.raised_at,
+                due_date=f.due_date,
+                acknowledged=f.acknowledged_at is not None,
+            )
+            for f in session.scalars(query)
+        ]

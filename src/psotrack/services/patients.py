@@ -1,0 +1,210 @@
+"""Programs, users, enrollment, visits and withdrawal: who is followed, in which regimen, when."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from psotrack.errors import Conflict, NotFound, ValidationError
+from psotrack.services.audit import audit_changed, audit_created
+from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.payloads import Bool, Float, Int, Payload, Text, parse_payload
+from psotrack.store.models import Enrollment, Patient, PatientIdentity, Program, User, Visit
+from psotrack.store.vocabulary import (
+    EnrollmentStatus,
+    ProductSource,
+    PsoriasisType,
+    Role,
+    Route,
+    Sex,
+    VisitType,
+)
+
+
+class ProgramIn(Payload):
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    regimen: Annotated[Text, Field(min_length=1)]
+    product_source: ProductSource
+    route: Route
+    dose_min_per_kg: Annotated[Float, Field(gt=0)] | None = None
+    dose_max_per_kg: Annotated[Float, Field(gt=0)] | None = None
+    viability_threshold_pct: Annotated[Float, Field(ge=0, le=100)] = 70.0
+    ctcae_version: Text = "5.0"
+
+
+class UserIn(Payload):
+    username: Annotated[Text, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")]
+    display_name: Annotated[Text, Field(min_length=1, max_length=200)]
+    role: Role
+    password_hash: Text | None = None
+
+
+class PatientIn(Payload):
+    """Enrollment form: identity, clinical background, and the program joined."""
+
+    mrn: Annotated[Text, Field(min_length=1, max_length=64)]
+    family_name: Annotated[Text, Field(min_length=1, max_length=200)]
+    given_name: Annotated[Text, Field(min_length=1, max_length=200)]
+    birth_date: date
+    sex: Sex
+    psoriasis_type: PsoriasisType = PsoriasisType.PLAQUE
+    fitzpatrick: Annotated[Int, Field(ge=1, le=6)] | None = None
+    onset_year: Annotated[Int, Field(ge=1900, le=2100)] | None = None
+    history: Text | None = None
+    program_id: Int
+    start_date: date
+    status: EnrollmentStatus = EnrollmentStatus.SCREENING
+    clinician_id: Int | None = None
+    arm: Annotated[Text, Field(max_length=80)] | None = None
+    synthetic: Bool = False
+
+
+class VisitIn(Payload):
+    patient_id: Int
+    visit_date: date
+    visit_type: VisitType
+    label: Annotated[Text, Field(min_length=1, max_length=80)]
+
+
+def create_program(db: Database, actor: Actor, payload: Mapping[str, Any] | ProgramIn) -> int:
+    actor.require(Permission.MANAGE_PROGRAMS)
+    data = parse_payload(ProgramIn, payload)
+    low, high = data.dose_min_per_kg, data.dose_max_per_kg
+    if low is not None and high is not None and low > high:
+        raise ValidationError("dose_min_per_kg", low, f"at most dose_max_per_kg ({high})")
+    with db.transaction() as session:
+        if session.scalar(select(Program.id).where(Program.name == data.name)) is not None:
+            raise Conflict(f"a program named {data.name!r} already exists")
+        program = Program(**data.model_dump())
+        session.add(program)
+        audit_created(session, actor, program)
+        return program.id
+
+
+def create_user(db: Database, actor: Actor, payload: Mapping[str, Any] | UserIn) -> int:
+    actor.require(Permission.MANAGE_USERS)
+    data = parse_payload(UserIn, payload)
+    with db.transaction() as session:
+        if session.scalar(select(User.id).where(User.username == data.username)) is not None:
+            raise Conflict(f"the username {data.username!r} is taken")
+        user = User(**data.model_dump())
+        session.add(user)
+        audit_created(session, actor, user)
+        return user.id
+
+
+def enroll_patient(db: Database, actor: Actor, payload: Mapping[str, Any] | PatientIn) -> int:
+    """Register a patient with identity and enrollment in one transaction; returns the id."""
+    actor.require(Permission.ENROLL)
+    data = parse_payload(PatientIn, payload)
+    if data.onset_year is not None and data.onset_year < data.birth_date.year:
+        raise ValidationError(
+            "onset_year", data.onset_year, f"the birth year ({data.birth_date.year}) or later"
+        )
+    with db.transaction() as session:
+        if session.get(Program, data.program_id) is None:
+            raise ValidationError("program_id", data.program_id, "an existing program", "invalid")
+        taken = select(PatientIdentity.patient_id).where(PatientIdentity.mrn == data.mrn)
+        if session.scalar(taken) is not None:
+            raise Conflict("a patient with this MRN is already registered")
+        patient = Patient(
+            research_id=_new_research_id(session),
+            sex=data.sex,
+            birth_year=data.birth_date.year,
+            fitzpatrick=data.fitzpatrick,
+            psoriasis_type=data.psoriasis_type,
+            onset_year=data.onset_year,
+            history=data.history,
+            synthetic=data.synthetic,
+        )
+        session.add(patient)
+        audit_created(session, actor, patient)
+        identity = PatientIdentity(
+            patient_id=patient.id,
+            mrn=data.mrn,
+            family_name=data.family_name,
+            given_name=data.given_name,
+            birth_date=data.birth_date,
+        )
+        session.add(identity)
+        audit_created(session, actor, identity)
+        enrollment = Enrollment(
+            patient_id=patient.id,
+            program_id=data.program_id,
+            start_date=data.start_date,
+            status=data.status,
+            clinician_id=data.clinician_id,
+            arm=data.arm,
+        )
+        session.add(enrollment)
+        audit_created(session, actor, enrollment)
+        return patient.id
+
+
+def record_visit(db: Database, actor: Actor, payload: Mapping[str, Any] | VisitIn) -> int:
+    actor.require(Permission.RECORD_CLINICAL)
+    data = parse_payload(VisitIn, payload)
+    with db.transaction() as session:
+        get_patient(session, data.patient_id)
+        visit = Visit(**data.model_dump())
+        session.add(visit)
+        audit_created(session, actor, visit)
+        return visit.id
+
+
+def withdraw_patient(db: Database, actor: Actor, patient_id: int, reason: str) -> None:
+    """Mark every open enrollment of the patient withdrawn, with the reason (audited)."""
+    actor.require(Permission.ENROLL)
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("reason", reason, "a reason for the withdrawal", "missing")
+    with db.transaction() as session:
+        get_patient(session, patient_id)
+        open_statuses = [
+            EnrollmentStatus.SCREENING,
+            EnrollmentStatus.ACTIVE,
+            EnrollmentStatus.FOLLOW_UP,
+        ]
+        enrollments = session.scalars(
+            select(Enrollment).where(
+                Enrollment.patient_id == patient_id, Enrollment.status.in_(open_statuses)
+            )
+        ).all()
+        if not enrollments:
+            raise Conflict(f"patient {patient_id} has no open enrollment to withdraw from")
+        for enrollment in enrollments:
+            changes = [
+                ("status", enrollment.status, EnrollmentStatus.WITHDRAWN),
+                ("withdrawal_reason", enrollment.withdrawal_reason, reason.strip()),
+            ]
+            enrollment.status = EnrollmentStatus.WITHDRAWN
+            enrollment.withdrawal_reason = reason.strip()
+            audit_changed(session, actor, enrollment, changes, reason.strip())
+
+
+def get_patient(session: Session, patient_id: int) -> Patient:
+    """The patient, unless missing or soft-deleted (then :class:`NotFound`)."""
+    patient = session.get(Patient, patient_id)
+    if patient is None or patient.deleted_at is not None:
+        raise NotFound(f"no patient with id {patient_id}")
+    return patient
+
+
+def get_visit(session: Session, visit_id: int) -> Visit:
+    visit = session.get(Visit, visit_id)
+    if visit is None or visit.deleted_at is not None:
+        raise NotFound(f"no visit with id {visit_id}")
+    return visit
+
+
+def _new_research_id(session: Session) -> str:
+    """A random code that carries no identifier (``PT-`` and 8 hex digits), unique in the table."""
+    while True:
+        code = f"PT-{secrets.token_hex(4).upper()}"
+        if session.scalar(select(Patient.id).where(Patient.research_id == code)) is None:
+            return code

@@ -1,0 +1,64 @@
+"""Reading service payloads with strict pydantic models, reporting every problem our way.
+
+Numbers and flags are strict (declare them with :data:`Int`, :data:`Float`, :data:`Bool`): lax
+pydantic turns ``false`` into 0 and ``"3"`` into 3. Dates and times stay lax, so ISO text from a
+form or JSON body is read. Each pydantic error becomes a :class:`~psotrack.errors.Problem`
+naming field, value and rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import pydantic
+
+from psotrack.errors import Problem, ValidationError
+
+Model = TypeVar("Model", bound=pydantic.BaseModel)
+
+Int = pydantic.StrictInt
+Float = pydantic.StrictFloat  # also takes an int, never a bool or text
+Bool = pydantic.StrictBool
+Text = pydantic.StrictStr
+
+
+class Payload(pydantic.BaseModel):
+    """Base of every service input: unknown fields refused, immutable, text trimmed."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def parse_payload(model: type[Model], payload: Mapping[str, Any] | Model) -> Model:
+    """Validate ``payload`` into ``model`` or raise :class:`ValidationError` with every problem."""
+    if isinstance(payload, model):
+        return payload
+    if not isinstance(payload, Mapping):
+        raise ValidationError("payload", type(payload).__name__, "a mapping of fields", "type")
+    try:
+        return model.model_validate(dict(payload))
+    except pydantic.ValidationError as exc:
+        raise ValidationError(problems=[_problem(error) for error in exc.errors()]) from None
+
+
+def _problem(error: Any) -> Problem:
+    field = ".".join(str(part) for part in error["loc"]) or "payload"
+    kind = error["type"]
+    value = error.get("input")
+    message = str(error["msg"])
+    if kind == "missing":
+        return Problem(field, None, "a required field", kind="missing")
+    if kind == "extra_forbidden":
+        return Problem(field, value, "not a field of this form", kind="invalid")
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        return Problem(field, value, _range_text(error))
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind == "enum":
+        return Problem(field, value, message.removeprefix("Input should be "), kind="type")
+    return Problem(field, value, message, kind="invalid")
+
+
+def _range_text(error: Any) -> str:
+    ctx = error.get("ctx", {})
+    symbols = {"ge": "≥", "le": "≤", "gt": ">", "lt": "<"}
+    limits = " and ".join(f"{symbols[k]} {v}" for k, v in ctx.items() if k in symbols)
+    return f"the allowed range ({limits})"

@@ -1,0 +1,68 @@
+"""A migrated database of each kind with one program and one user of every role."""
+
+from datetime import date
+
+import pytest
+
+from psotrack.services.context import SYSTEM, Actor, Database
+from psotrack.services.patients import create_program, create_user, enroll_patient
+from psotrack.store.vocabulary import Role
+
+
+@pytest.fixture
+def db(engine, tmp_path) -> Database:
+    return Database.from_engine(engine, photo_dir=tmp_path / "photos")
+
+
+@pytest.fixture
+def program_id(db) -> int:
+    return create_program(
+        db,
+        SYSTEM,
+        {
+            "name": "UC-MSC IV, 3 infusions 4 weeks apart",
+            "regimen": "UC-MSC 1.5e6 cells/kg IV at weeks 0, 4, 8",
+            "product_source": "UC-MSC",
+            "route": "IV",
+            "dose_min_per_kg": 1.0e6,
+            "dose_max_per_kg": 3.0e6,
+            "viability_threshold_pct": 80.0,
+        },
+    )
+
+
+@pytest.fixture
+def actors(db) -> dict[Role, Actor]:
+    out = {}
+    for role in Role:
+        user_id = create_user(
+            db, SYSTEM, {"username": role.value, "display_name": role.value, "role": role.value}
+        )
+        out[role] = Actor(user_id=user_id, role=role, name=role.value)
+    return out
+
+
+@pytest.fixture
+def clinician(actors) -> Actor:
+    return actors[Role.CLINICIAN]
+
+
+def patient_form(program_id: int, **changes) -> dict:
+    form = {
+        "mrn": "MRN-0001",
+        "family_name": "Doe",
+        "given_name": "Jane",
+        "birth_date": date(1980, 5, 17),
+        "sex": "female",
+        "fitzpatrick": 3,
+        "program_id": program_id,
+        "start_date": date(2026, 1, 5),
+        "status": "active",
+    }
+    form.update(changes)
+    return form
+
+
+@pytest.fixture
+def patient_id(db, clinician, program_id) -> int:
+    return enroll_patient(db, clinician, patient_form(program_id))
