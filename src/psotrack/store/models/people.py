@@ -42,7 +42,8 @@ class Patient(Base, Timestamps):
     #: A random research code (e.g. ``PT-7F3A9C``): safe to leave the clinic, unlike the MRN.
     research_id: Mapped[str] = mapped_column(String(20), unique=True)
     sex: Mapped[Sex] = mapped_column(coded(Sex, "sex"))
-    birth_year: Mapped[int]
+    #: Empty only for records imported from files that carry no birth date.
+    birth_year: Mapped[int | None]
     fitzpatrick: Mapped[int | None] = mapped_column(default=None)
     psoriasis_type: Mapped[PsoriasisType] = mapped_column(coded(PsoriasisType, "psoriasis_type"))
     onset_year: Mapped[int | None] = mapped_column(default=None)
@@ -59,9 +60,10 @@ class PatientIdentity(Base):
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
     mrn: Mapped[str] = mapped_column(String(64), unique=True)
-    family_name: Mapped[str] = mapped_column(String(200))
-    given_name: Mapped[str] = mapped_column(String(200))
-    birth_date: Mapped[date]
+    #: Names and birth date are empty only for records imported from research files.
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date | None]
 
     patient: Mapped[Patient] = relationship(back_populates="identity")
 

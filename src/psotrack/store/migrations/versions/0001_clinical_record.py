@@ -37,7 +37,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("birth_year", sa.Integer(), nullable=False),
+        sa.Column("birth_year", sa.Integer(), nullable=True),
         sa.Column("fitzpatrick", sa.Integer(), nullable=True),
         sa.Column(
             "psoriasis_type",
@@ -253,9 +253,9 @@ def upgrade() -> None:
         "patient_identities",
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.Column("mrn", sa.String(length=64), nullable=False),
-        sa.Column("family_name", sa.String(length=200), nullable=False),
-        sa.Column("given_name", sa.String(length=200), nullable=False),
-        sa.Column("birth_date", sa.Date(), nullable=False),
+        sa.Column("family_name", sa.String(length=200), nullable=True),
+        sa.Column("given_name", sa.String(length=200), nullable=True),
+        sa.Column("birth_date", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
             ["patient_id"], ["patients.id"], name=op.f("fk_patient_identities_patient_id_patients")
         ),
