@@ -38,11 +38,16 @@ def parse_payload(model: type[Model], payload: Mapping[str, Any] | Model) -> Mod
     try:
         return model.model_validate(dict(payload))
     except pydantic.ValidationError as exc:
-        raise ValidationError(problems=[_problem(error) for error in exc.errors()]) from None
+        raise ValidationError(
+            problems=[problem_from_pydantic(error) for error in exc.errors()]
+        ) from None
 
 
-def _problem(error: Any) -> Problem:
-    field = ".".join(str(part) for part in error["loc"]) or "payload"
+def problem_from_pydantic(error: Any, prefix: str = "") -> Problem:
+    """One pydantic error as a psotrack :class:`Problem` (``prefix`` names a lone field)."""
+    parts = [prefix] if prefix else []
+    parts += [str(part) for part in error["loc"]]
+    field = ".".join(parts) or "payload"
     kind = error["type"]
     value = error.get("input")
     message = str(error["msg"])

@@ -1,0 +1,117 @@
+"""Correcting a recorded value or deleting a record: never silent, always with a reason.
+
+A correction changes one field of one record after checking the new value by the same rule as
+the form that first recorded it, and writes an audit row with the old value, the new value and
+the reason. Deletion is soft: the row stays, marked deleted with its reason, and is audited.
+Scores are never corrected directly: correct an assessment's responses and it is scored again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import pydantic
+
+from psotrack.errors import NotFound, ValidationError
+from psotrack.services.audit import audit_changed
+from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.patients import PatientIn, VisitIn
+from psotrack.services.payloads import Payload, problem_from_pydantic
+from psotrack.store.models import Base, Patient, PatientIdentity, Visit
+
+
+@dataclass(frozen=True)
+class Correctable:
+    """Which fields of a table may be corrected, checked by which form's rules."""
+
+    model: type[Base]
+    form: type[Payload]
+    fields: frozenset[str]
+
+
+#: Fields open to correction, per table. Fields whose rules involve other fields (a dose and
+#: the weight it was computed from) are not here: record a new entry and delete the wrong one.
+CORRECTABLE: dict[str, Correctable] = {
+    "patients": Correctable(
+        Patient, PatientIn, frozenset({"sex", "psoriasis_type", "fitzpatrick", "history"})
+    ),
+    "patient_identities": Correctable(
+        PatientIdentity, PatientIn, frozenset({"mrn", "family_name", "given_name"})
+    ),
+    "visits": Correctable(Visit, VisitIn, frozenset({"visit_date", "visit_type", "label"})),
+}
+
+#: Tables whose rows may be soft-deleted through :func:`delete_record`.
+DELETABLE: dict[str, type[Base]] = {"patients": Patient, "visits": Visit}
+
+
+def register_correctable(table: str, entry: Correctable) -> None:
+    """Let another service module open fields of its own table to correction."""
+    CORRECTABLE[table] = entry
+    DELETABLE.setdefault(table, entry.model)
+
+
+def correct_value(
+    db: Database, actor: Actor, table: str, row_id: int, field: str, value: Any, reason: str
+) -> None:
+    """Set ``table.field`` of row ``row_id`` to ``value`` (checked), audited with ``reason``."""
+    actor.require(Permission.CORRECT)
+    entry = CORRECTABLE.get(table)
+    if entry is None:
+        raise ValidationError("table", table, f"one of {', '.join(sorted(CORRECTABLE))}", "invalid")
+    if field not in entry.fields:
+        allowed = ", ".join(sorted(entry.fields))
+        raise ValidationError(
+            "field", field, f"a correctable field of {table}: {allowed}", "invalid"
+        )
+    checked = _check_field(entry.form, field, value)
+    why = _reason(reason)
+    with db.transaction() as session:
+        row = session.get(entry.model, row_id)
+        if row is None or getattr(row, "deleted_at", None) is not None:
+            raise NotFound(f"no {table} row with id {row_id}")
+        old = getattr(row, field)
+        if old == checked:
+            raise ValidationError(
+                field, value, "a value different from the one recorded", "invalid"
+            )
+        setattr(row, field, checked)
+        audit_changed(session, actor, row, [(field, old, checked)], why)
+
+
+def delete_record(db: Database, actor: Actor, table: str, row_id: int, reason: str) -> None:
+    """Soft-delete a row: it stays stored, marked deleted, with the reason (audited)."""
+    actor.require(Permission.CORRECT)
+    model = DELETABLE.get(table)
+    if model is None:
+        raise ValidationError("table", table, f"one of {', '.join(sorted(DELETABLE))}", "invalid")
+    why = _reason(reason)
+    with db.transaction() as session:
+        row = session.get(model, row_id)
+        if row is None or getattr(row, "deleted_at", None) is not None:
+            raise NotFound(f"no {table} row with id {row_id}")
+        now = datetime.now(UTC)
+        row.deleted_at = now  # type: ignore[attr-defined]
+        row.deleted_reason = why  # type: ignore[attr-defined]
+        audit_changed(session, actor, row, [("deleted_at", None, now)], why, action="delete")
+
+
+def _check_field(form: type[Payload], field: str, value: Any) -> Any:
+    """Check one value by the rule its form declares for that field (type, range, strictness)."""
+    info = form.model_fields[field]
+    rule: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(rule)
+    try:
+        return adapter.validate_python(value)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(
+            problems=[problem_from_pydantic(e, prefix=field) for e in exc.errors()]
+        ) from None
+
+
+def _reason(reason: object) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("reason", reason, "a reason for the change", "missing")
+    return reason.strip()
