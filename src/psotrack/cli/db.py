@@ -1,0 +1,104 @@
+"""`psotrack db …`: create and migrate the record store (SQLite by default, or PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+app = typer.Typer(
+    help="Create or migrate the database (PSOTRACK_DATABASE_URL).", no_args_is_help=True
+)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL; default PSOTRACK_DATABASE_URL or sqlite:///psotrack.db.",
+    ),
+]
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="db")
+
+
+def database_url(given: str | None) -> str:
+    """The URL given on the command line, else the settings' (environment or default)."""
+    if given:
+        return given
+    from psotrack.settings import load_settings
+
+    return load_settings().database_url
+
+
+def shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def open_engine(url: str | None) -> Iterator[Engine]:
+    """An engine on the chosen database, checked reachable; a clear error if it is not."""
+    from sqlalchemy.exc import OperationalError
+
+    from psotrack.errors import PsotrackError
+    from psotrack.store import make_engine
+
+    target = database_url(url)
+    engine = make_engine(target)
+    try:
+        try:
+            with engine.connect():
+                pass
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise PsotrackError(f"cannot open the database {shown(target)}: {reason}") from None
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@app.command("upgrade")
+def upgrade(
+    url: DatabaseUrl = None,
+    revision: Annotated[str, typer.Option("--to", help="Target revision.")] = "head",
+) -> None:
+    """Create the tables, or bring an existing database to the newest schema."""
+    from psotrack.store import current_revision
+    from psotrack.store import upgrade as run_upgrade
+
+    with open_engine(url) as engine:
+        run_upgrade(engine, revision)
+        typer.echo(f"{shown(str(engine.url))}: schema at revision {current_revision(engine)}")
+
+
+@app.command("downgrade")
+def downgrade(
+    revision: Annotated[str, typer.Option("--to", help="Target revision ('base' = empty).")],
+    url: DatabaseUrl = None,
+) -> None:
+    """Take the schema back to an earlier revision (data in dropped tables is lost)."""
+    from psotrack.store import current_revision
+    from psotrack.store import downgrade as run_downgrade
+
+    with open_engine(url) as engine:
+        run_downgrade(engine, revision)
+        where = shown(str(engine.url))
+        typer.echo(f"{where}: schema at revision {current_revision(engine) or 'base'}")
+
+
+@app.command("current")
+def current(url: DatabaseUrl = None) -> None:
+    """Print the schema revision of the database."""
+    from psotrack.store import current_revision
+
+    with open_engine(url) as engine:
+        typer.echo(current_revision(engine) or "base (no tables)")

@@ -1,0 +1,31 @@
+"""`psotrack db upgrade | current | downgrade` on a fresh SQLite file, and an unreachable server."""
+
+from psotrack.cli import main
+
+
+def test_upgrade_current_downgrade(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert main(["db", "current", "--database-url", url]) == 0
+    assert "base" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--database-url", url]) == 0
+    assert "schema at revision 0001" in capsys.readouterr().out
+    assert main(["db", "current", "--database-url", url]) == 0
+    assert capsys.readouterr().out.strip() == "0001"
+    assert main(["db", "downgrade", "--to", "base", "--database-url", url]) == 0
+    assert "schema at revision base" in capsys.readouterr().out
+
+
+def test_default_url_comes_from_the_environment(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PSOTRACK_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    assert main(["db", "upgrade"]) == 0
+    assert (tmp_path / "env.db").exists()
+
+
+def test_unreachable_database_is_a_message_not_a_traceback(capsys):
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/none"
+    assert main(["db", "upgrade", "--database-url", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: cannot open the database postgresql+psycopg://postgres@127.0.0.1:1"
+    )
+    assert "Traceback" not in err
