@@ -13,11 +13,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor
 from psotrack.store.models import AuditEntry, Base
+from psotrack.store.models.base import utcnow
 
 #: Bookkeeping columns not worth an audit row of their own.
 SKIPPED = frozenset({"id", "created_at"})
@@ -41,15 +42,36 @@ def entity_name(row: Base) -> str:
 
 
 def audit_created(session: Session, actor: Actor, row: Base, reason: str | None = None) -> None:
-    """Audit a new row: one entry per non-empty column (the row must be flushed: it has an id)."""
+    """Audit a new row: one entry per non-empty column (flushes first, so the row has its id)."""
+    audit_created_many(session, actor, [row], reason)
+
+
+def audit_created_many(
+    session: Session, actor: Actor, rows: Iterable[Base], reason: str | None = None
+) -> None:
+    """Audit many new rows with one flush and one multi-row INSERT of their audit entries."""
+    rows = list(rows)
+    if not rows:
+        return
     session.flush()
-    for column in inspect(row).mapper.column_attrs:
-        if column.key in SKIPPED:
-            continue
-        value = getattr(row, column.key)
-        if value is None:
-            continue
-        _add(session, actor, "create", row, column.key, None, as_text(value), reason)
+    now = utcnow()
+    entries = [
+        {
+            "at": now,
+            "actor_id": actor.user_id,
+            "action": "create",
+            "entity": entity_name(row),
+            "entity_id": _row_id(row),
+            "field": column.key,
+            "old_value": None,
+            "new_value": as_text(value),
+            "reason": reason,
+        }
+        for row in rows
+        for column in inspect(row).mapper.column_attrs
+        if column.key not in SKIPPED and (value := getattr(row, column.key)) is not None
+    ]
+    session.execute(insert(AuditEntry), entries)
 
 
 def audit_changed(
@@ -75,17 +97,22 @@ def _add(
     new: str | None,
     reason: str | None,
 ) -> None:
-    primary_key = inspect(row).identity
-    entity_id = int(primary_key[0]) if primary_key else 0
     session.add(
         AuditEntry(
             actor_id=actor.user_id,
             action=action,
             entity=entity_name(row),
-            entity_id=entity_id,
+            entity_id=_row_id(row),
             field=name,
             old_value=old,
             new_value=new,
             reason=reason,
         )
     )
+
+
+def _row_id(row: Base) -> int:
+    primary_key = inspect(row).identity
+    if not primary_key:
+        raise RuntimeError(f"{entity_name(row)} row has no id yet: flush before auditing it")
+    return int(primary_key[0])

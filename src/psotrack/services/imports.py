@@ -1,0 +1,194 @@
+"""Importing a file of scores (long or wide) into the record: all rows or none.
+
+The file carries totals scored elsewhere (``patient_id, visit, day, pasi`` and optionally
+``arm, pga, bsa, dlqi, itch``), not item responses. psotrack checks every row first
+(:func:`psotrack.endpoints.validate_assessments`: types, ranges, one decimal for PASI, duplicates)
+and then writes everything in one transaction. An imported assessment keeps its provenance in
+``responses`` (``{"imported_total": "12.3", "source": "file.csv"}``); its score is that checked
+total — the one place where psotrack stores a score it did not compute from items, and it says so.
+
+Patients are matched by the file's ``patient_id`` used as the MRN; unknown ones are created with
+no name or birth date (research files carry none) and enrolled in the chosen program with the
+file's arm. Visit dates are ``day_zero + day``; the enrollment starts at ``day_zero`` so the study
+day derives back to the file's day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+
+from psotrack.endpoints import validate_assessments
+from psotrack.errors import Problem, ValidationError
+from psotrack.services.audit import audit_created_many
+from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.patients import _new_research_id
+from psotrack.store.models import (
+    Assessment,
+    Enrollment,
+    Patient,
+    PatientIdentity,
+    Program,
+    Visit,
+)
+from psotrack.store.vocabulary import EnrollmentStatus, Instrument, PsoriasisType, Sex, VisitType
+
+#: File column → instrument and how its checked value is written as the exact score text.
+IMPORTED = {
+    "pasi": Instrument.PASI,
+    "pga": Instrument.PGA,
+    "bsa": Instrument.BSA,
+    "dlqi": Instrument.DLQI,
+    "itch": Instrument.ITCH_NRS,
+}
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    rows: int
+    patients_created: int
+    visits: int
+    assessments: int
+
+
+def import_assessments(
+    db: Database,
+    actor: Actor,
+    frame: pl.DataFrame,
+    *,
+    program_id: int,
+    day_zero: date,
+    source: str,
+    synthetic: bool = False,
+) -> ImportSummary:
+    """Check every row, then store patients, visits and assessments in one transaction."""
+    actor.require(Permission.RECORD_CLINICAL)
+    actor.require(Permission.ENROLL)
+    checked = validate_assessments(frame)
+    with db.transaction() as session:
+        if session.get(Program, program_id) is None:
+            raise ValidationError("program_id", program_id, "an existing program", "invalid")
+        ids = checked.get_column("patient_id").unique().to_list()
+        known = dict(
+            session.execute(
+                select(PatientIdentity.mrn, PatientIdentity.patient_id).where(
+                    PatientIdentity.mrn.in_(ids)
+                )
+            ).all()
+        )
+        _refuse_visits_already_recorded(session, checked, known)
+        reason = f"import {source}"
+        patient_of = {
+            external_id: known[external_id] for external_id in ids if external_id in known
+        }
+        arms: dict[str, str | None] = {}
+        if "arm" in checked.columns:
+            first_arm = pl.col("arm").drop_nulls().first()
+            arms = dict(checked.group_by("patient_id").agg(first_arm).iter_rows())
+        new_ids = sorted(set(ids) - set(known))
+        patients = {
+            external_id: Patient(
+                research_id=_new_research_id(session),
+                sex=Sex.UNKNOWN,
+                birth_year=None,
+                psoriasis_type=PsoriasisType.PLAQUE,
+                history=f"imported from {source}",
+                synthetic=synthetic,
+            )
+            for external_id in new_ids
+        }
+        session.add_all(patients.values())
+        audit_created_many(session, actor, patients.values(), reason)
+        linked: list[PatientIdentity | Enrollment] = []
+        for external_id, patient in patients.items():
+            patient_of[external_id] = patient.id
+            linked.append(PatientIdentity(patient_id=patient.id, mrn=external_id))
+            linked.append(
+                Enrollment(
+                    patient_id=patient.id,
+                    program_id=program_id,
+                    start_date=day_zero,
+                    status=EnrollmentStatus.ACTIVE,
+                    arm=arms.get(external_id),
+                )
+            )
+        session.add_all(linked)
+        audit_created_many(session, actor, linked, reason)
+        columns = [c for c in IMPORTED if c in checked.columns]
+        scored = [
+            row for row in checked.iter_rows(named=True) if any(row[c] is not None for c in columns)
+        ]
+        visits = [
+            Visit(
+                patient_id=patient_of[row["patient_id"]],
+                visit_date=day_zero + timedelta(days=row["day"]),
+                visit_type=VisitType.BASELINE if row["day"] <= 0 else VisitType.FOLLOW_UP,
+                label=row["visit"],
+            )
+            for row in scored
+        ]
+        session.add_all(visits)
+        audit_created_many(session, actor, visits, reason)
+        assessments = [
+            Assessment(
+                visit_id=visit.id,
+                patient_id=visit.patient_id,
+                instrument=IMPORTED[column],
+                responses={"imported_total": text, "source": source},
+                score=text,
+                score_value=float(text),
+            )
+            for row, visit in zip(scored, visits, strict=True)
+            for column in columns
+            if row[column] is not None
+            for text in [_score_text(column, row[column])]
+        ]
+        session.add_all(assessments)
+        audit_created_many(session, actor, assessments, reason)
+        return ImportSummary(
+            rows=checked.height,
+            patients_created=len(patients),
+            visits=len(visits),
+            assessments=len(assessments),
+        )
+
+
+def _score_text(column: str, value: Any) -> str:
+    if column == "pasi":
+        return f"{value:.1f}"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _refuse_visits_already_recorded(
+    session: Any, checked: pl.DataFrame, known: dict[str, int]
+) -> None:
+    """A second import of the same visits would double them: refuse, naming each row."""
+    if not known:
+        return
+    recorded = {
+        (pid, label)
+        for pid, label in session.execute(
+            select(Visit.patient_id, Visit.label).where(
+                Visit.patient_id.in_(list(known.values())), Visit.deleted_at.is_(None)
+            )
+        )
+    }
+    problems = [
+        Problem(
+            "visit",
+            row["visit"],
+            f"already recorded for patient {row['patient_id']}; a visit is imported once",
+            kind="invalid",
+            row=index + 1,
+        )
+        for index, row in enumerate(checked.iter_rows(named=True))
+        if row["patient_id"] in known and (known[row["patient_id"]], row["visit"]) in recorded
+    ]
+    if problems:
+        raise ValidationError(problems=problems[:50])

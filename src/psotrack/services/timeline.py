@@ -1,0 +1,187 @@
+"""A patient's whole record in one read, and the long table of scores the endpoint engine takes.
+
+Study day: days from the first cell-therapy administration (that day is day 0, so an assessment
+made before the first infusion on the same day is still baseline, ``day ≤ 0``); a patient with no
+administration yet is counted from the start date of the first enrollment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from psotrack.errors import NotFound
+from psotrack.services.context import Actor, Database, Permission
+from psotrack.store.models import (
+    Administration,
+    AdverseEvent,
+    Assessment,
+    ConcomitantTherapy,
+    Enrollment,
+    LabResult,
+    Patient,
+    PatientIdentity,
+    Photo,
+    SafetyFlag,
+    Visit,
+)
+from psotrack.store.vocabulary import Instrument
+
+
+@dataclass(frozen=True)
+class PatientTimeline:
+    """Everything recorded for one patient (deleted rows left out), oldest first.
+
+    ``identity`` is present only for roles that may see identifiers.
+    """
+
+    patient: Patient
+    identity: PatientIdentity | None
+    day_zero: date | None
+    enrollments: tuple[Enrollment, ...]
+    visits: tuple[Visit, ...]
+    assessments: tuple[Assessment, ...]
+    administrations: tuple[Administration, ...]
+    therapies: tuple[ConcomitantTherapy, ...]
+    labs: tuple[LabResult, ...]
+    adverse_events: tuple[AdverseEvent, ...]
+    photos: tuple[Photo, ...]
+    flags: tuple[SafetyFlag, ...]
+
+    def study_day(self, visit: Visit) -> int | None:
+        return None if self.day_zero is None else (visit.visit_date - self.day_zero).days
+
+
+def load_timeline(db: Database, actor: Actor, patient_id: int) -> PatientTimeline:
+    """Load one patient's record: one indexed query per table, in one read transaction."""
+    actor.require(Permission.READ_RESEARCH)
+    identified = Permission.READ_IDENTIFIED in _grants(actor)
+    with db.transaction() as session:
+        patient = session.get(Patient, patient_id)
+        if patient is None or patient.deleted_at is not None:
+            raise NotFound(f"no patient with id {patient_id}")
+
+        def rows(model: Any, *order: Any) -> tuple[Any, ...]:
+            query = select(model).where(model.patient_id == patient_id)
+            if hasattr(model, "deleted_at"):
+                query = query.where(model.deleted_at.is_(None))
+            return tuple(session.scalars(query.order_by(*order, model.id)))
+
+        enrollments = rows(Enrollment, Enrollment.start_date)
+        administrations = rows(Administration, Administration.started_at)
+        return PatientTimeline(
+            patient=patient,
+            identity=session.get(PatientIdentity, patient_id) if identified else None,
+            day_zero=_day_zero(administrations, enrollments),
+            enrollments=enrollments,
+            visits=rows(Visit, Visit.visit_date),
+            assessments=rows(Assessment),
+            administrations=administrations,
+            therapies=rows(ConcomitantTherapy, ConcomitantTherapy.start_date),
+            labs=rows(LabResult, LabResult.sampled_at),
+            adverse_events=rows(AdverseEvent, AdverseEvent.onset_date),
+            photos=rows(Photo),
+            flags=rows(SafetyFlag, SafetyFlag.raised_at),
+        )
+
+
+#: Instruments that become columns of the long table, and the column names they take.
+SCORE_COLUMNS = {
+    Instrument.PASI: "pasi",
+    Instrument.PGA: "pga",
+    Instrument.BSA: "bsa",
+    Instrument.DLQI: "dlqi",
+    Instrument.ITCH_NRS: "itch",
+}
+
+
+def assessments_frame(db: Database, actor: Actor, program_id: int | None = None) -> pl.DataFrame:
+    """The long table of the endpoint engine: one row per patient and visit, research ids only.
+
+    Columns ``patient_id`` (the research id, never the MRN), ``arm``, ``visit``, ``day``, and
+    ``pasi``, ``pga``, ``bsa``, ``dlqi``, ``itch`` as exact decimal text (empty when not assessed).
+    """
+    actor.require(Permission.READ_RESEARCH)
+    with db.transaction() as session:
+        return _assessments_frame(session, program_id)
+
+
+def _assessments_frame(session: Session, program_id: int | None) -> pl.DataFrame:
+    enrollment_query = select(Enrollment.patient_id, Enrollment.arm, Enrollment.start_date)
+    if program_id is not None:
+        enrollment_query = enrollment_query.where(Enrollment.program_id == program_id)
+    enrolled = {
+        pid: (arm, start)
+        for pid, arm, start in session.execute(
+            enrollment_query.order_by(Enrollment.start_date.desc())
+        )
+    }
+    first_dose: dict[int, date] = {}
+    for pid, started in session.execute(
+        select(Administration.patient_id, Administration.started_at).where(
+            Administration.deleted_at.is_(None)
+        )
+    ):
+        day = started.date()
+        if pid not in first_dose or day < first_dose[pid]:
+            first_dose[pid] = day
+    research_ids = dict(
+        session.execute(
+            select(Patient.id, Patient.research_id).where(Patient.deleted_at.is_(None))
+        ).all()
+    )
+    rows: dict[int, dict[str, Any]] = {}
+    query = (
+        select(
+            Visit.id,
+            Visit.patient_id,
+            Visit.label,
+            Visit.visit_date,
+            Assessment.instrument,
+            Assessment.score,
+        )
+        .join(Assessment, Assessment.visit_id == Visit.id)
+        .where(Visit.deleted_at.is_(None), Assessment.deleted_at.is_(None))
+        .where(Assessment.instrument.in_(list(SCORE_COLUMNS)))
+    )
+    for visit_id, pid, label, visit_date, instrument, score in session.execute(query):
+        if pid not in enrolled or pid not in research_ids:
+            continue
+        arm, start = enrolled[pid]
+        anchor = first_dose.get(pid, start)
+        row = rows.setdefault(
+            visit_id,
+            {
+                "patient_id": research_ids[pid],
+                "arm": arm,
+                "visit": label,
+                "day": (visit_date - anchor).days,
+                **dict.fromkeys(SCORE_COLUMNS.values()),
+            },
+        )
+        row[SCORE_COLUMNS[instrument]] = score
+    schema = {"patient_id": pl.String, "arm": pl.String, "visit": pl.String, "day": pl.Int64}
+    schema.update(dict.fromkeys(SCORE_COLUMNS.values(), pl.String))
+    frame = pl.DataFrame(list(rows.values()), schema=schema, orient="row")
+    return frame.sort("patient_id", "day")
+
+
+def _day_zero(
+    administrations: tuple[Administration, ...], enrollments: tuple[Enrollment, ...]
+) -> date | None:
+    if administrations:
+        return min(a.started_at.date() for a in administrations)
+    if enrollments:
+        return min(e.start_date for e in enrollments)
+    return None
+
+
+def _grants(actor: Actor) -> frozenset[Permission]:
+    from psotrack.services.context import GRANTS
+
+    return GRANTS[actor.role]
