@@ -1,0 +1,156 @@
+"""Parameters of the virtual-patient model: published values, units, sources and validation.
+
+The immune–keratinocyte core is the ODE model psor.v8.4 of Shmarov F, Smith GR, Weatherhead SC,
+Reynolds NJ, Zuliani P. *Individualised computational modelling of immune mediated disease onset,
+flare and clearance in psoriasis.* PLoS Comput Biol 2022;18(9):e1010267 — values read from the
+authors' published steady-state system (repository pzuliani/psoriasis, Apache-2.0,
+``matlab/steady_state_8_4.m``, generated from ``models/psor_v8_4.xml``). Units: cells/mm² of
+epidermis for cells, the model's arbitrary concentration units for cytokines, time in days.
+
+Departures from Shmarov 2022 (each marked ``[psotrack]`` below and listed here):
+
+1. The single effector T-cell species ``T`` is split into Th17 and Th1 cells, each receiving
+   ``th17_fraction`` (0.5) of the IL-23-driven recruitment; IL-17/IL-22 is produced by Th17 and
+   IFN-γ/TNF-α by Th1 at ``0.5 / 0.5 = 1.0`` per cell per day, so that without therapy the sums
+   (and every published steady state) are unchanged.
+2. Regulatory T cells are added: constant induction, first-order loss, and a suppression of
+   effector recruitment normalised to 1 at the untreated Treg level (so again no change to the
+   published steady states). Their values are assumptions to be calibrated, not published values.
+3. A dimensionless vascular/inflammation state (1 in healthy skin) relaxes towards the
+   keratinocyte-active cytokine load relative to healthy skin, for redness (assumed time constant).
+4. UVB-induced apoptosis, the apoptotic-cell pool ``A`` and the UV-damage state ``R`` are left
+   out (no UVB arm in psotrack); the adalimumab/ustekinumab PK species are replaced by a generic
+   one-compartment blocker (:mod:`psotrack.model.therapies`).
+5. Cell-therapy (paracrine activity) and blocker effects act through Emax terms; all their values
+   are assumptions, documented here, to be calibrated against ``trials.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from psotrack.errors import Problem, ValidationError
+
+FloatArray = npt.NDArray[np.float64]
+#: A parameter is a scalar (one patient, or the population's typical value) or one value per row.
+Value = float | FloatArray
+
+#: Shmarov 2022 (steady_state_8_4.m): every cell species leaves by natural death at 0.0036/day.
+_DEATH: Final = 0.0036
+#: Healthy-skin sum IL-17 + TNF of the published healthy steady state (computed from the
+#: published equations; 0.5·T/36.5 each with T = 1556.1 cells/mm²), the vascular reference.
+HEALTHY_CYTOKINE_LOAD: Final = 42.6328
+
+
+@dataclass(frozen=True)
+class ModelParameters:
+    """Every rate and constant of the model; scalars or per-row arrays of one common length.
+
+    >>> ModelParameters().t_cell_recruitment
+    55.0
+    >>> ModelParameters(dc_clearance=0.0)
+    Traceback (most recent call last):
+    ...
+    psotrack.errors.ValidationError: dc_clearance=0.0 is outside > 0 (a rate, 1/day)
+    """
+
+    # --- dendritic cells and IL-23 (Shmarov 2022, steady_state_8_4.m, DC and IL23 equations)
+    dc_basal_influx: Value = 1880.0  # cells/mm²/day; constant DC influx
+    dc_activation_max: Value = 6000.0  # cells/mm²/day; Hill activation by keratinocyte signal
+    dc_activation_half: Value = 3e12  # (signal units)^4; Hill constant K^n, n = 4
+    dc_clearance: Value = 1.51 + _DEATH  # 1/day; efflux 1.51 + death 0.0036
+    il23_production: Value = 1.0  # per DC per day
+    cytokine_clearance: Value = 36.5  # 1/day; IL-23, IL-17, TNF and the keratinocyte signal
+    # --- effector T cells (Shmarov 2022, T equation; split [psotrack] departure 1)
+    t_cell_recruitment: Value = 55.0  # cells/mm²/day per IL-23 unit
+    t_cell_clearance: Value = 1.51 + _DEATH  # 1/day; efflux 1.51 + death 0.0036
+    th17_fraction: Value = 0.5  # [psotrack] share of recruitment polarised to Th17
+    il17_production: Value = 1.0  # per Th17 per day [psotrack] = 0.5 (Shmarov, per T) / 0.5
+    tnf_production: Value = 1.0  # per Th1 per day [psotrack] = 0.5 (Shmarov, per T) / 0.5
+    # --- regulatory T cells [psotrack] departure 2 (assumed values)
+    treg_level: Value = 500.0  # cells/mm²; untreated level, about 10 % of plaque effectors
+    treg_turnover: Value = 0.2  # 1/day; half-life ≈ 3.5 days (assumed; slower than effectors)
+    treg_suppression: Value = 1.0  # ρ: recruitment × (1 + ρ)/(1 + ρ·Treg/treg_level)
+    # --- keratinocytes (Shmarov 2022, SC, TA, D and GF equations)
+    sc_proliferation: Value = 0.0017635  # 1/day per cytokine unit; stem-cell self-renewal
+    sc_crowding: Value = 1.8135e-5  # mm²/(cell·day); quadratic density limit
+    ta_from_sc: Value = 0.0015415  # 1/day per cytokine unit; TA production by stem cells
+    ta_proliferation: Value = 0.0017562  # 1/day per cytokine unit
+    ta_crowding: Value = 3.7321e-6  # mm²/(cell·day)
+    d_from_ta: Value = 0.0018063  # 1/day per cytokine unit; differentiation of TA output
+    d_crowding: Value = 5.05e-7  # mm²/(cell·day)
+    d_shedding: Value = 0.0047529  # 1/day; loss of differentiated cells by desquamation
+    keratinocyte_death: Value = _DEATH  # 1/day
+    signal_production: Value = 1.0  # keratinocyte signal (GF) per SC/TA cell per day
+    # --- vascular/inflammation state [psotrack] departure 3
+    vascular_rate: Value = 0.2  # 1/day; vessel dilation/regression, half-life ≈ 3.5 days
+    # --- cell therapy, paracrine activity pool [psotrack] departure 5 (assumptions)
+    paracrine_half_life: Value = 3.0  # days; activity of one dose after IV cells are cleared
+    paracrine_ec50: Value = 1.0  # activity units (1 unit = 1e6 cells/kg delivered systemically)
+    msc_treg_emax: Value = 2.0  # maximal relative rise of Treg induction
+    msc_th17_emax: Value = 0.6  # maximal fractional damping of Th17 differentiation
+    msc_dc_emax: Value = 0.5  # maximal fractional damping of DC activation
+    msc_cytokine_emax: Value = 0.5  # maximal fractional damping of cytokine production
+    # --- generic monoclonal blocker (one compartment, first-order absorption; assumptions
+    # typical of subcutaneous IgG1/IgG4 antibodies: absorption t½ ≈ 3.5 d, elimination t½ ≈ 25 d)
+    blocker_absorption: Value = 0.2  # 1/day
+    blocker_elimination: Value = math.log(2) / 25.0  # 1/day
+    blocker_ec50: Value = 0.2  # in label-dose units
+    blocker_emax: Value = 0.95  # maximal fractional neutralisation of the target cytokine
+
+    def __post_init__(self) -> None:
+        problems = [p for f in fields(self) if (p := _check(f.name, getattr(self, f.name)))]
+        sizes = {np.size(getattr(self, f.name)) for f in fields(self)} - {1}
+        if len(sizes) > 1:
+            problems.append(Problem("parameters", sorted(sizes), "one common length", "invalid"))
+        if problems:
+            raise ValidationError(problems=problems)
+
+    @property
+    def paracrine_decay(self) -> Value:
+        """First-order decay rate of paracrine activity, 1/day (ln 2 / half-life)."""
+        return math.log(2) / self.paracrine_half_life
+
+    def broadcast(self, n: int) -> ModelParameters:
+        """The same parameters as float64 arrays of length ``n`` (one row per patient or site)."""
+        return replace(
+            self,
+            **{
+                f.name: np.broadcast_to(np.asarray(getattr(self, f.name), np.float64), (n,)).copy()
+                for f in fields(self)
+            },
+        )
+
+    def row(self, i: int) -> ModelParameters:
+        """The scalar parameters of row ``i`` of a broadcast parameter set."""
+        return replace(
+            self,
+            **{f.name: float(np.asarray(getattr(self, f.name)).ravel()[i]) for f in fields(self)},
+        )
+
+
+#: Parameters that are shares or maximal fractional inhibitions, allowed in (0, 1].
+_FRACTIONS: Final = frozenset(
+    {"th17_fraction", "msc_th17_emax", "msc_dc_emax", "msc_cytokine_emax", "blocker_emax"}
+)
+
+
+def _check(name: str, value: Value) -> Problem | None:
+    values = np.asarray(value, dtype=np.float64)
+    high = 1.0 if name in _FRACTIONS else math.inf
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values <= 0) | (values > high)
+    if not bad.any():
+        return None
+    shown = values.ravel()[int(np.argmax(bad.ravel()))].item()
+    allowed = "0–1 excluding 0 (a fraction)" if name in _FRACTIONS else "> 0 (a rate, 1/day)"
+    if name == "msc_treg_emax":
+        allowed = "> 0 (a maximal relative rise)"
+    elif name.endswith(("_level", "_influx", "_max", "_half", "_ec50", "_life")):
+        allowed = f"> 0 ({'a half-life, days' if name.endswith('_life') else 'a positive amount'})"
+    return Problem(name, shown, allowed)

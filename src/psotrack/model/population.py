@@ -1,0 +1,187 @@
+"""Virtual populations: between-patient variability, baseline inclusion, tidy simulated output.
+
+Each patient's parameters are the typical values of :class:`ModelParameters` times a log-normal
+factor ``exp(σ·Z)``, ``σ = √ln(1 + CV²)`` (median = typical value), with the CVs of
+:data:`VARIABILITY` — psotrack assumptions, chosen wide where responses are known to vary
+(cell-therapy sensitivity) and narrow where the plaque's bistability is sensitive (keratinocyte
+proliferation, one factor shared by its four published constants). Baseline regional areas are
+log-normal around :data:`BASELINE_AREA_MEDIAN` (CV 80 %, capped at 100 %).
+
+A candidate's baseline is its own untreated plaque steady state: the published plaque state
+(Shmarov 2022) integrated without therapy for :data:`SETTLE_DAYS` days with that patient's
+parameters (ETDRK4 keeps equilibria exactly, so a 1-day step suffices). Candidates whose plaque
+is not a stable steady state (they heal or have not settled) or whose baseline PASI misses the
+inclusion rule (PASI ≥ ``min_pasi``) are rejected and redrawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from psotrack.errors import ValidationError
+from psotrack.instruments.pasi import REGIONS
+from psotrack.model import states as s
+from psotrack.model.equations import SiteInputs, rhs
+from psotrack.model.observation import observation_frame, observe_pasi, sign_severity
+from psotrack.model.parameters import ModelParameters
+from psotrack.model.solver import published_state
+from psotrack.model.solver import simulate as integrate
+from psotrack.model.therapies import Schedule, build_inputs, parse_schedule
+
+FloatArray = npt.NDArray[np.float64]
+
+VARIABILITY: Final = {
+    "t_cell_recruitment": 0.15,
+    "dc_basal_influx": 0.15,
+    "treg_level": 0.30,
+    "vascular_rate": 0.30,
+    "paracrine_ec50": 0.80,
+    "blocker_ec50": 0.50,
+}
+#: One factor, CV 3 %, scales all four published keratinocyte proliferation constants together.
+KERATINOCYTE_CV: Final = 0.03
+_KERATINOCYTE_RATES: Final = ("sc_proliferation", "ta_from_sc", "ta_proliferation", "d_from_ta")
+BASELINE_AREA_MEDIAN: Final = {
+    "head": 15.0,
+    "upper_limbs": 15.0,
+    "trunk": 20.0,
+    "lower_limbs": 25.0,
+}
+BASELINE_AREA_CV: Final = 0.8
+SETTLE_DAYS: Final = 400
+_SETTLED: Final = 1e-6  # max |dy/dt|/y per day for a settled candidate
+
+
+@dataclass(frozen=True)
+class Population:
+    """Included virtual patients: parameters (arrays), baseline state, area and induration."""
+
+    parameters: ModelParameters
+    baseline_state: FloatArray
+    baseline_area: FloatArray
+    baseline_induration: FloatArray
+    baseline_pasi: FloatArray
+    seed: int
+
+    def __len__(self) -> int:
+        return int(self.baseline_state.shape[0])
+
+    @property
+    def patient_id(self) -> npt.NDArray[np.int64]:
+        return np.arange(1, len(self) + 1, dtype=np.int64)
+
+
+def _lognormal(rng: np.random.Generator, cv: float, n: int) -> FloatArray:
+    sigma = np.sqrt(np.log1p(cv * cv))
+    return np.asarray(np.exp(sigma * rng.standard_normal(n)), dtype=np.float64)
+
+
+def _candidates(
+    typical: ModelParameters, n: int, rng: np.random.Generator
+) -> tuple[ModelParameters, FloatArray]:
+    p = typical.broadcast(n)
+    varied: dict[str, FloatArray] = {
+        name: np.asarray(getattr(p, name)) * _lognormal(rng, cv, n)
+        for name, cv in VARIABILITY.items()
+    }
+    factor = _lognormal(rng, KERATINOCYTE_CV, n)
+    for name in _KERATINOCYTE_RATES:
+        varied[name] = np.asarray(getattr(p, name)) * factor
+    area = np.stack(
+        [BASELINE_AREA_MEDIAN[r] * _lognormal(rng, BASELINE_AREA_CV, n) for r in REGIONS], 1
+    )
+    return replace(p, **varied), np.minimum(area, 100.0)
+
+
+def _take(p: ModelParameters, keep: npt.NDArray[np.bool_]) -> ModelParameters:
+    return replace(p, **{name: np.asarray(v)[keep] for name, v in vars(p).items()})
+
+
+def _concat(parts: Sequence[ModelParameters]) -> ModelParameters:
+    names = vars(parts[0])
+    return replace(
+        parts[0], **{k: np.concatenate([np.asarray(getattr(q, k)) for q in parts]) for k in names}
+    )
+
+
+def build_population(
+    n: int,
+    seed: int,
+    min_pasi: float = 10.0,
+    typical: ModelParameters | None = None,
+    max_rounds: int = 20,
+) -> Population:
+    """Draw ``n`` included virtual patients (baseline PASI ≥ ``min_pasi``), reproducibly."""
+    if n < 1:
+        raise ValidationError("n", n, "1 or more patients")
+    if not 0 <= min_pasi <= 72:
+        raise ValidationError("min_pasi", min_pasi, "0–72 (a PASI)")
+    rng = np.random.default_rng(seed)
+    typical = typical if typical is not None else ModelParameters()
+    kept: list[tuple[ModelParameters, FloatArray, FloatArray, FloatArray, FloatArray]] = []
+    found = 0
+    for _ in range(max_rounds):
+        m = max(16, int(1.5 * (n - found)))
+        p, area = _candidates(typical, m, rng)
+        untreated = SiteInputs.untreated(m)
+        y0 = published_state("plaque", p, m)
+        y = integrate(p, y0, [SETTLE_DAYS], untreated, steps_per_day=1)[0]
+        rate = np.abs(rhs(0.0, y, p, untreated)) / np.maximum(y, 1.0)
+        induration = sign_severity(y)["induration"]
+        settled = (rate[:, : s.VASCULAR + 1].max(axis=1) < _SETTLED) & (induration > 0.5)
+        pasi = np.zeros(m)
+        if settled.any():
+            pasi[settled] = observe_pasi(y[settled], induration[settled], area[settled])
+        keep = settled & (pasi >= min_pasi)
+        kept.append((_take(p, keep), y[keep], area[keep], induration[keep], pasi[keep]))
+        found += int(keep.sum())
+        if found >= n:
+            break
+    else:
+        raise ValidationError(
+            "min_pasi", min_pasi, f"an inclusion rule met by {n} patients in {max_rounds} rounds"
+        )
+    params = _concat([k[0] for k in kept])
+    return Population(
+        parameters=_take(params, np.arange(found) < n),
+        baseline_state=np.concatenate([k[1] for k in kept])[:n],
+        baseline_area=np.concatenate([k[2] for k in kept])[:n],
+        baseline_induration=np.concatenate([k[3] for k in kept])[:n],
+        baseline_pasi=np.concatenate([k[4] for k in kept])[:n],
+        seed=seed,
+    )
+
+
+def simulate_arm(
+    population: Population,
+    schedule: str | Schedule,
+    days: npt.ArrayLike,
+    seed: int,
+    steps_per_day: int = 4,
+) -> pl.DataFrame:
+    """Simulate every patient on one arm; tidy frame with ``arm`` and ``simulated=True``.
+
+    Lab noise is drawn from ``numpy.random.default_rng(seed)``: same seed, same frame.
+    """
+    sched = parse_schedule(schedule) if isinstance(schedule, str) else schedule
+    n = len(population)
+    inputs, dosing = build_inputs([sched] * n)
+    wanted = np.asarray(days, dtype=np.float64)
+    trajectory = integrate(
+        population.parameters, population.baseline_state, wanted, inputs, dosing, steps_per_day
+    )
+    frame = observation_frame(
+        trajectory,
+        wanted,
+        population.patient_id,
+        population.baseline_induration,
+        population.baseline_area,
+        np.random.default_rng(seed),
+    )
+    return frame.with_columns(pl.lit(sched.text).alias("arm"))

@@ -1,0 +1,32 @@
+"""The state vector of the virtual-patient model: names, order, units and meaning of each state."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: State names in column order of ``y[n_rows, n_states]``, with units and the source species.
+STATE_INFO: Final = {
+    "dc": "activated dermal dendritic cells, cells/mm² (Shmarov 2022 DC)",
+    "il23": "IL-23, model units (Shmarov 2022 IL23)",
+    "th17": "Th17 effector cells, cells/mm² (half of Shmarov 2022 T)",
+    "th1": "Th1 effector cells, cells/mm² (half of Shmarov 2022 T)",
+    "treg": "regulatory T cells, cells/mm² (psotrack addition)",
+    "il17": "IL-17/IL-22 lumped, model units (Shmarov 2022 IL17)",
+    "tnf": "IFN-γ/TNF-α lumped, model units (Shmarov 2022 TNF)",
+    "signal": "keratinocyte-derived signal (chemokines, AMPs), model units (Shmarov 2022 GF)",
+    "stem": "keratinocyte stem cells, cells/mm² (Shmarov 2022 SC)",
+    "transit": "transit-amplifying keratinocytes, cells/mm² (Shmarov 2022 TA)",
+    "differentiated": "differentiated keratinocytes, cells/mm² (Shmarov 2022 D)",
+    "vascular": "vascular/inflammation state, 1 = healthy skin (psotrack addition)",
+    "paracrine_systemic": "cell-therapy paracrine activity in the circulation, dose units",
+    "paracrine_local": "cell-therapy paracrine activity at injected plaques, dose units",
+    "blocker_depot": "antibody at the injection site, label-dose units",
+    "blocker_central": "antibody in the central compartment, label-dose units",
+}
+STATES: Final = tuple(STATE_INFO)
+N_STATES: Final = len(STATES)
+IDX: Final = {name: i for i, name in enumerate(STATES)}
+
+DC, IL23, TH17, TH1, TREG, IL17, TNF, SIGNAL = range(8)
+STEM, TRANSIT, DIFFERENTIATED, VASCULAR = range(8, 12)
+PARACRINE_SYSTEMIC, PARACRINE_LOCAL, BLOCKER_DEPOT, BLOCKER_CENTRAL = range(12, 16)

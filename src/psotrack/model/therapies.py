@@ -1,0 +1,192 @@
+"""Therapies as model inputs: cell-therapy doses, an IL-17/IL-23 blocker, a background topical.
+
+An arm is written as text and parsed by :func:`parse_schedule`::
+
+    control
+    uc-msc-iv:1e6/kg x3 q4w            UC-MSC, 1 × 10⁶ cells/kg IV, 3 doses 4 weeks apart
+    ad-msc-pl:5e5/kg x2 q2w @2w        perilesional, first dose at week 2
+    anti-il17 x7 q4w + topical:0.2     blocker (label-dose units) with a background topical
+
+Cell therapy (assumptions, to be calibrated against ``trials.md``): each dose adds
+``dose / 10⁶ cells/kg`` units of paracrine activity, which then decays exponentially with the
+half-life ``paracrine_half_life`` of :class:`~psotrack.model.parameters.ModelParameters`
+(3 days: IV MSCs are cleared within days, their secreted/vesicle activity somewhat later). IV doses
+enter the systemic pool, acting on every plaque. Perilesional doses enter the local pool of the
+injected plaques in full and the systemic pool at ``PERILESIONAL_SPILLOVER`` (10 %). Sources share
+one potency (1.0): no published head-to-head potency data justify different values.
+The blocker dose is in label-dose units (1 = one standard injection), entering the depot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from psotrack.errors import ValidationError
+from psotrack.model.equations import SiteInputs
+from psotrack.model.solver import Dosing
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Cell sources the parser knows, with their relative paracrine potency (all 1.0, see above).
+SOURCE_POTENCY: Final = {
+    "uc-msc": 1.0,  # umbilical cord
+    "ucb-msc": 1.0,  # umbilical cord blood
+    "ad-msc": 1.0,  # adipose
+    "bm-msc": 1.0,  # bone marrow
+    "g-msc": 1.0,  # gingival
+}
+ROUTES: Final = {"iv": "iv", "pl": "perilesional", "perilesional": "perilesional"}
+PERILESIONAL_SPILLOVER: Final = 0.1
+CELLS_PER_UNIT: Final = 1e6  # one paracrine unit = 10⁶ cells/kg
+DEFAULT_TOPICAL: Final = 0.2  # fractional reduction of keratinocyte cytokine load (assumed)
+
+Route = Literal["iv", "perilesional"]
+
+_EXAMPLE = "e.g. 'control', 'uc-msc-iv:1e6/kg x3 q4w', 'anti-il17 x7 q4w', 'topical:0.2'"
+_NUMBER = r"\d+(?:\.\d+)?(?:e[+-]?\d+)?"
+_TIMING = rf"(?:\s+x(?P<count>\d+))?(?:\s+q(?P<every>{_NUMBER})(?P<every_unit>[wd]))?" + (
+    rf"(?:\s+@(?P<start>{_NUMBER})(?P<start_unit>[wd]))?"
+)
+_CELL = re.compile(
+    rf"(?P<source>[a-z]+-msc)-(?P<route>iv|pl|perilesional):(?P<dose>{_NUMBER})/kg{_TIMING}"
+)
+_BLOCKER = re.compile(rf"anti-(?P<target>il17|il23)(?::(?P<dose>{_NUMBER}))?{_TIMING}")
+_TOPICAL = re.compile(rf"topical(?::(?P<fraction>{_NUMBER}))?")
+
+
+@dataclass(frozen=True)
+class Doses:
+    """Repeated doses: ``count`` doses of ``amount``, ``every`` days apart, from ``start``."""
+
+    amount: float
+    count: int
+    every: float
+    start: float
+
+    def days(self) -> list[float]:
+        return [self.start + k * self.every for k in range(self.count)]
+
+
+@dataclass(frozen=True)
+class CellTherapy:
+    source: str
+    route: Route
+    cells_per_kg: float
+    doses: Doses
+
+
+@dataclass(frozen=True)
+class Blocker:
+    target: Literal["il17", "il23"]
+    doses: Doses
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One arm's therapies, parsed from its text (``text`` kept as the arm's label)."""
+
+    text: str
+    cell_therapy: CellTherapy | None = None
+    blocker: Blocker | None = None
+    topical: float = 0.0
+
+
+def _fail(text: str, why: str) -> ValidationError:
+    return ValidationError("schedule", text, f"{why} ({_EXAMPLE})", kind="invalid")
+
+
+def _doses(text: str, match: re.Match[str], amount: float) -> Doses:
+    count = int(match["count"] or 1)
+    every = float(match["every"] or 0) * (7 if match["every_unit"] == "w" else 1)
+    start = float(match["start"] or 0) * (7 if match["start_unit"] == "w" else 1)
+    if count < 1 or (count > 1 and every <= 0):
+        raise _fail(text, "a repeated dose needs x<count> ≥ 1 and an interval q<n>w or q<n>d > 0")
+    return Doses(amount, count, every, start)
+
+
+def parse_schedule(text: str) -> Schedule:
+    """Parse an arm such as ``"uc-msc-iv:1e6/kg x3 q4w"`` or ``"control"``.
+
+    >>> parse_schedule("uc-msc-iv:1e6/kg x3 q4w").cell_therapy.doses.days()
+    [0.0, 28.0, 56.0]
+    >>> parse_schedule("control").cell_therapy is None
+    True
+    """
+    clean = " ".join(text.strip().lower().split())
+    if clean in ("control", "placebo", "untreated"):
+        return Schedule(text=text.strip())
+    if not clean:
+        raise _fail(text, "an empty arm")
+    cell: CellTherapy | None = None
+    blocker: Blocker | None = None
+    topical = 0.0
+    for part in (piece.strip() for piece in clean.split("+")):
+        if (m := _CELL.fullmatch(part)) is not None:
+            if m["source"] not in SOURCE_POTENCY:
+                known = ", ".join(SOURCE_POTENCY)
+                raise _fail(text, f"unknown cell source {m['source']!r}; known: {known}")
+            dose = float(m["dose"])
+            if not 1e4 <= dose <= 1e8:
+                raise _fail(text, f"a cell dose of {dose:g}/kg is outside 1e4–1e8 cells/kg")
+            if cell is not None:
+                raise _fail(text, "one cell-therapy component per arm")
+            route: Route = "iv" if m["route"] == "iv" else "perilesional"
+            cell = CellTherapy(m["source"], route, dose, _doses(text, m, dose / CELLS_PER_UNIT))
+        elif (m := _BLOCKER.fullmatch(part)) is not None:
+            if blocker is not None:
+                raise _fail(text, "one blocker per arm")
+            amount = float(m["dose"] or 1.0)
+            if not 0 < amount <= 10:
+                raise _fail(text, f"a blocker dose of {amount:g} is outside 0–10 label doses")
+            target: Literal["il17", "il23"] = "il17" if m["target"] == "il17" else "il23"
+            blocker = Blocker(target, _doses(text, m, amount))
+        elif (m := _TOPICAL.fullmatch(part)) is not None:
+            topical = float(m["fraction"]) if m["fraction"] else DEFAULT_TOPICAL
+            if not 0 < topical < 1:
+                raise _fail(text, f"a topical effect of {topical:g} is outside 0–1 (exclusive)")
+        else:
+            raise _fail(text, f"cannot read {part!r}")
+    return Schedule(text.strip(), cell, blocker, topical)
+
+
+def build_inputs(
+    schedules: Sequence[Schedule], injected: npt.ArrayLike | None = None
+) -> tuple[SiteInputs, Dosing]:
+    """Per-row site inputs and dose jumps for one schedule per row.
+
+    ``injected`` marks rows that model an injected plaque (for perilesional cell therapy);
+    by default every row is an injected plaque.
+    """
+    n = len(schedules)
+    site = np.ones(n, bool) if injected is None else np.asarray(injected, bool)
+    potency, block17, block23, topical = (np.zeros(n) for _ in range(4))
+    events: dict[float, FloatArray] = {}
+
+    def add(day: float, row: int, pool: int, amount: float) -> None:
+        events.setdefault(day, np.zeros((n, 3)))[row, pool] += amount
+
+    for row, sched in enumerate(schedules):
+        potency[row] = 1.0
+        topical[row] = sched.topical
+        if (cell := sched.cell_therapy) is not None:
+            potency[row] = SOURCE_POTENCY[cell.source]
+            for day in cell.doses.days():
+                if cell.route == "iv":
+                    add(day, row, 0, cell.doses.amount)
+                else:
+                    add(day, row, 1, cell.doses.amount)
+                    add(day, row, 0, PERILESIONAL_SPILLOVER * cell.doses.amount)
+        if (blocker := sched.blocker) is not None:
+            (block17 if blocker.target == "il17" else block23)[row] = 1.0
+            for day in blocker.doses.days():
+                add(day, row, 2, blocker.doses.amount)
+    days = np.array(sorted(events), dtype=np.float64)
+    amounts = np.stack([events[d] for d in days.tolist()]) if events else np.zeros((0, n, 3))
+    inputs = SiteInputs(potency, site.astype(np.float64), block17, block23, topical)
+    return inputs, Dosing(days, amounts)
