@@ -1,0 +1,220 @@
+"""Logging a cell-therapy administration: product, dose, viability, route, vitals, and its flags.
+
+The dose is checked twice. On entry, ``cells_per_kg`` must agree with ``total_cells`` divided by
+the recorded body weight (within 1 % relative): a disagreement is a typing error and is refused.
+Against the protocol, a dose outside the program's ``[dose_min_per_kg, dose_max_per_kg]`` or a
+viability below its release threshold is stored anyway (it is what happened) and flagged.
+Comparisons are made on the decimal text of each number, so a limit met exactly is not a breach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import Field
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from psotrack.errors import Conflict, Problem, ValidationError
+from psotrack.services.audit import audit_created
+from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.flags import raise_flag
+from psotrack.services.patients import get_patient, get_visit
+from psotrack.services.payloads import Bool, Float, Int, Payload, Text, parse_payload
+from psotrack.store.models import Administration, Enrollment, Program, User
+from psotrack.store.vocabulary import EnrollmentStatus, FlagKind, ProductSource, Route
+
+#: Allowed relative disagreement between the recorded cells/kg and total cells ÷ weight.
+DOSE_TOLERANCE = Decimal("0.01")
+
+#: Enrollments during which a patient may receive the product, most current first.
+OPEN_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.FOLLOW_UP, EnrollmentStatus.SCREENING)
+
+
+class VitalsIn(Payload):
+    """Vital signs around an infusion; bounds are physiological limits, not normal ranges."""
+
+    heart_rate: Annotated[Int, Field(ge=20, le=250)] | None = None  # beats/min
+    systolic: Annotated[Int, Field(ge=50, le=300)] | None = None  # mmHg
+    diastolic: Annotated[Int, Field(ge=20, le=200)] | None = None  # mmHg
+    temperature_c: Annotated[Float, Field(ge=30, le=45)] | None = None
+    spo2: Annotated[Int, Field(ge=50, le=100)] | None = None  # %
+    respiratory_rate: Annotated[Int, Field(ge=4, le=80)] | None = None  # breaths/min
+
+
+class AdministrationIn(Payload):
+    patient_id: Int
+    visit_id: Int | None = None
+    product_source: ProductSource
+    manufacturer: Annotated[Text, Field(min_length=1, max_length=200)]
+    lot: Annotated[Text, Field(min_length=1, max_length=80)]
+    passage: Annotated[Int, Field(ge=0, le=50)] | None = None
+    cryopreserved: Bool
+    total_cells: Annotated[Int, Field(gt=0)]
+    body_weight_kg: Annotated[Float, Field(gt=0, le=400)]
+    cells_per_kg: Annotated[Float, Field(gt=0)]
+    viability_pct: Annotated[Float, Field(ge=0, le=100)]
+    route: Route
+    volume_ml: Annotated[Float, Field(gt=0)] | None = None
+    rate_ml_per_h: Annotated[Float, Field(gt=0)] | None = None
+    started_at: datetime
+    stopped_at: datetime | None = None
+    premedication: Text | None = None
+    operator_id: Int | None = None
+    vitals_before: VitalsIn | None = None
+    vitals_after: VitalsIn | None = None
+
+
+def log_administration(
+    db: Database, actor: Actor, payload: Mapping[str, Any] | AdministrationIn
+) -> int:
+    """Store one administration with its audit rows and any dose or viability flag; its id.
+
+    The protocol limits come from the program of the patient's open enrollment (active first,
+    then follow-up, then screening; the most recent start among equals).
+    """
+    actor.require(Permission.RECORD_ADMINISTRATION)
+    data = parse_payload(AdministrationIn, payload)
+    _check(data)
+    with db.transaction() as session:
+        get_patient(session, data.patient_id)
+        if data.visit_id is not None:
+            visit = get_visit(session, data.visit_id)
+            if visit.patient_id != data.patient_id:
+                allowed = f"a visit of patient {data.patient_id}"
+                raise ValidationError("visit_id", data.visit_id, allowed, "invalid")
+        if data.operator_id is not None and session.get(User, data.operator_id) is None:
+            raise ValidationError("operator_id", data.operator_id, "an existing user", "invalid")
+        program = current_program(session, data.patient_id, OPEN_STATUSES)
+        if program is None:
+            raise Conflict(f"patient {data.patient_id} has no open enrollment to dose under")
+        fields = data.model_dump(
+            exclude={"started_at", "stopped_at", "vitals_before", "vitals_after"}
+        )
+        administration = Administration(
+            **fields,
+            started_at=as_utc(data.started_at),
+            stopped_at=None if data.stopped_at is None else as_utc(data.stopped_at),
+            vitals_before=_vitals(data.vitals_before),
+            vitals_after=_vitals(data.vitals_after),
+        )
+        session.add(administration)
+        audit_created(session, actor, administration)
+        for kind, message in protocol_breaches(data, program):
+            raise_flag(
+                session,
+                actor,
+                patient_id=data.patient_id,
+                kind=kind,
+                entity="administrations",
+                entity_id=administration.id,
+                message=message,
+            )
+        return administration.id
+
+
+def protocol_breaches(data: AdministrationIn, program: Program) -> list[tuple[FlagKind, str]]:
+    """The flags an administration raises under ``program``: (kind, message) pairs."""
+    breaches: list[tuple[FlagKind, str]] = []
+    dose = _exact(data.cells_per_kg)
+    low, high = program.dose_min_per_kg, program.dose_max_per_kg
+    below = low is not None and dose < _exact(low)
+    above = high is not None and dose > _exact(high)
+    if below or above:
+        limits = f"{_bound(low)}–{_bound(high)}"
+        breaches.append(
+            (
+                FlagKind.DOSE_OUT_OF_RANGE,
+                f"cell dose {_cells(data.cells_per_kg)} cells/kg is "
+                f"{'below' if below else 'above'} the protocol range {limits} cells/kg "
+                f"of program {program.name!r}",
+            )
+        )
+    threshold = program.viability_threshold_pct
+    if _exact(data.viability_pct) < _exact(threshold):
+        breaches.append(
+            (
+                FlagKind.LOW_VIABILITY,
+                f"viability {data.viability_pct:g} % is below the release threshold "
+                f"{threshold:g} % of program {program.name!r} (lot {data.lot})",
+            )
+        )
+    return breaches
+
+
+def current_program(
+    session: Session, patient_id: int, statuses: tuple[EnrollmentStatus, ...]
+) -> Program | None:
+    """The program of the patient's enrollment with a status in ``statuses``.
+
+    Earlier statuses in the tuple win, then the most recent start date, then the newest row.
+    """
+    rank = case({status: index for index, status in enumerate(statuses)}, value=Enrollment.status)
+    query = (
+        select(Program)
+        .join(Enrollment, Enrollment.program_id == Program.id)
+        .where(
+            Enrollment.patient_id == patient_id,
+            Enrollment.status.in_(statuses),
+            Enrollment.deleted_at.is_(None),
+        )
+        .order_by(rank, Enrollment.start_date.desc(), Enrollment.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def _check(data: AdministrationIn) -> None:
+    """Cross-field rules, every problem at once."""
+    problems: list[Problem] = []
+    total, weight = Decimal(data.total_cells), _exact(data.body_weight_kg)
+    recorded = _exact(data.cells_per_kg)
+    # |recorded − total/weight| ≤ 1 % of total/weight, multiplied through by weight: exact.
+    if abs(recorded * weight - total) > DOSE_TOLERANCE * total:
+        computed = float(total / weight)
+        allowed = (
+            f"total_cells / body_weight_kg = {data.total_cells} / {data.body_weight_kg:g} "
+            f"= {_cells(computed)} cells/kg, within 1 %"
+        )
+        problems.append(Problem("cells_per_kg", data.cells_per_kg, allowed, "invalid"))
+    started = as_utc(data.started_at)
+    if data.stopped_at is not None and as_utc(data.stopped_at) < started:
+        allowed = f"started_at ({started.isoformat()}) or later"
+        problems.append(Problem("stopped_at", data.stopped_at.isoformat(), allowed, "invalid"))
+    for label, vitals in (
+        ("vitals_before", data.vitals_before),
+        ("vitals_after", data.vitals_after),
+    ):
+        if vitals and vitals.systolic is not None and vitals.diastolic is not None:
+            if vitals.diastolic >= vitals.systolic:
+                allowed = f"below the systolic pressure ({vitals.systolic})"
+                problems.append(Problem(f"{label}.diastolic", vitals.diastolic, allowed, "invalid"))
+    if problems:
+        raise ValidationError(problems=problems)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a naive time is taken as UTC (SQLite would drop any offset silently)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _vitals(vitals: VitalsIn | None) -> dict[str, Any] | None:
+    return None if vitals is None else vitals.model_dump(exclude_none=True)
+
+
+def _exact(value: float) -> Decimal:
+    """The decimal a person typed: 1.5e6 stays 1500000, 0.1 stays 0.1 (not its binary float)."""
+    return Decimal(repr(value))
+
+
+def _cells(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _bound(value: float | None) -> str:
+    return "no limit" if value is None else _cells(value)

@@ -1,0 +1,249 @@
+"""Recording and listing assessments: responses scored by the instruments, audited, flare-checked.
+
+The score is never taken from the client: :func:`record_assessment` refuses a ``score`` in the
+payload and stores what :func:`~psotrack.services.scoring.score_responses` computes from the
+responses, which are kept exactly as entered.
+
+Possible flare (the issue's safety rule "a PASI rise of ≥ 50 % over the patient's best"), decided
+when a PASI is recorded, the same way as :class:`psotrack.endpoints.FlareRule`'s default:
+
+- Only post-baseline PASI count: visits dated after the patient's first cell-therapy
+  administration (study day > 0; the administration's date is its visit's date when it has one,
+  else the calendar date of ``started_at``). Before any administration nothing is flagged.
+- The best ``b`` is the lowest PASI at the patient's earlier post-baseline visits (dated strictly
+  before this visit; deleted assessments and visits are ignored). The first post-baseline PASI
+  has no best and cannot flag.
+- The new value ``v`` flags when, in integer tenths of a PASI point, ``v × 100 ≥ 150 × b`` and
+  ``v > b``. For ``b > 0`` the second condition follows from the first; it matters at ``b = 0``:
+  psotrack's choice is that after clearance (best PASI 0) any PASI above 0 is a possible flare
+  (a new lesion after clear skin is worth a clinician's look), and PASI 0 again is not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from psotrack.errors import Problem, ValidationError
+from psotrack.services.audit import audit_created
+from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.flags import raise_flag
+from psotrack.services.patients import get_patient, get_visit
+from psotrack.services.payloads import Int, Payload, parse_payload
+from psotrack.services.scoring import Scored, score_responses
+from psotrack.store.models import Administration, Assessment, User, Visit
+from psotrack.store.vocabulary import FlagKind, Instrument
+
+#: A PASI at least this percentage of the best earlier post-baseline PASI is a possible flare.
+FLARE_PERCENT_OF_BEST: Final = 150
+#: Payload fields that would let a client set the score; refused, the score is always computed.
+COMPUTED_FIELDS: Final = ("score", "score_value")
+
+
+class AssessmentIn(Payload):
+    """One instrument at one visit: the responses as entered (shapes in services.scoring)."""
+
+    visit_id: Int
+    instrument: Instrument
+    responses: dict[str, Any]
+    assessor_id: Int | None = None
+
+
+@dataclass(frozen=True)
+class RecordedAssessment:
+    """An assessment as a list shows it, with its visit's date and label."""
+
+    id: int
+    patient_id: int
+    visit_id: int
+    visit_date: date
+    visit_label: str
+    instrument: str
+    score: str | None
+    score_value: float | None
+    responses: dict[str, Any]
+    assessor_id: int | None
+    recorded_at: datetime
+
+
+def record_assessment(db: Database, actor: Actor, payload: Mapping[str, Any] | AssessmentIn) -> int:
+    """Score and store one assessment with its audit rows (and a possible-flare flag); its id.
+
+    ``assessor_id`` is optional: when left out the assessor is not stated (who entered the
+    assessment is in the audit log). The assessment's patient is the visit's patient.
+    """
+    actor.require(Permission.RECORD_CLINICAL)
+    data, scored, responses = _read(payload)
+    with db.transaction() as session:
+        visit = get_visit(session, data.visit_id)
+        get_patient(session, visit.patient_id)
+        if data.assessor_id is not None:
+            assessor = session.get(User, data.assessor_id)
+            if assessor is None or assessor.deleted_at is not None:
+                raise ValidationError(
+                    "assessor_id", data.assessor_id, "an existing user", "invalid"
+                )
+        assessment = Assessment(
+            visit_id=visit.id,
+            patient_id=visit.patient_id,
+            instrument=data.instrument,
+            responses=responses,
+            score=scored.score,
+            score_value=scored.score_value,
+            assessor_id=data.assessor_id,
+        )
+        session.add(assessment)
+        audit_created(session, actor, assessment)
+        if data.instrument is Instrument.PASI and scored.score is not None:
+            _check_flare(session, actor, assessment, visit)
+        return assessment.id
+
+
+def list_assessments(
+    db: Database, actor: Actor, patient_id: int, instrument: Instrument | str | None = None
+) -> list[RecordedAssessment]:
+    """A patient's assessments (of one instrument if named) by visit date, deleted ones omitted."""
+    actor.require(Permission.READ_RESEARCH)
+    problems: list[Problem] = []
+    if isinstance(patient_id, bool) or not isinstance(patient_id, int):
+        problems.append(Problem("patient_id", patient_id, "a patient id (integer)", kind="type"))
+    wanted = None
+    if instrument is not None:
+        try:
+            wanted = Instrument(instrument)
+        except ValueError:
+            allowed = f"one of {', '.join(i.value for i in Instrument)}"
+            problems.append(Problem("instrument", instrument, allowed, kind="invalid"))
+    if problems:
+        raise ValidationError(problems=problems)
+    with db.transaction() as session:
+        get_patient(session, patient_id)
+        query = (
+            select(Assessment, Visit)
+            .join(Visit, Visit.id == Assessment.visit_id)
+            .where(
+                Assessment.patient_id == patient_id,
+                Assessment.deleted_at.is_(None),
+                Visit.deleted_at.is_(None),
+            )
+            .order_by(Visit.visit_date, Visit.id, Assessment.id)
+        )
+        if wanted is not None:
+            query = query.where(Assessment.instrument == wanted)
+        return [
+            RecordedAssessment(
+                id=a.id,
+                patient_id=a.patient_id,
+                visit_id=v.id,
+                visit_date=v.visit_date,
+                visit_label=v.label,
+                instrument=a.instrument.value,
+                score=a.score,
+                score_value=a.score_value,
+                responses=a.responses,
+                assessor_id=a.assessor_id,
+                recorded_at=a.created_at,
+            )
+            for a, v in session.execute(query)
+        ]
+
+
+def is_possible_flare(value_tenths: int, best_tenths: int) -> bool:
+    """Whether a PASI (in tenths) is ≥ 150 % of the best earlier one and above it.
+
+    >>> is_possible_flare(60, 40), is_possible_flare(59, 40), is_possible_flare(1, 0)
+    (True, False, True)
+    """
+    return value_tenths > best_tenths and value_tenths * 100 >= FLARE_PERCENT_OF_BEST * best_tenths
+
+
+def _read(
+    payload: Mapping[str, Any] | AssessmentIn,
+) -> tuple[AssessmentIn, Scored, dict[str, Any]]:
+    """Parse and score the payload, listing every problem at once; the responses as JSON."""
+    problems: list[Problem] = []
+    if isinstance(payload, Mapping):
+        for name in COMPUTED_FIELDS:
+            if name in payload:
+                allowed = "not accepted: psotrack computes the score from the responses"
+                problems.append(Problem(name, payload[name], allowed, kind="invalid"))
+        payload = {k: v for k, v in payload.items() if k not in COMPUTED_FIELDS}
+    try:
+        data = parse_payload(AssessmentIn, payload)
+    except ValidationError as exc:
+        raise ValidationError(problems=[*problems, *exc.problems]) from None
+    try:
+        scored = score_responses(data.instrument, data.responses)
+    except ValidationError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ValidationError(problems=problems)
+    try:
+        # Stored as entered, as plain JSON (a Decimal or a NaN would not survive the database).
+        responses = json.loads(json.dumps(data.responses, allow_nan=False))
+    except (TypeError, ValueError):
+        allowed = "JSON values only (numbers, text, true/false, null, lists and objects)"
+        raise ValidationError("responses", data.responses, allowed, "type") from None
+    return data, scored, responses
+
+
+def _tenths(score: str) -> int:
+    return int(Decimal(score).scaleb(1))
+
+
+def _first_dose_date(session: Session, patient_id: int) -> date | None:
+    """The date of the patient's first administration (study day 0), or None before any."""
+    query = (
+        select(Administration.started_at, Visit.visit_date)
+        .outerjoin(Visit, (Visit.id == Administration.visit_id) & Visit.deleted_at.is_(None))
+        .where(Administration.patient_id == patient_id, Administration.deleted_at.is_(None))
+    )
+    days = [on_visit or started.date() for started, on_visit in session.execute(query)]
+    return min(days, default=None)
+
+
+def _check_flare(session: Session, actor: Actor, assessment: Assessment, visit: Visit) -> None:
+    """Raise a possible-flare flag if this PASI is ≥ 150 % of the best earlier one (see above)."""
+    assert assessment.score is not None
+    first_dose = _first_dose_date(session, visit.patient_id)
+    if first_dose is None or visit.visit_date <= first_dose:
+        return
+    earlier = (
+        select(Assessment.score)
+        .join(Visit, Visit.id == Assessment.visit_id)
+        .where(
+            Assessment.patient_id == visit.patient_id,
+            Assessment.instrument == Instrument.PASI,
+            Assessment.deleted_at.is_(None),
+            Assessment.score.is_not(None),
+            Visit.deleted_at.is_(None),
+            Visit.visit_date > first_dose,
+            Visit.visit_date < visit.visit_date,
+        )
+    )
+    scores = [s for s in session.scalars(earlier) if s is not None]
+    if not scores:
+        return
+    best, value = min(_tenths(s) for s in scores), _tenths(assessment.score)
+    if not is_possible_flare(value, best):
+        return
+    raise_flag(
+        session,
+        actor,
+        patient_id=visit.patient_id,
+        kind=FlagKind.POSSIBLE_FLARE,
+        entity="assessments",
+        entity_id=assessment.id,
+        message=(
+            f"PASI {assessment.score} at visit {visit.label} ({visit.visit_date.isoformat()}) is "
+            f"≥ {FLARE_PERCENT_OF_BEST} % of the best earlier post-baseline PASI "
+            f"{Decimal(best).scaleb(-1)}: a possible flare"
+        ),
+    )
