@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer._click.exceptions import ClickException  # Typer ≥ 0.20 vendors click here
 
 from psotrack.errors import PsotrackError, ValidationError
 
@@ -58,15 +59,6 @@ def report_error(exc: PsotrackError) -> int:
     return EXIT_ERROR
 
 
-def _click_exception() -> type[Exception]:
-    """Typer ≥ 0.20 vendors click as ``typer._click``; older releases use click itself."""
-    try:
-        from typer._click.exceptions import ClickException
-    except ImportError:  # pragma: no cover - depends on the installed Typer
-        from click import ClickException
-    return ClickException
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``psotrack``; returns (and exits with) the process exit code."""
     app = create_app()
@@ -81,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         code = 130
     except SystemExit as exc:  # click's usage errors
         code = exc.code if isinstance(exc.code, int) else 1
-    except _click_exception() as exc:  # usage errors: unknown option, missing argument …
+    except ClickException as exc:  # usage errors: unknown option, missing argument …
         exc.show()
         code = exc.exit_code
     else:

@@ -150,6 +150,8 @@ def _percentages(frame: pl.DataFrame, name: str, problems: list[Problem]) -> np.
     for row in unreadable.arg_true().to_list():
         value = text[row]
         allowed = "a number 0–100 (a percentage of the region)"
-        kind = "missing" if not value else "type"
-        problems.append(Problem(name, value or None, allowed, kind, row + 1))
+        if value:
+            problems.append(Problem(name, value, allowed, "type", row + 1))
+        else:
+            problems.append(Problem(name, None, allowed, "missing", row + 1))
     return parsed.fill_null(0.0).to_numpy()
