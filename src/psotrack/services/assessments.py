@@ -31,14 +31,14 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from psotrack.errors import Problem, ValidationError
+from psotrack.errors import NotFound, Problem, ValidationError
 from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.flags import raise_flag
-from psotrack.services.patients import get_patient, get_visit
+from psotrack.services.patients import get_patient
 from psotrack.services.payloads import Int, Payload, parse_payload
 from psotrack.services.scoring import Scored, score_responses
-from psotrack.store.models import Administration, Assessment, User, Visit
+from psotrack.store.models import Administration, Assessment, Patient, User, Visit
 from psotrack.store.vocabulary import FlagKind, Instrument
 
 #: A PASI at least this percentage of the best earlier post-baseline PASI is a possible flare.
@@ -82,8 +82,7 @@ def record_assessment(db: Database, actor: Actor, payload: Mapping[str, Any] | A
     actor.require(Permission.RECORD_CLINICAL)
     data, scored, responses = _read(payload)
     with db.transaction() as session:
-        visit = get_visit(session, data.visit_id)
-        get_patient(session, visit.patient_id)
+        visit = _live_visit(session, data.visit_id)
         if data.assessor_id is not None:
             assessor = session.get(User, data.assessor_id)
             if assessor is None or assessor.deleted_at is not None:
@@ -192,6 +191,20 @@ def _read(
         allowed = "JSON values only (numbers, text, true/false, null, lists and objects)"
         raise ValidationError("responses", data.responses, allowed, "type") from None
     return data, scored, responses
+
+
+def _live_visit(session: Session, visit_id: int) -> Visit:
+    """The visit and the check that it and its patient exist, in one query (a hot path)."""
+    found = session.execute(
+        select(Visit, Patient.deleted_at)
+        .join(Patient, Patient.id == Visit.patient_id)
+        .where(Visit.id == visit_id)
+    ).first()
+    if found is None or found[0].deleted_at is not None:
+        raise NotFound(f"no visit with id {visit_id}")
+    if found[1] is not None:
+        raise NotFound(f"no patient with id {found[0].patient_id}")
+    return found[0]
 
 
 def _tenths(score: str) -> int:
