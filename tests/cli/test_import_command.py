@@ -1,14 +1,13 @@
 """`psotrack import assessments`: the public wide file in; a bad file changes nothing."""
 
-from pathlib import Path
-
 from sqlalchemy import func, select
 
 from psotrack.cli import main
 from psotrack.store import make_engine
 from psotrack.store.models import Assessment, Patient
+from tests.public_data import WWW_SUSTAINED_RESPONSE
 
-PUBLIC = Path(__file__).resolve().parents[3] / "shared" / "data" / "WWW_SustainedResponse.csv"
+PUBLIC = WWW_SUSTAINED_RESPONSE
 
 
 def count(url: str, model) -> int:

@@ -11,8 +11,9 @@ import pytest
 from psotrack.endpoints import derive_response_rates, wide_to_long
 from psotrack.errors import ValidationError
 from psotrack.stats import proportion_interval
+from tests.public_data import WWW_SUSTAINED_RESPONSE
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "WWW_SustainedResponse.csv"
+DATA = WWW_SUSTAINED_RESPONSE
 
 ROWS = pl.DataFrame(
     {

@@ -1,7 +1,6 @@
 """Importing score files: all rows or none, provenance kept, days derived back exactly."""
 
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,8 +12,9 @@ from psotrack.services.imports import import_assessments
 from psotrack.services.timeline import assessments_frame
 from psotrack.store.models import Assessment, AuditEntry, Patient, Visit
 from psotrack.store.vocabulary import Role
+from tests.public_data import WWW_SUSTAINED_RESPONSE
 
-PUBLIC = Path(__file__).resolve().parents[3] / "shared" / "data" / "WWW_SustainedResponse.csv"
+PUBLIC = WWW_SUSTAINED_RESPONSE
 
 
 def long_frame() -> pl.DataFrame:
