@@ -7,10 +7,11 @@ An arm is written as text and parsed by :func:`parse_schedule`::
     ad-msc-pl:5e5/kg x2 q2w @2w        perilesional, first dose at week 2
     anti-il17 x7 q4w + topical:0.2     blocker (label-dose units) with a background topical
 
-Cell therapy (assumptions, to be calibrated against ``trials.md``): each dose adds
+Cell therapy (assumptions, calibrated against ``trials.md`` in :mod:`psotrack.model.calibration`):
+each dose adds
 ``dose / 10⁶ cells/kg`` units of paracrine activity, which then decays exponentially with the
 half-life ``paracrine_half_life`` of :class:`~psotrack.model.parameters.ModelParameters`
-(3 days: IV MSCs are cleared within days, their secreted/vesicle activity somewhat later). IV doses
+(1.44 days after calibration, from an assumed 3 days: IV MSCs are cleared within days). IV doses
 enter the systemic pool, acting on every plaque. Perilesional doses enter the local pool of the
 injected plaques in full and the systemic pool at ``PERILESIONAL_SPILLOVER`` (10 %). Sources share
 one potency (1.0): no published head-to-head potency data justify different values.

@@ -1,0 +1,233 @@
+"""`psotrack simulate …`: in-silico trials and the model's calibration report (all simulated).
+
+``simulate trial`` writes trajectories (Parquet and CSV), responder rates, an optional power
+estimate, a plot and a README into a temporary folder beside ``--output`` and renames it into
+place, so the output folder appears complete or not at all. ``simulate calibrate`` prints each
+published calibration target beside the simulated value. Nothing here is a result about any
+therapy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Final
+
+import typer
+
+from psotrack.errors import ValidationError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from psotrack.model.trial import TrialResult
+
+README: Final = """SIMULATED DATA — psotrack virtual-patient model
+
+Every number in this folder comes from simulated virtual patients of the psotrack model of
+psoriasis immunology and cell therapy. It describes no real patient and is not a result about
+any therapy: the model's therapy parameters are assumptions calibrated to a few published
+figures (see `psotrack simulate calibrate`).
+
+Command: {command}
+Arms: {arms}
+Patients per arm: {n}; weeks: {weeks}; seed: {seed}; inclusion: baseline PASI >= {min_pasi:g}
+
+Files
+- trajectories.parquet / trajectories.csv: one row per patient and weekly visit (PASI, sign
+  grades, regional area %, Treg %, Th17 %, serum IL-17 with assay noise); simulated = true.
+- rates.csv: PASI 50/75/90 responder rates per arm and visit, from the endpoint engine
+  (non-responder imputation, exact 95 % Clopper-Pearson intervals).
+- power.csv (with --replicates): share of simulated trials with a significant difference at
+  the final visit (two-sided Fisher exact test), with its exact interval.
+- rates.png: the PASI 75 rates over time with their intervals.
+"""
+
+ArmOption = Annotated[
+    list[str],
+    typer.Option(
+        "--arm", help="An arm schedule, repeatable: 'control', 'uc-msc-iv:1e6/kg x3 q4w' …"
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``simulate`` command group to the psotrack application."""
+    group = typer.Typer(
+        help="Simulated trials and calibration of the virtual-patient model (all simulated).",
+        no_args_is_help=True,
+    )
+    group.command("trial")(trial)
+    group.command("calibrate")(calibrate)
+    app.add_typer(group, name="simulate")
+
+
+def _check_output(output: Path) -> None:
+    if output.exists() and not (output.is_dir() and not any(output.iterdir())):
+        raise ValidationError("output", str(output), "a new or empty folder", kind="invalid")
+    if not output.parent.is_dir():
+        raise ValidationError("output", str(output), "a folder inside an existing one")
+
+
+def trial(
+    arm: ArmOption,
+    output: Annotated[Path, typer.Option("--output", help="Folder to create with the results.")],
+    n: Annotated[int, typer.Option("--n", help="Virtual patients per arm.")] = 100,
+    weeks: Annotated[int, typer.Option("--weeks", help="Weeks of follow-up.")] = 26,
+    seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same output.")] = 1,
+    replicates: Annotated[
+        int | None, typer.Option("--replicates", help="Simulated trials for a power estimate.")
+    ] = None,
+    min_pasi: Annotated[
+        float, typer.Option("--min-pasi", help="Inclusion: baseline PASI at least this.")
+    ] = 10.0,
+) -> None:
+    """Simulate a parallel-group trial; write trajectories, rates, plot and power (SIMULATED)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from psotrack.model.therapies import parse_schedule
+    from psotrack.model.trial import power_estimate, simulate_trial
+
+    for text in arm:
+        parse_schedule(text)  # a bad arm stops here (exit 2) before any work
+    _check_output(output)
+    if replicates is not None and replicates < 1:
+        raise ValidationError("replicates", replicates, "1 or more simulated trials")
+    console = Console(stderr=True)
+    console.print("[bold]SIMULATED[/bold] — virtual patients; not a result about any therapy.")
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("simulating arms", total=len(arm) + 2)
+        result = simulate_trial(
+            arm, n, weeks, seed, min_pasi, on_arm=lambda _: progress.advance(task)
+        )
+        power = None
+        if replicates is not None:
+            progress.update(task, description=f"power: {replicates} simulated trials")
+            power = power_estimate(arm, n, weeks, replicates, seed, min_pasi=min_pasi)
+        progress.advance(task)
+        progress.update(task, description="writing files")
+        _write_folder(result, power, output, min_pasi)
+        progress.advance(task)
+    final = result.summary().filter(result.summary()["endpoint"] == "PASI75")
+    for row in final.iter_rows(named=True):
+        console.print(
+            f"{row['arm']}: PASI 75 at {row['visit']} {row['responders']}/{row['n']} "
+            f"({row['ci_low']:.1%}–{row['ci_high']:.1%}) (simulated)"
+        )
+    console.print(f"wrote {output}")
+
+
+def _write_folder(
+    result: TrialResult, power: pl.DataFrame | None, output: Path, min_pasi: float
+) -> None:
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        result.trajectories.write_parquet(staging / "trajectories.parquet")
+        result.trajectories.write_csv(staging / "trajectories.csv")
+        result.rates.write_csv(staging / "rates.csv")
+        if power is not None:
+            power.write_csv(staging / "power.csv")
+        plot_rates(result.rates, staging / "rates.png")
+        command = " ".join(["psotrack simulate trial", *(f"--arm '{a}'" for a in result.arms)])
+        (staging / "README.txt").write_text(
+            README.format(
+                command=command,
+                arms="; ".join(result.arms),
+                n=result.n,
+                weeks=result.weeks,
+                seed=result.seed,
+                min_pasi=min_pasi,
+            ),
+            encoding="utf-8",
+        )
+        if output.exists():
+            output.rmdir()  # checked empty above; rename cannot replace a non-empty folder
+        os.replace(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def plot_rates(rates: pl.DataFrame, path: Path, endpoint: str = "PASI75") -> None:
+    """PASI 75 rate over time per arm with its interval, labelled simulated (Agg, no display)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from psotrack.model.trial import LABEL
+
+    figure = Figure(figsize=(8, 5))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    shown = rates.filter(rates["endpoint"] == endpoint).sort("day")
+    for arm in shown["arm"].unique(maintain_order=True).to_list():
+        part = shown.filter(shown["arm"] == arm)
+        weeks = (part["day"] / 7).to_list()
+        axes.plot(weeks, (part["rate"] * 100).to_list(), marker="o", markersize=3, label=arm)
+        axes.fill_between(
+            weeks, (part["ci_low"] * 100).to_list(), (part["ci_high"] * 100).to_list(), alpha=0.2
+        )
+    axes.set_xlabel("week")
+    axes.set_ylabel(f"{endpoint} responders, % (95 % exact CI, NRI)")
+    axes.set_ylim(0, 100)
+    axes.set_title(f"{LABEL}\n{endpoint} response by arm — virtual patients")
+    axes.legend(loc="best", fontsize="small")
+    figure.text(0.99, 0.01, "SIMULATED", ha="right", va="bottom", color="firebrick")
+    figure.savefig(path, dpi=100)
+
+
+def calibrate(
+    n: Annotated[int, typer.Option("--n", help="Virtual patients per target arm.")] = 300,
+    seed: Annotated[int, typer.Option("--seed", help="Population seed.")] = 2022,
+    fit: Annotated[
+        bool, typer.Option("--fit", help="Refit the assumed therapy parameters first (slow).")
+    ] = False,
+) -> None:
+    """Print each published calibration target beside the simulated value (SIMULATED)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from psotrack.model.calibration import calibration_report, fit_calibration
+
+    console = Console()
+    if n < 10:
+        raise ValidationError("n", n, "10 or more virtual patients")
+    typical = None
+    if fit:
+        with console.status("refitting the therapy parameters (about a minute)"):
+            fitted = fit_calibration()
+        console.print(
+            "fitted typical values: " + ", ".join(f"{k}={v:g}" for k, v in fitted.values.items())
+        )
+        typical = fitted.parameters()
+    with console.status("simulating the calibration targets"):
+        report = calibration_report(typical, n=n, seed=seed)
+    table = Table(title="Calibration — SIMULATED patients beside published figures")
+    for column in ("target", "endpoint", "day", "published", "published CI", "simulated"):
+        table.add_column(column)
+    table.add_column("simulated CI")
+    table.add_column("met")
+    for row in report.iter_rows(named=True):
+        table.add_row(
+            row["target"],
+            row["endpoint"],
+            str(row["day"]),
+            row["published"],
+            _interval(row["published_low"], row["published_high"]),
+            row["simulated"],
+            _interval(row["simulated_low"], row["simulated_high"]),
+            "yes" if row["met"] else "NO",
+        )
+    console.print(table)
+    missed = report.filter(~report["met"])["target"].to_list()
+    console.print(
+        f"{report.height - len(missed)}/{report.height} targets met"
+        + (f"; not met: {', '.join(missed)}" if missed else "")
+    )
+    console.print("Sources and time-point assumptions: psotrack/data/calibration_targets.json.")
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    return "" if low is None or high is None else f"{low:.1%}–{high:.1%}"

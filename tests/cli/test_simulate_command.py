@@ -1,0 +1,88 @@
+"""The `psotrack simulate` commands: files written atomically, labelled simulated, exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from psotrack.cli import main
+
+ARM = "uc-msc-iv:1.5e6/kg x4 q2w"
+
+
+def _trial(output: Path, *extra: str) -> int:
+    args = ["simulate", "trial", "--arm", ARM, "--arm", "control", "--n", "15", "--weeks", "4"]
+    return main([*args, "--seed", "1", "--output", str(output), *extra])
+
+
+def test_trial_writes_every_file_labelled_simulated(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert _trial(out, "--replicates", "4") == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == {
+        "trajectories.parquet",
+        "trajectories.csv",
+        "rates.csv",
+        "power.csv",
+        "rates.png",
+        "README.txt",
+    }
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left behind
+    parquet = pl.read_parquet(out / "trajectories.parquet")
+    csv = pl.read_csv(out / "trajectories.csv")
+    assert parquet.height == csv.height == 2 * 15 * 5 and parquet["simulated"].all()
+    rates = pl.read_csv(out / "rates.csv")
+    assert rates.columns[:8] == [
+        "arm",
+        "visit",
+        "day",
+        "n",
+        "responders",
+        "rate",
+        "ci_low",
+        "ci_high",
+    ]
+    assert set(rates["endpoint"]) == {"PASI50", "PASI75", "PASI90"}
+    power = pl.read_csv(out / "power.csv")
+    assert power["replicates"].to_list() == [4] and 0 <= power["power"][0] <= 1
+    assert (out / "rates.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    readme = (out / "README.txt").read_text(encoding="utf-8")
+    assert "SIMULATED DATA" in readme and "not a result about" in readme
+
+
+def test_same_seed_writes_the_same_trajectories(tmp_path: Path) -> None:
+    assert _trial(tmp_path / "a") == 0 and _trial(tmp_path / "b") == 0
+    first = pl.read_parquet(tmp_path / "a" / "trajectories.parquet")
+    assert first.equals(pl.read_parquet(tmp_path / "b" / "trajectories.parquet"))
+    assert not (tmp_path / "a" / "power.csv").exists()
+
+
+def test_bad_arm_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["simulate", "trial", "--arm", "uc-msc-iv:lots", "--output", str(tmp_path / "x")])
+    assert code == 2
+    assert "schedule" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_non_empty_output_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "keep.txt").write_text("mine", encoding="utf-8")
+    assert _trial(tmp_path / "run") == 2
+    assert "output" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["keep.txt"]
+
+
+def test_calibrate_prints_each_target_beside_the_published_figure(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps long cells at its default 80 columns
+    assert main(["simulate", "calibrate", "--n", "40"]) == 0
+    printed = capsys.readouterr().out
+    for text in ("ucmsc_pasi40", "8/17", "ucmsc_pga01", "3/17", "anti_il23_pasi75", "targets met"):
+        assert text in printed
