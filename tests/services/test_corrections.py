@@ -89,3 +89,49 @@ def test_soft_delete_keeps_the_row_and_hides_it(db, clinician, patient_id):
         delete_record(db, clinician, "patients", patient_id, "again")
     with pytest.raises(NotFound):
         correct_value(db, clinician, "patients", patient_id, "fitzpatrick", 4, "why")
+
+
+PASI_ALL_ONES = {
+    r: {"erythema": 1, "induration": 1, "desquamation": 1, "area": 1}
+    for r in ("head", "upper_limbs", "trunk", "lower_limbs")
+}
+
+
+def test_assessment_correction_rescores_and_audits_both(db, clinician, patient_id):
+    from psotrack.services.assessments import correct_assessment, record_assessment
+    from psotrack.store.models import Assessment
+
+    visit_id = record_visit(
+        db,
+        clinician,
+        {
+            "patient_id": patient_id,
+            "visit_date": date(2026, 1, 5),
+            "visit_type": "baseline",
+            "label": "W0",
+        },
+    )
+    # All ones: 0.1·3 + 0.2·3 + 0.3·3 + 0.4·3 = 3.0
+    assessment_id = record_assessment(
+        db, clinician, {"visit_id": visit_id, "instrument": "pasi", "responses": PASI_ALL_ONES}
+    )
+    corrected = {
+        **PASI_ALL_ONES,
+        "trunk": {"erythema": 1, "induration": 1, "desquamation": 1, "area": 3},
+    }
+    correct_assessment(db, clinician, assessment_id, corrected, "trunk area misread")
+    with db.transaction() as session:
+        stored = session.get(Assessment, assessment_id)
+        assert stored.score == "4.8"  # trunk 0.3·3·3 = 2.7 instead of 0.9
+        assert stored.responses["trunk"]["area"] == 3
+    rows = {r.field: r for r in audit_rows(db, "assessments", "update")}
+    assert (rows["score"].old_value, rows["score"].new_value) == ("3.0", "4.8")
+    assert rows["score"].reason == "trunk area misread"
+    bad = {**PASI_ALL_ONES, "trunk": {"erythema": 9, "induration": 1, "desquamation": 1, "area": 3}}
+    with pytest.raises(ValidationError, match="trunk_erythema=9"):
+        correct_assessment(db, clinician, assessment_id, bad, "oops")
+    with db.transaction() as session:
+        assert session.get(Assessment, assessment_id).score == "4.8"
+    delete_record(db, clinician, "assessments", assessment_id, "wrong patient")
+    with pytest.raises(NotFound):
+        correct_assessment(db, clinician, assessment_id, PASI_ALL_ONES, "again")

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from psotrack.errors import NotFound, Problem, ValidationError
-from psotrack.services.audit import audit_created
+from psotrack.services.audit import audit_changed, audit_created
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.flags import raise_flag
 from psotrack.services.patients import get_patient
@@ -103,6 +103,41 @@ def record_assessment(db: Database, actor: Actor, payload: Mapping[str, Any] | A
         if data.instrument is Instrument.PASI and scored.score is not None:
             _check_flare(session, actor, assessment, visit)
         return assessment.id
+
+
+def correct_assessment(
+    db: Database, actor: Actor, assessment_id: int, responses: Mapping[str, Any], reason: str
+) -> None:
+    """Replace an assessment's responses (checked and scored again), audited with the reason.
+
+    The score is never corrected by hand: it follows from the corrected responses. The audit
+    rows carry the old and new responses and the old and new score.
+    """
+    actor.require(Permission.CORRECT)
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("reason", reason, "a reason for the correction", "missing")
+    with db.transaction() as session:
+        assessment = session.get(Assessment, assessment_id)
+        if assessment is None or assessment.deleted_at is not None:
+            raise NotFound(f"no assessment with id {assessment_id}")
+        payload = {
+            "visit_id": assessment.visit_id,
+            "instrument": assessment.instrument,
+            "responses": responses,
+        }
+        _, scored, entered = _read(payload)
+        if entered == assessment.responses:
+            raise ValidationError(
+                "responses", responses, "responses different from those recorded", "invalid"
+            )
+        changes = [
+            ("responses", assessment.responses, entered),
+            ("score", assessment.score, scored.score),
+        ]
+        assessment.responses = entered
+        assessment.score = scored.score
+        assessment.score_value = scored.score_value
+        audit_changed(session, actor, assessment, changes, reason.strip())
 
 
 def list_assessments(

@@ -15,11 +15,25 @@ from typing import Annotated, Any
 import pydantic
 
 from psotrack.errors import NotFound, ValidationError
+from psotrack.services.adverse_events import AdverseEventIn
 from psotrack.services.audit import audit_changed
 from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.labs import LabResultIn
 from psotrack.services.patients import PatientIn, VisitIn
 from psotrack.services.payloads import Payload, problem_from_pydantic
-from psotrack.store.models import Base, Patient, PatientIdentity, Visit
+from psotrack.services.therapies import ConcomitantTherapyIn
+from psotrack.store.models import (
+    Administration,
+    AdverseEvent,
+    Assessment,
+    Base,
+    ConcomitantTherapy,
+    LabResult,
+    Patient,
+    PatientIdentity,
+    Photo,
+    Visit,
+)
 
 
 @dataclass(frozen=True)
@@ -41,16 +55,27 @@ CORRECTABLE: dict[str, Correctable] = {
         PatientIdentity, PatientIn, frozenset({"mrn", "family_name", "given_name"})
     ),
     "visits": Correctable(Visit, VisitIn, frozenset({"visit_date", "visit_type", "label"})),
+    "lab_results": Correctable(LabResult, LabResultIn, frozenset({"value"})),
+    "adverse_events": Correctable(
+        AdverseEvent, AdverseEventIn, frozenset({"term", "outcome", "action_taken", "relatedness"})
+    ),
+    "concomitant_therapies": Correctable(
+        ConcomitantTherapy, ConcomitantTherapyIn, frozenset({"agent", "dose"})
+    ),
 }
 
-#: Tables whose rows may be soft-deleted through :func:`delete_record`.
-DELETABLE: dict[str, type[Base]] = {"patients": Patient, "visits": Visit}
-
-
-def register_correctable(table: str, entry: Correctable) -> None:
-    """Let another service module open fields of its own table to correction."""
-    CORRECTABLE[table] = entry
-    DELETABLE.setdefault(table, entry.model)
+#: Tables whose rows may be soft-deleted through :func:`delete_record`. Assessments are
+#: corrected through :func:`psotrack.services.assessments.correct_assessment` (scored again).
+DELETABLE: dict[str, type[Base]] = {
+    "patients": Patient,
+    "visits": Visit,
+    "assessments": Assessment,
+    "administrations": Administration,
+    "adverse_events": AdverseEvent,
+    "lab_results": LabResult,
+    "concomitant_therapies": ConcomitantTherapy,
+    "photos": Photo,
+}
 
 
 def correct_value(
