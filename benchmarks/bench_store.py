@@ -21,7 +21,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert
 
 from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
@@ -43,6 +42,7 @@ from psotrack.services.photos import attach_photo
 from psotrack.services.therapies import record_concomitant_therapy
 from psotrack.services.timeline import load_timeline
 from psotrack.store import make_engine, upgrade
+from psotrack.store.engine import temporary_schema_engine
 from psotrack.store.models import Assessment
 from psotrack.store.vocabulary import Role
 
@@ -57,22 +57,6 @@ def sqlite_engine() -> Iterator[Engine]:
         engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
         yield engine
         engine.dispose()
-
-
-@contextmanager
-def postgres_engine(url: str) -> Iterator[Engine]:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def setup(db: Database, patients: int, visits_each: int) -> tuple[Actor, list[int]]:
@@ -359,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     with sqlite_engine() as engine:
         ok &= run("SQLite", engine, args, console)
     if args.postgres:
-        with postgres_engine(args.postgres) as engine:
+        with temporary_schema_engine(args.postgres, prefix="bench") as engine:
             ok &= run("PostgreSQL", engine, args, console)
     else:
         console.print(

@@ -1,12 +1,11 @@
 """Shared test settings: hypothesis profiles for a 2-core machine, and database fixtures."""
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 settings.register_profile(
     "default", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -27,6 +26,7 @@ POSTGRES_URL_VARIABLE = "PSOTRACK_TEST_POSTGRES_URL"
 def empty_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     """An engine on an empty database of each kind (no tables yet)."""
     from psotrack.store import make_engine
+    from psotrack.store.engine import temporary_schema_engine
 
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'psotrack.db'}")
@@ -36,18 +36,8 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     url = os.environ.get(POSTGRES_URL_VARIABLE)
     if not url:
         pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_URL_VARIABLE} to run them")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with temporary_schema_engine(url) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

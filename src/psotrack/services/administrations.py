@@ -10,7 +10,7 @@ Comparisons are made on the decimal text of each number, so a limit met exactly 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -23,7 +23,7 @@ from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.flags import raise_flag
 from psotrack.services.patients import get_patient, get_visit
-from psotrack.services.payloads import Bool, Float, Int, Payload, Text, parse_payload
+from psotrack.services.payloads import Bool, Float, Int, Payload, Text, as_utc, parse_payload
 from psotrack.store.models import Administration, Enrollment, Program, User
 from psotrack.store.vocabulary import EnrollmentStatus, FlagKind, ProductSource, Route
 
@@ -194,13 +194,6 @@ def _check(data: AdministrationIn) -> None:
                 problems.append(Problem(f"{label}.diastolic", vitals.diastolic, allowed, "invalid"))
     if problems:
         raise ValidationError(problems=problems)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """``moment`` in UTC; a naive time is taken as UTC (SQLite would drop any offset silently)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _vitals(vitals: VitalsIn | None) -> dict[str, Any] | None:

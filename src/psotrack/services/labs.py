@@ -8,7 +8,7 @@ never negative, and a fraction in ``%`` is at most 100.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -18,7 +18,7 @@ from psotrack.errors import Problem, ValidationError
 from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.patients import get_patient
-from psotrack.services.payloads import Float, Int, Payload, Text, parse_payload
+from psotrack.services.payloads import Float, Int, Payload, Text, as_utc, parse_payload
 from psotrack.store.models import LabResult, Visit
 from psotrack.store.vocabulary import ANALYTES
 
@@ -94,10 +94,3 @@ def require_visit_of_patient(session: Session, patient_id: int, visit_id: int) -
             "visit_id", visit_id, f"a visit of patient {patient_id}", kind="invalid"
         )
     return visit
-
-
-def as_utc(moment: datetime) -> datetime:
-    """``moment`` in UTC; a naive time is taken as UTC (SQLite would drop any offset silently)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)

@@ -9,6 +9,7 @@ naming field, value and rule.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pydantic
@@ -27,6 +28,13 @@ class Payload(pydantic.BaseModel):
     """Base of every service input: unknown fields refused, immutable, text trimmed."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a naive time is taken as UTC (SQLite would drop any offset silently)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def parse_payload(model: type[Model], payload: Mapping[str, Any] | Model) -> Model:

@@ -30,9 +30,9 @@ from sqlalchemy import func, select
 from psotrack.errors import Conflict, NotFound, ValidationError
 from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission
-from psotrack.services.labs import as_utc, require_visit_of_patient
+from psotrack.services.labs import require_visit_of_patient
 from psotrack.services.patients import get_patient
-from psotrack.services.payloads import Int, Payload, Text, parse_payload
+from psotrack.services.payloads import Int, Payload, Text, as_utc, parse_payload
 from psotrack.store.models import Photo
 
 #: Pillow format → (file extension, media type) of what we accept and store.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -27,3 +30,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """The session factory services use; ``expire_on_commit=False`` keeps results readable."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def temporary_schema_engine(url: str, prefix: str = "t") -> Iterator[Engine]:
+    """An engine on a fresh PostgreSQL schema that is dropped on exit (tests and benchmarks).
+
+    Each caller gets its own schema, so runs in parallel never see each other's tables.
+    """
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    admin = make_engine(url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
