@@ -121,3 +121,15 @@ def test_withdrawal_is_audited_with_reason_and_needs_one(db, clinician, patient_
     }
     with pytest.raises(Conflict):
         withdraw_patient(db, clinician, patient_id, "again")
+
+
+def test_ids_beyond_the_integer_column_are_refused_not_sent(db, clinician, program_id):
+    # Found by the hypothesis payload tests: PostgreSQL raised "integer out of range".
+    from psotrack.services.timeline import load_timeline
+
+    with pytest.raises(ValidationError, match="program_id=2147483648"):
+        enroll_patient(db, clinician, patient_form(2**31))
+    with pytest.raises(ValidationError, match="patient_id"):
+        load_timeline(db, clinician, 10**12)
+    with pytest.raises(ValidationError, match="patient_id=True"):
+        load_timeline(db, clinician, True)

@@ -23,7 +23,7 @@ from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.flags import raise_flag
 from psotrack.services.patients import get_patient, get_visit
-from psotrack.services.payloads import Bool, Float, Int, Payload, Text, as_utc, parse_payload
+from psotrack.services.payloads import Bool, Float, Id, Int, Payload, Text, as_utc, parse_payload
 from psotrack.store.models import Administration, Enrollment, Program, User
 from psotrack.store.vocabulary import EnrollmentStatus, FlagKind, ProductSource, Route
 
@@ -46,14 +46,16 @@ class VitalsIn(Payload):
 
 
 class AdministrationIn(Payload):
-    patient_id: Int
-    visit_id: Int | None = None
+    patient_id: Id
+    visit_id: Id | None = None
     product_source: ProductSource
     manufacturer: Annotated[Text, Field(min_length=1, max_length=200)]
     lot: Annotated[Text, Field(min_length=1, max_length=80)]
     passage: Annotated[Int, Field(ge=0, le=50)] | None = None
     cryopreserved: Bool
-    total_cells: Annotated[Int, Field(gt=0)]
+    total_cells: Annotated[
+        Int, Field(gt=0, le=10**13)
+    ]  # fits BIGINT; 10¹³ cells is far beyond any dose
     body_weight_kg: Annotated[Float, Field(gt=0, le=400)]
     cells_per_kg: Annotated[Float, Field(gt=0)]
     viability_pct: Annotated[Float, Field(ge=0, le=100)]
@@ -63,7 +65,7 @@ class AdministrationIn(Payload):
     started_at: datetime
     stopped_at: datetime | None = None
     premedication: Text | None = None
-    operator_id: Int | None = None
+    operator_id: Id | None = None
     vitals_before: VitalsIn | None = None
     vitals_after: VitalsIn | None = None
 

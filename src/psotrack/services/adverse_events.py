@@ -35,7 +35,7 @@ from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.flags import raise_flag
 from psotrack.services.patients import get_patient
-from psotrack.services.payloads import Bool, Int, Payload, Text, parse_payload
+from psotrack.services.payloads import Bool, Id, Int, Payload, Text, parse_payload
 from psotrack.store.models import Administration, AdverseEvent
 from psotrack.store.vocabulary import (
     AeOutcome,
@@ -63,7 +63,7 @@ ANY_STATUS = (
 
 
 class AdverseEventIn(Payload):
-    patient_id: Int
+    patient_id: Id
     term: Annotated[Text, Field(min_length=1, max_length=200)]
     onset_date: date
     resolution_date: date | None = None
@@ -75,7 +75,7 @@ class AdverseEventIn(Payload):
     action_taken: Annotated[Text, Field(max_length=200)] | None = None
     outcome: AeOutcome
     infusion_reaction: Bool = False
-    administration_id: Int | None = None
+    administration_id: Id | None = None
 
 
 def report_adverse_event(

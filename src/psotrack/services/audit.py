@@ -74,6 +74,34 @@ def audit_created_many(
     session.execute(insert(AuditEntry), entries)
 
 
+def audit_created_values(
+    session: Session,
+    actor: Actor,
+    table: str,
+    row_id: int,
+    values: dict[str, Any],
+    reason: str | None = None,
+) -> None:
+    """Audit a row inserted with Core (no ORM object): one entry per non-empty value."""
+    now = utcnow()
+    entries = [
+        {
+            "at": now,
+            "actor_id": actor.user_id,
+            "action": "create",
+            "entity": table,
+            "entity_id": row_id,
+            "field": name,
+            "old_value": None,
+            "new_value": as_text(value),
+            "reason": reason,
+        }
+        for name, value in values.items()
+        if name not in SKIPPED and value is not None
+    ]
+    session.execute(insert(AuditEntry), entries)
+
+
 def audit_changed(
     session: Session,
     actor: Actor,

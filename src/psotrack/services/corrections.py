@@ -20,7 +20,7 @@ from psotrack.services.audit import audit_changed
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.labs import LabResultIn
 from psotrack.services.patients import PatientIn, VisitIn
-from psotrack.services.payloads import Payload, problem_from_pydantic
+from psotrack.services.payloads import Payload, problem_from_pydantic, require_id
 from psotrack.services.therapies import ConcomitantTherapyIn
 from psotrack.store.models import (
     Administration,
@@ -94,7 +94,7 @@ def correct_value(
     checked = _check_field(entry.form, field, value)
     why = _reason(reason)
     with db.transaction() as session:
-        row = session.get(entry.model, row_id)
+        row = session.get(entry.model, require_id("row_id", row_id))
         if row is None or getattr(row, "deleted_at", None) is not None:
             raise NotFound(f"no {table} row with id {row_id}")
         old = getattr(row, field)
@@ -114,7 +114,7 @@ def delete_record(db: Database, actor: Actor, table: str, row_id: int, reason: s
         raise ValidationError("table", table, f"one of {', '.join(sorted(DELETABLE))}", "invalid")
     why = _reason(reason)
     with db.transaction() as session:
-        row = session.get(model, row_id)
+        row = session.get(model, require_id("row_id", row_id))
         if row is None or getattr(row, "deleted_at", None) is not None:
             raise NotFound(f"no {table} row with id {row_id}")
         now = datetime.now(UTC)

@@ -27,6 +27,7 @@ from psotrack.errors import Problem, ValidationError
 from psotrack.services.audit import audit_created_many
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.patients import _new_research_id
+from psotrack.services.payloads import require_id
 from psotrack.store.models import (
     Assessment,
     Enrollment,
@@ -70,7 +71,7 @@ def import_assessments(
     actor.require(Permission.ENROLL)
     checked = validate_assessments(frame)
     with db.transaction() as session:
-        if session.get(Program, program_id) is None:
+        if session.get(Program, require_id("program_id", program_id)) is None:
             raise ValidationError("program_id", program_id, "an existing program", "invalid")
         ids = checked.get_column("patient_id").unique().to_list()
         known = dict(

@@ -18,7 +18,7 @@ from psotrack.errors import Problem, ValidationError
 from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.patients import get_patient
-from psotrack.services.payloads import Float, Int, Payload, Text, as_utc, parse_payload
+from psotrack.services.payloads import Float, Id, Payload, Text, as_utc, parse_payload
 from psotrack.store.models import LabResult, Visit
 from psotrack.store.vocabulary import ANALYTES
 
@@ -27,14 +27,14 @@ LabValue = Annotated[Float, Field(ge=0, allow_inf_nan=False)]
 
 
 class LabResultIn(Payload):
-    patient_id: Int
+    patient_id: Id
     analyte: Annotated[Text, Field(min_length=1, max_length=40)]
     value: LabValue
     unit: Annotated[Text, Field(min_length=1, max_length=40)]
     reference_low: LabValue | None = None
     reference_high: LabValue | None = None
     sampled_at: datetime
-    visit_id: Int | None = None
+    visit_id: Id | None = None
 
 
 def record_lab_result(db: Database, actor: Actor, payload: Mapping[str, Any] | LabResultIn) -> int:

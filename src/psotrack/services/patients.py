@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 from psotrack.errors import Conflict, NotFound, ValidationError
 from psotrack.services.audit import audit_changed, audit_created
 from psotrack.services.context import Actor, Database, Permission
-from psotrack.services.payloads import Bool, Float, Int, Payload, Text, parse_payload
+from psotrack.services.payloads import (
+    Bool,
+    Float,
+    Id,
+    Int,
+    Payload,
+    Text,
+    parse_payload,
+    require_id,
+)
 from psotrack.store.models import Enrollment, Patient, PatientIdentity, Program, User, Visit
 from psotrack.store.vocabulary import (
     EnrollmentStatus,
@@ -57,16 +66,16 @@ class PatientIn(Payload):
     fitzpatrick: Annotated[Int, Field(ge=1, le=6)] | None = None
     onset_year: Annotated[Int, Field(ge=1900, le=2100)] | None = None
     history: Text | None = None
-    program_id: Int
+    program_id: Id
     start_date: date
     status: EnrollmentStatus = EnrollmentStatus.SCREENING
-    clinician_id: Int | None = None
+    clinician_id: Id | None = None
     arm: Annotated[Text, Field(max_length=80)] | None = None
     synthetic: Bool = False
 
 
 class VisitIn(Payload):
-    patient_id: Int
+    patient_id: Id
     visit_date: date
     visit_type: VisitType
     label: Annotated[Text, Field(min_length=1, max_length=80)]
@@ -189,14 +198,14 @@ def withdraw_patient(db: Database, actor: Actor, patient_id: int, reason: str) -
 
 def get_patient(session: Session, patient_id: int) -> Patient:
     """The patient, unless missing or soft-deleted (then :class:`NotFound`)."""
-    patient = session.get(Patient, patient_id)
+    patient = session.get(Patient, require_id("patient_id", patient_id))
     if patient is None or patient.deleted_at is not None:
         raise NotFound(f"no patient with id {patient_id}")
     return patient
 
 
 def get_visit(session: Session, visit_id: int) -> Visit:
-    visit = session.get(Visit, visit_id)
+    visit = session.get(Visit, require_id("visit_id", visit_id))
     if visit is None or visit.deleted_at is not None:
         raise NotFound(f"no visit with id {visit_id}")
     return visit

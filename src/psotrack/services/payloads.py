@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import pydantic
 
@@ -22,6 +22,9 @@ Int = pydantic.StrictInt
 Float = pydantic.StrictFloat  # also takes an int, never a bool or text
 Bool = pydantic.StrictBool
 Text = pydantic.StrictStr
+#: A row id: a positive integer that fits the database's INTEGER column (PostgreSQL int4).
+MAX_ID = 2**31 - 1
+Id = Annotated[pydantic.StrictInt, pydantic.Field(ge=1, le=MAX_ID)]
 
 
 class Payload(pydantic.BaseModel):
@@ -35,6 +38,15 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def require_id(field: str, value: object) -> int:
+    """Check an id passed directly to a service (not in a payload): a positive int4 integer."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, value, "an integer id", "type")
+    if not 1 <= value <= MAX_ID:
+        raise ValidationError(field, value, f"1–{MAX_ID} (an id)")
+    return value
 
 
 def parse_payload(model: type[Model], payload: Mapping[str, Any] | Model) -> Model:

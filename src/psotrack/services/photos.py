@@ -32,7 +32,7 @@ from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.labs import require_visit_of_patient
 from psotrack.services.patients import get_patient
-from psotrack.services.payloads import Int, Payload, Text, as_utc, parse_payload
+from psotrack.services.payloads import Id, Payload, Text, as_utc, parse_payload, require_id
 from psotrack.store.models import Photo
 
 #: Pillow format → (file extension, media type) of what we accept and store.
@@ -47,10 +47,10 @@ ALLOWED_TEXT = "a still JPEG, PNG or WebP image"
 
 
 class PhotoIn(Payload):
-    patient_id: Int
+    patient_id: Id
     body_site: Annotated[Text, Field(min_length=1, max_length=80)]
     view: Annotated[Text, Field(min_length=1, max_length=40)]
-    visit_id: Int | None = None
+    visit_id: Id | None = None
     captured_at: datetime | None = None
 
 
@@ -119,7 +119,7 @@ def read_photo(db: Database, actor: Actor, photo_id: int) -> bytes:
     """The stored (stripped) bytes of a photo, checked against its hash."""
     actor.require(Permission.READ_IDENTIFIED)
     with db.transaction() as session:
-        photo = session.get(Photo, photo_id)
+        photo = session.get(Photo, require_id("photo_id", photo_id))
         if photo is None or photo.deleted_at is not None:
             raise NotFound(f"no photo with id {photo_id}")
         extension = next(ext for ext, media in FORMATS.values() if media == photo.media_type)

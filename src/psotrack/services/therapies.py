@@ -16,7 +16,7 @@ from psotrack.errors import Conflict, NotFound, Problem, ValidationError
 from psotrack.services.audit import audit_changed, audit_created
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.patients import get_patient
-from psotrack.services.payloads import Int, Payload, Text, parse_payload
+from psotrack.services.payloads import Id, Payload, Text, parse_payload, require_id
 from psotrack.store.models import ConcomitantTherapy
 from psotrack.store.vocabulary import TherapyClass
 
@@ -36,7 +36,7 @@ BIOLOGIC_TARGETS: tuple[str, ...] = (
 
 
 class ConcomitantTherapyIn(Payload):
-    patient_id: Int
+    patient_id: Id
     therapy_class: TherapyClass
     agent: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
     biologic_target: Annotated[Text, Field(min_length=1, max_length=40)] | None = None
@@ -105,7 +105,7 @@ def stop_concomitant_therapy(
     if problems:
         raise ValidationError(problems=problems)
     with db.transaction() as session:
-        therapy = session.get(ConcomitantTherapy, therapy_id)
+        therapy = session.get(ConcomitantTherapy, require_id("therapy_id", therapy_id))
         if therapy is None or therapy.deleted_at is not None:
             raise NotFound(f"no concomitant therapy with id {therapy_id}")
         get_patient(session, therapy.patient_id)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from psotrack.errors import NotFound
 from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.payloads import require_id
 from psotrack.store.models import (
     Administration,
     AdverseEvent,
@@ -62,7 +63,7 @@ def load_timeline(db: Database, actor: Actor, patient_id: int) -> PatientTimelin
     actor.require(Permission.READ_RESEARCH)
     identified = Permission.READ_IDENTIFIED in _grants(actor)
     with db.transaction() as session:
-        patient = session.get(Patient, patient_id)
+        patient = session.get(Patient, require_id("patient_id", patient_id))
         if patient is None or patient.deleted_at is not None:
             raise NotFound(f"no patient with id {patient_id}")
 
