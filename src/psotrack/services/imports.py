@@ -26,7 +26,7 @@ from psotrack.endpoints import validate_assessments
 from psotrack.errors import Problem, ValidationError
 from psotrack.services.audit import audit_created_many
 from psotrack.services.context import Actor, Database, Permission
-from psotrack.services.patients import _new_research_id
+from psotrack.services.patients import new_research_id
 from psotrack.services.payloads import require_id
 from psotrack.store.models import (
     Assessment,
@@ -93,7 +93,7 @@ def import_assessments(
         new_ids = sorted(set(ids) - set(known))
         patients = {
             external_id: Patient(
-                research_id=_new_research_id(session),
+                research_id=new_research_id(session),
                 sex=Sex.UNKNOWN,
                 birth_year=None,
                 psoriasis_type=PsoriasisType.PLAQUE,

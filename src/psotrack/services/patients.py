@@ -123,7 +123,7 @@ def enroll_patient(db: Database, actor: Actor, payload: Mapping[str, Any] | Pati
         if session.scalar(taken) is not None:
             raise Conflict("a patient with this MRN is already registered")
         patient = Patient(
-            research_id=_new_research_id(session),
+            research_id=new_research_id(session),
             sex=data.sex,
             birth_year=data.birth_date.year,
             fitzpatrick=data.fitzpatrick,
@@ -211,7 +211,7 @@ def get_visit(session: Session, visit_id: int) -> Visit:
     return visit
 
 
-def _new_research_id(session: Session) -> str:
+def new_research_id(session: Session) -> str:
     """A random code that carries no identifier (``PT-`` and 8 hex digits), unique in the table."""
     while True:
         code = f"PT-{secrets.token_hex(4).upper()}"
