@@ -11,8 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
+from psotrack.endpoints._segments import (
+    PatientSegments,
+    patient_segments,
+    repeated_days,
+    repeated_labels,
+    several_labels,
+    several_values,
+)
 from psotrack.errors import Problem, ProblemKind, ValidationError
 
 REQUIRED_COLUMNS: Final = ("patient_id", "visit", "day", "pasi")
@@ -26,6 +36,8 @@ MISSING_TEXT: Final = ("", "NA", "N/A", "na", "NaN", ".")
 TENTHS_TOLERANCE: Final = 1e-6
 #: At most this many problems are listed; a file with a broken column would otherwise list millions.
 MAX_PROBLEMS: Final = 50
+
+Labels = npt.NDArray[np.uint8]
 
 #: Internal column names (dropped before anything is returned).
 PASI_T: Final = "_pasi_t"
@@ -66,13 +78,19 @@ def validate_assessments(
     >>> validate_assessments(raw)["pasi"].to_list()
     [7.6]
     """
+    typed, segments = checked_assessments(frame, allow_unknown=allow_unknown)
+    return typed.with_columns(patient_key(segments)) if keep_key else typed.drop(PASI_T)
+
+
+def checked_assessments(
+    frame: pl.DataFrame, *, allow_unknown: bool = False
+) -> tuple[pl.DataFrame, PatientSegments]:
+    """:func:`validate_assessments` (with internal ``_pasi_t``) and the rows grouped by patient."""
     _check_columns(frame, allow_unknown)
     problems: list[Problem] = []
-    casts: list[pl.Expr] = []
-    for name in ("patient_id", "visit", "arm"):
-        if name in frame.columns:
-            casts.append(_text(name))
-    typed = frame.with_columns(casts)
+    typed = frame.with_columns(
+        _text(frame, name) for name in ("patient_id", "visit", "arm") if name in frame.columns
+    )
     for name in ("patient_id", "visit", "day"):
         problems += _rows_where(
             typed, typed[name].is_null(), name, "a value on every row", "missing"
@@ -81,7 +99,7 @@ def validate_assessments(
     problems += day_problems
     pasi_t, pasi_problems = _pasi_tenths(typed)
     problems += pasi_problems
-    columns = [day.alias("day"), (pasi_t / 10).round(1).alias("pasi")]
+    columns = [day.alias("day"), (pasi_t / 10).round(1).alias("pasi"), pasi_t.alias(PASI_T)]
     for name, score in _SCORES.items():
         if name in typed.columns:
             values, score_problems = _score_column(typed, name, score)
@@ -89,19 +107,25 @@ def validate_assessments(
             columns.append(values.alias(name))
     if problems:
         raise ValidationError(problems=problems[:MAX_PROBLEMS])
-    typed = typed.with_columns(columns).with_columns(patient_key(typed))
-    problems += _duplicates(typed, ("patient_id", "visit"))
-    problems += _duplicates(typed, ("patient_id", "day"))
-    problems += _arm_changes(typed)
+    typed = typed.with_columns(columns)
+    segments = patient_segments(typed)
+    visits, arms = _sorted_labels(typed, segments)
+    if visits is None or repeated_labels(segments, visits):
+        problems += _duplicates(typed, ("patient_id", "visit"))
+    if repeated_days(segments):
+        problems += _duplicates(typed, ("patient_id", "day"))
+    problems += _arm_changes(typed, segments, arms)
     if problems:
         raise ValidationError(problems=problems[:MAX_PROBLEMS])
-    return typed if keep_key else typed.drop(PATIENT_KEY)
+    return typed, segments
 
 
-def with_pasi_tenths(frame: pl.DataFrame) -> pl.DataFrame:
-    """Validate ``frame`` (unknown columns kept); add internal ``_pasi_t`` and ``_patient``."""
-    valid = validate_assessments(frame, allow_unknown=True, keep_key=True)
-    return valid.with_columns((pl.col("pasi") * 10).round().cast(pl.Int32).alias(PASI_T))
+def with_pasi_tenths(
+    frame: pl.DataFrame, *, allow_unknown: bool = True
+) -> tuple[pl.DataFrame, PatientSegments]:
+    """Validate ``frame`` (unknown columns kept unless refused); add ``_pasi_t``, ``_patient``."""
+    valid, segments = checked_assessments(frame, allow_unknown=allow_unknown)
+    return valid.with_columns(patient_key(segments)), segments
 
 
 def _check_columns(frame: pl.DataFrame, allow_unknown: bool) -> None:
@@ -125,8 +149,11 @@ def _check_columns(frame: pl.DataFrame, allow_unknown: bool) -> None:
         raise ValidationError(problems=problems)
 
 
-def _text(name: str) -> pl.Expr:
+def _text(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """The column as text with empty strings read as missing (rebuilt only if there are any)."""
     column = pl.col(name).cast(pl.String)
+    if frame[name].dtype == pl.String and not frame.select((column == "").any()).item():
+        return column
     return pl.when(column == "").then(None).otherwise(column).alias(name)
 
 
@@ -169,6 +196,8 @@ def _as_float(frame: pl.DataFrame, name: str) -> tuple[pl.Series, list[Problem]]
     not_number = not_number | (values.is_nan() | values.is_infinite()).fill_null(False)
     checked = frame.select(values.alias("values"), not_number.alias("bad"))
     problems = _rows_where(frame, checked["bad"], name, "a number", "type", shown=original)
+    if not problems:
+        return checked["values"].alias(name), problems
     good = checked.select(pl.when(pl.col("bad")).then(None).otherwise(pl.col("values")))
     return good.to_series().alias(name), problems
 
@@ -221,42 +250,88 @@ def _score_column(frame: pl.DataFrame, name: str, score: _Score) -> tuple[pl.Ser
     return values, problems
 
 
+def label_codes(labels: pl.Series) -> Labels | None:
+    """Codes 0–63 for the distinct labels (255 for missing), or None when there are over 64.
+
+    Visit names and arms are few, so a patient's labels fit in one 64-bit mask. The codes come
+    from a window of bits of each label's 64-bit hash that tells the distinct hashes apart (a
+    table lookup, several times faster than a dictionary cast of millions of strings). Equal
+    labels always get equal codes; different labels could share one only if their 64-bit hashes
+    collide.
+    """
+    hashes = labels.hash(_SEEDS[2]).to_numpy()
+    distinct = np.unique(pl.Series(hashes).unique().to_numpy())
+    has_missing = labels.null_count() > 0
+    window = _distinguishing_window(distinct) if distinct.size - has_missing <= 64 else None
+    if window is None:
+        return None
+    shift, mask = window
+    table = np.full(int(mask) + 1, 255, dtype=np.uint8)
+    table[(distinct >> shift) & mask] = np.arange(distinct.size, dtype=np.uint8)
+    codes = table[(hashes >> shift) & mask]
+    if has_missing:
+        # The missing value hashes like a label: give its code 255 and renumber the rest.
+        missing = int(codes[labels.is_null().arg_max()])
+        kept = np.delete(np.arange(distinct.size), missing)
+        renumber = np.full(256, 255, dtype=np.uint8)
+        renumber[kept] = np.arange(kept.size, dtype=np.uint8)
+        codes = renumber[codes]
+    return np.asarray(codes, dtype=np.uint8)
+
+
+def _distinguishing_window(
+    distinct: npt.NDArray[np.uint64],
+) -> tuple[np.uint64, np.uint64] | None:
+    """A (shift, mask) whose bits of the hashes are all different, smallest table first."""
+    for bits in (6, 8, 10, 12, 14, 16):
+        mask = np.uint64((1 << bits) - 1)
+        for shift in range(64 - bits + 1):
+            window = (distinct >> np.uint64(shift)) & mask
+            if np.unique(window).size == distinct.size:
+                return np.uint64(shift), mask
+    return None
+
+
+def _sorted_labels(
+    frame: pl.DataFrame, segments: PatientSegments
+) -> tuple[Labels | None, Labels | None]:
+    """Visit and arm codes at the segments' sorted positions (one gather for both)."""
+    visits = label_codes(frame["visit"])
+    arms = label_codes(frame["arm"]) if "arm" in frame.columns else None
+    if visits is not None and arms is not None:
+        both = segments.sorted(visits.astype(np.uint16) | (arms.astype(np.uint16) << 8))
+        return (both & 0xFF).astype(np.uint8), (both >> 8).astype(np.uint8)
+    return (
+        None if visits is None else segments.sorted(visits),
+        None if arms is None else segments.sorted(arms),
+    )
+
+
 def _duplicates(frame: pl.DataFrame, keys: tuple[str, str]) -> list[Problem]:
-    # Fast exact test: equal rows have equal combined hashes, so as many distinct hashes as rows
-    # proves there is no duplicate; only otherwise are the rows compared exactly.
-    combined = pl.col(PATIENT_KEY) ^ pl.col(keys[1]).hash(_SEEDS[2])
-    if frame.select(combined.n_unique()).item() == frame.height:
-        return []
+    """Every row whose ``keys`` repeat (exact comparison; run only when a repeat was found)."""
     bad = frame.select(pl.struct(keys).is_duplicated()).to_series()
     field = keys[-1]
     allowed = f"one row per {' and '.join(keys)} (this {field} is repeated for the patient)"
     return _rows_where(frame, bad, field, allowed, "invalid")
 
 
-def _arm_changes(frame: pl.DataFrame) -> list[Problem]:
+def _arm_changes(
+    frame: pl.DataFrame, segments: PatientSegments, arms: Labels | None
+) -> list[Problem]:
     if "arm" not in frame.columns:
         return []
-    # One arm per patient ⇔ as many distinct (patient, arm) pairs as patients; exact rows only
-    # when the counts differ (rows with an empty arm also differ and are then ignored).
-    pairs = pl.col(PATIENT_KEY) ^ pl.col("arm").hash(_SEEDS[3])
-    counts = frame.select(pairs.n_unique().alias("pairs"), pl.col(PATIENT_KEY).n_unique()).row(0)
-    if counts[0] == counts[1]:
+    # Fast test on label codes (or 64-bit hashes when there are many arms); the exact rows are
+    # gathered only when it fires.
+    arm = frame["arm"]
+    if arms is not None:
+        if not several_labels(segments, arms):
+            return []
+    elif not several_values(segments, arm.hash(_SEEDS[3]).to_numpy(), arm.is_not_null().to_numpy()):
         return []
-    arms = frame.select(pl.col("arm").drop_nulls().n_unique().over("patient_id") > 1).to_series()
-    return _rows_where(frame, arms, "arm", "one arm per patient", "invalid")
+    bad = frame.select(pl.col("arm").drop_nulls().n_unique().over("patient_id") > 1).to_series()
+    return _rows_where(frame, bad, "arm", "one arm per patient", "invalid")
 
 
-def patient_key(frame: pl.DataFrame) -> pl.Series:
-    """A UInt64 code per patient, used for grouping instead of the (slower) text id.
-
-    A 64-bit hash of ``patient_id``; two seeds are compared so that a collision (two patients
-    sharing a code, about 1 in 10⁷ for a million patients) is caught, and then exact dictionary
-    codes are used instead.
-    """
-    first, second = (
-        frame.select(pl.col("patient_id").hash(seed)).to_series() for seed in _SEEDS[:2]
-    )
-    if first.n_unique() == second.n_unique():
-        return first.alias(PATIENT_KEY)
-    codes = frame.select(pl.col("patient_id").cast(pl.Categorical).to_physical()).to_series()
-    return codes.cast(pl.UInt64).alias(PATIENT_KEY)
+def patient_key(segments: PatientSegments) -> pl.Series:
+    """The internal UInt64 patient number of every row, used for grouping (see ``_segments``)."""
+    return pl.Series(PATIENT_KEY, segments.code, dtype=pl.UInt64)

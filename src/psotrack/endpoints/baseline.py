@@ -8,49 +8,57 @@ relative endpoint leaves the patient out. PGA and DLQI get their own baselines t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
+from psotrack.endpoints._segments import PatientSegments, last_before_treatment
 from psotrack.endpoints._validate import PASI_T, PATIENT_KEY, with_pasi_tenths
+
+Ints = npt.NDArray[np.int64]
 
 #: Internal: baseline PASI in integer tenths (null when not evaluable).
 BASE_T: Final = "_base_t"
 INTERNAL: Final = (PASI_T, BASE_T, PATIENT_KEY)
-#: Scores packed beside the day must be below this (PASI tenths ≤ 720, DLQI ≤ 30, PGA ≤ 5).
-_PACK: Final = 1024
 
 
-def last_before_treatment(value: str) -> pl.Expr:
-    """The patient's last non-missing ``value`` on or before day 0, broadcast to every row.
+def _sorted_ints(frame: pl.DataFrame, name: str, segments: PatientSegments) -> Ints:
+    """A score column at the segments' sorted positions, −1 for missing (scores are ≥ 0)."""
+    return frame[name].fill_null(-1).cast(pl.Int32).to_numpy()[segments.order]
 
-    One max-over-patient aggregate, no per-patient sort: ``day × 1024 + value`` orders rows by
-    day first (the score is below 1024 and ``patient_id``+``day`` is unique), so its maximum is
-    the last pre-treatment assessment, and the score is its remainder modulo 1024.
+
+def add_baseline(frame: pl.DataFrame, segments: PatientSegments) -> tuple[pl.DataFrame, Ints, Ints]:
+    """Internal step on a validated frame: add ``_base_t``, ``base`` and ``evaluable``.
+
+    The baseline is the last non-missing value on or before day 0 in the patient's rows ordered
+    by day (one segment reduction, see :mod:`psotrack.endpoints._segments`). Also returns PASI
+    tenths at the sorted positions and each patient's baseline tenths (−1 when none).
     """
-    day = pl.col("day")
-    found = (day <= 0) & pl.col(value).is_not_null()
-    packed = pl.when(found).then(day * _PACK + pl.col(value))
-    return packed.max().over(PATIENT_KEY) % _PACK
-
-
-def add_baseline(frame: pl.DataFrame) -> pl.DataFrame:
-    """Internal step on a validated frame: add ``_base_t``, ``base`` and ``evaluable``."""
-    others = [
-        last_before_treatment(name).alias(f"base_{name}")
-        for name in ("pga", "dlqi")
-        if name in frame.columns
-    ]
-    frame = frame.with_columns(
-        last_before_treatment(PASI_T).cast(pl.Int32).alias("_base_raw"), *others
-    )
+    pasi = _sorted_ints(frame, PASI_T, segments)
+    found = {"_base_raw": last_before_treatment(segments, pasi)}
+    for name in ("pga", "dlqi"):
+        if name in frame.columns:
+            found[f"base_{name}"] = last_before_treatment(
+                segments, _sorted_ints(frame, name, segments)
+            )
     raw = pl.col("_base_raw")
-    return frame.with_columns(
-        pl.when(raw > 0).then(raw).alias(BASE_T),
-        pl.when(raw > 0).then((raw / 10).round(1)).alias("base"),
-        (raw > 0).fill_null(False).alias("evaluable"),
-    ).drop("_base_raw")
+    others = [pl.when(pl.col(n) >= 0).then(pl.col(n)).alias(n) for n in found if n != "_base_raw"]
+    out = (
+        frame.with_columns(
+            pl.Series(name, values[segments.code], dtype=pl.Int64) for name, values in found.items()
+        )
+        .with_columns(
+            pl.when(raw > 0).then(raw.cast(pl.Int32)).alias(BASE_T),
+            pl.when(raw > 0).then((raw / 10).round(1)).alias("base"),
+            (raw > 0).alias("evaluable"),
+            *others,
+        )
+        .drop("_base_raw")
+    )
+    return out, pasi, found["_base_raw"]
 
 
 @dataclass(frozen=True)
@@ -62,13 +70,25 @@ class Assessments:
     """
 
     frame: pl.DataFrame
+    segments: PatientSegments | None = field(default=None, repr=False, compare=False)
+    #: PASI tenths at the segments' sorted positions, and each patient's baseline tenths.
+    sorted_pasi_t: Ints | None = field(default=None, repr=False, compare=False)
+    patient_base_t: Ints | None = field(default=None, repr=False, compare=False)
 
 
-def prepare_assessments(frame: pl.DataFrame | Assessments) -> Assessments:
-    """Validate an assessment table and add baselines once (see :class:`Assessments`)."""
+def prepare_assessments(
+    frame: pl.DataFrame | Assessments, *, allow_unknown: bool = True
+) -> Assessments:
+    """Validate an assessment table and add baselines once (see :class:`Assessments`).
+
+    Columns other than those of :func:`validate_assessments` are kept, or refused with a
+    :class:`ValidationError` when ``allow_unknown`` is false (a file read from a user).
+    """
     if isinstance(frame, Assessments):
         return frame
-    return Assessments(add_baseline(with_pasi_tenths(frame)))
+    valid, segments = with_pasi_tenths(frame, allow_unknown=allow_unknown)
+    with_base, pasi, base = add_baseline(valid, segments)
+    return Assessments(with_base, segments, pasi, base)
 
 
 def prepared(frame: pl.DataFrame | Assessments) -> pl.DataFrame:

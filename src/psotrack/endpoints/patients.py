@@ -13,8 +13,9 @@ from typing import Final
 
 import polars as pl
 
+from psotrack.endpoints._durability import segment_endpoints
 from psotrack.endpoints._validate import PASI_T, PATIENT_KEY
-from psotrack.endpoints.baseline import BASE_T, Assessments, prepared
+from psotrack.endpoints.baseline import BASE_T, Assessments, prepare_assessments, prepared
 from psotrack.endpoints.response import DEFAULT_THRESHOLDS, check_percent, improved_by
 from psotrack.errors import ValidationError
 
@@ -149,7 +150,18 @@ def derive_patient_endpoints(
     check_percent("relapse_percent", relapse_percent)
     if stop_day is not None and (isinstance(stop_day, bool) or not isinstance(stop_day, int)):
         raise ValidationError("stop_day", stop_day, "a whole study day", kind="type")
-    rows = prepared(frame)
+    assessments = prepare_assessments(frame)
+    rows = assessments.frame
+    segments, pasi, base = (
+        assessments.segments,
+        assessments.sorted_pasi_t,
+        assessments.patient_base_t,
+    )
+    fast = stop_day is None and flare_rule is None and segments is not None
+    if fast and segments is not None and pasi is not None and base is not None:
+        # Same definitions as the grouped path below, as segment reductions (see _durability).
+        out = segment_endpoints(rows, segments, pasi, base, loss.reached, loss.lost_below)
+        return out.sort("patient_id")
     per_patient = (
         _with_reference_days(_post_values(rows), loss, stop_day)
         .group_by(PATIENT_KEY)

@@ -1,0 +1,151 @@
+"""Rows grouped by patient and day with one sort: hash-prefix collisions, hash collisions, and the
+segment-reduction endpoints agreeing with the grouped-aggregation definitions on random cohorts."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from psotrack.endpoints import Assessments, _segments, derive_patient_endpoints, prepare_assessments
+from psotrack.endpoints._validate import label_codes, validate_assessments
+from psotrack.errors import ValidationError
+
+
+def _random_cohort(patients: int, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    days = np.array([-14, 0, 14, 28, 56, 84, 112])
+    patient = np.repeat(np.arange(patients), days.size)
+    tenths = rng.integers(0, 200, patient.size).astype(float)
+    tenths[rng.random(patient.size) < 0.15] = np.nan
+    frame = pl.DataFrame(
+        {
+            "patient_id": [f"p{i}" for i in patient],
+            "arm": np.where(patient % 2 == 0, "A", "B"),
+            "visit": [f"D{d}" for d in np.tile(days, patients)],
+            "day": np.tile(days, patients),
+            "pasi": tenths / 10,
+        }
+    ).with_columns(
+        pl.col("pasi").fill_nan(None),
+        # Some rows without an arm (the patient's arm is then read from another row).
+        pl.when(pl.Series(rng.random(patient.size) < 0.3)).then(None).otherwise(pl.col("arm")),
+    )
+    return frame.sample(fraction=1.0, shuffle=True, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_segment_endpoints_equal_the_grouped_definitions(seed: int) -> None:
+    frame = _random_cohort(300, seed)
+    prepared = prepare_assessments(frame)
+    assert prepared.segments is not None
+    fast = derive_patient_endpoints(prepared)
+    grouped = derive_patient_endpoints(Assessments(prepared.frame))  # no segments: group_by path
+    assert_frame_equal(fast, grouped)
+    assert fast["first_pasi75_day"].null_count() < fast.height  # the data exercise the endpoints
+    assert fast["loss_of_response_day"].null_count() < fast.height
+    assert fast["arm"].null_count() == 0
+
+
+def test_patients_sharing_a_hash_prefix_are_separated_and_ordered_by_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Same top 40 bits, different low bits: the packed sort interleaves their rows by day,
+    # and the second hash then shows the segment holds two patients.
+    shared = {"a": np.uint64(0xABCDEF0123 << 24 | 5), "b": np.uint64(0xABCDEF0123 << 24 | 9)}
+    real = _segments._hash
+
+    def prefix_twins(frame: pl.DataFrame, seed: int) -> np.ndarray:
+        if seed != _segments._SEEDS[0]:
+            return real(frame, seed)
+        return np.array([shared[p] for p in frame["patient_id"]], dtype=np.uint64)
+
+    monkeypatch.setattr(_segments, "_hash", prefix_twins)
+    frame = pl.DataFrame({"patient_id": ["b", "a", "b", "a", "a"], "day": [28, 28, 0, 0, 14]})
+    found = _segments.patient_segments(frame)
+    assert found.order.tolist() == [3, 4, 1, 2, 0]  # a on days 0, 14, 28, then b on 0, 28
+    assert found.starts.tolist() == [0, 3]
+    assert found.day.tolist() == [0, 14, 28, 0, 28]
+    assert found.code.tolist() == [1, 0, 1, 0, 0]
+
+
+def test_a_full_hash_collision_falls_back_to_exact_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = _segments._hash
+
+    def colliding(frame: pl.DataFrame, seed: int) -> np.ndarray:
+        values = real(frame, seed)
+        return np.zeros_like(values) if seed == _segments._SEEDS[0] else values
+
+    monkeypatch.setattr(_segments, "_hash", colliding)
+    frame = pl.DataFrame(
+        {"patient_id": ["x", "y", "x", "y"], "visit": ["W0", "W0", "W4", "W4"]}
+        | {"day": [0, 0, 28, 28], "pasi": [10.0, 8.0, 2.5, 8.0]}
+    )
+    out = derive_patient_endpoints(frame)
+    assert out.select("patient_id", "first_pasi75_day").rows() == [("x", 28), ("y", None)]
+    # Two patients merged by the first hash would have looked like a repeated visit.
+    validate_assessments(frame)
+
+
+def test_repeated_visit_and_day_are_still_found_with_many_visit_labels() -> None:
+    # More than 64 distinct labels: the bit-set test steps aside for the exact comparison.
+    labels = [f"V{i}" for i in range(70)]
+    frame = pl.DataFrame(
+        {"patient_id": ["a"] * 71, "visit": [*labels, "V3"], "day": list(range(71)), "pasi": 1.0}
+    )
+    with pytest.raises(ValidationError) as caught:
+        validate_assessments(frame)
+    assert [(p.field, p.row) for p in caught.value.problems] == [("visit", 4), ("visit", 71)]
+
+
+def test_a_huge_day_range_uses_the_general_sort() -> None:
+    # Days spanning 2⁴⁵ leave no room for the hash prefix in a packed 64-bit key.
+    frame = pl.DataFrame(
+        {"patient_id": ["q", "p", "q", "p", "p"], "visit": ["W0", "W0", "L", "L", "S"]}
+        | {"day": [0, 0, 1 << 45, 1 << 45, -7], "pasi": [10.0, 8.0, 2.5, 1.0, 9.0]}
+    )
+    found = _segments.patient_segments(frame)
+    assert sorted(found.day.tolist()) == sorted(frame["day"].to_list())
+    out = derive_patient_endpoints(frame)
+    assert out.select("patient_id", "base", "first_pasi75_day").rows() == [
+        ("p", 8.0, 1 << 45),
+        ("q", 10.0, 1 << 45),
+    ]
+
+
+def test_an_arm_change_is_found_among_more_than_64_arms() -> None:
+    arms = [f"arm{i}" for i in range(70)]
+    frame = pl.DataFrame(
+        {
+            "patient_id": [f"p{i}" for i in range(70)] + ["p5"],
+            "arm": [*arms, "arm6"],
+            "visit": ["W0"] * 70 + ["W4"],
+            "day": [0] * 70 + [28],
+            "pasi": 5.0,
+        }
+    )
+    with pytest.raises(ValidationError) as caught:
+        validate_assessments(frame)
+    assert [(p.field, p.row) for p in caught.value.problems] == [("arm", 6), ("arm", 71)]
+    validate_assessments(frame.with_columns(pl.col("arm").replace({"arm6": None})))
+
+
+@pytest.mark.parametrize("count", [1, 13, 64])
+def test_label_codes_tell_labels_apart_and_mark_missing(count: int) -> None:
+    names = [f"visit {i}" for i in range(count)]
+    labels = pl.Series([*names, None, *reversed(names)], dtype=pl.String)
+    codes = label_codes(labels)
+    assert codes is not None
+    first, missing, second = codes[:count], codes[count], codes[count + 1 :]
+    assert missing == 255
+    assert len(set(first.tolist())) == count and max(first.tolist()) < 64  # distinct, 0–63
+    assert second.tolist() == first.tolist()[::-1]  # equal labels, equal codes
+    assert label_codes(pl.Series([f"v{i}" for i in range(65)])) is None
+
+
+def test_an_empty_table_gives_no_patients() -> None:
+    schema = {"patient_id": pl.String, "visit": pl.String, "day": pl.Int64, "pasi": pl.Float64}
+    out = derive_patient_endpoints(pl.DataFrame(schema=schema))
+    assert out.height == 0
+    assert out.columns[:4] == ["patient_id", "arm", "base", "best_pchg"]
