@@ -207,3 +207,23 @@ def test_bad_rows_and_arguments_are_rejected() -> None:
         forecast_patient(frame, SCHEDULE, weeks=0, particles=50)
     with pytest.raises(ValidationError, match="schedule"):
         forecast_patient(frame, "uc-msc-iv:lots", particles=50)
+
+
+def test_a_latest_baseline_of_zero_is_refused_not_divided_by():
+    # Found while documenting the model: PASI 12 at day -14, then 0 at day 0, crashed with
+    # ZeroDivisionError; a relative forecast has no baseline here.
+    import polars as pl
+
+    from psotrack.errors import ValidationError
+    from psotrack.model.forecast import patient_record
+
+    frame = pl.DataFrame(
+        {
+            "patient_id": ["p"] * 3,
+            "visit": ["S", "W0", "W4"],
+            "day": [-14, 0, 28],
+            "pasi": [12.0, 0.0, 1.0],
+        }
+    )
+    with pytest.raises(ValidationError, match=r"pasi=0\.0"):
+        patient_record(frame)

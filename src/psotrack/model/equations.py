@@ -39,6 +39,9 @@ from psotrack.errors import Problem, ValidationError
 from psotrack.model import states as s
 from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD, ModelParameters
 
+#: The largest topical damping the equations accept (a full block would stop the load entirely).
+MAX_TOPICAL = 0.99
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -62,7 +65,7 @@ class SiteInputs:
         problems = []
         for f in fields(self):
             values = np.asarray(getattr(self, f.name), dtype=np.float64)
-            high = 0.99 if f.name == "topical" else (np.inf if f.name == "potency" else 1.0)
+            high = MAX_TOPICAL if f.name == "topical" else (np.inf if f.name == "potency" else 1.0)
             bad = ~np.isfinite(values) | (values < 0) | (values > high)
             if bad.any():
                 shown = values.ravel()[int(np.argmax(bad.ravel()))].item()

@@ -141,10 +141,14 @@ def patient_record(frame: pl.DataFrame) -> PatientRecord:
     order = np.argsort(checked["day"].to_numpy(), kind="stable")
     pasi = checked["pasi"].fill_null(np.nan).to_numpy().astype(np.float64)[order]
     day = checked["day"].to_numpy().astype(np.int64)[order]
-    if not np.any((day <= 0) & ~np.isnan(pasi) & (np.nan_to_num(pasi) > 0)):
+    # The baseline is the latest reading on or before day 0; a relative forecast needs it > 0.
+    before = np.flatnonzero((day <= 0) & ~np.isnan(pasi))
+    if before.size == 0 or pasi[before[np.argmax(day[before])]] <= 0:
+        shown_value = None if before.size == 0 else float(pasi[before[np.argmax(day[before])]])
         raise ValidationError(
-            "pasi", None, "a baseline PASI above 0 on or before day 0 (day 0 = first dose)",
-            kind="missing",
+            "pasi", shown_value,
+            "a baseline (the latest PASI on or before day 0, day 0 = first dose) above 0",
+            kind="missing" if before.size == 0 else "invalid",
         )  # fmt: skip
     visit = tuple(str(v) for v in np.asarray(checked["visit"].to_list(), dtype=object)[order])
     return PatientRecord(

@@ -12,10 +12,12 @@ healthy steady state and ``1`` at the published plaque steady state (Shmarov 202
 * desquamation ← turnover of differentiated keratinocytes, their loss flux
   ``(0.0036 + 0.0047529)·D + 5.05·10⁻⁷·D²`` (1 712 → 16 651 cells/mm²/day).
 
-A grade is ``round(3 × severity)`` clipped to 0–4: the published plaque is "marked" (3). One
-representative plaque per patient gives the signs of every region. A region's affected area is
-its baseline area times ``(s − 0.1)/(s₀ − 0.1)`` clipped to 0–1, ``s`` the induration severity,
-``s₀`` its baseline value: a plaque stops counting once thinner than 10 % of the plaque excess.
+A grade is ``floor(3 × severity + 0.5)`` (half up) clipped to 0–4: the published plaque
+is "marked" (3). One representative plaque per patient gives the signs of every region.
+A region's affected area is its baseline area times ``(s − 0.1)/(s₀ − 0.1)``, not below 0
+(a plaque thicker than at baseline spreads; the share is capped at 100 %), ``s`` the
+induration severity, ``s₀`` its baseline value: a plaque stops counting once thinner than
+10 % of the plaque excess.
 Labs are ratios to the nominal plaque (Treg 500, Th17 2 391.5 cells/mm², IL-17 65.52 units)
 times typical psoriasis blood values (Treg 5 % and Th17 1.5 % of CD4⁺, serum IL-17A 10 pg/mL),
 with log-normal assay noise (CV 10 %, 15 %, 20 %; median-unbiased).

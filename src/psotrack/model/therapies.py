@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from psotrack.errors import ValidationError
-from psotrack.model.equations import SiteInputs
+from psotrack.model.equations import MAX_TOPICAL, SiteInputs
 from psotrack.model.solver import Dosing
 
 FloatArray = npt.NDArray[np.float64]
@@ -149,8 +149,8 @@ def parse_schedule(text: str) -> Schedule:
             blocker = Blocker(target, _doses(text, m, amount))
         elif (m := _TOPICAL.fullmatch(part)) is not None:
             topical = float(m["fraction"]) if m["fraction"] else DEFAULT_TOPICAL
-            if not 0 < topical < 1:
-                raise _fail(text, f"a topical effect of {topical:g} is outside 0–1 (exclusive)")
+            if not 0 < topical <= MAX_TOPICAL:
+                raise _fail(text, f"a topical effect of {topical:g} is outside (0, {MAX_TOPICAL}]")
         else:
             raise _fail(text, f"cannot read {part!r}")
     return Schedule(text.strip(), cell, blocker, topical)
