@@ -147,7 +147,7 @@ def patient_record(frame: pl.DataFrame) -> PatientRecord:
         shown_value = None if before.size == 0 else float(pasi[before[np.argmax(day[before])]])
         raise ValidationError(
             "pasi", shown_value,
-            "a baseline (the latest PASI on or before day 0, day 0 = first dose) above 0",
+            "a baseline PASI above 0 (the latest reading on or before day 0, day 0 = first dose)",
             kind="missing" if before.size == 0 else "invalid",
         )  # fmt: skip
     visit = tuple(str(v) for v in np.asarray(checked["visit"].to_list(), dtype=object)[order])
