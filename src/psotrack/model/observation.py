@@ -15,9 +15,16 @@ healthy steady state and ``1`` at the published plaque steady state (Shmarov 202
 A grade is ``floor(3 × severity + 0.5)`` (half up) clipped to 0–4: the published plaque
 is "marked" (3). One representative plaque per patient gives the signs of every region.
 A region's affected area is its baseline area times ``(s − 0.1)/(s₀ − 0.1)``, not below 0
-(a plaque thicker than at baseline spreads; the share is capped at 100 %), ``s`` the
+(a plaque thicker than at baseline spreads; the region's area is capped at 100 %), ``s`` the
 induration severity, ``s₀`` its baseline value: a plaque stops counting once thinner than
 10 % of the plaque excess.
+
+Perilesional arms (:func:`two_site_frame`) have two sites per patient, the injected target
+plaques and all other plaques; the injected ones hold ``injected_area_share`` of every region's
+baseline area. A region's area is the sum of both sites' areas; its signs are the mean severity
+of the two sites weighted by their current areas (by the baseline shares once both are clear),
+graded after mixing. The target plaque's own grades give its TPSS through
+:func:`psotrack.instruments.tpss.tpss`. Labs mix the two sites' states by the baseline shares.
 Labs are ratios to the nominal plaque (Treg 500, Th17 2 391.5 cells/mm², IL-17 65.52 units)
 times typical psoriasis blood values (Treg 5 % and Th17 1.5 % of CD4⁺, serum IL-17A 10 pg/mL),
 with log-normal assay noise (CV 10 %, 15 %, 20 %; median-unbiased).
@@ -31,8 +38,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from psotrack.errors import ValidationError
 from psotrack.instruments.pasi import REGIONS, SIGN_MAX, SIGNS
 from psotrack.instruments.pasi_batch import pasi_batch
+from psotrack.instruments.tpss import TpssInput, tpss
 from psotrack.model import states as s
 from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD
 from psotrack.model.solver import PUBLISHED_STEADY_STATES
@@ -40,6 +49,8 @@ from psotrack.model.solver import PUBLISHED_STEADY_STATES
 FloatArray = npt.NDArray[np.float64]
 
 GRADE_AT_PLAQUE: Final = 3.0
+#: The site name given to :func:`~psotrack.instruments.tpss.tpss` for the injected plaques.
+TARGET_SITE: Final = "injected target plaque (simulated)"
 VISIBLE_SEVERITY: Final = 0.1
 _HEALTHY = PUBLISHED_STEADY_STATES["healthy"]
 _PLAQUE = PUBLISHED_STEADY_STATES["plaque"]
@@ -86,13 +97,30 @@ def grades(severity: FloatArray) -> npt.NDArray[np.int8]:
     return np.clip(np.floor(GRADE_AT_PLAQUE * severity + 0.5), 0, SIGN_MAX).astype(np.int8)
 
 
+def extent(induration: FloatArray, baseline_induration: FloatArray) -> FloatArray:
+    """A plaque's affected area relative to baseline, from its excess thickness (≥ 0)."""
+    share = (induration - VISIBLE_SEVERITY) / (baseline_induration - VISIBLE_SEVERITY)
+    return np.asarray(np.clip(share, 0.0, None), dtype=np.float64)
+
+
 def area_percent(
     induration: FloatArray, baseline_induration: FloatArray, baseline_area: FloatArray
 ) -> FloatArray:
     """Affected % per region, ``(..., 4)``, shrinking with the plaque's excess thickness."""
-    share = (induration - VISIBLE_SEVERITY) / (baseline_induration - VISIBLE_SEVERITY)
-    share = np.clip(share, 0.0, None)[..., None]
+    share = extent(induration, baseline_induration)[..., None]
     return np.asarray(np.clip(baseline_area * share, 0.0, 100.0), dtype=np.float64)
+
+
+def _columns(
+    severity: dict[str, FloatArray], area: FloatArray
+) -> dict[str, npt.NDArray[np.generic]]:
+    sign_grades = {name: grades(severity[name]) for name in SIGNS}
+    columns: dict[str, npt.NDArray[np.generic]] = {}
+    for j, region in enumerate(REGIONS):
+        for name in SIGNS:
+            columns[f"{region}_{name}"] = sign_grades[name]
+        columns[f"{region}_area_pct"] = area[:, j]
+    return columns
 
 
 def pasi_columns(
@@ -100,14 +128,73 @@ def pasi_columns(
 ) -> dict[str, npt.NDArray[np.generic]]:
     """Flat PASI input columns (grades and ``<region>_area_pct``) for states ``y[rows, S]``."""
     severity = sign_severity(y)
-    sign_grades = {name: grades(severity[name]) for name in SIGNS}
     area = area_percent(severity["induration"], baseline_induration, baseline_area)
-    columns: dict[str, npt.NDArray[np.generic]] = {}
-    for j, region in enumerate(REGIONS):
-        for name in SIGNS:
-            columns[f"{region}_{name}"] = sign_grades[name]
-        columns[f"{region}_area_pct"] = area[:, j]
-    return columns
+    return _columns(severity, area)
+
+
+def _mix(a: FloatArray, b: FloatArray, weight: FloatArray | float) -> FloatArray:
+    """``weight·a + (1 − weight)·b``, exactly ``b`` where the two are equal (no rounding drift)."""
+    return np.asarray(np.where(a == b, b, weight * a + (1.0 - weight) * b), dtype=np.float64)
+
+
+def check_injected_area_share(injected_area_share: float) -> None:
+    """Refuse a share of injected plaques outside 0–1 (``ValidationError``)."""
+    if not 0.0 <= injected_area_share <= 1.0:
+        raise ValidationError(
+            "injected_area_share", injected_area_share, "a fraction 0–1 of the affected area"
+        )
+
+
+def two_site_pasi_columns(
+    injected: FloatArray,
+    uninjected: FloatArray,
+    baseline_induration: FloatArray,
+    baseline_area: FloatArray,
+    injected_area_share: float,
+) -> dict[str, npt.NDArray[np.generic]]:
+    """PASI input columns of patients with injected and uninjected plaques, states ``[rows, S]``.
+
+    The injected plaques hold ``injected_area_share`` of each region's baseline area. A region's
+    area is the sum of the two sites' areas; each sign's severity is the two sites' mean weighted
+    by their current areas (by the baseline shares once both are clear), then graded.
+    """
+    check_injected_area_share(injected_area_share)
+    site_severity = sign_severity(injected), sign_severity(uninjected)
+    inj, uninj = (sev["induration"] for sev in site_severity)
+    inj_extent = injected_area_share * extent(inj, baseline_induration)
+    uninj_extent = (1.0 - injected_area_share) * extent(uninj, baseline_induration)
+    total = np.where(inj == uninj, extent(uninj, baseline_induration), inj_extent + uninj_extent)
+    weight = np.divide(
+        inj_extent,
+        inj_extent + uninj_extent,
+        out=np.full_like(total, injected_area_share),
+        where=(inj_extent + uninj_extent) > 0,
+    )
+    severity = {
+        name: _mix(site_severity[0][name], site_severity[1][name], weight) for name in SIGNS
+    }
+    area = np.clip(baseline_area * total[..., None], 0.0, 100.0)
+    return _columns(severity, np.asarray(area, dtype=np.float64))
+
+
+def target_plaque_columns(injected: FloatArray) -> dict[str, npt.NDArray[np.generic]]:
+    """Grades of the injected target plaque and its TPSS (0–12, by ``instruments.tpss``)."""
+    severity = sign_severity(injected)
+    signs = np.stack(
+        [grades(severity[name]) for name in ("erythema", "induration", "desquamation")], axis=-1
+    )
+    # At most 125 grade triples: score each once through the instrument, then look rows up.
+    triples, rows = np.unique(signs, axis=0, return_inverse=True)
+    scores = np.array(
+        [tpss(TpssInput(TARGET_SITE, e, i, sc)).total for e, i, sc in triples.tolist()],
+        dtype=np.int64,
+    )
+    return {
+        "target_erythema": signs[:, 0],
+        "target_induration": signs[:, 1],
+        "target_scaling": signs[:, 2],
+        "tpss": scores[rows.reshape(-1)],
+    }
 
 
 def observe_pasi(
@@ -147,6 +234,50 @@ def observation_frame(
     columns = pasi_columns(
         flat, np.tile(baseline_induration, n_days), np.tile(baseline_area, (n_days, 1))
     )
+    return _frame(columns, flat, days, patient_ids, rng, {})
+
+
+def two_site_frame(
+    injected: FloatArray,
+    uninjected: FloatArray,
+    days: FloatArray,
+    patient_ids: npt.NDArray[np.int64],
+    baseline_induration: FloatArray,
+    baseline_area: FloatArray,
+    injected_area_share: float,
+    rng: np.random.Generator | None = None,
+) -> pl.DataFrame:
+    """Tidy frame of patients with injected and uninjected plaques (``[len(days), n, S]`` each).
+
+    The columns of :func:`observation_frame` (signs and areas mixed by
+    :func:`two_site_pasi_columns`, labs from the states mixed by the baseline shares), then
+    ``target_erythema, target_induration, target_scaling, tpss`` of the injected plaque.
+    """
+    check_injected_area_share(injected_area_share)
+    n_days, n = uninjected.shape[:2]
+    flat_injected = injected.reshape(n_days * n, s.N_STATES)
+    flat = uninjected.reshape(n_days * n, s.N_STATES)
+    columns = two_site_pasi_columns(
+        flat_injected,
+        flat,
+        np.tile(baseline_induration, n_days),
+        np.tile(baseline_area, (n_days, 1)),
+        injected_area_share,
+    )
+    mixed = _mix(flat_injected, flat, injected_area_share)
+    target = target_plaque_columns(flat_injected)
+    return _frame(columns, mixed, days, patient_ids, rng, target)
+
+
+def _frame(
+    columns: dict[str, npt.NDArray[np.generic]],
+    lab_states: FloatArray,
+    days: FloatArray,
+    patient_ids: npt.NDArray[np.int64],
+    rng: np.random.Generator | None,
+    extra: dict[str, npt.NDArray[np.generic]],
+) -> pl.DataFrame:
+    n_days, n = len(days), len(patient_ids)
     scored = pasi_batch(columns)
     frame: dict[str, object] = {
         "patient_id": np.tile(patient_ids, n_days),
@@ -155,6 +286,7 @@ def observation_frame(
     frame.update({name: columns[f"head_{name}"] for name in SIGNS})
     frame.update({f"{r}_area_pct": columns[f"{r}_area_pct"] for r in REGIONS})
     frame["pasi"] = scored.tenths.astype(np.float64) / 10.0
-    frame.update(observe_labs(flat, rng))
+    frame.update(observe_labs(lab_states, rng))
+    frame.update(extra)
     frame["simulated"] = np.ones(n_days * n, dtype=bool)
     return pl.DataFrame(frame).sort("patient_id", "day")

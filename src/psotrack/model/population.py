@@ -12,6 +12,13 @@ A candidate's baseline is its own untreated plaque steady state: the published p
 parameters (ETDRK4 keeps equilibria exactly, so a 1-day step suffices). Candidates whose plaque
 is not a stable steady state (they heal or have not settled) or whose baseline PASI misses the
 inclusion rule (PASI ≥ ``min_pasi``) are rejected and redrawn.
+
+An arm with a perilesional cell therapy is simulated at two sites per patient with the same
+parameters and baseline: the injected target plaques (local pool and spillover) and all other
+plaques (spillover only). The injected plaques hold ``injected_area_share`` of every region's
+affected area (default :data:`INJECTED_AREA_SHARE`, an assumption); PASI mixes the two sites
+(:func:`psotrack.model.observation.two_site_frame`), and the frame adds the target plaque's TPSS.
+Every other arm keeps one representative plaque per patient.
 """
 
 from __future__ import annotations
@@ -28,7 +35,13 @@ from psotrack.errors import ValidationError
 from psotrack.instruments.pasi import REGIONS
 from psotrack.model import states as s
 from psotrack.model.equations import SiteInputs, rhs
-from psotrack.model.observation import observation_frame, observe_pasi, sign_severity
+from psotrack.model.observation import (
+    check_injected_area_share,
+    observation_frame,
+    observe_pasi,
+    sign_severity,
+    two_site_frame,
+)
 from psotrack.model.parameters import ModelParameters
 from psotrack.model.solver import published_state
 from psotrack.model.solver import simulate as integrate
@@ -56,6 +69,9 @@ BASELINE_AREA_MEDIAN: Final = {
 BASELINE_AREA_CV: Final = 0.8
 SETTLE_DAYS: Final = 400
 _SETTLED: Final = 1e-6  # max |dy/dt|/y per day for a settled candidate
+#: Share of each region's affected area held by the perilesionally injected target plaques
+#: (assumption: a few target plaques, about a fifth of the affected skin).
+INJECTED_AREA_SHARE: Final = 0.2
 
 
 @dataclass(frozen=True)
@@ -158,30 +174,66 @@ def build_population(
     )
 
 
+def is_perilesional(schedule: Schedule) -> bool:
+    """Whether an arm injects cell therapy perilesionally (two sites per patient)."""
+    return schedule.cell_therapy is not None and schedule.cell_therapy.route == "perilesional"
+
+
+def simulate_sites(
+    population: Population,
+    schedule: str | Schedule,
+    days: npt.ArrayLike,
+    steps_per_day: int = 4,
+) -> tuple[FloatArray, FloatArray | None]:
+    """States ``[len(days), n, S]`` of the plaques not injected and of the injected ones.
+
+    For an arm without perilesional therapy the first is every patient's one plaque and the
+    second ``None``; otherwise both sites are integrated together, with the same parameters.
+    """
+    sched = parse_schedule(schedule) if isinstance(schedule, str) else schedule
+    n = len(population)
+    wanted = np.asarray(days, dtype=np.float64)
+    p, y0 = population.parameters, population.baseline_state
+    if not is_perilesional(sched):
+        inputs, dosing = build_inputs([sched] * n)
+        return integrate(p, y0, wanted, inputs, dosing, steps_per_day), None
+    injected = np.repeat([False, True], n)
+    inputs, dosing = build_inputs([sched] * (2 * n), injected=injected)
+    both = integrate(
+        _concat([p, p]), np.concatenate([y0, y0]), wanted, inputs, dosing, steps_per_day
+    )
+    return both[:, :n], both[:, n:]
+
+
 def simulate_arm(
     population: Population,
     schedule: str | Schedule,
     days: npt.ArrayLike,
     seed: int,
     steps_per_day: int = 4,
+    injected_area_share: float = INJECTED_AREA_SHARE,
 ) -> pl.DataFrame:
     """Simulate every patient on one arm; tidy frame with ``arm`` and ``simulated=True``.
 
-    Lab noise is drawn from ``numpy.random.default_rng(seed)``: same seed, same frame.
+    A perilesional arm has two sites per patient (module notes): PASI mixes them, and the
+    columns ``target_erythema, target_induration, target_scaling, tpss`` give the injected
+    target plaque. Lab noise is drawn from ``numpy.random.default_rng(seed)``: same seed, same
+    frame.
     """
+    check_injected_area_share(injected_area_share)
     sched = parse_schedule(schedule) if isinstance(schedule, str) else schedule
-    n = len(population)
-    inputs, dosing = build_inputs([sched] * n)
     wanted = np.asarray(days, dtype=np.float64)
-    trajectory = integrate(
-        population.parameters, population.baseline_state, wanted, inputs, dosing, steps_per_day
-    )
-    frame = observation_frame(
-        trajectory,
-        wanted,
+    plaques, injected = simulate_sites(population, sched, wanted, steps_per_day)
+    rng = np.random.default_rng(seed)
+    ids, induration, area = (
         population.patient_id,
         population.baseline_induration,
         population.baseline_area,
-        np.random.default_rng(seed),
     )
+    if injected is None:
+        frame = observation_frame(plaques, wanted, ids, induration, area, rng)
+    else:
+        frame = two_site_frame(
+            injected, plaques, wanted, ids, induration, area, injected_area_share, rng
+        )
     return frame.with_columns(pl.lit(sched.text).alias("arm"))

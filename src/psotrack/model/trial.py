@@ -22,7 +22,11 @@ from psotrack.endpoints import derive_response_rates
 from psotrack.errors import Problem, ValidationError
 from psotrack.model.observation import area_percent, sign_severity
 from psotrack.model.parameters import ModelParameters
-from psotrack.model.population import BASELINE_AREA_MEDIAN, build_population
+from psotrack.model.population import (
+    BASELINE_AREA_MEDIAN,
+    INJECTED_AREA_SHARE,
+    build_population,
+)
 from psotrack.model.population import simulate_arm as simulate_population_arm
 from psotrack.model.solver import published_state, simulate
 from psotrack.model.therapies import Schedule, build_inputs, parse_schedule
@@ -114,12 +118,15 @@ def simulate_trial(
     min_pasi: float = 10.0,
     typical: ModelParameters | None = None,
     on_arm: Callable[[str], None] | None = None,
+    injected_area_share: float = INJECTED_AREA_SHARE,
 ) -> TrialResult:
     """Simulate ``n`` included patients (baseline PASI ≥ ``min_pasi``) per arm for ``weeks`` weeks.
 
     ``trajectories``: one row per patient and weekly visit — ``patient_id`` (unique across arms),
     ``arm, visit, day, pasi``, the sign grades and regional areas, ``treg_pct, th17_pct,
-    il17_pg_ml`` and ``simulated`` (always true). ``rates``: the columns of
+    il17_pg_ml``, for perilesional arms ``target_erythema, target_induration, target_scaling,
+    tpss`` of the injected plaques (``injected_area_share`` of the affected area; null in other
+    arms), and ``simulated`` (always true). ``rates``: the columns of
     :func:`~psotrack.endpoints.derive_response_rates` plus ``endpoint`` (``PASI50`` …) and
     ``simulated``. ``on_arm`` is called with each arm's text once it is simulated.
     """
@@ -130,11 +137,13 @@ def simulate_trial(
         zip(schedules, _arm_seeds(seed, len(schedules)), strict=True)
     ):
         population = build_population(n, pop_seed, min_pasi, typical)
-        frame = simulate_population_arm(population, sched, days, lab_seed)
+        frame = simulate_population_arm(
+            population, sched, days, lab_seed, injected_area_share=injected_area_share
+        )
         frames.append(frame.with_columns(pl.col("patient_id") + k * n))
         if on_arm is not None:
             on_arm(sched.text)
-    raw = pl.concat(frames)
+    raw = pl.concat(frames, how="diagonal")  # only perilesional arms have TPSS columns
     table = assessment_table(raw)
     trajectories = pl.concat(
         [table, raw.drop("patient_id", "arm", "day", "pasi")], how="horizontal"
@@ -169,6 +178,7 @@ def power_estimate(
     alpha: float = 0.05,
     min_pasi: float = 10.0,
     typical: ModelParameters | None = None,
+    injected_area_share: float = INJECTED_AREA_SHARE,
 ) -> pl.DataFrame:
     """Share of ``replicates`` simulated trials where an arm differs from the reference arm.
 
@@ -193,7 +203,9 @@ def power_estimate(
         schedules, _arm_seeds(seed, len(schedules)), strict=True
     ):
         population = build_population(n * replicates, pop_seed, min_pasi, typical)
-        frame = simulate_population_arm(population, sched, [0, final], lab_seed)
+        frame = simulate_population_arm(
+            population, sched, [0, final], lab_seed, injected_area_share=injected_area_share
+        )
         replicate = (frame["patient_id"] - 1) // n
         table = assessment_table(frame.with_columns(arm=replicate.cast(pl.String)))
         rates = derive_response_rates(table, threshold=threshold).sort(pl.col("arm").cast(pl.Int64))

@@ -1,0 +1,207 @@
+"""Tests of perilesional cell therapy: injected and uninjected plaques, mixed PASI, target TPSS."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import pytest
+
+from psotrack.errors import ValidationError
+from psotrack.instruments.pasi_batch import pasi_batch
+from psotrack.instruments.tpss import TpssInput, TpssResult, tpss
+from psotrack.model import observation
+from psotrack.model import states as s
+from psotrack.model.observation import (
+    TARGET_SITE,
+    grades,
+    observe_pasi,
+    pasi_columns,
+    sign_severity,
+    target_plaque_columns,
+    two_site_pasi_columns,
+)
+from psotrack.model.parameters import ModelParameters
+from psotrack.model.population import Population, build_population, simulate_arm, simulate_sites
+from psotrack.model.solver import published_state
+from psotrack.model.trial import assessment_table, simulate_trial, trial_rates
+
+FloatArray = npt.NDArray[np.float64]
+P = ModelParameters()
+SNAPSHOT_DAYS = [0, 14, 28, 56, 84]
+IV = "ad-msc-iv:1.5e6/kg x4 q2w"
+PERILESIONAL = "ad-msc-pl:1.5e6/kg x4 q2w"  # the same total dose, injected around plaques
+
+# Snapshot computed with the code BEFORE two sites existed (one plaque per patient), population
+# build_population(8, seed=42), days SNAPSHOT_DAYS, lab seed 3 (2026-11-26).
+SNAPSHOT_IV_PASI = [
+    15.3, 11.2, 7.0, 7.0, 15.3, 43.2, 24.3, 20.7, 20.7, 43.2, 21.6, 10.4, 9.1, 6.0, 21.6,
+    23.0, 9.0, 4.5, 0.0, 2.0, 17.1, 4.2, 1.0, 0.0, 0.0, 14.4, 4.2, 1.0, 0.0, 0.0,
+    28.8, 19.8, 19.8, 19.8, 28.8, 46.8, 29.7, 29.7, 29.7, 46.8,
+]  # fmt: skip
+SNAPSHOT_IV_TREG = [5.273257, 4.075003, 4.670215, 4.371113, 4.698435]
+# The old perilesional arm (every plaque counted as injected): what injected_area_share=1 must give.
+SNAPSHOT_ALL_INJECTED_PASI = [
+    15.3, 11.2, 7.0, 7.0, 15.3, 43.2, 24.3, 18.4, 17.6, 43.2, 21.6, 10.4, 7.8, 5.0, 21.6,
+    23.0, 7.5, 4.5, 0.0, 1.0, 17.1, 4.2, 0.0, 0.0, 0.0, 14.4, 3.0, 0.0, 0.0, 0.0,
+    28.8, 19.8, 19.8, 19.8, 28.8, 46.8, 29.7, 29.7, 29.7, 46.8,
+]  # fmt: skip
+ONE_SITE_COLUMNS = [
+    "patient_id", "day", "erythema", "induration", "desquamation", "head_area_pct",
+    "upper_limbs_area_pct", "trunk_area_pct", "lower_limbs_area_pct", "pasi", "treg_pct",
+    "th17_pct", "il17_pg_ml", "simulated", "arm",
+]  # fmt: skip
+
+
+def _state(kind: str) -> FloatArray:
+    return published_state(kind, P)
+
+
+@pytest.fixture(scope="module")
+def small() -> Population:
+    return build_population(8, seed=42)
+
+
+@pytest.fixture(scope="module")
+def cohort() -> Population:
+    return build_population(80, seed=2022)
+
+
+def test_iv_arm_is_unchanged_from_the_one_plaque_snapshot(small: Population) -> None:
+    frame = simulate_arm(small, IV, SNAPSHOT_DAYS, seed=3)
+    assert frame.columns == ONE_SITE_COLUMNS
+    assert frame["pasi"].to_list() == SNAPSHOT_IV_PASI
+    assert [round(v, 6) for v in frame["treg_pct"].to_list()[:5]] == SNAPSHOT_IV_TREG
+    plaques, injected = simulate_sites(small, IV, SNAPSHOT_DAYS)
+    assert injected is None and plaques.shape == (5, 8, s.N_STATES)
+
+
+def test_all_plaques_injected_gives_the_old_one_plaque_perilesional_arm(small: Population) -> None:
+    frame = simulate_arm(small, PERILESIONAL, SNAPSHOT_DAYS, seed=3, injected_area_share=1.0)
+    assert frame["pasi"].to_list() == SNAPSHOT_ALL_INJECTED_PASI
+
+
+def test_hand_cases_of_the_two_site_pasi() -> None:
+    plaque, healthy = _state("plaque"), _state("healthy")
+    ind = np.array([1.0])  # baseline induration severity of the published plaque
+    area = np.array([[60.0, 60.0, 60.0, 60.0]])
+
+    def pasi(injected: FloatArray, uninjected: FloatArray, share: float) -> float:
+        cols = two_site_pasi_columns(injected, uninjected, ind, area, share)
+        return float(pasi_batch(cols).tenths[0]) / 10
+
+    # Both sites plaque: 60 % scores 4; 9 × 4 × (0.1 + 0.2 + 0.3 + 0.4) = 36.0, as one plaque.
+    assert pasi(plaque, plaque, 0.2) == 36.0 == observe_pasi(plaque, ind, area)[0]
+    # Injected cleared, 80 % of the area left at grade 3: 48 % scores 3 → 27.0.
+    assert pasi(healthy, plaque, 0.2) == 27.0
+    # Only the injected 20 % left (12 %, score 2), its grades 3 → 18.0.
+    assert pasi(plaque, healthy, 0.2) == 18.0
+    assert pasi(healthy, healthy, 0.2) == 0.0
+
+
+@pytest.mark.parametrize(("share", "grade"), [(0.1, 3), (0.2, 2), (0.5, 2), (0.9, 0)])
+def test_signs_are_area_weighted_before_grading(share: float, grade: int) -> None:
+    # Same thickness (equal areas), injected redness cleared (V = 1): erythema severity is
+    # 1 − share, graded floor(3·(1 − share) + 0.5): 0.9 → 3, 0.8 → 2, 0.5 → 2, 0.1 → 0.
+    plaque = _state("plaque")
+    cleared = plaque.copy()
+    cleared[:, s.VASCULAR] = 1.0
+    cols = two_site_pasi_columns(cleared, plaque, np.array([1.0]), np.array([[60.0] * 4]), share)
+    assert cols["trunk_erythema"].tolist() == [grade]
+    assert cols["trunk_induration"].tolist() == [3]
+    assert (
+        cols["trunk_area_pct"].tolist()
+        == pasi_columns(plaque, np.array([1.0]), np.array([[60.0] * 4]))["trunk_area_pct"].tolist()
+    )
+
+
+def test_target_plaque_tpss_comes_from_the_instrument(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[TpssInput] = []
+
+    def spy(plaque: TpssInput) -> TpssResult:
+        calls.append(plaque)
+        return tpss(plaque)
+
+    monkeypatch.setattr(observation, "tpss", spy)
+    y = np.concatenate([_state("plaque"), _state("healthy"), _state("plaque")])
+    cols = target_plaque_columns(y)
+    assert cols["tpss"].tolist() == [9, 0, 9]  # 3 + 3 + 3 and 0 + 0 + 0
+    assert len(calls) == 2 and {c.site for c in calls} == {TARGET_SITE}  # one call per triple
+
+
+def test_injected_plaques_improve_more_than_the_others(cohort: Population) -> None:
+    uninjected, injected = simulate_sites(cohort, PERILESIONAL, [0, 28, 84])
+    assert injected is not None
+    np.testing.assert_array_equal(injected[0], uninjected[0])  # same baseline
+    for name, value in sign_severity(injected[1:]).items():
+        other = sign_severity(uninjected[1:])[name]
+        assert np.all(value <= other + 1e-9), name  # local + spillover ≥ spillover alone
+        assert value.mean() < other.mean() - 0.05, name
+
+
+def test_perilesional_pasi_is_below_iv_at_equal_dose_and_grows_with_share(
+    cohort: Population,
+) -> None:
+    def week_12(arm: str, share: float = 0.2) -> pl.DataFrame:
+        frame = simulate_arm(cohort, arm, [0, 84], seed=1, injected_area_share=share)
+        return frame.filter(pl.col("day") == 84).sort("patient_id")
+
+    iv = week_12(IV)["pasi"].to_numpy()
+    shares = (0.0, 0.1, 0.2, 0.5, 1.0)
+    pl_pasi = [week_12(PERILESIONAL, share)["pasi"].to_numpy() for share in shares]
+    means = [float(p.mean()) for p in pl_pasi]
+    assert means == sorted(means, reverse=True) and means[0] > means[-1]
+    for more_injected, fewer_injected in zip(pl_pasi[1:], pl_pasi[:-1], strict=True):
+        assert np.all(more_injected <= fewer_injected)  # per patient, never worse
+    assert means[2] > iv.mean()  # share 0.2: less improvement than the same dose IV
+    assert np.all(pl_pasi[-1] <= iv)  # all injected: local dose + 10 % spillover ≥ IV
+
+    def pasi75(arm: str, share: float) -> int:
+        frame = simulate_arm(cohort, arm, [0, 84], seed=1, injected_area_share=share)
+        rates = trial_rates(assessment_table(frame), thresholds=[75])
+        return int(rates.filter(pl.col("day") == 84)["responders"].item())
+
+    assert pasi75(PERILESIONAL, 0.2) < pasi75(IV, 0.2) <= pasi75(PERILESIONAL, 1.0)
+
+
+def test_frame_has_target_plaque_columns_only_for_perilesional_arms(small: Population) -> None:
+    frame = simulate_arm(small, PERILESIONAL, SNAPSHOT_DAYS, seed=3)
+    assert frame.columns[:13] == ONE_SITE_COLUMNS[:13]
+    assert frame.columns[13:] == [
+        "target_erythema", "target_induration", "target_scaling", "tpss", "simulated", "arm",
+    ]  # fmt: skip
+    recount = [
+        tpss(TpssInput("x", e, i, sc)).total
+        for e, i, sc in frame.select(
+            "target_erythema", "target_induration", "target_scaling"
+        ).iter_rows()
+    ]
+    assert frame["tpss"].to_list() == recount
+    _, injected = simulate_sites(small, PERILESIONAL, SNAPSHOT_DAYS)
+    assert injected is not None
+    expected = grades(sign_severity(injected)["erythema"]).T.ravel()  # patient-major rows
+    assert frame["target_erythema"].to_list() == expected.tolist()
+    assert frame["simulated"].all()
+
+
+def test_same_seed_same_output(small: Population) -> None:
+    first = simulate_arm(small, PERILESIONAL, SNAPSHOT_DAYS, seed=3)
+    assert first.equals(simulate_arm(small, PERILESIONAL, SNAPSHOT_DAYS, seed=3))
+    assert not first.equals(simulate_arm(small, PERILESIONAL, SNAPSHOT_DAYS, seed=4))
+
+
+def test_trial_with_iv_and_perilesional_arms() -> None:
+    trial = simulate_trial([IV, PERILESIONAL], n=6, weeks=4, seed=5)
+    tpss_by_arm = trial.trajectories.group_by("arm").agg(pl.col("tpss").null_count(), pl.len())
+    nulls = dict(zip(tpss_by_arm["arm"], tpss_by_arm["tpss"], strict=True))
+    assert nulls == {IV: 30, PERILESIONAL: 0}
+    again = simulate_trial([IV, PERILESIONAL], n=6, weeks=4, seed=5)
+    assert again.trajectories.equals(trial.trajectories)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5, float("nan")])
+def test_bad_injected_area_share_names_the_field(small: Population, share: float) -> None:
+    for arm in (IV, PERILESIONAL):
+        with pytest.raises(ValidationError) as caught:
+            simulate_arm(small, arm, [0, 7], seed=1, injected_area_share=share)
+        assert caught.value.problems[0].field == "injected_area_share"
