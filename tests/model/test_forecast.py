@@ -227,3 +227,23 @@ def test_a_latest_baseline_of_zero_is_refused_not_divided_by():
     )
     with pytest.raises(ValidationError, match=r"pasi=0\.0"):
         patient_record(frame)
+
+
+def test_perilesional_expected_course_improves_less_than_iv_at_the_same_dose():
+    # The injected plaques are a fifth of the affected skin (INJECTED_AREA_SHARE): the expected
+    # whole-body course of a perilesional schedule sits above the IV one at week 12.
+    import polars as pl
+
+    from psotrack.model.forecast import forecast_patient
+
+    frame = pl.DataFrame(
+        {"patient_id": ["p"] * 2, "visit": ["W0", "W2"], "day": [0, 14], "pasi": [18.0, 16.0]}
+    )
+
+    def expected_median(schedule: str) -> float:
+        table = forecast_patient(frame, schedule, particles=200, seed=1).table
+        return float(table.filter(pl.col("week") == 12)["expected_median"][0])
+
+    assert expected_median("ad-msc-pl:1.5e6/kg x4 q2w") > expected_median(
+        "ad-msc-iv:1.5e6/kg x4 q2w"
+    )

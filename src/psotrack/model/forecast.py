@@ -47,10 +47,20 @@ import polars as pl
 
 from psotrack.endpoints import validate_assessments
 from psotrack.errors import Problem, ValidationError
-from psotrack.model.observation import LAB_REFERENCE, observe_labs, observe_pasi
-from psotrack.model.population import Population, build_population
-from psotrack.model.solver import simulate
-from psotrack.model.therapies import Schedule, build_inputs, parse_schedule
+from psotrack.instruments.pasi_batch import pasi_batch
+from psotrack.model.observation import (
+    LAB_REFERENCE,
+    observe_labs,
+    observe_pasi,
+    two_site_pasi_columns,
+)
+from psotrack.model.population import (
+    INJECTED_AREA_SHARE,
+    Population,
+    build_population,
+    simulate_sites,
+)
+from psotrack.model.therapies import Schedule, parse_schedule
 
 FloatArray = npt.NDArray[np.float64]
 Course = Literal["ahead", "on", "behind", "unassessable"]
@@ -279,10 +289,7 @@ def forecast_patient(
     first_week = int(record.day.max(initial=0)) // 7 + 1
     week_numbers = np.arange(first_week, first_week + weeks)
     sim_days = np.unique(np.concatenate([[0], np.maximum(record.day, 0), 7 * week_numbers]))
-    inputs, dosing = build_inputs([sched] * k)
-    days = sim_days.astype(np.float64)
-    states = simulate(prior.parameters, prior.baseline_state, days, inputs, dosing)
-    pasi = np.stack([observe_pasi(y, prior.baseline_induration, area) for y in states])
+    states, pasi = _simulate_particles(prior, sched, sim_days.astype(np.float64), area)
 
     # The match may miss its target (PASI steps; grades too low for a high target): correct.
     base_loglik = _gauss_loglik(np.full(k, baseline), matched)
@@ -329,6 +336,32 @@ def forecast_patient(
         particles=k,
         seed=seed,
     )
+
+
+def _simulate_particles(
+    prior: Population, sched: Schedule, days: FloatArray, area: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """States (for the labs) and PASI of every particle at ``days``.
+
+    A perilesional schedule acts on the injected plaques only
+    (:func:`psotrack.model.population.simulate_sites`): PASI mixes both sites by area and the
+    labs, linear in the states, use the area-weighted mean of the two sites' states.
+    """
+    uninjected, injected = simulate_sites(prior, sched, days)
+    if injected is None:
+        pasi = np.stack([observe_pasi(y, prior.baseline_induration, area) for y in uninjected])
+        return uninjected, pasi
+    share = INJECTED_AREA_SHARE
+    pasi = np.stack(
+        [
+            pasi_batch(
+                two_site_pasi_columns(inj, rest, prior.baseline_induration, area, share)
+            ).tenths.astype(np.float64)
+            / 10.0
+            for inj, rest in zip(injected, uninjected, strict=True)
+        ]
+    )
+    return (1 - share) * uninjected + share * injected, pasi
 
 
 def _readings_loglik(
