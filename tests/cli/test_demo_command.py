@@ -58,3 +58,21 @@ def test_demo_fills_every_table_once_and_labels_it_synthetic(tmp_path, capsys, m
     assert main(["demo", "--patients", "6", "--database-url", url]) == 0
     assert "already holds 6 patients" in " ".join(capsys.readouterr().out.split())
     assert counts(url) == first
+
+
+def test_an_interrupted_demo_leaves_no_half_filled_database(tmp_path, capsys, monkeypatch):
+    import psotrack.services.demo as demo_service
+
+    real = demo_service.build_demo
+
+    def interrupted(db, *, patients, seed, progress=None):
+        real(db, patients=2, seed=seed)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo_service, "build_demo", interrupted)
+    monkeypatch.setenv("PSOTRACK_PHOTO_DIR", str(tmp_path / "photos"))
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert main(["demo", "--patients", "6", "--database-url", url]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not (tmp_path / "demo.db").exists()
+    assert [p.name for p in tmp_path.iterdir() if "demo.db" in p.name] == []

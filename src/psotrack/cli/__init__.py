@@ -16,6 +16,9 @@ from psotrack.errors import PsotrackError, ValidationError
 
 EXIT_INVALID_INPUT = 2
 EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+#: Every command writes its files whole or not at all, and each database change is one transaction.
+INTERRUPTED = "interrupted: no output file was half-written; finished transactions are kept"
 
 
 def create_app() -> typer.Typer:
@@ -69,15 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         code = exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("interrupted: nothing was written", err=True)
-        code = 130
+        code = EXIT_INTERRUPTED
     except SystemExit as exc:  # click's usage errors
         code = exc.code if isinstance(exc.code, int) else 1
     except ClickException as exc:  # usage errors: unknown option, missing argument …
         exc.show()
         code = exc.exit_code
     else:
-        code = result if isinstance(result, int) else 0
+        code = result if isinstance(result, int) else 0  # Typer returns 130 after Ctrl-C
+    if code == EXIT_INTERRUPTED:
+        typer.echo(INTERRUPTED, err=True)
     if argv is None:
         sys.exit(code)
     return code

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from psotrack.cli.db import DatabaseUrl, open_engine, shown
+from psotrack.cli.db import DatabaseUrl, database_url, open_engine, shown
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
+
+    from psotrack.services.context import Actor, Database
 
 
 def register(app: typer.Typer) -> None:
@@ -22,57 +30,89 @@ def demo(
 ) -> None:
     """Migrate the database, fill it with a synthetic cohort (once), and summarise it."""
     from rich.console import Console
-    from rich.progress import Progress
-    from sqlalchemy import func, select
 
     from psotrack.services.context import SYSTEM, Database
-    from psotrack.services.demo import build_demo
     from psotrack.settings import load_settings
-    from psotrack.store import upgrade
-    from psotrack.store.models import Patient
 
     console = Console()
     console.print(
         "[bold]SYNTHETIC DEMO DATA[/bold] — describes no real patient and no real product."
     )
-    with open_engine(url) as engine:
-        upgrade(engine)
+    target = database_url(url)
+    new_file = _new_sqlite_file(target)
+    if new_file is None:
+        with open_engine(target) as engine:
+            _fill(console, engine, patients, seed)
+    else:
+        # A new SQLite file is built beside its final name and renamed into place when complete,
+        # so an interrupted demo leaves no half-filled database behind.
+        part = new_file.with_name(f".{new_file.name}.part")
+        _remove_sqlite_files(part)
+        try:
+            with open_engine(f"sqlite:///{part}") as engine:
+                _fill(console, engine, patients, seed)
+            os.replace(part, new_file)
+        finally:
+            _remove_sqlite_files(part)
+    with open_engine(target) as engine:
         db = Database.from_engine(engine, photo_dir=load_settings().photo_dir)
-        with db.transaction() as session:
-            existing = session.scalar(select(func.count()).select_from(Patient)) or 0
-        if existing:
-            console.print(
-                f"{shown(str(engine.url))} already holds {existing} patients; nothing added."
-            )
-        else:
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task("recording the synthetic cohort", total=patients)
-                summary = build_demo(
-                    db,
-                    patients=patients,
-                    seed=seed,
-                    progress=lambda n: progress.update(task, completed=n),
-                )
-            console.print(
-                f"Recorded through the services into {shown(str(engine.url))}: "
-                f"{summary.patients} patients, {summary.visits} visits, "
-                f"{summary.assessments} assessments, {summary.administrations} administrations, "
-                f"{summary.labs} lab results, {summary.adverse_events} adverse events, "
-                f"{summary.photos} photos."
-            )
         _summarise(console, db, SYSTEM)
 
 
-def _summarise(console: object, db: object, actor: object) -> None:
-    from rich.console import Console
+def _fill(console: Console, engine: Engine, patients: int, seed: int) -> None:
+    """Migrate, then record the synthetic cohort unless the database already holds patients."""
+    from rich.progress import Progress
+    from sqlalchemy import func, select
+
+    from psotrack.services.context import Database
+    from psotrack.services.demo import build_demo
+    from psotrack.settings import load_settings
+    from psotrack.store import upgrade
+    from psotrack.store.models import Patient
+
+    upgrade(engine)
+    db = Database.from_engine(engine, photo_dir=load_settings().photo_dir)
+    with db.transaction() as session:
+        existing = session.scalar(select(func.count()).select_from(Patient)) or 0
+    if existing:
+        console.print(f"{shown(str(engine.url))} already holds {existing} patients; nothing added.")
+        return
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("recording the synthetic cohort", total=patients)
+        summary = build_demo(
+            db, patients=patients, seed=seed, progress=lambda n: progress.update(task, completed=n)
+        )
+    console.print(
+        f"Recorded through the services: {summary.patients} patients, {summary.visits} visits, "
+        f"{summary.assessments} assessments, {summary.administrations} administrations, "
+        f"{summary.labs} lab results, {summary.adverse_events} adverse events, "
+        f"{summary.photos} photos."
+    )
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist yet (else None: built in place)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+def _remove_sqlite_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _summarise(console: Console, db: Database, actor: Actor) -> None:
     from rich.table import Table
 
     from psotrack.endpoints import derive_response_rates
-    from psotrack.services.context import Actor, Database
     from psotrack.services.flags import list_alerts
     from psotrack.services.timeline import assessments_frame
 
-    assert isinstance(console, Console) and isinstance(db, Database) and isinstance(actor, Actor)
     frame = assessments_frame(db, actor).drop("pga", "bsa", "dlqi", "itch")
     rates = derive_response_rates(frame, threshold=75, missing="nri", by=None)
     table = Table(title="PASI 75 by visit (non-responder imputation, exact 95 % interval)")
