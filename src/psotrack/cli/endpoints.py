@@ -283,7 +283,7 @@ def _in_wide_rows(error: ValidationError, visits: list[str]) -> ValidationError:
 
 
 def _write(console: Console, frame: pl.DataFrame, path: Path, what: str) -> None:
-    from psotrack.interop.pasi_csv import write_csv_atomically
+    from psotrack.interop.files import write_csv_atomically
 
     with console.status(f"writing {path}"):
         write_csv_atomically(frame, path)

@@ -108,7 +108,10 @@ def evidence(
             raise ValidationError(problems=stray)
     if csv_path is not None:
         shown = published if side_by_side is None else side_by_side
-        shown.with_columns(pl.lit(table.version).alias("table_version")).write_csv(csv_path)
+        from psotrack.interop.files import write_csv_atomically
+
+        versioned = shown.with_columns(pl.lit(table.version).alias("table_version"))
+        write_csv_atomically(versioned, csv_path)
     if as_json:
         document: dict[str, object] = {
             "name": table.name,

@@ -48,7 +48,7 @@ def forecast(
 ) -> None:
     """Forecast one patient's next weeks of PASI with an 80 % band (SIMULATED)."""
     from psotrack.cli.endpoints import read_assessment_csv
-    from psotrack.interop.pasi_csv import write_csv_atomically
+    from psotrack.interop.files import write_csv_atomically
     from psotrack.model.forecast import forecast_patient, patient_record
     from psotrack.model.therapies import parse_schedule
 

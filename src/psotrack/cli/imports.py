@@ -47,7 +47,7 @@ def import_assessments(
 
     from psotrack.endpoints import wide_to_long
     from psotrack.errors import ValidationError
-    from psotrack.interop.pasi_csv import read_csv_text
+    from psotrack.interop.files import read_csv_text
     from psotrack.services.context import SYSTEM, Database
     from psotrack.services.imports import import_assessments as run_import
     from psotrack.services.patients import create_program as make_program

@@ -126,7 +126,8 @@ def _score_pasi_file(
 ) -> None:
     from rich.console import Console
 
-    from psotrack.interop.pasi_csv import read_csv_text, score_pasi_table, write_csv_atomically
+    from psotrack.interop.files import read_csv_text, write_csv_atomically
+    from psotrack.interop.pasi_csv import score_pasi_table
 
     problems = []
     if input_csv is None:

@@ -9,10 +9,7 @@ If any row is invalid nothing is written and every bad row and field is reported
 
 from __future__ import annotations
 
-import os
-import tempfile
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -22,22 +19,6 @@ from psotrack.instruments.pasi import AREA_MAX, REGIONS, SIGN_MAX, SIGNS
 from psotrack.instruments.pasi_batch import pasi_batch
 
 OUTPUT_COLUMN = "pasi"
-
-
-def read_csv_text(path: Path) -> pl.DataFrame:
-    """Read a CSV with every column as text, so values pass through exactly as written."""
-    if not path.is_file():
-        raise ValidationError("--input", str(path), "an existing CSV file", kind="invalid")
-    try:
-        return pl.read_csv(path, infer_schema=False)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValidationError(
-            "--input",
-            str(path),
-            f"a readable UTF-8 CSV file with a header row ({reason})",
-            kind="invalid",
-        ) from exc
 
 
 def score_pasi_table(frame: pl.DataFrame) -> pl.DataFrame:
@@ -68,24 +49,6 @@ def score_pasi_table(frame: pl.DataFrame) -> pl.DataFrame:
     tenths = pl.Series(OUTPUT_COLUMN, batch.tenths, dtype=pl.Int32)
     text = (tenths // 10).cast(pl.String) + "." + (tenths % 10).cast(pl.String)
     return frame.with_columns(text.alias(OUTPUT_COLUMN))
-
-
-def write_csv_atomically(frame: pl.DataFrame, path: Path) -> None:
-    """Write the CSV through a temporary file in the same folder, then rename it into place.
-
-    An interruption or error leaves either the old file or none, never a half-written one.
-    """
-    folder = path.resolve().parent
-    if not folder.is_dir():
-        raise ValidationError("--output", str(path), "a path in an existing folder", kind="invalid")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            frame.write_csv(handle)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _as_written(frame: pl.DataFrame, problem: Problem) -> Problem:
