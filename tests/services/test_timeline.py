@@ -56,3 +56,90 @@ def test_deleted_rows_are_left_out(db, clinician, imported):
     delete_record(db, clinician, "patients", imported, "test patient")
     with pytest.raises(NotFound):
         load_timeline(db, clinician, imported)
+
+
+def test_study_day_zero_is_the_dose_visits_date_everywhere(db, clinician, patient_id):
+    # Found in review: an evening infusion (21:00 at UTC−5) fell on the next UTC day, so the
+    # table, the timeline and the flare check disagreed about day 0 and the baseline.
+    from datetime import datetime, timedelta, timezone
+
+    from psotrack.services.administrations import log_administration
+    from psotrack.services.assessments import record_assessment
+    from psotrack.services.patients import record_visit
+    from psotrack.services.timeline import assessments_frame
+
+    pasi = {
+        r: {"erythema": 2, "induration": 2, "desquamation": 2, "area": 3}
+        for r in ("head", "upper_limbs", "trunk", "lower_limbs")
+    }
+    visits = {}
+    for label, day in (("W0", date(2026, 1, 5)), ("D1", date(2026, 1, 6))):
+        visits[label] = record_visit(
+            db,
+            clinician,
+            {
+                "patient_id": patient_id,
+                "visit_date": day,
+                "visit_type": "follow-up",
+                "label": label,
+            },
+        )
+        record_assessment(
+            db, clinician, {"visit_id": visits[label], "instrument": "pasi", "responses": pasi}
+        )
+    evening = datetime(2026, 1, 5, 21, 0, tzinfo=timezone(timedelta(hours=-5)))
+    log_administration(
+        db,
+        clinician,
+        {
+            "patient_id": patient_id,
+            "visit_id": visits["W0"],
+            "product_source": "UC-MSC",
+            "manufacturer": "Lab",
+            "lot": "L1",
+            "cryopreserved": True,
+            "total_cells": 105_000_000,
+            "body_weight_kg": 70.0,
+            "cells_per_kg": 1.5e6,
+            "viability_pct": 90.0,
+            "route": "IV",
+            "started_at": evening,
+        },
+    )
+    frame = assessments_frame(db, clinician)
+    assert dict(zip(frame["visit"], frame["day"], strict=True)) == {"W0": 0, "D1": 1}
+    assert load_timeline(db, clinician, patient_id).day_zero == date(2026, 1, 5)
+
+
+def test_the_newest_enrollment_gives_the_arm(db, clinician, program_id, patient_id):
+    from psotrack.services.assessments import record_assessment
+    from psotrack.services.patients import record_visit
+    from psotrack.services.timeline import assessments_frame
+    from psotrack.store.models import Enrollment
+
+    with db.transaction() as session:
+        session.add(
+            Enrollment(
+                patient_id=patient_id,
+                program_id=program_id,
+                start_date=date(2027, 1, 4),
+                status="active",
+                arm="NEW-ARM",
+            )
+        )
+    visit = record_visit(
+        db,
+        clinician,
+        {
+            "patient_id": patient_id,
+            "visit_date": date(2027, 1, 4),
+            "visit_type": "baseline",
+            "label": "W0",
+        },
+    )
+    from psotrack.services.assessments import record_assessment
+
+    record_assessment(
+        db, clinician, {"visit_id": visit, "instrument": "itch_nrs", "responses": {"score": 3}}
+    )
+    assert assessments_frame(db, clinician)["arm"].to_list() == ["NEW-ARM"]

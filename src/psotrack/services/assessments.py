@@ -38,7 +38,8 @@ from psotrack.services.flags import raise_flag
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import Id, Payload, parse_payload, require_id
 from psotrack.services.scoring import Scored, score_responses
-from psotrack.store.models import Administration, Assessment, Patient, User, Visit
+from psotrack.services.study_days import first_dose_dates
+from psotrack.store.models import Assessment, Patient, User, Visit
 from psotrack.store.models.base import utcnow
 from psotrack.store.vocabulary import FlagKind, Instrument
 
@@ -250,22 +251,11 @@ def _tenths(score: str) -> int:
     return int(Decimal(score).scaleb(1))
 
 
-def _first_dose_date(session: Session, patient_id: int) -> date | None:
-    """The date of the patient's first administration (study day 0), or None before any."""
-    query = (
-        select(Administration.started_at, Visit.visit_date)
-        .outerjoin(Visit, (Visit.id == Administration.visit_id) & Visit.deleted_at.is_(None))
-        .where(Administration.patient_id == patient_id, Administration.deleted_at.is_(None))
-    )
-    days = [on_visit or started.date() for started, on_visit in session.execute(query)]
-    return min(days, default=None)
-
-
 def _check_flare(
     session: Session, actor: Actor, assessment_id: int, score: str, visit: Visit
 ) -> None:
     """Raise a possible-flare flag if this PASI is ≥ 150 % of the best earlier one (see above)."""
-    first_dose = _first_dose_date(session, visit.patient_id)
+    first_dose = first_dose_dates(session, [visit.patient_id]).get(visit.patient_id)
     if first_dose is None or visit.visit_date <= first_dose:
         return
     earlier = (

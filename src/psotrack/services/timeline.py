@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from psotrack.errors import NotFound
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.payloads import require_id
+from psotrack.services.study_days import first_dose_dates
 from psotrack.store.models import (
     Administration,
     AdverseEvent,
@@ -78,7 +79,8 @@ def load_timeline(db: Database, actor: Actor, patient_id: int) -> PatientTimelin
         return PatientTimeline(
             patient=patient,
             identity=session.get(PatientIdentity, patient_id) if identified else None,
-            day_zero=_day_zero(administrations, enrollments),
+            day_zero=first_dose_dates(session, [patient_id]).get(patient_id)
+            or min((e.start_date for e in enrollments), default=None),
             enrollments=enrollments,
             visits=rows(Visit, Visit.visit_date),
             assessments=rows(Assessment),
@@ -113,24 +115,19 @@ def assessments_frame(db: Database, actor: Actor, program_id: int | None = None)
 
 
 def _assessments_frame(session: Session, program_id: int | None) -> pl.DataFrame:
-    enrollment_query = select(Enrollment.patient_id, Enrollment.arm, Enrollment.start_date)
+    enrollment_query = select(Enrollment.patient_id, Enrollment.arm, Enrollment.start_date).where(
+        Enrollment.deleted_at.is_(None)
+    )
     if program_id is not None:
         enrollment_query = enrollment_query.where(Enrollment.program_id == program_id)
+    # Oldest first, so that the newest enrollment's arm and start are the ones kept.
     enrolled = {
         pid: (arm, start)
         for pid, arm, start in session.execute(
-            enrollment_query.order_by(Enrollment.start_date.desc())
+            enrollment_query.order_by(Enrollment.start_date, Enrollment.id)
         )
     }
-    first_dose: dict[int, date] = {}
-    for pid, started in session.execute(
-        select(Administration.patient_id, Administration.started_at).where(
-            Administration.deleted_at.is_(None)
-        )
-    ):
-        day = started.date()
-        if pid not in first_dose or day < first_dose[pid]:
-            first_dose[pid] = day
+    first_dose = first_dose_dates(session, enrolled)
     research_ids = dict(
         session.execute(
             select(Patient.id, Patient.research_id).where(Patient.deleted_at.is_(None))
@@ -170,16 +167,6 @@ def _assessments_frame(session: Session, program_id: int | None) -> pl.DataFrame
     schema.update(dict.fromkeys(SCORE_COLUMNS.values(), pl.String))
     frame = pl.DataFrame(list(rows.values()), schema=schema, orient="row")
     return frame.sort("patient_id", "day")
-
-
-def _day_zero(
-    administrations: tuple[Administration, ...], enrollments: tuple[Enrollment, ...]
-) -> date | None:
-    if administrations:
-        return min(a.started_at.date() for a in administrations)
-    if enrollments:
-        return min(e.start_date for e in enrollments)
-    return None
 
 
 def _grants(actor: Actor) -> frozenset[Permission]:
