@@ -137,7 +137,6 @@ def test_the_newest_enrollment_gives_the_arm(db, clinician, program_id, patient_
             "label": "W0",
         },
     )
-    from psotrack.services.assessments import record_assessment
 
     record_assessment(
         db, clinician, {"visit_id": visit, "instrument": "itch_nrs", "responses": {"score": 3}}
