@@ -135,3 +135,101 @@ def test_assessment_correction_rescores_and_audits_both(db, clinician, patient_i
     delete_record(db, clinician, "assessments", assessment_id, "wrong patient")
     with pytest.raises(NotFound):
         correct_assessment(db, clinician, assessment_id, PASI_ALL_ONES, "again")
+
+
+def test_corrections_keep_the_forms_cross_field_and_text_rules(
+    db, clinician, patient_id, program_id
+):
+    # Found in review: a Treg % corrected to 150 and a name of blanks were stored; a taken MRN
+    # surfaced as a driver IntegrityError.
+    from datetime import UTC, datetime
+
+    from psotrack.errors import Conflict
+    from psotrack.services.labs import record_lab_result
+    from psotrack.services.patients import enroll_patient
+    from tests.services.conftest import patient_form
+
+    lab = record_lab_result(
+        db,
+        clinician,
+        {
+            "patient_id": patient_id,
+            "analyte": "treg_pct_cd4",
+            "value": 4.2,
+            "unit": "%",
+            "sampled_at": datetime(2026, 1, 5, 9, tzinfo=UTC),
+        },
+    )
+    with pytest.raises(ValidationError, match=r"value=150\.0 is outside 0–100"):
+        correct_value(db, clinician, "lab_results", lab, "value", 150.0, "typo")
+    with pytest.raises(ValidationError, match="family_name"):
+        correct_value(db, clinician, "patient_identities", patient_id, "family_name", "   ", "x")
+    correct_value(db, clinician, "patient_identities", patient_id, "given_name", "  Ann  ", "typo")
+    with db.transaction() as session:
+        assert session.get(PatientIdentity, patient_id).given_name == "Ann"
+    enroll_patient(db, clinician, patient_form(program_id, mrn="MRN-0002"))
+    with pytest.raises(Conflict):
+        correct_value(db, clinician, "patient_identities", patient_id, "mrn", "MRN-0002", "typo")
+    with pytest.raises(ValidationError, match="clinician_id=999"):
+        enroll_patient(db, clinician, patient_form(program_id, mrn="MRN-0003", clinician_id=999))
+    with pytest.raises(ValidationError, match="a correctable field"):
+        correct_value(db, clinician, "adverse_events", 1, "relatedness", "probable", "x")
+
+
+def test_a_corrected_pasi_is_checked_for_a_flare(db, clinician, patient_id):
+    from datetime import UTC, datetime
+
+    from psotrack.services.administrations import log_administration
+    from psotrack.services.assessments import correct_assessment, record_assessment
+    from psotrack.services.flags import list_alerts
+
+    def visit(label, day):
+        return record_visit(
+            db,
+            clinician,
+            {
+                "patient_id": patient_id,
+                "visit_date": day,
+                "visit_type": "follow-up",
+                "label": label,
+            },
+        )
+
+    def pasi(area):
+        return {
+            r: {"erythema": 1, "induration": 1, "desquamation": 1, "area": area}
+            for r in ("head", "upper_limbs", "trunk", "lower_limbs")
+        }
+
+    w0 = visit("W0", date(2026, 1, 5))
+    log_administration(
+        db,
+        clinician,
+        {
+            "patient_id": patient_id,
+            "visit_id": w0,
+            "product_source": "UC-MSC",
+            "manufacturer": "Lab",
+            "lot": "L1",
+            "cryopreserved": True,
+            "total_cells": 105_000_000,
+            "body_weight_kg": 70.0,
+            "cells_per_kg": 1.5e6,
+            "viability_pct": 90.0,
+            "route": "IV",
+            "started_at": datetime(2026, 1, 5, 10, tzinfo=UTC),
+        },
+    )
+    record_assessment(
+        db,
+        clinician,
+        {"visit_id": visit("W4", date(2026, 2, 2)), "instrument": "pasi", "responses": pasi(2)},
+    )
+    later = record_assessment(
+        db,
+        clinician,
+        {"visit_id": visit("W8", date(2026, 3, 2)), "instrument": "pasi", "responses": pasi(2)},
+    )
+    assert [a.kind for a in list_alerts(db, clinician)] == []
+    correct_assessment(db, clinician, later, pasi(3), "area misread")  # 6.0 → 9.0: +50 %
+    assert [a.kind for a in list_alerts(db, clinician)] == ["possible flare (PASI ≥ 150 % of best)"]

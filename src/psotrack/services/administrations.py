@@ -22,9 +22,9 @@ from psotrack.errors import Conflict, Problem, ValidationError
 from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.flags import raise_flag
-from psotrack.services.patients import get_patient, get_visit
+from psotrack.services.patients import get_patient, get_visit, require_user
 from psotrack.services.payloads import Bool, Float, Id, Int, Payload, Text, as_utc, parse_payload
-from psotrack.store.models import Administration, Enrollment, Program, User
+from psotrack.store.models import Administration, Enrollment, Program
 from psotrack.store.vocabulary import EnrollmentStatus, FlagKind, ProductSource, Route
 
 #: Allowed relative disagreement between the recorded cells/kg and total cells ÷ weight.
@@ -88,8 +88,8 @@ def log_administration(
             if visit.patient_id != data.patient_id:
                 allowed = f"a visit of patient {data.patient_id}"
                 raise ValidationError("visit_id", data.visit_id, allowed, "invalid")
-        if data.operator_id is not None and session.get(User, data.operator_id) is None:
-            raise ValidationError("operator_id", data.operator_id, "an existing user", "invalid")
+        if data.operator_id is not None:
+            require_user(session, "operator_id", data.operator_id)
         program = current_program(session, data.patient_id, OPEN_STATUSES)
         if program is None:
             raise Conflict(f"patient {data.patient_id} has no open enrollment to dose under")

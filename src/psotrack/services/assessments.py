@@ -35,11 +35,11 @@ from psotrack.errors import NotFound, Problem, ValidationError
 from psotrack.services.audit import audit_changed, audit_created_values
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.flags import raise_flag
-from psotrack.services.patients import get_patient
+from psotrack.services.patients import get_patient, require_user
 from psotrack.services.payloads import Id, Payload, parse_payload, require_id
 from psotrack.services.scoring import Scored, score_responses
 from psotrack.services.study_days import first_dose_dates
-from psotrack.store.models import Assessment, Patient, User, Visit
+from psotrack.store.models import Assessment, Patient, Visit
 from psotrack.store.models.base import utcnow
 from psotrack.store.vocabulary import FlagKind, Instrument
 
@@ -86,11 +86,7 @@ def record_assessment(db: Database, actor: Actor, payload: Mapping[str, Any] | A
     with db.transaction() as session:
         visit = _live_visit(session, data.visit_id)
         if data.assessor_id is not None:
-            assessor = session.get(User, data.assessor_id)
-            if assessor is None or assessor.deleted_at is not None:
-                raise ValidationError(
-                    "assessor_id", data.assessor_id, "an existing user", "invalid"
-                )
+            require_user(session, "assessor_id", data.assessor_id)
         values = {
             "visit_id": visit.id,
             "patient_id": visit.patient_id,
@@ -143,6 +139,10 @@ def correct_assessment(
         assessment.score = scored.score
         assessment.score_value = scored.score_value
         audit_changed(session, actor, assessment, changes, reason.strip())
+        if assessment.instrument is Instrument.PASI and scored.score is not None:
+            # The corrected PASI is checked against the best earlier one like a new entry.
+            visit = _live_visit(session, assessment.visit_id)
+            _check_flare(session, actor, assessment.id, scored.score, visit)
 
 
 def list_assessments(

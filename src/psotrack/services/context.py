@@ -13,9 +13,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from psotrack.errors import PermissionDenied
+from psotrack.errors import Conflict, PermissionDenied
 from psotrack.store.engine import make_engine, make_session_factory
 from psotrack.store.vocabulary import Role
 
@@ -97,6 +98,14 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit when the block ends normally, roll back on any error."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """One unit of work: commit when the block ends normally, roll back on any error.
+
+        A constraint the database enforces (a unique MRN, a foreign key) that a service did
+        not check first becomes :class:`Conflict`, not a driver traceback.
+        """
+        try:
+            with self.sessions() as session, session.begin():
+                yield session
+        except IntegrityError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise Conflict(f"the change clashes with what is stored ({reason})") from None

@@ -8,17 +8,18 @@ Scores are never corrected directly: correct an assessment's responses and it is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import pydantic
 
-from psotrack.errors import NotFound, ValidationError
+from psotrack.errors import NotFound, Problem, ValidationError
 from psotrack.services.adverse_events import AdverseEventIn
 from psotrack.services.audit import audit_changed
 from psotrack.services.context import Actor, Database, Permission
-from psotrack.services.labs import LabResultIn
+from psotrack.services.labs import LabResultIn, lab_result_problems
 from psotrack.services.patients import PatientIn, VisitIn
 from psotrack.services.payloads import Payload, problem_from_pydantic, require_id
 from psotrack.services.therapies import ConcomitantTherapyIn
@@ -43,6 +44,22 @@ class Correctable:
     model: type[Base]
     form: type[Payload]
     fields: frozenset[str]
+    #: The form's rules that tie the field to others on the row (problems of the merged row).
+    recheck: Callable[[Any, str, Any], list[Problem]] | None = None
+
+
+def _lab_recheck(row: LabResult, field: str, value: Any) -> list[Problem]:
+    merged = LabResultIn(
+        patient_id=row.patient_id,
+        analyte=row.analyte,
+        value=value if field == "value" else row.value,
+        unit=row.unit,
+        reference_low=row.reference_low,
+        reference_high=row.reference_high,
+        sampled_at=row.sampled_at,
+        visit_id=row.visit_id,
+    )
+    return lab_result_problems(merged)
 
 
 #: Fields open to correction, per table. Fields whose rules involve other fields (a dose and
@@ -55,9 +72,11 @@ CORRECTABLE: dict[str, Correctable] = {
         PatientIdentity, PatientIn, frozenset({"mrn", "family_name", "given_name"})
     ),
     "visits": Correctable(Visit, VisitIn, frozenset({"visit_date", "visit_type", "label"})),
-    "lab_results": Correctable(LabResult, LabResultIn, frozenset({"value"})),
+    "lab_results": Correctable(LabResult, LabResultIn, frozenset({"value"}), _lab_recheck),
+    # Relatedness, seriousness and grade decide safety flags and report deadlines: to change
+    # them, report the event again and delete the wrong record, so the flags are raised anew.
     "adverse_events": Correctable(
-        AdverseEvent, AdverseEventIn, frozenset({"term", "outcome", "action_taken", "relatedness"})
+        AdverseEvent, AdverseEventIn, frozenset({"term", "outcome", "action_taken"})
     ),
     "concomitant_therapies": Correctable(
         ConcomitantTherapy, ConcomitantTherapyIn, frozenset({"agent", "dose"})
@@ -97,6 +116,10 @@ def correct_value(
         row = session.get(entry.model, require_id("row_id", row_id))
         if row is None or getattr(row, "deleted_at", None) is not None:
             raise NotFound(f"no {table} row with id {row_id}")
+        if entry.recheck is not None:
+            found = entry.recheck(row, field, checked)
+            if found:
+                raise ValidationError(problems=found)
         old = getattr(row, field)
         if old == checked:
             raise ValidationError(
@@ -125,6 +148,8 @@ def delete_record(db: Database, actor: Actor, table: str, row_id: int, reason: s
 
 def _check_field(form: type[Payload], field: str, value: Any) -> Any:
     """Check one value by the rule its form declares for that field (type, range, strictness)."""
+    if isinstance(value, str):
+        value = value.strip()  # as the forms do (str_strip_whitespace)
     info = form.model_fields[field]
     rule: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
     adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(rule)

@@ -119,6 +119,8 @@ def enroll_patient(db: Database, actor: Actor, payload: Mapping[str, Any] | Pati
     with db.transaction() as session:
         if session.get(Program, data.program_id) is None:
             raise ValidationError("program_id", data.program_id, "an existing program", "invalid")
+        if data.clinician_id is not None:
+            require_user(session, "clinician_id", data.clinician_id)
         taken = select(PatientIdentity.patient_id).where(PatientIdentity.mrn == data.mrn)
         if session.scalar(taken) is not None:
             raise Conflict("a patient with this MRN is already registered")
@@ -194,6 +196,14 @@ def withdraw_patient(db: Database, actor: Actor, patient_id: int, reason: str) -
             enrollment.status = EnrollmentStatus.WITHDRAWN
             enrollment.withdrawal_reason = reason.strip()
             audit_changed(session, actor, enrollment, changes, reason.strip())
+
+
+def require_user(session: Session, field: str, user_id: int) -> User:
+    """The user, if it exists and is not deleted (else :class:`ValidationError` on ``field``)."""
+    user = session.get(User, require_id(field, user_id))
+    if user is None or user.deleted_at is not None:
+        raise ValidationError(field, user_id, "an existing user", "invalid")
+    return user
 
 
 def get_patient(session: Session, patient_id: int) -> Patient:
