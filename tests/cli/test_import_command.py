@@ -50,4 +50,17 @@ def test_unknown_program_is_refused(tmp_path, capsys):
         str(source),
     ]
     assert main(argv) == 2
-    assert "--program='nope'" in capsys.readouterr().err
+    assert "program='nope': an existing program" in capsys.readouterr().err
+
+
+def test_a_refused_file_creates_no_program(tmp_path, capsys):
+    # Found in review: --create-program committed the program before the rows were checked.
+    from psotrack.store.models import Program
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    main(["db", "upgrade", "--database-url", url])
+    source = tmp_path / "long.csv"
+    source.write_text("patient_id,visit,day,pasi\nN1,W0,0,99.9\n")
+    argv = ["import", "assessments", "--database-url", url, "--program", "New", "--create-program"]
+    assert main([*argv, "--input", str(source)]) == 2
+    assert count(url, Program) == 0

@@ -120,3 +120,40 @@ def test_public_wide_file_imports_every_observed_score(db, clinician, program_id
     assert frame.filter(pl.col("day") == 0)["pasi"].cast(pl.Float64).sum() == pytest.approx(
         wide["BASELINE"].sum()
     )
+
+
+def test_deleted_patients_are_refused_and_others_enrolled_in_the_program(db, clinician, program_id):
+    # Found in review: rows of a soft-deleted patient were stored and invisible everywhere.
+    from psotrack.services.corrections import delete_record
+    from psotrack.services.patients import create_program
+    from psotrack.store.models import Enrollment, PatientIdentity
+
+    args = {"day_zero": date(2026, 2, 2), "source": "t"}
+    import_assessments(db, clinician, long_frame(), program_id=program_id, **args)
+    with db.transaction() as session:
+        a_id = session.scalar(select(PatientIdentity.patient_id).where(PatientIdentity.mrn == "A"))
+    delete_record(db, clinician, "patients", a_id, "duplicate record")
+    later = pl.DataFrame(
+        {
+            "patient_id": ["A", "B"],
+            "visit": ["W24", "W24"],
+            "day": [168, 168],
+            "pasi": ["1.0", "2.0"],
+        }
+    )
+    other = create_program(
+        db,
+        clinician.__class__(None, Role.ADMIN),
+        {"name": "P2", "regimen": "r", "product_source": "other", "route": "IV"},
+    )
+    with pytest.raises(ValidationError) as info:
+        import_assessments(db, clinician, later, program_id=other, **args)
+    assert [(p.row, p.field) for p in info.value.problems] == [(1, "patient_id")]
+    import_assessments(
+        db, clinician, later.filter(pl.col("patient_id") == "B"), program="P2", **args
+    )
+    frame = assessments_frame(db, clinician, program_id=other)  # B's whole record, not A's
+    assert frame["visit"].to_list() == ["W0", "W12", "W24"]
+    assert frame["patient_id"].n_unique() == 1
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Enrollment)) == 3

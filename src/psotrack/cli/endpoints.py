@@ -235,16 +235,9 @@ def _load(
 
 def read_assessment_csv(path: Path) -> pl.DataFrame:
     """Read a CSV with every column as text and ``NA`` or empty cells as missing."""
-    import polars as pl
+    from psotrack.interop.files import read_csv_text
 
-    if not path.is_file():
-        raise ValidationError("--input", str(path), "an existing CSV file", kind="invalid")
-    try:
-        return pl.read_csv(path, infer_schema=False, null_values=NULL_TEXT)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        allowed = f"a readable UTF-8 CSV file with a header row ({reason})"
-        raise ValidationError("--input", str(path), allowed, kind="invalid") from exc
+    return read_csv_text(path, null_values=NULL_TEXT)
 
 
 def parse_days(text: str) -> dict[str, int]:

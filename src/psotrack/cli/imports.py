@@ -41,80 +41,39 @@ def import_assessments(
     url: DatabaseUrl = None,
 ) -> None:
     """Check every row, then import patients, visits and scores in one transaction."""
-    import polars as pl
     from rich.console import Console
-    from sqlalchemy import select
 
+    from psotrack.cli.endpoints import parse_days, read_assessment_csv
     from psotrack.endpoints import wide_to_long
     from psotrack.errors import ValidationError
-    from psotrack.interop.files import read_csv_text
     from psotrack.services.context import SYSTEM, Database
     from psotrack.services.imports import import_assessments as run_import
-    from psotrack.services.patients import create_program as make_program
-    from psotrack.store.models import Program
 
     try:
         zero = date.fromisoformat(day_zero)
     except ValueError:
         raise ValidationError("--day-zero", day_zero, "a date as YYYY-MM-DD", "type") from None
-    frame = read_csv_text(input_csv)
-    frame = frame.with_columns(
-        pl.when(pl.col(c).str.strip_chars().is_in(["NA", ""]))
-        .then(None)
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in frame.columns
-    )
+    if days and not wide:
+        raise ValidationError("--days", days, "used only with --wide", "invalid")
+    frame = read_assessment_csv(input_csv)
     if wide:
-        frame = wide_to_long(frame, _parse_days(days))
+        frame = wide_to_long(frame, parse_days(days) if days else None)
     console = Console(stderr=True)
-    with open_engine(url) as engine:
-        db = Database.from_engine(engine)
-        with db.transaction() as session:
-            program_id = session.scalar(select(Program.id).where(Program.name == program))
-        if program_id is None and create_program:
-            program_id = make_program(
-                db,
-                SYSTEM,
-                {
-                    "name": program,
-                    "regimen": f"imported from {input_csv.name}",
-                    "product_source": "other",
-                    "route": "IV",
-                },
-            )
-        if program_id is None:
-            raise ValidationError(
-                "--program", program, "an existing program (or pass --create-program)", "invalid"
-            )
-        with console.status(f"checking and importing {frame.height:,} rows"):
-            summary = run_import(
-                db,
-                SYSTEM,
-                frame,
-                program_id=program_id,
-                day_zero=zero,
-                source=input_csv.name,
-                synthetic=synthetic,
-            )
+    with (
+        open_engine(url) as engine,
+        console.status(f"checking and importing {frame.height:,} rows"),
+    ):
+        summary = run_import(
+            Database.from_engine(engine),
+            SYSTEM,
+            frame,
+            program=program,
+            create_program=create_program,
+            day_zero=zero,
+            source=input_csv.name,
+            synthetic=synthetic,
+        )
     typer.echo(
         f"imported {summary.rows:,} rows: {summary.patients_created:,} new patients, "
         f"{summary.visits:,} visits, {summary.assessments:,} assessments"
     )
-
-
-def _parse_days(text: str | None) -> dict[str, int] | None:
-    from psotrack.errors import ValidationError
-
-    if not text:
-        return None
-    days: dict[str, int] = {}
-    for part in text.split(","):
-        name, _, value = part.partition("=")
-        try:
-            days[name.strip()] = int(value)
-        except ValueError:
-            raise ValidationError(
-                "--days", part, "NAME=DAY pairs, e.g. WEEK04=28", "type"
-            ) from None
-    return days

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -15,12 +16,15 @@ import polars as pl
 from psotrack.errors import ValidationError
 
 
-def read_csv_text(path: Path) -> pl.DataFrame:
-    """Read a CSV with every column as text, so values pass through exactly as written."""
+def read_csv_text(path: Path, null_values: Sequence[str] = ()) -> pl.DataFrame:
+    """Read a CSV with every column as text, so values pass through exactly as written.
+
+    ``null_values`` (e.g. ``["NA", ""]``) are read as missing; by default only absent cells are.
+    """
     if not path.is_file():
         raise ValidationError("--input", str(path), "an existing CSV file", kind="invalid")
     try:
-        return pl.read_csv(path, infer_schema=False)
+        return pl.read_csv(path, infer_schema=False, null_values=list(null_values) or None)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValidationError(

@@ -21,13 +21,14 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from psotrack.endpoints import validate_assessments
 from psotrack.errors import Problem, ValidationError
 from psotrack.services.audit import audit_created_many
 from psotrack.services.context import Actor, Database, Permission
-from psotrack.services.patients import new_research_id
-from psotrack.services.payloads import require_id
+from psotrack.services.patients import ProgramIn, new_research_id
+from psotrack.services.payloads import parse_payload, require_id
 from psotrack.store.models import (
     Assessment,
     Enrollment,
@@ -61,26 +62,26 @@ def import_assessments(
     actor: Actor,
     frame: pl.DataFrame,
     *,
-    program_id: int,
+    program_id: int | None = None,
+    program: str | None = None,
+    create_program: bool = False,
     day_zero: date,
     source: str,
     synthetic: bool = False,
 ) -> ImportSummary:
-    """Check every row, then store patients, visits and assessments in one transaction."""
+    """Check every row, then store patients, visits and assessments in one transaction.
+
+    The program is given by id or by name; with ``create_program`` an unknown name is created
+    (product "other", route IV, regimen "imported from <source>") in the same transaction, so
+    a refused file leaves no program behind.
+    """
     actor.require(Permission.RECORD_CLINICAL)
     actor.require(Permission.ENROLL)
     checked = validate_assessments(frame)
     with db.transaction() as session:
-        if session.get(Program, require_id("program_id", program_id)) is None:
-            raise ValidationError("program_id", program_id, "an existing program", "invalid")
+        program_id = _program(session, actor, program_id, program, create_program, source)
         ids = checked.get_column("patient_id").unique().to_list()
-        known = dict(
-            session.execute(
-                select(PatientIdentity.mrn, PatientIdentity.patient_id).where(
-                    PatientIdentity.mrn.in_(ids)
-                )
-            ).all()
-        )
+        known = _known_patients(session, checked, ids)
         _refuse_visits_already_recorded(session, checked, known)
         reason = f"import {source}"
         patient_of = {
@@ -117,6 +118,27 @@ def import_assessments(
                     arm=arms.get(external_id),
                 )
             )
+        # Patients already on record but not in this program are enrolled in it.
+        enrolled = set(
+            session.scalars(
+                select(Enrollment.patient_id).where(
+                    Enrollment.program_id == program_id,
+                    Enrollment.deleted_at.is_(None),
+                    Enrollment.patient_id.in_(list(known.values())),
+                )
+            )
+        )
+        linked.extend(
+            Enrollment(
+                patient_id=patient_id,
+                program_id=program_id,
+                start_date=day_zero,
+                status=EnrollmentStatus.ACTIVE,
+                arm=arms.get(external_id),
+            )
+            for external_id, patient_id in sorted(known.items())
+            if patient_id not in enrolled
+        )
         session.add_all(linked)
         audit_created_many(session, actor, linked, reason)
         columns = [c for c in IMPORTED if c in checked.columns]
@@ -156,6 +178,69 @@ def import_assessments(
             visits=len(visits),
             assessments=len(assessments),
         )
+
+
+def _program(
+    session: Session,
+    actor: Actor,
+    program_id: int | None,
+    name: str | None,
+    create: bool,
+    source: str,
+) -> int:
+    """The program's id, given by id or name; created by name when asked (same transaction)."""
+    if (program_id is None) == (name is None):
+        raise ValidationError("program", name, "a program id or a program name (one of them)")
+    if program_id is not None:
+        found = session.get(Program, require_id("program_id", program_id))
+        if found is None:
+            raise ValidationError("program_id", program_id, "an existing program", "invalid")
+        return found.id
+    existing = session.scalar(
+        select(Program.id).where(Program.name == name, Program.deleted_at.is_(None))
+    )
+    if existing is not None:
+        return int(existing)
+    if not create:
+        raise ValidationError("program", name, "an existing program (or create it)", "invalid")
+    actor.require(Permission.MANAGE_PROGRAMS)
+    data = parse_payload(
+        ProgramIn,
+        {
+            "name": name,
+            "regimen": f"imported from {source}",
+            "product_source": "other",
+            "route": "IV",
+        },
+    )
+    created = Program(**data.model_dump())
+    session.add(created)
+    audit_created_many(session, actor, [created], f"import {source}")
+    return created.id
+
+
+def _known_patients(session: Session, checked: pl.DataFrame, ids: list[str]) -> dict[str, int]:
+    """Patients already on record, by the file's id used as MRN; deleted ones are refused."""
+    rows = session.execute(
+        select(PatientIdentity.mrn, PatientIdentity.patient_id, Patient.deleted_at)
+        .join(Patient, Patient.id == PatientIdentity.patient_id)
+        .where(PatientIdentity.mrn.in_(ids))
+    ).all()
+    deleted = {mrn for mrn, _, gone in rows if gone is not None}
+    if deleted:
+        problems = [
+            Problem(
+                "patient_id",
+                row["patient_id"],
+                "a patient not deleted from the record",
+                kind="invalid",
+                row=index + 1,
+            )
+            for index, row in enumerate(checked.iter_rows(named=True))
+            if row["patient_id"] in deleted
+        ]
+        raise ValidationError(problems=problems[:50])
+    return {mrn: patient_id for mrn, patient_id, _ in rows}
 
 
 def _score_text(column: str, value: Any) -> str:
