@@ -29,3 +29,15 @@ def test_unreachable_database_is_a_message_not_a_traceback(capsys):
         "error: cannot open the database postgresql+psycopg://postgres@127.0.0.1:1"
     )
     assert "Traceback" not in err
+
+
+def test_unknown_revision_and_percent_in_password_are_handled(tmp_path, capsys):
+    # Found in review: both ended in tracebacks (Alembic's CommandError; ini interpolation).
+    from psotrack.store import make_engine
+    from psotrack.store.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert main(["db", "upgrade", "--to", "abc123", "--database-url", url]) == 2
+    assert "revision='abc123'" in capsys.readouterr().err
+    config = alembic_config(make_engine("postgresql+psycopg://u:p%40ss@127.0.0.1/x"))
+    assert config.get_main_option("sqlalchemy.url") == "postgresql+psycopg://u:p%40ss@127.0.0.1/x"
