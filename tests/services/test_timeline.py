@@ -142,3 +142,28 @@ def test_the_newest_enrollment_gives_the_arm(db, clinician, program_id, patient_
         db, clinician, {"visit_id": visit, "instrument": "itch_nrs", "responses": {"score": 3}}
     )
     assert assessments_frame(db, clinician)["arm"].to_list() == ["NEW-ARM"]
+
+
+def test_researchers_get_no_photos_or_free_text_and_nothing_stored_changes(db, actors, imported):
+    # Found in review: photo rows and free-text history reached the researcher role.
+    from io import BytesIO
+
+    from PIL import Image
+
+    from psotrack.services.photos import attach_photo
+
+    image = BytesIO()
+    Image.new("RGB", (8, 6), (200, 100, 90)).save(image, "PNG")
+    clinician = actors[Role.CLINICIAN]
+    attach_photo(
+        db,
+        clinician,
+        patient_id=imported,
+        image_bytes=image.getvalue(),
+        body_site="trunk",
+        view="front",
+    )
+    seen = load_timeline(db, actors[Role.RESEARCHER], imported)
+    assert seen.photos == () and seen.patient.history is None and seen.identity is None
+    full = load_timeline(db, clinician, imported)
+    assert len(full.photos) == 1 and full.patient.history == "imported from t"

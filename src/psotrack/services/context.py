@@ -70,8 +70,11 @@ class Actor:
     role: Role
     name: str = ""
 
+    def may(self, permission: Permission) -> bool:
+        return permission in GRANTS[self.role]
+
     def require(self, permission: Permission) -> None:
-        if permission not in GRANTS[self.role]:
+        if not self.may(permission):
             raise PermissionDenied(f"the {self.role.value} role may not {permission.value}")
 
 

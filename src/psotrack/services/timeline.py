@@ -15,9 +15,8 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from psotrack.errors import NotFound
 from psotrack.services.context import Actor, Database, Permission
-from psotrack.services.payloads import require_id
+from psotrack.services.patients import get_patient
 from psotrack.services.study_days import first_dose_dates
 from psotrack.store.models import (
     Administration,
@@ -60,13 +59,15 @@ class PatientTimeline:
 
 
 def load_timeline(db: Database, actor: Actor, patient_id: int) -> PatientTimeline:
-    """Load one patient's record: one indexed query per table, in one read transaction."""
+    """Load one patient's record: one indexed query per table, in one read transaction.
+
+    A role without access to identified records (a researcher) gets no identity, no photos and
+    none of the free text that may name a person (history, withdrawal reason).
+    """
     actor.require(Permission.READ_RESEARCH)
-    identified = Permission.READ_IDENTIFIED in _grants(actor)
+    identified = actor.may(Permission.READ_IDENTIFIED)
     with db.transaction() as session:
-        patient = session.get(Patient, require_id("patient_id", patient_id))
-        if patient is None or patient.deleted_at is not None:
-            raise NotFound(f"no patient with id {patient_id}")
+        patient = get_patient(session, patient_id)
 
         def rows(model: Any, *order: Any) -> tuple[Any, ...]:
             query = select(model).where(model.patient_id == patient_id)
@@ -76,6 +77,13 @@ def load_timeline(db: Database, actor: Actor, patient_id: int) -> PatientTimelin
 
         enrollments = rows(Enrollment, Enrollment.start_date)
         administrations = rows(Administration, Administration.started_at)
+        if not identified:
+            # Detached copies with the free text blanked; the stored rows are not touched.
+            for row in (patient, *enrollments):
+                session.expunge(row)
+            patient.history = None
+            for enrollment in enrollments:
+                enrollment.withdrawal_reason = None
         return PatientTimeline(
             patient=patient,
             identity=session.get(PatientIdentity, patient_id) if identified else None,
@@ -88,7 +96,7 @@ def load_timeline(db: Database, actor: Actor, patient_id: int) -> PatientTimelin
             therapies=rows(ConcomitantTherapy, ConcomitantTherapy.start_date),
             labs=rows(LabResult, LabResult.sampled_at),
             adverse_events=rows(AdverseEvent, AdverseEvent.onset_date),
-            photos=rows(Photo),
+            photos=rows(Photo) if identified else (),
             flags=rows(SafetyFlag, SafetyFlag.raised_at),
         )
 
@@ -167,9 +175,3 @@ def _assessments_frame(session: Session, program_id: int | None) -> pl.DataFrame
     schema.update(dict.fromkeys(SCORE_COLUMNS.values(), pl.String))
     frame = pl.DataFrame(list(rows.values()), schema=schema, orient="row")
     return frame.sort("patient_id", "day")
-
-
-def _grants(actor: Actor) -> frozenset[Permission]:
-    from psotrack.services.context import GRANTS
-
-    return GRANTS[actor.role]
