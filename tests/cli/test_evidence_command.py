@@ -110,3 +110,17 @@ def test_unreadable_cohort_file_exits_2(tmp_path, capsys):
 def test_unknown_study_exits_2(capsys):
     assert main(["evidence", "--study", "nobody2020"]) == 2
     assert "cheng2022" in capsys.readouterr().err
+
+
+def test_cohort_file_counted_under_another_rule_exits_2(tmp_path, capsys):
+    # A `psotrack endpoints responders` file records missing=nri (evaluable patients in the
+    # denominator): not the published "all enrolled in the denominator".
+    path = tmp_path / "rates.csv"
+    path.write_text(
+        "arm,visit,day,n,responders,rate,ci_low,ci_high,missing,ci,endpoint\n"
+        "MSC,W52,364,12,6,0.5,0.211,0.789,nri,exact,PASI50\n",
+        encoding="utf-8",
+    )
+    assert main(["evidence", "--cohort", str(path), *SIDE]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "'nri'" in err and RULE in err

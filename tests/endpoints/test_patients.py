@@ -12,9 +12,11 @@ from psotrack.endpoints import (
     derive_patient_endpoints,
     derive_time_to_event,
     derive_time_to_loss,
+    derive_time_to_relapse,
     prepare_assessments,
 )
 from psotrack.errors import ValidationError
+from psotrack.stats import time_to_relapse
 
 DAYS = (0, 28, 56, 84, 112, 140)
 
@@ -136,3 +138,59 @@ def test_prepared_assessments_give_the_same_answers() -> None:
     prepared = prepare_assessments(COHORT)
     assert derive_patient_endpoints(prepared).equals(derive_patient_endpoints(COHORT))
     assert derive_time_to_event(prepared).equals(derive_time_to_event(COHORT))
+
+
+RELAPSE_COHORT = pl.concat(
+    [
+        COHORT,
+        _cohort(
+            {
+                # stops at 56 with no later visit: never seen off therapy, no row
+                "short": [10.0, 2.0, 2.0, None, None, None],
+                # best 2.0 on therapy (gain 8.0), 4.0 at 84 gives back 2.0 < 4.0; then lost
+                "gone": [10.0, 2.0, 2.0, 4.0, None, None],
+            }
+        ),
+    ]
+)
+
+
+def test_time_to_relapse_rows_count_from_the_stop_day() -> None:
+    # stop 56. 'lost': best 2.0 on therapy, relapse at 112 (see test_relapse_after_stopping):
+    # time 112 − 56 = 56. 'sus': no relapse, censored at its last PASI after 56 (140; 84 is
+    # missed): 84. 'partial': best 5.0 (gain 5.0), never 7.5 again: censored at 140 → 84.
+    # 'gone': censored at 84 → 28. 'zero' is not evaluable and 'short' has no visit after 56.
+    out = _by_patient(derive_time_to_relapse(RELAPSE_COHORT, stop_day=56))
+    assert {k: (v["time"], v["event"], v["arm"]) for k, v in out.items()} == {
+        "gone": (28, 0, "A"),
+        "lost": (56, 1, "A"),
+        "partial": (84, 0, "A"),
+        "sus": (84, 0, "A"),
+    }
+    endpoints = derive_patient_endpoints(RELAPSE_COHORT, stop_day=56)
+    relapsed = endpoints.filter(pl.col("relapse_day").is_not_null())["patient_id"].to_list()
+    assert [k for k, v in out.items() if v["event"] == 1] == relapsed
+
+
+def test_time_to_relapse_percent_and_boundary() -> None:
+    # base 10.0, best 2.0 by day 28 (gain 8.0): 6.0 at 84 gives back exactly 50 % → relapse at
+    # 84, time 56; with relapse_percent=60 it needs 6.8, never reached → censored at 84.
+    frame = _cohort({"r": [10.0, 2.0, 5.9, 6.0]})
+    assert derive_time_to_relapse(frame, stop_day=28).select("time", "event").row(0) == (56, 1)
+    stricter = derive_time_to_relapse(frame, stop_day=28, relapse_percent=60)
+    assert stricter.select("time", "event").row(0) == (56, 0)
+    with pytest.raises(ValidationError, match="stop_day"):
+        derive_time_to_relapse(frame, stop_day=28.5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="relapse_percent"):
+        derive_time_to_relapse(frame, stop_day=28, relapse_percent=0)
+
+
+def test_time_to_relapse_rows_feed_kaplan_meier() -> None:
+    # Rows (28, 0), (56, 1), (84, 0), (84, 0): at day 56 three are at risk and one relapses,
+    # so relapse-free survival is 2/3 from day 56 on; the median is not reached.
+    rows = derive_time_to_relapse(prepare_assessments(RELAPSE_COHORT), stop_day=56)
+    fitted = time_to_relapse(rows).curve()
+    assert (fitted.n, fitted.events) == (4, 1)
+    assert fitted.survival_at(55) == 1.0
+    assert fitted.survival_at(56) == pytest.approx(2 / 3, abs=1e-12)
+    assert fitted.median is None

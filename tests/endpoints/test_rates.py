@@ -120,3 +120,50 @@ def test_www_sustained_response_rates_match_plain_python(missing: str) -> None:
     assert len(got) == 3 * 8
     assert out["day"].to_list() == sorted(out["day"].to_list())
     assert out.filter(pl.col("visit") == "WEEK52")["day"].to_list() == [364] * 3
+
+
+# Regression (review): the arm recorded only on the W0 row applies to the patient's later visits,
+# and patients with no arm at all form an empty-arm group instead of vanishing in a join.
+ARM_ON_W0_ONLY = pl.DataFrame(
+    {
+        "patient_id": ["a", "a", "b", "b", "c", "c"],
+        "arm": ["X", None, "X", "X", None, None],
+        "visit": ["W0", "W4"] * 3,
+        "day": [0, 28, 0, 28, 0, 28],
+        # a: 10 → 2 (80 %, PASI 75); b: 10 → 5 (50 %); c: 10 → 1 (90 %), no arm anywhere
+        "pasi": [10.0, 2.0, 10.0, 5.0, 10.0, 1.0],
+    }
+)
+
+
+@pytest.mark.parametrize("missing", ["nri", "observed", "locf"])
+def test_rows_take_the_patients_arm(missing: str) -> None:
+    out = derive_response_rates(ARM_ON_W0_ONLY, missing=missing)  # type: ignore[arg-type]
+    assert _table(out) == [(None, "W4", 28, 1, 1), ("X", "W4", 28, 2, 1)]
+
+
+# Regression (review): a pre-treatment row whose label is, by its modal day, a post-baseline
+# visit is not a post-baseline value. UNS is day 30 for b and c (modal) but day −3 for a.
+LABEL_BEFORE_TREATMENT = pl.DataFrame(
+    {
+        "patient_id": ["a", "a", "a", "b", "b", "b", "c", "c", "c"],
+        "visit": ["UNS", "W0", "W4", "W0", "W4", "UNS", "W0", "W4", "UNS"],
+        "day": [-3, 0, 28, 0, 28, 30, 0, 28, 30],
+        "pasi": [2.0, 10.0, 8.0, 10.0, 8.0, 8.0, 10.0, 8.0, 2.5],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("missing", "uns"),
+    [
+        # a has no post-baseline UNS value: counted as a non-responder only under NRI
+        ("nri", ("all", "UNS", 30, 3, 1)),
+        ("observed", ("all", "UNS", 30, 2, 1)),
+        # LOCF: a's W4 (8 of 10, no response) is carried to UNS, never the day −3 PASI 2
+        ("locf", ("all", "UNS", 30, 3, 1)),
+    ],
+)
+def test_pre_treatment_row_is_not_a_response(missing: str, uns: tuple[object, ...]) -> None:
+    out = derive_response_rates(LABEL_BEFORE_TREATMENT, missing=missing, by=None)  # type: ignore[arg-type]
+    assert _table(out) == [("all", "W4", 28, 3, 0), uns]

@@ -120,6 +120,23 @@ def test_pga_and_dlqi_flags() -> None:
     assert out["dlqi_mid"].to_list() == [0, 1, 0]
 
 
+def test_dlqi_mid_is_empty_when_baseline_is_below_the_mid() -> None:
+    # Regression (review): baseline DLQI 3 cannot improve by 4, so it is no non-responder;
+    # baseline exactly 4 can (4 → 0 is −4, a response; 4 → 1 is −3, not).
+    rows = pl.DataFrame(
+        {
+            "patient_id": ["a", "a", "b", "b", "c", "c"],
+            "visit": ["W0", "W4"] * 3,
+            "day": [0, 28] * 3,
+            "pasi": [10.0, 5.0] * 3,
+            "dlqi": [3, 0, 4, 0, 4, 1],
+        }
+    )
+    out = derive_responders(rows).filter(pl.col("day") > 0).sort("patient_id")
+    assert out["dlqi_mid"].to_list() == [None, 1, 0]
+    assert out["dlqi01"].to_list() == [1, 1, 1]
+
+
 def test_optional_flags_only_when_columns_present() -> None:
     out = derive_responders(_rows(("a", "W0", 0, 10.0), ("a", "W4", 28, 5.0)))
     assert "pga01" not in out.columns and "dlqi01" not in out.columns

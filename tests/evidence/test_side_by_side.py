@@ -155,3 +155,43 @@ def test_integer_typed_cohort_frame_is_accepted():
         }
     )
     assert parse_cohort_rates(cohort)[0].responders == 1
+
+
+# Regression (review): the rates file's own missing/endpoint columns must agree with what the
+# caller states; psotrack's "nri" (evaluable patients) is not "all enrolled in the denominator".
+@pytest.mark.parametrize(
+    ("overrides", "field", "value"),
+    [
+        ({"missing": ["nri"] * 3}, "missing", "nri"),
+        ({"missing": [RULE, RULE, "observed"]}, "missing", "observed"),
+        ({"endpoint": ["PASI75"] * 3}, "endpoint", "PASI75"),
+    ],
+)
+def test_cohort_file_measured_another_way_is_refused(overrides, field, value):
+    with pytest.raises(ValidationError) as caught:
+        derive_side_by_side(
+            load_published_table(),
+            _cohort(**overrides),
+            endpoint="PASI50",
+            time_point="1 year",
+            missing_rule=RULE,
+            visit="W52",
+        )
+    assert [(p.field, p.value) for p in caught.value.problems] == [(field, value)]
+    wanted = RULE if field == "missing" else "PASI50"
+    assert repr(value) in str(caught.value) and repr(wanted) in str(caught.value)
+
+
+def test_cohort_file_stating_the_same_measurement_is_accepted():
+    cohort = _cohort(
+        missing=["All enrolled in the  denominator", RULE, ""], endpoint=["pasi 50", "PASI50", None]
+    )
+    frame = derive_side_by_side(
+        load_published_table(),
+        cohort,
+        endpoint="PASI50",
+        time_point="1 year",
+        missing_rule=RULE,
+        visit="W52",
+    )
+    assert frame["source"].to_list() == ["published", "cohort", "cohort"]

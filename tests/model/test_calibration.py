@@ -18,6 +18,7 @@ from psotrack.model import ModelParameters, build_population
 from psotrack.model.calibration import (
     REPORT_COLUMNS,
     REPORT_SEED,
+    _responder_ids,
     calibration_report,
     endpoint_count,
     fit_calibration,
@@ -125,3 +126,17 @@ def test_fit_runs_on_a_tiny_population_and_returns_a_report() -> None:
     assert 0 < fit.values["blocker_emax"] <= 1
     assert tuple(fit.report.columns) == REPORT_COLUMNS
     assert fit.parameters().paracrine_ec50 == fit.values["paracrine_ec50"]
+
+
+def test_responder_ids_follow_the_engines_evaluability_rule() -> None:
+    # Regression (review): baseline PASI 0 → 0 is not evaluable, so no PASI 75 responder; 10 →
+    # 2.5 is exactly 75 % (a response), 10 → 2.6 is 74 % (not); hand-computed in tenths.
+    frame = pl.DataFrame(
+        {
+            "patient_id": [1, 1, 2, 2, 3, 3],
+            "arm": ["control"] * 6,
+            "day": [0.0, 84.0] * 3,
+            "pasi": [0.0, 0.0, 10.0, 2.5, 10.0, 2.6],
+        }
+    )
+    assert _responder_ids(frame, "PASI75", 84).to_list() == [2]

@@ -18,7 +18,8 @@ CohortOption = Annotated[
     typer.Option(
         "--cohort",
         help="A cohort rates CSV (arm, visit, day, n, responders, rate, ci_low, ci_high) to lay "
-        "beside the published rows.",
+        "beside the published rows; its own missing and endpoint columns, when present, must "
+        "match --missing and --endpoint.",
     ),
 ]
 EndpointOption = Annotated[

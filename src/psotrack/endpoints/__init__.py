@@ -2,7 +2,11 @@
 
 from psotrack.endpoints._validate import validate_assessments
 from psotrack.endpoints.baseline import Assessments, derive_baseline, prepare_assessments
-from psotrack.endpoints.events import derive_time_to_event, derive_time_to_loss
+from psotrack.endpoints.events import (
+    derive_time_to_event,
+    derive_time_to_loss,
+    derive_time_to_relapse,
+)
 from psotrack.endpoints.patients import (
     FlareRule,
     LossOfResponseRule,
@@ -28,6 +32,7 @@ __all__ = [
     "derive_response_rates",
     "derive_time_to_event",
     "derive_time_to_loss",
+    "derive_time_to_relapse",
     "prepare_assessments",
     "validate_assessments",
     "visit_day",

@@ -1,8 +1,9 @@
-"""Time-to-event rows for Kaplan–Meier: time to first response, and duration of response.
+"""Time-to-event rows for Kaplan–Meier: time to response, duration of response, time to relapse.
 
 One row per patient at risk with ``time`` (days) and ``event`` (1 event, 0 censored). Censoring is
 at the last post-baseline visit with a PASI; an evaluable patient without any post-baseline PASI
-is censored at day 0 (at risk from the first treatment, never seen after it).
+is censored at day 0 (at risk from the first treatment, never seen after it). Time to relapse
+instead counts from the stop of therapy (see :func:`derive_time_to_relapse`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import polars as pl
 
 from psotrack.endpoints._validate import PASI_T, PATIENT_KEY
-from psotrack.endpoints.baseline import BASE_T, Assessments, prepared
-from psotrack.endpoints.patients import LossOfResponseRule
+from psotrack.endpoints.baseline import BASE_T, Assessments, prepare_assessments, prepared
+from psotrack.endpoints.patients import LossOfResponseRule, derive_patient_endpoints
 from psotrack.endpoints.response import check_percent, improved_by
+from psotrack.errors import ValidationError
 
 _DAY = pl.col("day")
 
@@ -98,6 +100,51 @@ def derive_time_to_loss(
             .cast(pl.Int64)
             .alias("time"),
             loss_day.is_not_null().cast(pl.Int8).alias("event"),
+        )
+        .sort("patient_id")
+    )
+
+
+def derive_time_to_relapse(
+    frame: pl.DataFrame | Assessments, stop_day: int, relapse_percent: int = 50
+) -> pl.DataFrame:
+    """Time to relapse after stopping therapy: ``patient_id, arm, time, event`` per patient.
+
+    Relapse is ``relapse_day`` of :func:`derive_patient_endpoints` with the same ``stop_day`` and
+    ``relapse_percent`` (the first visit after ``stop_day`` that has given back at least
+    ``relapse_percent`` % of the improvement reached on therapy). ``time`` counts days **from
+    ``stop_day``**: to the relapse (``event`` = 1), else to the last visit after ``stop_day``
+    with a PASI (``event`` = 0). Only evaluable patients with such a visit have a row. A patient
+    who never improved on therapy cannot relapse by this definition and is censored. Sorted by
+    ``patient_id``; feeds :func:`psotrack.stats.time_to_relapse`.
+
+    >>> rows = pl.DataFrame({
+    ...     "patient_id": ["a"] * 4 + ["b"] * 4, "visit": ["W0", "W4", "W8", "W12"] * 2,
+    ...     "day": [0, 28, 56, 84] * 2, "pasi": [10.0, 2.0, 6.0, 9.0, 10.0, 2.0, 3.0, 4.0],
+    ... })
+    >>> derive_time_to_relapse(rows, stop_day=28).select("patient_id", "time", "event").rows()
+    [('a', 28, 1), ('b', 56, 0)]
+    """
+    if isinstance(stop_day, bool) or not isinstance(stop_day, int):
+        raise ValidationError("stop_day", stop_day, "a whole study day", kind="type")
+    assessments = prepare_assessments(frame)
+    endpoints = derive_patient_endpoints(
+        assessments, stop_day=stop_day, relapse_percent=relapse_percent
+    )
+    rows = assessments.frame
+    followed = (
+        rows.filter((_DAY > stop_day) & pl.col(PASI_T).is_not_null() & pl.col(BASE_T).is_not_null())
+        .group_by("patient_id")
+        .agg(_DAY.max().alias("_last_day"))
+    )
+    relapse_day = pl.col("relapse_day")
+    return (
+        endpoints.join(followed, on="patient_id", how="inner")
+        .select(
+            "patient_id",
+            "arm",
+            (pl.coalesce(relapse_day, pl.col("_last_day")) - stop_day).cast(pl.Int64).alias("time"),
+            relapse_day.is_not_null().cast(pl.Int8).alias("event"),
         )
         .sort("patient_id")
     )

@@ -9,7 +9,13 @@ Rules (every table carries its rule in the ``missing`` column):
   by their day); patients with no post-baseline PASI yet are left out.
 
 A visit is identified by its label; its ``day`` is the most common day recorded for that label
-(the smallest when tied), and post-baseline visits are those whose day is > 0.
+(the smallest when tied), and post-baseline visits are those whose day is > 0. A row counts as a
+post-baseline value only when its own day is also > 0 (a pre-treatment row carrying the label of
+a post-baseline visit is not a response).
+
+Each patient belongs to one group: the first non-empty value of the ``by`` column among the
+patient's rows (so an arm recorded only on the W0 row applies to every visit). Patients with no
+value at all form a group of their own (an empty ``arm``), kept in every rule.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ MISSING_RULES: Final = ("nri", "observed", "locf")
 #: Label of the single group when rates are not split by arm.
 ALL_PATIENTS: Final = "all"
 _PACK: Final = 1024
+#: A row's own day after the first treatment (its label alone does not make it post-baseline).
+_POST: Final = pl.col("day") > 0
 
 
 def visit_days(frame: pl.DataFrame) -> pl.DataFrame:
@@ -55,11 +63,11 @@ def _counts(rows: pl.DataFrame, grid: pl.DataFrame, threshold: int, missing: str
     if missing == "locf":
         counted = _locf(evaluable, grid, threshold)
     else:
-        with_value = evaluable.filter(pl.col(PASI_T).is_not_null())
+        with_value = evaluable.filter(pl.col(PASI_T).is_not_null() & _POST)
         counted = with_value.group_by("_group", "visit").agg(
             pl.len().alias("n"), responded.sum().alias("responders")
         )
-    out = full.join(counted, on=["_group", "visit"], how="left").with_columns(
+    out = full.join(counted, on=["_group", "visit"], how="left", nulls_equal=True).with_columns(
         pl.col("n").fill_null(0), pl.col("responders").fill_null(0)
     )
     if missing == "nri":
@@ -71,7 +79,7 @@ def _locf(evaluable: pl.DataFrame, grid: pl.DataFrame, threshold: int) -> pl.Dat
     # day × 1024 + value packs each post-baseline PASI with its visit day; the maximum among
     # visits on or before a grid day is the value carried forward to it (one grouped pass).
     post = evaluable.join(grid.rename({"day": "_visit_day"}), on="visit", how="inner").filter(
-        pl.col(PASI_T).is_not_null()
+        pl.col(PASI_T).is_not_null() & _POST
     )
     packed = pl.col("_visit_day") * _PACK + pl.col(PASI_T)
     carried = post.group_by(PATIENT_KEY).agg(
@@ -124,7 +132,12 @@ def derive_response_rates(
     check_percent("threshold", threshold)
     rows = prepared(frame)
     _check(missing, ci, by, rows.columns)
-    group = pl.col(by).cast(pl.String) if by is not None else pl.lit(ALL_PATIENTS)
+    # The patient's group, not the row's: the first non-empty value among the patient's rows.
+    group = (
+        pl.col(by).cast(pl.String).drop_nulls().first().over(PATIENT_KEY)
+        if by is not None
+        else pl.lit(ALL_PATIENTS)
+    )
     rows = rows.with_columns(group.alias("_group"))
     grid = visit_days(rows).filter(pl.col("day") > 0)
     counts = _counts(rows, grid, threshold, missing).sort("day", "_group", "visit")

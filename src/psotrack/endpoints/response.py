@@ -6,7 +6,9 @@ and 10.0 → 1.0 is PASI 90, which common float formulas misjudge (reference: in
 
 Only rows after the first treatment (``day > 0``) carry derived values: ``chg``, ``pchg`` and
 every flag are empty on baseline and screening rows, on missed visits, and (for relative
-endpoints) in patients who are not evaluable. Flags are Int8 1/0 so that sums count responders.
+endpoints) in patients who are not evaluable. ``dlqi_mid`` is also empty when baseline DLQI is
+below the MID of 4 (such a patient cannot improve by 4, so is neither responder nor not). Flags
+are Int8 1/0 so that sums count responders.
 """
 
 from __future__ import annotations
@@ -100,7 +102,10 @@ def response_columns(thresholds: Iterable[int], columns: Iterable[str]) -> list[
         dlqi = pl.col("dlqi")
         flags += [
             _flag(dlqi <= 1, "dlqi").alias("dlqi01"),
-            _flag(pl.col("base_dlqi") - dlqi >= DLQI_MID, "dlqi", "base_dlqi").alias("dlqi_mid"),
+            # A baseline DLQI below the MID cannot improve by it: not assessable, so empty.
+            pl.when(pl.col("base_dlqi") >= DLQI_MID)
+            .then(_flag(pl.col("base_dlqi") - dlqi >= DLQI_MID, "dlqi", "base_dlqi"))
+            .alias("dlqi_mid"),
         ]
     return flags
 
@@ -129,8 +134,9 @@ def derive_responders(
     Columns added: ``base``, ``evaluable``, ``chg``, ``pchg``, ``pasi{T}`` for each threshold,
     ``pasi_le1``/``pasi_le2``/``pasi_le3`` (absolute PASI ≤ 1/2/3, need no baseline), and when
     present ``pga01``, ``pga01_2grade`` (PGA 0/1 with ≥ 2 grades of improvement), ``dlqi01`` and
-    ``dlqi_mid`` (DLQI improved by ≥ 4). Every flag is Int8 1/0 and empty on rows with day ≤ 0,
-    missing values, and (relative flags) patients who are not evaluable.
+    ``dlqi_mid`` (DLQI improved by ≥ 4; empty when baseline DLQI is below 4, which cannot
+    improve by 4). Every flag is Int8 1/0 and empty on rows with day ≤ 0, missing values, and
+    (relative flags) patients who are not evaluable.
 
     >>> rows = pl.DataFrame({
     ...     "patient_id": ["a", "a", "b", "b"], "visit": ["W0", "W12"] * 2,

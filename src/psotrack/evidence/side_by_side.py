@@ -3,6 +3,12 @@
 Refuses (``ValidationError``) any comparison whose endpoint, time point or missing-data rule
 differs from the published row's. Both sides get the same exact interval; the result is
 descriptive only — no test, no pooling.
+
+The caller states the cohort's rule, and a rates file that records its own (the ``missing`` and
+``endpoint`` columns of ``psotrack endpoints responders``) must agree with what is stated, so a
+file cannot be laid beside a row measured another way. Note that psotrack's ``nri`` puts every
+*evaluable* patient in the denominator (those with a baseline PASI above 0), which is not the
+published "all enrolled in the denominator": patients without a usable baseline are left out.
 """
 
 from __future__ import annotations
@@ -109,6 +115,33 @@ def parse_cohort_rates(frame: pl.DataFrame) -> list[CohortRate]:
     return rates
 
 
+def _check_file_measurement(frame: pl.DataFrame, endpoint: str, missing_rule: str) -> None:
+    """Refuse a cohort file whose own ``missing`` or ``endpoint`` column says otherwise.
+
+    Empty cells state nothing; every stated value must match (rules up to case and spacing,
+    endpoints up to case and spaces, so ``PASI 75`` is ``PASI75``).
+    """
+    problems: list[Problem] = []
+    checks = (
+        ("missing", missing_rule, normalise, "the requested missing-data rule"),
+        ("endpoint", endpoint, _endpoint_key, "the requested endpoint"),
+    )
+    for column, wanted, key, what in checks:
+        if column not in frame.columns:
+            continue
+        stated = [str(v) for v in frame[column].cast(pl.String).to_list() if v and str(v).strip()]
+        for value in dict.fromkeys(stated):
+            if key(value) != key(wanted):
+                allowed = f"the cohort file records {value!r}, not {what} {wanted!r}"
+                problems.append(Problem(column, value, allowed, "invalid"))
+    if problems:
+        raise ValidationError(problems=problems)
+
+
+def _endpoint_key(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
 def _select_published(
     table: PublishedTable, endpoint: str, time_point: str, missing_rule: str, study_id: str | None
 ) -> list[PublishedRow]:
@@ -177,12 +210,15 @@ def derive_side_by_side(
 
     The caller states how the cohort's rates were measured (``endpoint``, ``time_point`` in the
     published wording, ``missing_rule``); ``visit`` picks the cohort rows (default: the time
-    point's text). Anything that differs is refused with a :class:`ValidationError`, never
-    silently compared. Both sides get exact intervals. One row per published count, then one per
-    cohort arm; ``source`` says which. Descriptive only: no test, no pooling.
+    point's text). When the cohort file has its own ``missing`` or ``endpoint`` column, those
+    values must equal ``missing_rule`` and ``endpoint``. Anything that differs is refused with
+    a :class:`ValidationError`, never silently compared. Both sides get exact intervals. One
+    row per published count, then one per cohort arm; ``source`` says which. Descriptive only:
+    no test, no pooling.
     """
     published = _select_published(table, endpoint, time_point, missing_rule, study_id)
     cohort = parse_cohort_rates(cohort_rates)
+    _check_file_measurement(cohort_rates, endpoint, missing_rule)
     wanted = normalise(visit if visit is not None else time_point)
     at_visit = [c for c in cohort if normalise(c.visit) == wanted]
     if not at_visit:

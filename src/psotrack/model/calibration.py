@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 from scipy import optimize
 
-from psotrack.endpoints import derive_response_rates
+from psotrack.endpoints import derive_responders, derive_response_rates
 from psotrack.model.parameters import FloatArray, ModelParameters
 from psotrack.model.population import Population, build_population, simulate_arm
 from psotrack.model.trial import assessment_table
@@ -140,13 +140,12 @@ def endpoint_count(frame: pl.DataFrame, endpoint: str, day: int) -> tuple[int, i
 
 
 def _responder_ids(frame: pl.DataFrame, endpoint: str, day: int) -> pl.Series:
+    """Patients with a PASI ``endpoint`` response on ``day``, by the endpoint engine's rule
+    (evaluability included: a baseline PASI of 0 is no responder)."""
+    threshold = int(endpoint[4:])
     table = assessment_table(frame.filter(pl.col("day").is_in([0.0, float(day)])))
-    base = table.filter(pl.col("day") == 0).select("patient_id", pl.col("pasi").alias("base"))
-    later = table.filter(pl.col("day") == day).join(base, on="patient_id")
-    tenths = (pl.col("pasi") * 10).round(0).cast(pl.Int64)
-    base_t = (pl.col("base") * 10).round(0).cast(pl.Int64)
-    # The engine's integer rule on tenths: (base − value) × 100 ≥ threshold × base.
-    hit = later.filter((base_t - tenths) * 100 >= base_t * int(endpoint[4:]))
+    flags = derive_responders(table, thresholds=(threshold,))
+    hit = flags.filter((pl.col("day") == day) & (pl.col(f"pasi{threshold}") == 1))
     return hit["patient_id"].cast(pl.Int64)
 
 
