@@ -233,3 +233,27 @@ def test_a_corrected_pasi_is_checked_for_a_flare(db, clinician, patient_id):
     assert [a.kind for a in list_alerts(db, clinician)] == []
     correct_assessment(db, clinician, later, pasi(3), "area misread")  # 6.0 → 9.0: +50 %
     assert [a.kind for a in list_alerts(db, clinician)] == ["possible flare (PASI ≥ 150 % of best)"]
+
+
+def test_flags_of_a_deleted_patient_are_no_longer_listed(db, clinician, patient_id):
+    from psotrack.services.adverse_events import report_adverse_event
+    from psotrack.services.flags import list_alerts
+
+    report_adverse_event(
+        db,
+        clinician,
+        {
+            "patient_id": patient_id,
+            "term": "Pneumonia",
+            "onset_date": date(2026, 2, 1),
+            "grade": 3,
+            "serious": False,
+            "relatedness": "unlikely",
+            "outcome": "recovering",
+        },
+    )
+    assert len(list_alerts(db, clinician)) == 1
+    delete_record(db, clinician, "patients", patient_id, "enrolled in error")
+    assert list_alerts(db, clinician) == []
+    with pytest.raises(ValidationError, match="patient_id"):
+        list_alerts(db, clinician, patient_id="7")

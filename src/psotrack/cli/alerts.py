@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from psotrack.cli import EXIT_ERROR
+from psotrack.cli.db import DatabaseUrl, database_url, missing_sqlite_file, open_engine
 
 if TYPE_CHECKING:
     from psotrack.services.flags import Alert
@@ -30,51 +29,31 @@ def alerts(
         int | None, typer.Option("--patient", help="Only this patient's flags (internal id).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url", help="SQLAlchemy URL (default: PSOTRACK_DATABASE_URL or settings)."
-        ),
-    ] = None,
+    url: DatabaseUrl = None,
 ) -> None:
     """Safety flags: serious or grade ≥ 3 adverse events, infusion reactions, dose, viability."""
     from sqlalchemy import inspect
 
+    from psotrack.errors import PsotrackError
     from psotrack.services.context import SYSTEM, Database
     from psotrack.services.flags import list_alerts
-    from psotrack.settings import load_settings
 
-    url = database_url if database_url is not None else load_settings().database_url
-    if _missing_sqlite_file(url):
-        typer.echo(f"error: {MISSING_SCHEMA}", err=True)
-        raise typer.Exit(EXIT_ERROR)
-    db = Database.from_url(url)
-    try:
-        if not inspect(db.engine).has_table("safety_flags"):
-            typer.echo(f"error: {MISSING_SCHEMA}", err=True)
-            raise typer.Exit(EXIT_ERROR)
+    target = database_url(url)
+    if missing_sqlite_file(target) is not None:
+        raise PsotrackError(MISSING_SCHEMA)
+    with open_engine(target) as engine:
+        if not inspect(engine).has_table("safety_flags"):
+            raise PsotrackError(MISSING_SCHEMA)
         found = list_alerts(
-            db, SYSTEM, include_acknowledged=include_acknowledged, patient_id=patient
+            Database.from_engine(engine),
+            SYSTEM,
+            include_acknowledged=include_acknowledged,
+            patient_id=patient,
         )
-    finally:
-        db.engine.dispose()
     if as_json:
         typer.echo(json.dumps([_jsonable(alert) for alert in found], indent=2, ensure_ascii=False))
         return
     _print_lines(found)
-
-
-def _missing_sqlite_file(url: str) -> bool:
-    """A SQLite URL whose file does not exist (connecting would create an empty one)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return False
-    name = parsed.database
-    if not name or name == ":memory:" or name.startswith("file:"):
-        return False
-    return not Path(name).exists()
 
 
 def _jsonable(alert: Alert) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from psotrack.cli.db import DatabaseUrl, database_url, open_engine, shown
+from psotrack.cli.db import DatabaseUrl, database_url, missing_sqlite_file, open_engine, shown
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,7 +39,7 @@ def demo(
         "[bold]SYNTHETIC DEMO DATA[/bold] — describes no real patient and no real product."
     )
     target = database_url(url)
-    new_file = _new_sqlite_file(target)
+    new_file = missing_sqlite_file(target)
     if new_file is None:
         with open_engine(target) as engine:
             _fill(console, engine, patients, seed)
@@ -88,17 +88,6 @@ def _fill(console: Console, engine: Engine, patients: int, seed: int) -> None:
         f"{summary.labs} lab results, {summary.adverse_events} adverse events, "
         f"{summary.photos} photos."
     )
-
-
-def _new_sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL when it does not exist yet (else None: built in place)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
 
 
 def _remove_sqlite_files(path: Path) -> None:

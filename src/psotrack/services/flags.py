@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission
-from psotrack.store.models import SafetyFlag
+from psotrack.services.payloads import require_id
+from psotrack.store.models import Patient, SafetyFlag
 from psotrack.store.vocabulary import FlagKind
 
 
@@ -61,14 +62,19 @@ class Alert:
 def list_alerts(
     db: Database, actor: Actor, *, include_acknowledged: bool = False, patient_id: int | None = None
 ) -> list[Alert]:
-    """Flags, newest first; unacknowledged only unless asked otherwise."""
+    """Flags of patients still on record, newest first; unacknowledged only unless asked."""
     actor.require(Permission.READ_RESEARCH)
     with db.transaction() as session:
-        query = select(SafetyFlag).order_by(SafetyFlag.raised_at.desc(), SafetyFlag.id.desc())
+        query = (
+            select(SafetyFlag)
+            .join(Patient, Patient.id == SafetyFlag.patient_id)
+            .where(Patient.deleted_at.is_(None))
+            .order_by(SafetyFlag.raised_at.desc(), SafetyFlag.id.desc())
+        )
         if not include_acknowledged:
             query = query.where(SafetyFlag.acknowledged_at.is_(None))
         if patient_id is not None:
-            query = query.where(SafetyFlag.patient_id == patient_id)
+            query = query.where(SafetyFlag.patient_id == require_id("patient_id", patient_id))
         return [
             Alert(
                 id=f.id,
