@@ -36,7 +36,7 @@ from psotrack.services.audit import audit_changed, audit_created_values
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.flags import raise_flag
 from psotrack.services.patients import get_patient, require_user
-from psotrack.services.payloads import Id, Payload, parse_payload, require_id
+from psotrack.services.payloads import Id, Payload, parse_payload, require_id, require_reason
 from psotrack.services.scoring import Scored, score_responses
 from psotrack.services.study_days import first_dose_dates
 from psotrack.store.models import Assessment, Patient, Visit
@@ -115,8 +115,7 @@ def correct_assessment(
     rows carry the old and new responses and the old and new score.
     """
     actor.require(Permission.CORRECT)
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError("reason", reason, "a reason for the correction", "missing")
+    why = require_reason(reason, "the correction")
     with db.transaction() as session:
         assessment = session.get(Assessment, require_id("assessment_id", assessment_id))
         if assessment is None or assessment.deleted_at is not None:
@@ -138,7 +137,7 @@ def correct_assessment(
         assessment.responses = entered
         assessment.score = scored.score
         assessment.score_value = scored.score_value
-        audit_changed(session, actor, assessment, changes, reason.strip())
+        audit_changed(session, actor, assessment, changes, why)
         if assessment.instrument is Instrument.PASI and scored.score is not None:
             # The corrected PASI is checked against the best earlier one like a new entry.
             visit = _live_visit(session, assessment.visit_id)

@@ -21,7 +21,7 @@ from psotrack.services.audit import audit_changed
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.labs import LabResultIn, lab_result_problems
 from psotrack.services.patients import PatientIn, VisitIn
-from psotrack.services.payloads import Payload, problem_from_pydantic, require_id
+from psotrack.services.payloads import Payload, problem_from_pydantic, require_id, require_reason
 from psotrack.services.therapies import ConcomitantTherapyIn
 from psotrack.store.models import (
     Administration,
@@ -111,7 +111,7 @@ def correct_value(
             "field", field, f"a correctable field of {table}: {allowed}", "invalid"
         )
     checked = _check_field(entry.form, field, value)
-    why = _reason(reason)
+    why = require_reason(reason)
     with db.transaction() as session:
         row = session.get(entry.model, require_id("row_id", row_id))
         if row is None or getattr(row, "deleted_at", None) is not None:
@@ -135,7 +135,7 @@ def delete_record(db: Database, actor: Actor, table: str, row_id: int, reason: s
     model = DELETABLE.get(table)
     if model is None:
         raise ValidationError("table", table, f"one of {', '.join(sorted(DELETABLE))}", "invalid")
-    why = _reason(reason)
+    why = require_reason(reason)
     with db.transaction() as session:
         row = session.get(model, require_id("row_id", row_id))
         if row is None or getattr(row, "deleted_at", None) is not None:
@@ -159,9 +159,3 @@ def _check_field(form: type[Payload], field: str, value: Any) -> Any:
         raise ValidationError(
             problems=[problem_from_pydantic(e, prefix=field) for e in exc.errors()]
         ) from None
-
-
-def _reason(reason: object) -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError("reason", reason, "a reason for the change", "missing")
-    return reason.strip()

@@ -23,6 +23,7 @@ from psotrack.services.payloads import (
     Text,
     parse_payload,
     require_id,
+    require_reason,
 )
 from psotrack.store.models import Enrollment, Patient, PatientIdentity, Program, User, Visit
 from psotrack.store.vocabulary import (
@@ -172,8 +173,7 @@ def record_visit(db: Database, actor: Actor, payload: Mapping[str, Any] | VisitI
 def withdraw_patient(db: Database, actor: Actor, patient_id: int, reason: str) -> None:
     """Mark every open enrollment of the patient withdrawn, with the reason (audited)."""
     actor.require(Permission.ENROLL)
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError("reason", reason, "a reason for the withdrawal", "missing")
+    why = require_reason(reason, "the withdrawal")
     with db.transaction() as session:
         get_patient(session, patient_id)
         open_statuses = [
@@ -191,11 +191,11 @@ def withdraw_patient(db: Database, actor: Actor, patient_id: int, reason: str) -
         for enrollment in enrollments:
             changes = [
                 ("status", enrollment.status, EnrollmentStatus.WITHDRAWN),
-                ("withdrawal_reason", enrollment.withdrawal_reason, reason.strip()),
+                ("withdrawal_reason", enrollment.withdrawal_reason, why),
             ]
             enrollment.status = EnrollmentStatus.WITHDRAWN
-            enrollment.withdrawal_reason = reason.strip()
-            audit_changed(session, actor, enrollment, changes, reason.strip())
+            enrollment.withdrawal_reason = why
+            audit_changed(session, actor, enrollment, changes, why)
 
 
 def require_user(session: Session, field: str, user_id: int) -> User:

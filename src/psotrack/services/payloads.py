@@ -49,6 +49,13 @@ def require_id(field: str, value: object) -> int:
     return value
 
 
+def require_reason(reason: object, what: str = "the change") -> str:
+    """The reason a change needs (audited with it), trimmed; a blank one is refused."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("reason", reason, f"a reason for {what}", "missing")
+    return reason.strip()
+
+
 def parse_payload(model: type[Model], payload: Mapping[str, Any] | Model) -> Model:
     """Validate ``payload`` into ``model`` or raise :class:`ValidationError` with every problem."""
     if isinstance(payload, model):
