@@ -70,6 +70,25 @@ def test_patients_sharing_a_hash_prefix_are_separated_and_ordered_by_day(
     assert found.code.tolist() == [1, 0, 1, 0, 0]
 
 
+def test_prefix_twins_are_separated_even_when_the_second_hash_collides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found in review: the merge check looked only at the 32-bit second hash, so two patients
+    # sharing the sort prefix and that hash would have been merged; the full first hash tells.
+    shared = {"a": np.uint64(0xABCDEF0123 << 24 | 5), "b": np.uint64(0xABCDEF0123 << 24 | 9)}
+
+    def twins(frame: pl.DataFrame, seed: int) -> np.ndarray:
+        if seed != _segments._SEEDS[0]:
+            return np.zeros(frame.height, dtype=np.uint64)
+        return np.array([shared[p] for p in frame["patient_id"]], dtype=np.uint64)
+
+    monkeypatch.setattr(_segments, "_hash", twins)
+    frame = pl.DataFrame({"patient_id": ["b", "a", "b", "a", "a"], "day": [28, 28, 0, 0, 14]})
+    found = _segments.patient_segments(frame)
+    assert found.starts.tolist() == [0, 3]
+    assert found.day.tolist() == [0, 14, 28, 0, 28]
+
+
 def test_a_full_hash_collision_falls_back_to_exact_codes(monkeypatch: pytest.MonkeyPatch) -> None:
     real = _segments._hash
 

@@ -97,9 +97,9 @@ def _general_sort(key: npt.NDArray[np.uint64], day: Int64Array) -> tuple[Int64Ar
     return order, _starts(sorted_key[1:] != sorted_key[:-1]), day[order]
 
 
-def _mixed(second: npt.NDArray[np.uint32], starts: Int64Array) -> npt.NDArray[np.bool_]:
-    """Segments in which the second hash is not constant (two patients in one segment)."""
-    low, high = np.minimum.reduceat(second, starts), np.maximum.reduceat(second, starts)
+def _mixed(values: npt.NDArray[np.unsignedinteger], starts: Int64Array) -> npt.NDArray[np.bool_]:
+    """Segments in which a hash is not constant (two patients in one segment)."""
+    low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
     return np.asarray(low != high, dtype=np.bool_)
 
 
@@ -132,10 +132,10 @@ def _split_merged(
 def patient_segments(frame: pl.DataFrame) -> PatientSegments:
     """Group a frame's rows by ``patient_id`` (text, no nulls) and order them by ``day`` (Int64).
 
-    Patients are told apart by a 64-bit hash; 32 bits of a second, independent hash must be
-    constant within every group, which shows that no two patients were merged (a miss needs both
-    hashes to collide: about 1 in 10²⁹ per pair of patients); otherwise exact dictionary codes
-    are used instead.
+    Patients are told apart by a 64-bit hash (the fast sort keys on a prefix of it); the whole
+    64-bit hash and 32 bits of a second, independent hash must be constant within every group,
+    which shows that no two patients were merged (a miss needs both full hashes to collide:
+    about 1 in 10²⁸ per pair of patients); otherwise exact dictionary codes are used instead.
     """
     day = frame["day"].to_numpy().astype(np.int64, copy=False)
     if not day.size:
@@ -146,7 +146,7 @@ def patient_segments(frame: pl.DataFrame) -> PatientSegments:
     order, starts, sorted_day = packed if packed is not None else _general_sort(first, day)
     second = _hash(frame, _SEEDS[1]).astype(np.uint32)  # 32 bits suffice as a cross-check
     sorted_second = second[order]
-    mixed = _mixed(sorted_second, starts)
+    mixed = _mixed(sorted_second, starts) | _mixed(first[order], starts)
     if mixed.any():
         order, starts, moved = _split_merged(order, starts, mixed, first, day)
         sorted_day[moved] = day[order[moved]]
