@@ -62,9 +62,7 @@ _SCORES: Final = {
 }
 
 
-def validate_assessments(
-    frame: pl.DataFrame, *, allow_unknown: bool = False, keep_key: bool = False
-) -> pl.DataFrame:
+def validate_assessments(frame: pl.DataFrame, *, allow_unknown: bool = False) -> pl.DataFrame:
     """Check a long assessment table and return it with clean types.
 
     Returns the frame with ``patient_id``, ``visit`` (and ``arm``) as text, ``day`` as Int64,
@@ -78,8 +76,8 @@ def validate_assessments(
     >>> validate_assessments(raw)["pasi"].to_list()
     [7.6]
     """
-    typed, segments = checked_assessments(frame, allow_unknown=allow_unknown)
-    return typed.with_columns(patient_key(segments)) if keep_key else typed.drop(PASI_T)
+    typed, _ = checked_assessments(frame, allow_unknown=allow_unknown)
+    return typed.drop(PASI_T)
 
 
 def checked_assessments(
