@@ -194,3 +194,25 @@ def test_time_to_relapse_rows_feed_kaplan_meier() -> None:
     assert fitted.survival_at(55) == 1.0
     assert fitted.survival_at(56) == pytest.approx(2 / 3, abs=1e-12)
     assert fitted.median is None
+
+
+def test_time_to_relapse_keeps_responders_on_therapy_unless_asked_otherwise():
+    from psotrack.endpoints import derive_time_to_relapse
+
+    rows = pl.DataFrame(
+        {
+            "patient_id": ["r"] * 4 + ["n"] * 4,
+            "visit": ["W0", "W4", "W8", "W12"] * 2,
+            "day": [0, 28, 56, 84] * 2,
+            # r: 10 → 4 (PASI 60) on therapy, then back to 8; n: 10 → 9.9, never PASI 50.
+            "pasi": [10.0, 4.0, 8.0, 9.0, 10.0, 9.9, 10.0, 10.0],
+        }
+    )
+    default = derive_time_to_relapse(rows, stop_day=28)
+    assert default.select("patient_id", "time", "event").rows() == [("r", 28, 1)]
+    everyone = derive_time_to_relapse(rows, stop_day=28, responders=None)
+    assert everyone["patient_id"].to_list() == ["n", "r"]
+    only_pasi75 = derive_time_to_relapse(rows, stop_day=28, responders=75)
+    assert only_pasi75.height == 0
+    with pytest.raises(ValidationError, match="responders=60"):
+        derive_time_to_relapse(rows, stop_day=28, responders=60)

@@ -13,7 +13,7 @@ import polars as pl
 from psotrack.endpoints._validate import PASI_T, PATIENT_KEY
 from psotrack.endpoints.baseline import BASE_T, Assessments, prepare_assessments, prepared
 from psotrack.endpoints.patients import LossOfResponseRule, derive_patient_endpoints
-from psotrack.endpoints.response import check_percent, improved_by
+from psotrack.endpoints.response import DEFAULT_THRESHOLDS, check_percent, improved_by
 from psotrack.errors import ValidationError
 
 _DAY = pl.col("day")
@@ -106,7 +106,10 @@ def derive_time_to_loss(
 
 
 def derive_time_to_relapse(
-    frame: pl.DataFrame | Assessments, stop_day: int, relapse_percent: int = 50
+    frame: pl.DataFrame | Assessments,
+    stop_day: int,
+    relapse_percent: int = 50,
+    responders: int | None = 50,
 ) -> pl.DataFrame:
     """Time to relapse after stopping therapy: ``patient_id, arm, time, event`` per patient.
 
@@ -114,8 +117,10 @@ def derive_time_to_relapse(
     ``relapse_percent`` (the first visit after ``stop_day`` that has given back at least
     ``relapse_percent`` % of the improvement reached on therapy). ``time`` counts days **from
     ``stop_day``**: to the relapse (``event`` = 1), else to the last visit after ``stop_day``
-    with a PASI (``event`` = 0). Only evaluable patients with such a visit have a row. A patient
-    who never improved on therapy cannot relapse by this definition and is censored. Sorted by
+    with a PASI (``event`` = 0). Only evaluable patients with such a visit have a row, and, as in
+    withdrawal studies, only those who responded on therapy: reached PASI ``responders`` (50,
+    75, 90 or 100) on or before ``stop_day``; ``responders=None`` keeps every evaluable patient
+    (one who never improved cannot relapse by this definition and is then censored). Sorted by
     ``patient_id``; feeds :func:`psotrack.stats.time_to_relapse`.
 
     >>> rows = pl.DataFrame({
@@ -127,10 +132,15 @@ def derive_time_to_relapse(
     """
     if isinstance(stop_day, bool) or not isinstance(stop_day, int):
         raise ValidationError("stop_day", stop_day, "a whole study day", kind="type")
+    if responders is not None and responders not in DEFAULT_THRESHOLDS:
+        allowed = "one of " + ", ".join(map(str, DEFAULT_THRESHOLDS)) + " (or None: everyone)"
+        raise ValidationError("responders", responders, allowed, kind="invalid")
     assessments = prepare_assessments(frame)
     endpoints = derive_patient_endpoints(
         assessments, stop_day=stop_day, relapse_percent=relapse_percent
     )
+    if responders is not None:
+        endpoints = endpoints.filter(pl.col(f"first_pasi{responders}_day") <= stop_day)
     rows = assessments.frame
     followed = (
         rows.filter((_DAY > stop_day) & pl.col(PASI_T).is_not_null() & pl.col(BASE_T).is_not_null())
