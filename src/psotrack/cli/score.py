@@ -15,7 +15,9 @@ from psotrack.cli.score_args import (
     parse_dlqi_answers,
     parse_ints,
     parse_nail,
+    parse_region,
 )
+from psotrack.cli.score_output import emit, print_table, raise_if
 from psotrack.errors import Problem, ValidationError
 from psotrack.instruments.bsa import bsa, bsa_from_handprints
 from psotrack.instruments.dlqi import COPYRIGHT as DLQI_COPYRIGHT
@@ -36,26 +38,6 @@ RegionOption = Annotated[
     str | None,
     typer.Option(help="Erythema, induration, desquamation and area score, as E,I,D,A (0–4, 0–6)."),
 ]
-
-
-def parse_region(region: str, text: str) -> tuple[RegionScore | None, list[Problem]]:
-    """Read ``E,I,D,A`` for one region; return the score (if readable) and every problem found."""
-    parts = [p.strip() for p in text.split(",")]
-    names = ("erythema", "induration", "desquamation", "area")
-    if len(parts) != 4:
-        option = f"--{region.replace('_', '-')}"
-        return None, [Problem(option, text, "four integers E,I,D,A", kind="type")]
-    values: list[int] = []
-    problems: list[Problem] = []
-    for name, part in zip(names, parts, strict=True):
-        try:
-            values.append(int(part))
-        except ValueError:
-            problems.append(Problem(f"{region}_{name}", part, "an integer", kind="type"))
-            values.append(0)
-    score = RegionScore(*values)
-    problems.extend(p for p in score.problems(region) if p.field not in {q.field for q in problems})
-    return (None if problems else score), problems
 
 
 @app.command("pasi")
@@ -118,7 +100,7 @@ def score_pasi(
             )
         )
         return
-    _print_table("PASI", result.summary())
+    print_table("PASI", result.summary())
 
 
 def _score_pasi_file(
@@ -138,7 +120,7 @@ def _score_pasi_file(
         problems.append(
             Problem("--input", str(input_csv), "either --input or the region options", "invalid")
         )
-    _raise_if(problems)
+    raise_if(problems)
     assert input_csv is not None and output_csv is not None
     console = Console(stderr=True)
     with console.status("reading and checking every row"):
@@ -148,38 +130,9 @@ def _score_pasi_file(
     console.print(f"scored {scored.height} rows → {output_csv}")
 
 
-def _print_table(title: str, rows: list[dict[str, object]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in rows[0]:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
-    Console().print(table)
-
-
 # ---- Other instruments: BSA, PGA, DLQI, PSSI, NAPSI, itch NRS, TPSS, severity ----
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _raise_if(problems: list[Problem]) -> None:
-    if problems:
-        raise ValidationError(problems=problems)
-
-
-def _emit(
-    as_json: bool, payload: dict[str, object], title: str, rows: list[dict[str, object]]
-) -> None:
-    """Print the result as JSON (Decimals as strings) or as a table."""
-    if as_json:
-        typer.echo(json.dumps(payload, default=str, ensure_ascii=False))
-    elif len(rows) == 1:  # one result: a two-column table reads better than one wide row
-        _print_table(title, [{"field": k, "value": v} for k, v in rows[0].items()])
-    else:
-        _print_table(title, rows)
 
 
 @app.command("bsa")
@@ -199,7 +152,7 @@ def score_bsa(
         problems.append(Problem("--percent/--handprints", None, "give exactly one", "missing"))
     pct = number_option("bsa", percent, problems)
     count = number_option("handprints", handprints, problems)
-    _raise_if(problems)
+    raise_if(problems)
     if count is not None:
         result = bsa_from_handprints(count, unit=unit)  # type: ignore[arg-type]  # checked inside
     else:
@@ -212,7 +165,7 @@ def score_bsa(
         "severity": result.category,
         "rule": result.severity.rule,
     }
-    _emit(as_json, payload, "BSA", result.summary())
+    emit(as_json, payload, "BSA", result.summary())
 
 
 @app.command("pga")
@@ -237,7 +190,7 @@ def score_pga(
     if scale_number is not None and pga_scale is None:
         problems.append(Problem("--scale", scale, "5 or 6 (points on the PGA scale)", "invalid"))
     percent = number_option("bsa", bsa_percent, problems)
-    _raise_if(problems)
+    raise_if(problems)
     assert pga_scale is not None and grade is not None
     current = pga(grade, pga_scale)
     start = None if base is None else pga(base, pga_scale)
@@ -257,7 +210,7 @@ def score_pga(
         row["pga_x_bsa"] = composite.value
         row["pga_x_bsa_range"] = f"0–{composite.maximum}"
     payload: dict[str, object] = {"instrument": "PGA", **row, "reason": success.reason}
-    _emit(as_json, payload, "PGA", [{k: str(v) for k, v in row.items()}])
+    emit(as_json, payload, "PGA", [{k: str(v) for k, v in row.items()}])
 
 
 @app.command("dlqi")
@@ -271,7 +224,7 @@ def score_dlqi(
     that is what the patient returned); malformed answers exit with 2.
     """
     parsed, problems = parse_dlqi_answers(answers)
-    _raise_if(problems)
+    raise_if(problems)
     assert parsed is not None
     result = dlqi(parsed)
     payload = {
@@ -286,11 +239,11 @@ def score_dlqi(
         "copyright": DLQI_COPYRIGHT,
     }
     if as_json:
-        _emit(True, payload, "", [])
+        emit(True, payload, "", [])
         return
-    _print_table("DLQI", result.summary())
+    print_table("DLQI", result.summary())
     if result.valid:
-        _print_table(
+        print_table(
             "DLQI subscales",
             [
                 {"subscale": s.name, "score": s.score, "maximum": s.maximum}
@@ -318,7 +271,7 @@ def score_pssi(
         problems.append(Problem("--area/--area-pct", None, "give exactly one", "missing"))
     area_value = int_option("scalp_area", area, problems)
     pct = number_option("scalp_area_pct", area_pct, problems)
-    _raise_if(problems)
+    raise_if(problems)
     assert values is not None
     e, i, d = values
     if pct is not None:
@@ -327,7 +280,7 @@ def score_pssi(
         scalp = PssiInput(e, i, d, area_value)  # type: ignore[arg-type]  # given when pct is not
     result = pssi(scalp)
     payload = {"instrument": "PSSI", **result.summary()[0]}
-    _emit(as_json, payload, "PSSI", result.summary())
+    emit(as_json, payload, "PSSI", result.summary())
 
 
 @app.command("napsi")
@@ -356,7 +309,7 @@ def score_napsi(
             napsi(nails)
         except ValidationError as exc:
             problems.extend(exc.problems)
-    _raise_if(problems)
+    raise_if(problems)
     result = napsi(nails)
     payload = {
         "instrument": "NAPSI",
@@ -369,7 +322,7 @@ def score_napsi(
             n.nail: {"matrix": n.matrix, "bed": n.bed, "total": n.total} for n in result.nails
         },
     }
-    _emit(as_json, payload, "NAPSI", result.summary())
+    emit(as_json, payload, "NAPSI", result.summary())
 
 
 @app.command("itch")
@@ -382,13 +335,13 @@ def score_itch(
     problems: list[Problem] = []
     score = int_option("itch_nrs", value, problems)
     base = int_option("baseline_itch_nrs", baseline, problems)
-    _raise_if(problems)
+    raise_if(problems)
     assert score is not None
     row: dict[str, object] = {"itch_nrs": itch_nrs(score).score}
     if base is not None:
         row.update(itch_change(base, score).summary()[0])
         del row["follow_up"]
-    _emit(as_json, {"instrument": "itch NRS", **row}, "Itch NRS", [row])
+    emit(as_json, {"instrument": "itch NRS", **row}, "Itch NRS", [row])
 
 
 @app.command("tpss")
@@ -403,13 +356,13 @@ def score_tpss(
     values, problems = parse_ints("--signs", signs, ("erythema", "induration", "scaling"), "E,I,S")
     diameter = number_option("diameter_mm", diameter_mm, problems)
     area_value = number_option("area_cm2", area_cm2, problems)
-    _raise_if(problems)
+    raise_if(problems)
     assert values is not None
     e, i, scaling = values
     result = tpss(TpssInput(site, e, i, scaling, diameter_mm=diameter, area_cm2=area_value))
     payload: dict[str, object] = {"instrument": "TPSS", **result.summary()[0]}
     payload.update(diameter_mm=result.diameter_mm, area_cm2=result.area_cm2)
-    _emit(as_json, payload, "TPSS", result.summary())
+    emit(as_json, payload, "TPSS", result.summary())
 
 
 @app.command("severity")
@@ -441,7 +394,7 @@ def score_severity(
         problems.append(
             Problem("--pasi-rule", pasi_rule, "bands-10-20 or single-cut-10", "invalid")
         )
-    _raise_if(problems)
+    raise_if(problems)
     report = classify_severity(pasi=p, bsa=b, dlqi=d, pasi_rule=rules[pasi_rule])
     payload: dict[str, object] = {
         "instrument": "severity",
@@ -450,4 +403,4 @@ def score_severity(
             for r in report.results
         ],
     }
-    _emit(as_json, payload, "Severity", report.summary())
+    emit(as_json, payload, "Severity", report.summary())

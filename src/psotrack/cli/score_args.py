@@ -8,6 +8,7 @@ from typing import Final
 from psotrack.errors import Problem
 from psotrack.instruments.dlqi import DlqiAnswer, DlqiInput, Item, Q7Answer, Q7Item
 from psotrack.instruments.napsi import NailScore
+from psotrack.instruments.pasi import RegionScore
 
 DLQI_SYNTAX: Final = (
     "Ten answers separated by commas, in question order. Questions 1–6 and 8–10: "
@@ -133,3 +134,23 @@ def parse_nail(text: str) -> tuple[tuple[str, NailScore] | None, list[Problem]]:
     if values is None:
         return None, problems
     return (nail, NailScore(*values)), []
+
+
+def parse_region(region: str, text: str) -> tuple[RegionScore | None, list[Problem]]:
+    """Read ``E,I,D,A`` for one region; return the score (if readable) and every problem found."""
+    parts = [p.strip() for p in text.split(",")]
+    names = ("erythema", "induration", "desquamation", "area")
+    if len(parts) != 4:
+        option = f"--{region.replace('_', '-')}"
+        return None, [Problem(option, text, "four integers E,I,D,A", kind="type")]
+    values: list[int] = []
+    problems: list[Problem] = []
+    for name, part in zip(names, parts, strict=True):
+        try:
+            values.append(int(part))
+        except ValueError:
+            problems.append(Problem(f"{region}_{name}", part, "an integer", kind="type"))
+            values.append(0)
+    score = RegionScore(*values)
+    problems.extend(p for p in score.problems(region) if p.field not in {q.field for q in problems})
+    return (None if problems else score), problems
