@@ -1,5 +1,5 @@
 """Rows grouped by patient and day with one sort: hash-prefix collisions, hash collisions, and the
-segment-reduction endpoints agreeing with the grouped-aggregation definitions on random cohorts."""
+segment-reduction endpoints agreeing with a plain-Python reference on random cohorts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from psotrack.endpoints import Assessments, _segments, derive_patient_endpoints, prepare_assessments
+from psotrack.endpoints import (
+    Assessments,
+    FlareRule,
+    LossOfResponseRule,
+    _segments,
+    derive_flares,
+    derive_patient_endpoints,
+    prepare_assessments,
+)
 from psotrack.endpoints._validate import label_codes, validate_assessments
 from psotrack.errors import ValidationError
 
@@ -17,14 +25,16 @@ def _random_cohort(patients: int, seed: int) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     days = np.array([-14, 0, 14, 28, 56, 84, 112])
     patient = np.repeat(np.arange(patients), days.size)
+    day = np.tile(days, patients)
     tenths = rng.integers(0, 200, patient.size).astype(float)
     tenths[rng.random(patient.size) < 0.15] = np.nan
+    tenths[(patient % 17 == 0) & (day == 0)] = 0.0  # baseline PASI 0: not evaluable
     frame = pl.DataFrame(
         {
             "patient_id": [f"p{i}" for i in patient],
             "arm": np.where(patient % 2 == 0, "A", "B"),
-            "visit": [f"D{d}" for d in np.tile(days, patients)],
-            "day": np.tile(days, patients),
+            "visit": [f"D{d}" for d in day],
+            "day": day,
             "pasi": tenths / 10,
         }
     ).with_columns(
@@ -32,20 +42,124 @@ def _random_cohort(patients: int, seed: int) -> pl.DataFrame:
         # Some rows without an arm (the patient's arm is then read from another row).
         pl.when(pl.Series(rng.random(patient.size) < 0.3)).then(None).otherwise(pl.col("arm")),
     )
-    return frame.sample(fraction=1.0, shuffle=True, seed=seed)
+    kept = pl.Series(rng.random(patient.size) >= 0.2)  # visits not held at all
+    return frame.filter(kept).sample(fraction=1.0, shuffle=True, seed=seed)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_segment_endpoints_equal_the_grouped_definitions(seed: int) -> None:
+Visit = tuple[int, int]  # (day, PASI tenths)
+
+
+def _improved(base: int, value: int, percent: int) -> bool:
+    return (base - value) * 100 >= percent * base
+
+
+def _first_day(post: list[Visit], base: int, percent: int) -> int | None:
+    return next((d for d, v in post if _improved(base, v, percent)), None)
+
+
+def _durability(
+    base: int, post: list[Visit], loss: LossOfResponseRule, stop_day: int, percent: int
+) -> list[object]:
+    """``base`` … ``relapse_day`` of one evaluable patient, straight from the definitions."""
+    firsts = [_first_day(post, base, t) for t in (50, 75, 90, 100)]
+    sustained = firsts[1] is not None and all(
+        _improved(base, v, 75) for d, v in post if d > firsts[1]
+    )
+    reached = _first_day(post, base, loss.reached)
+    lost = None
+    if reached is not None:
+        later = [d for d, v in post if d > reached and not _improved(base, v, loss.lost_below)]
+        lost = min(later, default=None)
+    best_pchg = min(((v - base) * 100 / base for _, v in post), default=None)
+    relapse = None
+    on_therapy = [v for d, v in post if d <= stop_day]
+    best = min(on_therapy, default=base)
+    if best < base:
+        given_back = [
+            d for d, v in post if d > stop_day and (v - best) * 100 >= (base - best) * percent
+        ]
+        relapse = min(given_back, default=None)
+    return [base / 10, best_pchg, *firsts, sustained, lost, relapse]
+
+
+def _flares(post: list[Visit], rule: FlareRule) -> tuple[int | None, int]:
+    best: int | None = None
+    first, count, previous = None, 0, False
+    for day, value in post:
+        rise = 0 if best is None else value - best
+        flare = (
+            best is not None
+            and rise >= max(rule.min_rise_tenths, 1)
+            and rise * 100 >= best * rule.rise_percent
+        )
+        count += flare and not previous
+        first = day if flare and first is None else first
+        previous = flare
+        best = value if best is None else min(best, value)
+    return first, count
+
+
+def _reference(
+    frame: pl.DataFrame, loss: LossOfResponseRule, stop_day: int, percent: int, flare: FlareRule
+) -> pl.DataFrame:
+    """The endpoints' definitions in plain Python, one patient at a time (independent of the
+    segment reductions): baseline = last PASI on or before day 0, thresholds in tenths."""
+    arms: dict[str, str | None] = {}
+    visits: dict[str, list[tuple[int, int | None]]] = {}
+    for patient, arm, day, pasi in frame.select("patient_id", "arm", "day", "pasi").iter_rows():
+        arms[patient] = arm if arm is not None else arms.get(patient)
+        visits.setdefault(patient, []).append((day, None if pasi is None else round(pasi * 10)))
+    rows = []
+    for patient in sorted(visits):
+        ordered = sorted(visits[patient])
+        post = [(d, v) for d, v in ordered if d > 0 and v is not None]
+        before = [v for d, v in ordered if d <= 0 and v is not None]
+        base = before[-1] if before and before[-1] > 0 else None
+        endpoints: list[object] = [None] * 9
+        if base is not None:
+            endpoints = _durability(base, post, loss, stop_day, percent)
+        rows.append((patient, arms[patient], *endpoints, *_flares(post, flare)))
+    schema = {
+        "patient_id": pl.String,
+        "arm": pl.String,
+        "base": pl.Float64,
+        "best_pchg": pl.Float64,
+    }
+    schema |= {f"first_pasi{t}_day": pl.Int64 for t in (50, 75, 90, 100)}
+    schema |= {"pasi75_sustained": pl.Boolean, "loss_of_response_day": pl.Int64}
+    schema |= {"relapse_day": pl.Int64, "first_flare_day": pl.Int64, "flare_count": pl.Int64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+@pytest.mark.parametrize(
+    ("seed", "loss", "stop_day", "percent", "flare"),
+    [
+        (1, LossOfResponseRule(), 56, 50, FlareRule()),
+        (2, LossOfResponseRule(90, 75), 28, 40, FlareRule(25, 5)),
+        (3, LossOfResponseRule(50, 50), 84, 50, FlareRule(100, 1)),
+    ],
+)
+def test_segment_endpoints_equal_a_plain_python_reference(
+    seed: int, loss: LossOfResponseRule, stop_day: int, percent: int, flare: FlareRule
+) -> None:
     frame = _random_cohort(300, seed)
+    expected = _reference(frame, loss, stop_day, percent, flare)
     prepared = prepare_assessments(frame)
     assert prepared.segments is not None
-    fast = derive_patient_endpoints(prepared)
-    grouped = derive_patient_endpoints(Assessments(prepared.frame))  # no segments: group_by path
-    assert_frame_equal(fast, grouped)
-    assert fast["first_pasi75_day"].null_count() < fast.height  # the data exercise the endpoints
-    assert fast["loss_of_response_day"].null_count() < fast.height
-    assert fast["arm"].null_count() == 0
+    for source in (prepared, Assessments(prepared.frame)):  # the latter rebuilds its segments
+        found = derive_patient_endpoints(
+            source, loss_rule=loss, stop_day=stop_day, relapse_percent=percent, flare_rule=flare
+        )
+        assert_frame_equal(found, expected)
+    flares = ["patient_id", "arm", "first_flare_day", "flare_count"]
+    assert_frame_equal(derive_flares(frame, flare), expected.select(flares))
+    plain = derive_patient_endpoints(frame, loss_rule=loss)
+    assert_frame_equal(plain, expected.drop("relapse_day", "first_flare_day", "flare_count"))
+    # The data exercise every endpoint.
+    for name in ("first_pasi75_day", "loss_of_response_day", "relapse_day", "first_flare_day"):
+        assert 0 < found[name].null_count() < found.height, name
+    assert found["base"].null_count() > 0 and (found["flare_count"] > 1).any()
+    assert found["arm"].null_count() == 0
 
 
 def test_patients_sharing_a_hash_prefix_are_separated_and_ordered_by_day(

@@ -1,9 +1,10 @@
 """Per-patient durability endpoints as segment reductions over rows grouped by patient.
 
-The same definitions as :func:`psotrack.endpoints.derive_patient_endpoints` (which calls this
-when the table was prepared with its :class:`~psotrack.endpoints._segments.PatientSegments`):
-each endpoint is a minimum or maximum over a patient's post-baseline rows with a PASI, decided
-in integer tenths, computed with one ``ufunc.reduceat`` instead of a grouped hash aggregation.
+The one implementation behind :func:`psotrack.endpoints.derive_patient_endpoints` and
+:func:`psotrack.endpoints.derive_flares` (definitions in their docstrings): each endpoint is a
+minimum, maximum or count over a patient's post-baseline rows with a PASI (ordered by day in the
+:class:`~psotrack.endpoints._segments.PatientSegments`), decided in integer tenths, computed with
+one ``ufunc.reduceat`` instead of a grouped hash aggregation.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ import numpy.typing as npt
 import polars as pl
 
 from psotrack.endpoints._segments import PatientSegments
+from psotrack.endpoints._validate import PASI_MAX_TENTHS
+from psotrack.endpoints.response import DEFAULT_THRESHOLDS
 
-THRESHOLDS: Final = (50, 75, 90, 100)
 _NONE: Final = np.iinfo(np.int64).max
+#: Larger than any PASI in tenths: shifting each patient's values down by patient × this makes
+#: one running minimum over all rows restart at every patient.
+_SPAN: Final = 2 * PASI_MAX_TENTHS + 2
 _DAY_LIMIT: Final = 1 << 30
 
 Ints = npt.NDArray[np.int64]
@@ -67,7 +72,7 @@ def segment_endpoints(
         days[found == none] = _NONE
         return days
 
-    first = {t: first_day(gain >= t * base) for t in THRESHOLDS}
+    first = {t: first_day(gain >= t * base) for t in DEFAULT_THRESHOLDS}
     reached_day = first[reached] if reached in first else first_day(gain >= reached * base)
     after_reached = day > np.repeat(reached_day, counts)
     lost = first_day(seen & after_reached & (gain < lost_below * base))
@@ -82,18 +87,23 @@ def segment_endpoints(
     sustained = (first75 != _NONE) & ((below75 < 0) | (below75 < first75))
     return pl.DataFrame(
         [
-            rows["patient_id"].gather(segments.order[starts]),
-            _arm(rows, segments),
+            patient_ids(rows, segments),
+            patient_arms(rows, segments),
             _masked(pl.Series("base", patient_base_t / 10).round(1), evaluable),
             _masked(pl.Series("best_pchg", best), has_value),
-            *(_day_or_null(f"first_pasi{t}_day", first[t]) for t in THRESHOLDS),
+            *(_day_or_null(f"first_pasi{t}_day", first[t]) for t in DEFAULT_THRESHOLDS),
             _masked(pl.Series("pasi75_sustained", sustained), evaluable),
             _day_or_null("loss_of_response_day", lost),
         ]
     )
 
 
-def _arm(rows: pl.DataFrame, segments: PatientSegments) -> pl.Series:
+def patient_ids(rows: pl.DataFrame, segments: PatientSegments) -> pl.Series:
+    """Each patient's ``patient_id``, in the segments' patient order."""
+    return rows["patient_id"].gather(segments.order[segments.starts])
+
+
+def patient_arms(rows: pl.DataFrame, segments: PatientSegments) -> pl.Series:
     """Each patient's arm: the first row's, or (when that is empty) any row's that has one."""
     if "arm" not in rows.columns:
         return pl.Series("arm", [None] * segments.patients, dtype=pl.String)
@@ -105,3 +115,63 @@ def _arm(rows: pl.DataFrame, segments: PatientSegments) -> pl.Series:
     last_known = np.maximum.reduceat(position, segments.starts)
     picked = rows["arm"].gather(segments.order[np.maximum(last_known, 0)])
     return _masked(picked, last_known >= 0)
+
+
+def _first_days(
+    name: str, condition: npt.NDArray[np.bool_], segments: PatientSegments
+) -> pl.Series:
+    """Per patient, the first day where ``condition`` holds at a sorted position (else null)."""
+    days = np.minimum.reduceat(np.where(condition, segments.day, _NONE), segments.starts)
+    return _day_or_null(name, days.astype(np.int64, copy=False))
+
+
+def relapse_days(
+    segments: PatientSegments,
+    sorted_pasi_t: Ints,
+    patient_base_t: Ints,
+    stop_day: int,
+    percent: int,
+) -> pl.Series:
+    """``relapse_day`` per patient: the first visit after ``stop_day`` that gave back at least
+    ``percent`` % of the improvement from baseline to the lowest PASI on days 1…``stop_day``."""
+    day, counts = segments.day, segments.counts
+    stop = max(min(stop_day, _NONE), -_NONE)  # the same comparisons, in the int64 range
+    value = sorted_pasi_t.astype(np.int64)
+    seen = (day > 0) & (value >= 0)
+    on_therapy = np.where(seen & (day <= stop), value, _NONE)
+    best_on = np.minimum.reduceat(on_therapy, segments.starts)
+    relapsing = (patient_base_t > 0) & (best_on < patient_base_t)  # improved on therapy
+    best_on = np.where(relapsing, best_on, 0)
+    gain = np.where(relapsing, patient_base_t - best_on, 0)
+    given_back = (value - np.repeat(best_on, counts)) * 100 >= np.repeat(gain, counts) * percent
+    found = seen & (day > stop) & np.repeat(relapsing, counts) & given_back
+    return _first_days("relapse_day", found, segments)
+
+
+def flare_columns(
+    segments: PatientSegments, sorted_pasi_t: Ints, rise_percent: int, min_rise_tenths: int
+) -> tuple[pl.Series, pl.Series]:
+    """``first_flare_day`` and ``flare_count`` per patient (see
+    :class:`psotrack.endpoints.FlareRule`): a post-baseline PASI at least ``rise_percent`` % and
+    ``max(min_rise_tenths, 1)`` tenths above the lowest at the earlier post-baseline visits."""
+    value = sorted_pasi_t.astype(np.int64)
+    kept = np.flatnonzero((segments.day > 0) & (value >= 0))
+    value, patient = value[kept], segments.sorted_code[kept]
+    # Every shifted value of a patient is below all shifted values of the patients before it.
+    running = np.minimum.accumulate(value - patient * _SPAN)
+    after_first = np.zeros(kept.size, dtype=bool)
+    after_first[1:] = patient[1:] == patient[:-1]
+    best = np.zeros(kept.size, dtype=np.int64)
+    best[1:] = running[:-1] + patient[1:] * _SPAN
+    rise = value - best
+    # A rise is at most PASI_MAX_TENTHS, so clipping the rule's numbers changes no decision
+    # while keeping the products inside int64.
+    least = max(min(min_rise_tenths, _SPAN), 1)
+    percent = min(rise_percent, 100 * _SPAN)
+    flare = after_first & (rise >= least) & (rise * 100 >= best * percent)
+    onset = flare.copy()
+    onset[1:] &= ~flare[:-1]
+    flares, onsets = np.zeros(segments.day.size, dtype=bool), np.zeros(segments.day.size, np.int64)
+    flares[kept], onsets[kept] = flare, onset
+    count = np.add.reduceat(onsets, segments.starts) if segments.patients else onsets[:0]
+    return _first_days("first_flare_day", flares, segments), pl.Series("flare_count", count)

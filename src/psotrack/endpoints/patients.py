@@ -1,25 +1,31 @@
 """Per-patient endpoints: best change, first response, sustained response, loss, relapse, flares.
 
 Every definition uses the post-baseline assessments (``day > 0``) that have a PASI, and decides
-thresholds in integers on PASI tenths (see :mod:`psotrack.endpoints.response`). All but flares
-are order-free aggregates per patient (minimum or maximum day satisfying a condition), so they
-run as one grouped pass; flares need visit order and run as a separate, optional pass.
+thresholds in integers on PASI tenths (see :mod:`psotrack.endpoints.response`). All are
+computed once, as reductions over each patient's rows ordered by day
+(:mod:`psotrack.endpoints._durability`); relapse and flares are extra passes, run when asked for.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
-from psotrack.endpoints._durability import segment_endpoints
-from psotrack.endpoints._validate import PASI_T, PATIENT_KEY
-from psotrack.endpoints.baseline import BASE_T, Assessments, prepare_assessments, prepared
-from psotrack.endpoints.response import DEFAULT_THRESHOLDS, check_percent, improved_by
+from psotrack.endpoints._durability import (
+    flare_columns,
+    patient_arms,
+    patient_ids,
+    relapse_days,
+    segment_endpoints,
+)
+from psotrack.endpoints._segments import PatientSegments, patient_segments
+from psotrack.endpoints._validate import PASI_T
+from psotrack.endpoints.baseline import BASE_T, Assessments, prepare_assessments
+from psotrack.endpoints.response import check_percent
 from psotrack.errors import ValidationError
-
-_DAY: Final = pl.col("day")
 
 
 @dataclass(frozen=True)
@@ -65,59 +71,25 @@ class FlareRule:
             )
 
 
-def _first_day(condition: pl.Expr) -> pl.Expr:
-    # when/then + min keeps Polars on its fast grouped-aggregation path (filter() inside agg
-    # does not): about twice as fast on a million patients.
-    return pl.when(condition).then(_DAY).min()
+def _segment_inputs(
+    assessments: Assessments,
+) -> tuple[pl.DataFrame, PatientSegments, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Rows, their patient segments, sorted PASI tenths and baseline tenths per patient.
 
-
-def _with_reference_days(
-    post: pl.DataFrame, loss: LossOfResponseRule, stop_day: int | None
-) -> pl.DataFrame:
-    """Per-patient values the aggregates compare each row with, broadcast to the rows."""
-    columns = [_first_day(improved_by(loss.reached)).over(PATIENT_KEY).alias("_reached_day")]
-    if stop_day is not None:
-        best_on = pl.when(_DAY <= stop_day).then(pl.col(PASI_T)).min()
-        columns.append(best_on.over(PATIENT_KEY).alias("_best_on"))
-    return post.with_columns(columns)
-
-
-def _endpoint_aggregates(
-    loss: LossOfResponseRule, stop_day: int | None, relapse_percent: int
-) -> list[pl.Expr]:
-    value, base = pl.col(PASI_T), pl.col(BASE_T)
-    aggregates = [
-        ((value - base) * 100 / base).min().alias("best_pchg"),
-        *(_first_day(improved_by(t)).alias(f"first_pasi{t}_day") for t in DEFAULT_THRESHOLDS),
-        pl.when(~improved_by(75)).then(_DAY).max().alias("_last_below75"),
-        _first_day((_DAY > pl.col("_reached_day")) & ~improved_by(loss.lost_below)).alias(
-            "loss_of_response_day"
-        ),
-    ]
-    if stop_day is not None:
-        # Maximal improvement = baseline − lowest PASI on therapy (0 < day ≤ stop_day); relapse
-        # at the first later visit that gives back ≥ relapse_percent % of it.
-        best_on = pl.col("_best_on")
-        gain = base - best_on
-        relapsed = (
-            (_DAY > stop_day) & (gain > 0) & ((value - best_on) * 100 >= gain * relapse_percent)
-        )
-        aggregates.append(_first_day(relapsed).alias("relapse_day"))
-    return aggregates
-
-
-def _post_values(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.filter((_DAY > 0) & pl.col(PASI_T).is_not_null())
-
-
-def _patients(frame: pl.DataFrame) -> pl.DataFrame:
-    arm = pl.col("arm").drop_nulls().first() if "arm" in frame.columns else pl.lit(None, pl.String)
-    return frame.group_by(PATIENT_KEY).agg(
-        pl.col("patient_id").first(),
-        arm.alias("arm"),
-        pl.col(BASE_T).first(),
-        pl.col("base").first(),
+    :func:`prepare_assessments` keeps these; an :class:`Assessments` built from a bare frame
+    gets them again from its internal columns.
+    """
+    rows = assessments.frame
+    segments, pasi, base = (
+        assessments.segments,
+        assessments.sorted_pasi_t,
+        assessments.patient_base_t,
     )
+    if segments is None or pasi is None or base is None:
+        segments = patient_segments(rows)
+        pasi = segments.sorted(rows[PASI_T].fill_null(-1).cast(pl.Int64).to_numpy())
+        base = rows[BASE_T].fill_null(-1).cast(pl.Int64).to_numpy()[segments.order[segments.starts]]
+    return rows, segments, pasi, base
 
 
 def derive_patient_endpoints(
@@ -150,66 +122,15 @@ def derive_patient_endpoints(
     check_percent("relapse_percent", relapse_percent)
     if stop_day is not None and (isinstance(stop_day, bool) or not isinstance(stop_day, int)):
         raise ValidationError("stop_day", stop_day, "a whole study day", kind="type")
-    assessments = prepare_assessments(frame)
-    rows = assessments.frame
-    segments, pasi, base = (
-        assessments.segments,
-        assessments.sorted_pasi_t,
-        assessments.patient_base_t,
-    )
-    fast = stop_day is None and flare_rule is None and segments is not None
-    if fast and segments is not None and pasi is not None and base is not None:
-        # Same definitions as the grouped path below, as segment reductions (see _durability).
-        out = segment_endpoints(rows, segments, pasi, base, loss.reached, loss.lost_below)
-        return out.sort("patient_id")
-    per_patient = (
-        _with_reference_days(_post_values(rows), loss, stop_day)
-        .group_by(PATIENT_KEY)
-        .agg(_endpoint_aggregates(loss, stop_day, relapse_percent))
-    )
-    first75, last_below = pl.col("first_pasi75_day"), pl.col("_last_below75")
-    sustained = first75.is_not_null() & (last_below.is_null() | (last_below < first75))
-    out = (
-        _patients(rows)
-        .join(per_patient, on=PATIENT_KEY, how="left")
-        .with_columns(
-            pl.when(pl.col(BASE_T).is_not_null()).then(sustained).alias("pasi75_sustained")
-        )
-    )
-    columns = [
-        "patient_id",
-        "arm",
-        "base",
-        "best_pchg",
-        *(f"first_pasi{t}_day" for t in DEFAULT_THRESHOLDS),
-        "pasi75_sustained",
-        "loss_of_response_day",
-    ]
+    rows, segments, pasi, base = _segment_inputs(prepare_assessments(frame))
+    out = segment_endpoints(rows, segments, pasi, base, loss.reached, loss.lost_below)
     if stop_day is not None:
-        columns.append("relapse_day")
+        out = out.with_columns(relapse_days(segments, pasi, base, stop_day, relapse_percent))
     if flare_rule is not None:
-        out = out.join(_flares(rows, flare_rule), on=PATIENT_KEY, how="left").with_columns(
-            pl.col("flare_count").fill_null(0)
+        out = out.with_columns(
+            flare_columns(segments, pasi, flare_rule.rise_percent, flare_rule.min_rise_tenths)
         )
-        columns += ["first_flare_day", "flare_count"]
-    return out.select(columns).sort("patient_id")
-
-
-def _flares(rows: pl.DataFrame, rule: FlareRule) -> pl.DataFrame:
-    value = pl.col(PASI_T).sort_by("day")
-    best = value.cum_min().shift(1)
-    rise = value - best
-    flare = (rise >= max(rule.min_rise_tenths, 1)) & (rise * 100 >= best * rule.rise_percent)
-    flare = flare.fill_null(False)
-    onset = flare & ~flare.shift(1).fill_null(False)
-    return (
-        _post_values(rows)
-        .group_by(PATIENT_KEY)
-        .agg(
-            pl.col("day").sort().filter(flare).first().alias("first_flare_day"),
-            onset.sum().cast(pl.Int64).alias("flare_count"),
-        )
-    )
+    return out.sort("patient_id")
 
 
 def derive_flares(frame: pl.DataFrame | Assessments, rule: FlareRule | None = None) -> pl.DataFrame:
@@ -224,12 +145,9 @@ def derive_flares(frame: pl.DataFrame | Assessments, rule: FlareRule | None = No
     >>> derive_flares(rows).select("first_flare_day", "flare_count").rows()
     [(56, 2)]
     """
-    rows = prepared(frame)
-    flares = _flares(rows, rule or FlareRule())
-    return (
-        _patients(rows)
-        .join(flares, on=PATIENT_KEY, how="left")
-        .with_columns(pl.col("flare_count").fill_null(0))
-        .select("patient_id", "arm", "first_flare_day", "flare_count")
-        .sort("patient_id")
-    )
+    rows, segments, pasi, _ = _segment_inputs(prepare_assessments(frame))
+    rule = rule or FlareRule()
+    first, count = flare_columns(segments, pasi, rule.rise_percent, rule.min_rise_tenths)
+    return pl.DataFrame(
+        [patient_ids(rows, segments), patient_arms(rows, segments), first, count]
+    ).sort("patient_id")
