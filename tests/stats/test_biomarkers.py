@@ -10,11 +10,8 @@ import pytest
 from scipy import stats
 
 from psotrack.errors import ValidationError
-from psotrack.stats.biomarkers import (
-    biomarker_change,
-    derive_biomarker_pairs,
-    describe,
-)
+from psotrack.stats.biomarker_pairs import derive_biomarker_pairs
+from psotrack.stats.biomarkers import biomarker_change, describe
 
 
 def _pairs(

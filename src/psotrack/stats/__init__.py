@@ -1,5 +1,6 @@
 """Cohort statistics over derived endpoints: intervals, tests, survival and longitudinal models."""
 
+from psotrack.stats.biomarker_pairs import derive_biomarker_pairs
 from psotrack.stats.biomarkers import (
     BiomarkerChange,
     ChangeCorrelation,
@@ -7,7 +8,6 @@ from psotrack.stats.biomarkers import (
     GroupComparison,
     PairedChange,
     biomarker_change,
-    derive_biomarker_pairs,
 )
 from psotrack.stats.longitudinal import MixedModelResult, fit_pasi_trajectory
 from psotrack.stats.proportions import (
