@@ -1,6 +1,6 @@
 """A migrated database of each kind with one program and one user of every role."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -66,3 +66,22 @@ def patient_form(program_id: int, **changes) -> dict:
 @pytest.fixture
 def patient_id(db, clinician, program_id) -> int:
     return enroll_patient(db, clinician, patient_form(program_id))
+
+
+def administration_form(patient_id: int, **changes) -> dict:
+    """A valid UC-MSC IV administration: 1.5 × 10⁶ cells/kg for 70 kg, viability 90 %."""
+    form = {
+        "patient_id": patient_id,
+        "product_source": "UC-MSC",
+        "manufacturer": "Lab",
+        "lot": "L1",
+        "cryopreserved": True,
+        "total_cells": 105_000_000,
+        "body_weight_kg": 70.0,
+        "cells_per_kg": 1.5e6,
+        "viability_pct": 90.0,
+        "route": "IV",
+        "started_at": datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    }
+    form.update(changes)
+    return form

@@ -19,6 +19,7 @@ from psotrack.services.assessments import record_assessment
 from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import enroll_patient, record_visit
 from psotrack.store.models import Base
+from tests.services.conftest import administration_form
 
 junk = st.one_of(
     st.none(),
@@ -96,19 +97,7 @@ def test_assessment_payloads(db, clinician, visit_id):
 
 
 def test_administration_payloads(db, clinician, patient_id):
-    valid = {
-        "patient_id": patient_id,
-        "product_source": "UC-MSC",
-        "manufacturer": "Lab",
-        "lot": "L1",
-        "cryopreserved": True,
-        "total_cells": 105_000_000,
-        "body_weight_kg": 70.0,
-        "cells_per_kg": 1.5e6,
-        "viability_pct": 90.0,
-        "route": "IV",
-        "started_at": datetime(2026, 1, 5, 9, 0),
-    }
+    valid = administration_form(patient_id, started_at=datetime(2026, 1, 5, 9, 0))
 
     @SLOW
     @given(mutated(valid))

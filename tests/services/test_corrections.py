@@ -10,6 +10,7 @@ from psotrack.services.corrections import correct_value, delete_record
 from psotrack.services.patients import record_visit
 from psotrack.store.models import AuditEntry, Patient, PatientIdentity, Visit
 from psotrack.store.vocabulary import Role
+from tests.services.conftest import administration_form
 
 
 def audit_rows(db, table, action):
@@ -205,20 +206,9 @@ def test_a_corrected_pasi_is_checked_for_a_flare(db, clinician, patient_id):
     log_administration(
         db,
         clinician,
-        {
-            "patient_id": patient_id,
-            "visit_id": w0,
-            "product_source": "UC-MSC",
-            "manufacturer": "Lab",
-            "lot": "L1",
-            "cryopreserved": True,
-            "total_cells": 105_000_000,
-            "body_weight_kg": 70.0,
-            "cells_per_kg": 1.5e6,
-            "viability_pct": 90.0,
-            "route": "IV",
-            "started_at": datetime(2026, 1, 5, 10, tzinfo=UTC),
-        },
+        administration_form(
+            patient_id, visit_id=w0, started_at=datetime(2026, 1, 5, 10, tzinfo=UTC)
+        ),
     )
     record_assessment(
         db,

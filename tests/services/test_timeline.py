@@ -10,6 +10,7 @@ from psotrack.services.corrections import delete_record
 from psotrack.services.imports import import_assessments
 from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import Role
+from tests.services.conftest import administration_form
 
 
 @pytest.fixture
@@ -91,20 +92,7 @@ def test_study_day_zero_is_the_dose_visits_date_everywhere(db, clinician, patien
     log_administration(
         db,
         clinician,
-        {
-            "patient_id": patient_id,
-            "visit_id": visits["W0"],
-            "product_source": "UC-MSC",
-            "manufacturer": "Lab",
-            "lot": "L1",
-            "cryopreserved": True,
-            "total_cells": 105_000_000,
-            "body_weight_kg": 70.0,
-            "cells_per_kg": 1.5e6,
-            "viability_pct": 90.0,
-            "route": "IV",
-            "started_at": evening,
-        },
+        administration_form(patient_id, visit_id=visits["W0"], started_at=evening),
     )
     frame = assessments_frame(db, clinician)
     assert dict(zip(frame["visit"], frame["day"], strict=True)) == {"W0": 0, "D1": 1}
