@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from psotrack.services.context import SYSTEM, Actor, Database
-from psotrack.services.patients import create_program, create_user, enroll_patient
+from psotrack.services.patients import create_program, create_user, enroll_patient, record_visit
 from psotrack.store.vocabulary import Role
 
 
@@ -85,3 +85,24 @@ def administration_form(patient_id: int, **changes) -> dict:
     }
     form.update(changes)
     return form
+
+
+def add_visit(
+    db: Database,
+    actor: Actor,
+    patient_id: int,
+    visit_date: date = date(2026, 1, 5),
+    label: str = "W0",
+    visit_type: str = "baseline",
+) -> int:
+    """Record one visit through the service (default: the baseline visit of 2026-01-05)."""
+    return record_visit(
+        db,
+        actor,
+        {
+            "patient_id": patient_id,
+            "visit_date": visit_date,
+            "visit_type": visit_type,
+            "label": label,
+        },
+    )

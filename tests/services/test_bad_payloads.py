@@ -17,9 +17,9 @@ from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
 from psotrack.services.assessments import record_assessment
 from psotrack.services.labs import record_lab_result
-from psotrack.services.patients import enroll_patient, record_visit
+from psotrack.services.patients import enroll_patient
 from psotrack.store.models import Base
-from tests.services.conftest import administration_form
+from tests.services.conftest import add_visit, administration_form
 
 junk = st.one_of(
     st.none(),
@@ -69,16 +69,7 @@ SLOW = settings(max_examples=40, deadline=None, suppress_health_check=list(Healt
 
 @pytest.fixture
 def visit_id(db, clinician, patient_id) -> int:
-    return record_visit(
-        db,
-        clinician,
-        {
-            "patient_id": patient_id,
-            "visit_date": date(2026, 1, 5),
-            "visit_type": "baseline",
-            "label": "W0",
-        },
-    )
+    return add_visit(db, clinician, patient_id)
 
 
 PASI = {

@@ -7,10 +7,9 @@ from sqlalchemy import select
 
 from psotrack.errors import NotFound, PermissionDenied, ValidationError
 from psotrack.services.corrections import correct_value, delete_record
-from psotrack.services.patients import record_visit
 from psotrack.store.models import AuditEntry, Patient, PatientIdentity, Visit
 from psotrack.store.vocabulary import Role
-from tests.services.conftest import administration_form
+from tests.services.conftest import add_visit, administration_form
 
 
 def audit_rows(db, table, action):
@@ -48,16 +47,7 @@ def test_identity_fields_and_visit_dates_can_be_corrected(db, clinician, patient
     correct_value(
         db, clinician, "patient_identities", patient_id, "family_name", "Roe", "married name"
     )
-    visit_id = record_visit(
-        db,
-        clinician,
-        {
-            "patient_id": patient_id,
-            "visit_date": date(2026, 1, 5),
-            "visit_type": "baseline",
-            "label": "W0",
-        },
-    )
+    visit_id = add_visit(db, clinician, patient_id)
     correct_value(db, clinician, "visits", visit_id, "visit_date", "2026-01-06", "wrong day")
     with db.transaction() as session:
         assert session.get(PatientIdentity, patient_id).family_name == "Roe"
@@ -102,16 +92,7 @@ def test_assessment_correction_rescores_and_audits_both(db, clinician, patient_i
     from psotrack.services.assessments import correct_assessment, record_assessment
     from psotrack.store.models import Assessment
 
-    visit_id = record_visit(
-        db,
-        clinician,
-        {
-            "patient_id": patient_id,
-            "visit_date": date(2026, 1, 5),
-            "visit_type": "baseline",
-            "label": "W0",
-        },
-    )
+    visit_id = add_visit(db, clinician, patient_id)
     # All ones: 0.1·3 + 0.2·3 + 0.3·3 + 0.4·3 = 3.0
     assessment_id = record_assessment(
         db, clinician, {"visit_id": visit_id, "instrument": "pasi", "responses": PASI_ALL_ONES}
@@ -185,15 +166,8 @@ def test_a_corrected_pasi_is_checked_for_a_flare(db, clinician, patient_id):
     from psotrack.services.flags import list_alerts
 
     def visit(label, day):
-        return record_visit(
-            db,
-            clinician,
-            {
-                "patient_id": patient_id,
-                "visit_date": day,
-                "visit_type": "follow-up",
-                "label": label,
-            },
+        return add_visit(
+            db, clinician, patient_id, visit_date=day, label=label, visit_type="follow-up"
         )
 
     def pasi(area):

@@ -10,7 +10,7 @@ from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import enroll_patient, record_visit
 from psotrack.store.models import AuditEntry, LabResult
 from psotrack.store.vocabulary import ANALYTES, Role
-from tests.services.conftest import patient_form
+from tests.services.conftest import add_visit, patient_form
 
 
 def count(db, model) -> int:
@@ -38,16 +38,7 @@ def utc(moment: datetime) -> datetime:
 
 
 def test_lab_result_is_stored_with_audit_rows(db, clinician, patient_id):
-    visit_id = record_visit(
-        db,
-        clinician,
-        {
-            "patient_id": patient_id,
-            "visit_date": date(2026, 1, 5),
-            "visit_type": "baseline",
-            "label": "W0",
-        },
-    )
+    visit_id = add_visit(db, clinician, patient_id)
     lab_id = record_lab_result(db, clinician, lab_form(patient_id, visit_id=visit_id))
     with db.transaction() as session:
         lab = session.get(LabResult, lab_id)

@@ -10,7 +10,7 @@ from psotrack.services.corrections import delete_record
 from psotrack.services.imports import import_assessments
 from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import Role
-from tests.services.conftest import administration_form
+from tests.services.conftest import add_visit, administration_form
 
 
 @pytest.fixture
@@ -66,7 +66,6 @@ def test_study_day_zero_is_the_dose_visits_date_everywhere(db, clinician, patien
 
     from psotrack.services.administrations import log_administration
     from psotrack.services.assessments import record_assessment
-    from psotrack.services.patients import record_visit
     from psotrack.services.timeline import assessments_frame
 
     pasi = {
@@ -75,15 +74,8 @@ def test_study_day_zero_is_the_dose_visits_date_everywhere(db, clinician, patien
     }
     visits = {}
     for label, day in (("W0", date(2026, 1, 5)), ("D1", date(2026, 1, 6))):
-        visits[label] = record_visit(
-            db,
-            clinician,
-            {
-                "patient_id": patient_id,
-                "visit_date": day,
-                "visit_type": "follow-up",
-                "label": label,
-            },
+        visits[label] = add_visit(
+            db, clinician, patient_id, visit_date=day, label=label, visit_type="follow-up"
         )
         record_assessment(
             db, clinician, {"visit_id": visits[label], "instrument": "pasi", "responses": pasi}
@@ -101,7 +93,6 @@ def test_study_day_zero_is_the_dose_visits_date_everywhere(db, clinician, patien
 
 def test_the_newest_enrollment_gives_the_arm(db, clinician, program_id, patient_id):
     from psotrack.services.assessments import record_assessment
-    from psotrack.services.patients import record_visit
     from psotrack.services.timeline import assessments_frame
     from psotrack.store.models import Enrollment
 
@@ -115,16 +106,7 @@ def test_the_newest_enrollment_gives_the_arm(db, clinician, program_id, patient_
                 arm="NEW-ARM",
             )
         )
-    visit = record_visit(
-        db,
-        clinician,
-        {
-            "patient_id": patient_id,
-            "visit_date": date(2027, 1, 4),
-            "visit_type": "baseline",
-            "label": "W0",
-        },
-    )
+    visit = add_visit(db, clinician, patient_id, visit_date=date(2027, 1, 4))
 
     record_assessment(
         db, clinician, {"visit_id": visit, "instrument": "itch_nrs", "responses": {"score": 3}}
