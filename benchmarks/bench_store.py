@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
 from psotrack.services.assessments import record_assessment
 from psotrack.services.context import SYSTEM, Actor, Database
+from psotrack.services.demo import synthetic_photo
 from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import create_program, create_user, enroll_patient, record_visit
 from psotrack.services.photos import attach_photo
@@ -162,14 +162,6 @@ def time_recording(
     return service_s, raw_s
 
 
-def tiny_jpeg() -> bytes:
-    from PIL import Image
-
-    buffer = BytesIO()
-    Image.new("RGB", (64, 48), (200, 120, 110)).save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
 def full_patient(db: Database, clinician: Actor, program_name: str = "UC-MSC IV") -> int:
     """One patient, 50 visits, and rows in every table (not timed)."""
     patient = enroll_patient(
@@ -188,7 +180,7 @@ def full_patient(db: Database, clinician: Actor, program_name: str = "UC-MSC IV"
         },
     )
     rng = np.random.default_rng(3)
-    photo = tiny_jpeg()
+    photo = synthetic_photo()
     for v in range(50):
         day = date(2026, 1, 5) + timedelta(days=7 * v)
         visit = record_visit(

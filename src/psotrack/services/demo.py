@@ -90,7 +90,7 @@ def build_demo(
         },
     )
     counts = dict.fromkeys(("visits", "assessments", "administrations", "aes", "labs", "photos"), 0)
-    photo = _synthetic_photo()
+    photo = synthetic_photo()
     for number in range(1, patients + 1):
         _one_patient(db, clinician, program, number, rng, counts, photo, users[Role.CLINICIAN])
         if progress is not None:
@@ -311,7 +311,7 @@ def _infusion(
         counts["aes"] += 1
 
 
-def _synthetic_photo() -> bytes:
+def synthetic_photo() -> bytes:
     """A plain generated image labelled SYNTHETIC (no real skin, no metadata)."""
     from PIL import Image, ImageDraw
 
