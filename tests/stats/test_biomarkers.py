@@ -285,7 +285,8 @@ def test_derive_pairs_rejects_bad_input() -> None:
     long = pl.DataFrame({"patient_id": [1, 1], "day": [0, 0], "value": [1.0, 2.0]})
     with pytest.raises(ValidationError) as caught:
         derive_biomarker_pairs(long, 28)
-    assert caught.value.field == "day" and caught.value.problems[0].row == 1
+    # The second row repeats (patient 1, day 0): "row 2", numbered from 1 as everywhere.
+    assert caught.value.field == "day" and caught.value.problems[0].row == 2
     with pytest.raises(ValidationError) as caught:
         derive_biomarker_pairs(long, 0)
     assert caught.value.field == "follow_up_day"

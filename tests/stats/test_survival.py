@@ -180,11 +180,21 @@ def test_bad_input_names_field_and_value(frame: pl.DataFrame, field: str, value:
     assert caught.value.value == value
 
 
-def test_bad_row_is_named() -> None:
+def test_bad_row_is_named_from_1() -> None:
+    # Rows are numbered from 1 in every message (the third row is "row 3", as in a CSV viewer).
     frame = pl.DataFrame({"time": [1, 2, -3], "event": [1, 0, 1]})
     with pytest.raises(ValidationError) as caught:
         kaplan_meier(frame)
-    assert caught.value.problems[0].row == 2
+    assert caught.value.problems[0].row == 3
+    assert str(caught.value) == "row 3: time=-3.0: a finite time ≥ 0"
+    with pytest.raises(ValidationError) as caught:
+        kaplan_meier(pl.DataFrame({"time": [1, 2], "event": [2, 1]}))
+    assert str(caught.value) == "row 1: event=2: 0 (censored) or 1 (event)"
+    with pytest.raises(ValidationError) as caught:
+        kaplan_meier(
+            pl.DataFrame({"time": [1, 2], "event": [1, 0], "arm": ["a", None]}), group="arm"
+        )
+    assert str(caught.value) == "row 2: arm is missing (a group for every patient)"
     with pytest.raises(ValidationError) as caught:
         kaplan_meier(TINY, group="arm")
     assert caught.value.field == "arm"

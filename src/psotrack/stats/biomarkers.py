@@ -224,10 +224,11 @@ def _check_frame(
         if dtype == pl.Boolean or not (dtype.is_numeric() or dtype == pl.Null):
             problems.append(Problem(column, str(dtype), "numeric", kind="type"))
             continue
-        for row, value in enumerate(frame[column].cast(pl.Float64).to_list()):
+        for row, value in enumerate(frame[column].cast(pl.Float64).to_list(), start=1):
             if value is not None and math.isinf(value):
                 problems.append(Problem(column, value, "a finite number", "invalid", row))
-    indexed = frame.with_row_index("_row")
+    # Rows are numbered from 1 in every message, as in the files people read them from.
+    indexed = frame.with_row_index("_row", offset=1)
     for column in keys:
         for row in indexed.filter(pl.col(column).is_null())["_row"]:
             problems.append(Problem(column, None, "a value on every row", "missing", int(row)))
@@ -252,7 +253,7 @@ def _validate_pairs(
     if responder is not None:
         problems = [
             Problem(responder, flag, "true/false or 1/0", "invalid", row)
-            for row, flag in enumerate(pairs[responder].to_list())
+            for row, flag in enumerate(pairs[responder].to_list(), start=1)
             # True/False compare equal to 1/0; strings and other numbers do not.
             if flag is not None and (isinstance(flag, str) or flag not in (0, 1))
         ]

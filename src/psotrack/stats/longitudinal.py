@@ -97,15 +97,17 @@ def _validate(
             problems.append(Problem(column, str(dtype), "numeric", kind="type"))
     if problems:
         raise ValidationError(problems=problems)
+    # Rows are numbered from 1 in every message, as in the files people read them from.
     for row, (pid, when) in enumerate(
-        zip(visits["patient_id"].to_list(), visits[time].cast(pl.Float64).to_list(), strict=True)
+        zip(visits["patient_id"].to_list(), visits[time].cast(pl.Float64).to_list(), strict=True),
+        start=1,
     ):
         if pid is None:
             problems.append(Problem("patient_id", None, "an identifier", "missing", row))
         if when is None or not math.isfinite(when):
             problems.append(Problem(time, when, "a finite time for every visit", "invalid", row))
     if arm is not None:
-        for row, label in enumerate(visits[arm].to_list()):
+        for row, label in enumerate(visits[arm].to_list(), start=1):
             if label is None:
                 problems.append(Problem(arm, None, "an arm for every visit", "missing", row))
     if problems:

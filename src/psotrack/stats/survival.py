@@ -135,16 +135,17 @@ def _validate(events: pl.DataFrame, time: str, event: str, group: str | None, le
     dtype = events.schema[time]
     if not dtype.is_numeric() or dtype == pl.Boolean:
         raise ValidationError(time, str(dtype), "a numeric time (days or weeks)", kind="type")
-    for row, value in enumerate(events[time].cast(pl.Float64).to_list()):
+    # Rows are numbered from 1 in every message, as in the files people read them from.
+    for row, value in enumerate(events[time].cast(pl.Float64).to_list(), start=1):
         if value is None or math.isnan(value):
             problems.append(Problem(time, value, "a time for every patient", "missing", row))
         elif math.isinf(value) or value < 0:
             problems.append(Problem(time, value, "a finite time ≥ 0", "invalid", row))
-    for row, flag in enumerate(events[event].to_list()):
+    for row, flag in enumerate(events[event].to_list(), start=1):
         if flag is None or isinstance(flag, str) or flag not in (0, 1):
             problems.append(Problem(event, flag, "0 (censored) or 1 (event)", "invalid", row))
     if group is not None:
-        for row, label in enumerate(events[group].to_list()):
+        for row, label in enumerate(events[group].to_list(), start=1):
             if label is None:
                 problems.append(Problem(group, None, "a group for every patient", "missing", row))
     if problems:
