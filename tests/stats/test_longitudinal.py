@@ -3,6 +3,8 @@ and a simulated cohort whose true slope must be recovered."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
 import pytest
@@ -80,20 +82,55 @@ def test_arm_interaction_with_random_slope_matches_statsmodels() -> None:
     assert components["value"][3] == ours.residual_variance
 
 
-def test_default_optimizers_beat_statsmodels_default_on_random_slope() -> None:
-    # On this cohort statsmodels' default BFGS (then L-BFGS, CG) stops without converging;
-    # Powell then L-BFGS converges to a likelihood at least as high.
-    cohort = _simulate(2, arm_effect=-0.5, slope_sd=0.2)
-    data = cohort.to_pandas()
-    model = smf.mixedlm("pasi ~ week * C(arm)", data, groups=data["patient_id"], re_formula="~week")
-    with pytest.warns(ConvergenceWarning):
-        default = model.fit(reml=True)
-    assert not default.converged
+#: How far below another optimiser's converged log-likelihood ours may stop. Powell ends on a step
+#: tolerance, not a gradient test, so it can stop a hair short of the maximum: on the cohorts of
+#: these tests L-BFGS or CG, where they converge, end up to 5e-4 higher (measured 2026-12 on
+#: x86-64, OpenBLAS). 1e-3 in the log-likelihood moves a likelihood-ratio statistic by 0.002,
+#: which changes no reported p-value; a genuinely worse optimum (BFGS stopping 0.9 short on seed
+#: 2) is three orders of magnitude beyond it.
+LOGLIK_TOLERANCE = 1e-3
+OTHER_OPTIMIZERS = ("bfgs", "lbfgs", "cg", "nm", "powell", ("bfgs", "lbfgs", "cg"))
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_default_optimizers_converge_to_the_best_likelihood_on_random_slope(seed: int) -> None:
+    # What psotrack guarantees, whatever the CPU and BLAS: our fit converges, and no other
+    # statsmodels optimiser that reports convergence finds a higher likelihood (beyond the
+    # tolerance above). Whether a given third-party optimiser converges is not asserted: it
+    # depends on the platform (statsmodels' default fails on seed 2 on some CPUs, not others).
+    cohort = _simulate(seed, arm_effect=-0.5, slope_sd=0.2)
     ours = fit_pasi_trajectory(cohort, arm="arm", random_slope=True)
     assert ours.converged
-    assert ours.log_likelihood >= default.llf - 1e-6
-    kept = fit_pasi_trajectory(cohort, arm="arm", random_slope=True, optimizers=("bfgs",))
-    assert not kept.converged and kept.warnings  # warnings are kept, not printed
+    data = cohort.to_pandas()
+    model = smf.mixedlm("pasi ~ week * C(arm)", data, groups=data["patient_id"], re_formula="~week")
+    for method in OTHER_OPTIMIZERS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            theirs = model.fit(
+                reml=True, method=list(method) if isinstance(method, tuple) else method
+            )
+        if theirs.converged:
+            assert ours.log_likelihood >= theirs.llf - LOGLIK_TOLERANCE, method
+
+
+def test_optimizer_warnings_are_kept_in_the_result_not_printed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A warning raised inside the fit is recorded on the result and never reaches the caller.
+    # The warning is injected so that the test does not depend on a platform's optimiser failing.
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    fit = MixedLM.fit
+
+    def warning_fit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        warnings.warn("injected: optimisation stopped early", ConvergenceWarning, stacklevel=2)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(MixedLM, "fit", warning_fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning that escaped would fail the test
+        result = fit_pasi_trajectory(_simulate(1))
+    assert result.warnings == ("injected: optimisation stopped early",)
 
 
 def test_balanced_design_slope_equals_least_squares() -> None:
@@ -176,3 +213,15 @@ def test_bad_input_names_field_and_value(
         fit_pasi_trajectory(frame, **kwargs)  # type: ignore[arg-type]
     assert caught.value.field == field
     assert caught.value.value == value
+
+
+def test_bad_rows_are_numbered_from_1() -> None:
+    cohort = _simulate(8, n_patients=3)
+    holes = cohort.with_columns(
+        pl.when(pl.int_range(pl.len()) == 4).then(None).otherwise(pl.col("week")).alias("week"),
+        pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col("arm")).alias("arm"),
+    )
+    with pytest.raises(ValidationError) as caught:
+        fit_pasi_trajectory(holes, arm="arm")
+    # The fifth row has no week, the first no arm: "row 5" and "row 1", as in every message.
+    assert [(p.field, p.row) for p in caught.value.problems] == [("week", 5), ("arm", 1)]
