@@ -65,9 +65,17 @@ def test_dlqi_two_ticks_and_yes(capsys):
 
 
 def test_dlqi_two_blanks_not_scored_exit_0(capsys):
-    out = run_json(capsys, "dlqi", "--answers", "3,,1,0,0,1,no,0,1,1")
+    out = run_json(capsys, "dlqi", "--answers", "3,,1,0,0,1,no:1,0,,1")
     assert out["valid"] is False and out["total"] is None
-    assert "Q2, Q7" in out["invalid_reason"]
+    assert "Q2, Q9" in out["invalid_reason"]
+
+
+def test_dlqi_q7_no_with_blank_follow_up_scores_0(capsys):
+    # The authors' instructions: Q7 "no" with the follow-up blank scores 0, not a blank item;
+    # hand computed: 3 + blank Q2 (0) + 1 + 0 + 0 + 1 + Q7 0 + 0 + 1 + 1 = 7 → moderate effect
+    out = run_json(capsys, "dlqi", "--answers", "3,,1,0,0,1,no,0,1,1")
+    assert (out["valid"], out["total"], out["unanswered"]) == (True, 7, [2])
+    assert out["items"]["7"] == 0
 
 
 def test_dlqi_table_prints_copyright(capsys):

@@ -57,6 +57,7 @@ def test_all_very_much_and_yes_is_30():
         (Q7Answer.NO_A_LOT, 2),
         (Q7Answer.NO_A_LITTLE, 1),
         (Q7Answer.NO_NOT_AT_ALL, 0),
+        (Q7Answer.NO_FOLLOW_UP_BLANK, 0),
         (Q7Answer.NOT_RELEVANT, 0),
     ],
 )
@@ -66,12 +67,21 @@ def test_question_7_scoring(q7, points):
     assert result.items[6].points == points
 
 
-def test_question_7_no_with_blank_follow_up_counts_as_unanswered():
-    result = dlqi(form(q7=Q7Answer.NO_FOLLOW_UP_BLANK, q1=AL))
-    assert result.valid and result.total == 2 and result.unanswered == (7,)
-    assert "Q7 follow-up blank" in result.items[6].note
-    invalid = dlqi(form(q7=Q7Answer.NO_FOLLOW_UP_BLANK, q3=None))
-    assert not invalid.valid and invalid.unanswered == (3, 7)
+def test_question_7_no_with_blank_follow_up_scores_0_and_is_not_a_blank():
+    # The authors' scoring instructions: question 7 answered "no" with the second half left
+    # incomplete keeps the score 0; it is an answered item, so one other blank is still allowed.
+    # Hand computed: q1 a lot 2 + q7 "no", follow-up blank 0 + q3 blank (0) + rest 0 = 2.
+    result = dlqi(form(q7=Q7Answer.NO_FOLLOW_UP_BLANK, q1=AL, q3=None))
+    assert result.valid and result.total == 2 and result.unanswered == (3,)
+    assert result.items[6].points == 0
+    assert result.items[6].note == "no, follow-up blank: scored 0 (authors' scoring instructions)"
+    assert [(s.name, s.score) for s in result.subscales][3] == ("work and school", 0)
+    # Two real blanks beside it still make the questionnaire invalid (and Q7 is not among them).
+    invalid = dlqi(form(q7=Q7Answer.NO_FOLLOW_UP_BLANK, q3=None, q9=None))
+    assert not invalid.valid and invalid.unanswered == (3, 9)
+    # Ticked together with a follow-up answer, the higher scores: "no" + "a little" → 1.
+    both = dlqi(form(q7=(Q7Answer.NO_FOLLOW_UP_BLANK, Q7Answer.NO_A_LITTLE)))
+    assert both.total == 1 and both.items[6].note == "two answers ticked: the higher scored"
 
 
 def test_not_relevant_scores_zero():

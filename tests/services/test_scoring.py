@@ -112,9 +112,12 @@ def test_dlqi_with_two_blanks_is_not_scored():
     assert scored.details["unanswered"] == [4, 9]
 
 
-def test_dlqi_q7_no_with_blank_follow_up_counts_as_a_blank():
+def test_dlqi_q7_no_with_blank_follow_up_scores_0_beside_one_blank():
+    # The authors' instructions: Q7 "no" with the follow-up left blank scores 0 (not a blank).
+    # DLQI_FORM is 13 with Q7 2 and Q10 1: Q7 → 0 and Q10 blank (0) leave 13 − 2 − 1 = 10.
     form = {**DLQI_FORM, "q7": "no, follow-up blank", "q10": None}
-    assert score_responses(I.DLQI, form).score is None
+    scored = score_responses(I.DLQI, form)
+    assert scored.score_value == 10 and scored.details["unanswered"] == [10]
 
 
 def test_details_carry_bands_and_subtotals():

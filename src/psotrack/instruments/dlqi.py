@@ -1,24 +1,29 @@
 """DLQI, the Dermatology Life Quality Index: ten answers scored 0–3 into a total 0–30 with bands.
 
 Sources: Finlay AY, Khan GK. Dermatology Life Quality Index (DLQI) — a simple practical measure
-for routine clinical use. Clin Exp Dermatol 1994;19:210–216, and the instrument's published
-scoring instructions; bands: Hongbo Y et al. J Invest Dermatol 2005;125:659–664; minimal
+for routine clinical use. Clin Exp Dermatol 1994;19:210–216, and the authors' published scoring
+instructions (Cardiff University, Department of Dermatology, "DLQI Instructions for use and
+scoring", with the DLQI FAQ "How do you handle missing data from DLQI?",
+https://www.cardiff.ac.uk/dermatology/quality-of-life/dermatology-quality-of-life-index-dlqi/dlqi-instructions-for-use-and-scoring/
+); bands: Hongbo Y et al. J Invest Dermatol 2005;125:659–664; minimal
 clinically important difference 4 points: Basra MKA et al. Dermatology 2015;230:27–33.
 
 Copyright: the DLQI is © A. Y. Finlay, G. K. Khan, April 1992. psotrack ships the scoring only —
 item numbers and short neutral labels, never the question wording.
 
 Scoring: very much 3, a lot 2, a little 1, not at all 0, not relevant 0. Question 7: "yes" 3;
-"no" then a lot 2, a little 1, not at all 0. One unanswered question is scored 0; two or more
-make the questionnaire invalid (not scored). Two answers ticked for one question: the higher scores.
+"no" then a lot 2, a little 1, not at all 0. Question 7 answered "no" with its second half (the
+follow-up) left incomplete scores 0: the instructions say the score then remains 0, so the item is
+answered, not missing. One unanswered question is scored 0; two or more make the questionnaire
+invalid (not scored). Two answers ticked for one question: the higher scores.
 
 psotrack's choices, where the instructions are silent:
 - An invalid questionnaire is a result (``valid=False``, ``total=None``, ``invalid_reason``), not
   an exception: it is what the patient returned. Wrong types or impossible answers raise
   :class:`~psotrack.errors.ValidationError`.
 - "Not relevant" is offered on the form for questions 3–10 only; on question 1 or 2 it is refused.
-- Question 7 answered "no" with the follow-up left blank counts as an unanswered question (its
-  score could be 0, 1 or 2), so it falls under the missing-item rule.
+- Question 7 "no" with the follow-up blank keeps a note on its item saying that it was scored 0
+  by that rule, so a reader sees where the 0 came from.
 """
 
 from __future__ import annotations
@@ -62,8 +67,8 @@ class Q7Answer(Enum):
     NOT_RELEVANT = "not relevant"
 
     @property
-    def points(self) -> int | None:
-        """3 / 2 / 1 / 0 / 0; ``None`` for "no" with the follow-up blank (not scorable)."""
+    def points(self) -> int:
+        """3 / 2 / 1 / 0 / 0; "no" with the follow-up blank also 0 (the authors' instructions)."""
         return _Q7_POINTS[self]
 
 
@@ -74,12 +79,14 @@ _ANSWER_POINTS: Final = {
     DlqiAnswer.NOT_AT_ALL: 0,
     DlqiAnswer.NOT_RELEVANT: 0,
 }
-_Q7_POINTS: Final[dict[Q7Answer, int | None]] = {
+_Q7_POINTS: Final[dict[Q7Answer, int]] = {
     Q7Answer.YES: 3,
     Q7Answer.NO_A_LOT: 2,
     Q7Answer.NO_A_LITTLE: 1,
     Q7Answer.NO_NOT_AT_ALL: 0,
-    Q7Answer.NO_FOLLOW_UP_BLANK: None,
+    # "If question 7 is answered 'no' but the second half is left incomplete, the score
+    # remains 0" (the authors' scoring instructions): answered, not a missing item.
+    Q7Answer.NO_FOLLOW_UP_BLANK: 0,
     Q7Answer.NOT_RELEVANT: 0,
 }
 
@@ -259,12 +266,12 @@ def _score_item(number: int, item: Item | Q7Item) -> DlqiItemScore:
         return DlqiItemScore(number, label, "blank", None, "unanswered")
     answers = item if isinstance(item, tuple) else (item,)
     text = " + ".join(a.value for a in answers)
-    scored = [a.points for a in answers if a.points is not None]
-    if not scored:  # question 7: "no" with the follow-up blank
-        return DlqiItemScore(number, label, text, None, "unanswered (Q7 follow-up blank)")
+    scored = [a.points for a in answers]
     note = "two answers ticked: the higher scored" if len(answers) == 2 else ""
     if any(a.value == "not relevant" for a in answers) and max(scored) == 0:
         note = note or "not relevant: scored 0"
+    if Q7Answer.NO_FOLLOW_UP_BLANK in answers and max(scored) == 0:
+        note = note or "no, follow-up blank: scored 0 (authors' scoring instructions)"
     return DlqiItemScore(number, label, text, max(scored), note)
 
 
