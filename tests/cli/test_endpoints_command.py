@@ -21,12 +21,12 @@ from tests.public_data import WWW_SUSTAINED_RESPONSE
 PUBLIC = WWW_SUSTAINED_RESPONSE
 needs_public = pytest.mark.skipif(not PUBLIC.is_file(), reason="public data set not present")
 
-ROWS_HEADER = "patient_id,arm,visit,day,pasi,base,chg,pchg,pasi50,pasi75,pasi90,pasi100"
+ROWS_HEADER = "patient_id,arm,visit,day,pasi,base,chg,pchg,base_note,pasi50,pasi75,pasi90,pasi100"
 PATIENTS_HEADER = (
     "patient_id,arm,base,best_pchg,first_pasi50_day,first_pasi75_day,first_pasi90_day,"
     "first_pasi100_day,pasi75_sustained,loss_of_response_day"
 )
-RATES_HEADER = "arm,visit,day,n,responders,rate,ci_low,ci_high,missing,ci,endpoint"
+RATES_HEADER = "arm,visit,day,n,responders,rate,ci_low,ci_high,missing,denominator,ci,endpoint"
 
 # Shuffled rows. a: 7.6 → 1.9 (PASI 75 exactly) then 4.0 (47 %: loss at 56). b: 10.0 → 1.0 (PASI
 # 90 exactly), missed day 56. c: no baseline (screening and day 0 missing): not evaluable.
@@ -87,6 +87,31 @@ def test_derive_adds_change_and_exact_threshold_flags(long_csv: Path, tmp_path: 
     assert rows[("d", "56")]["pasi75"] == "0"
 
 
+def test_derive_and_patients_print_a_zero_baseline_and_its_absolute_change(
+    tmp_path: Path,
+) -> None:
+    # z: baseline 0.0, then 1.5 at day 28 (+1.5 points); the percentage is empty, with the reason.
+    # c: no baseline at all: base and chg empty, with the reason.
+    source = tmp_path / "zero.csv"
+    source.write_text(
+        "patient_id,visit,day,pasi\nz,W0,0,0.0\nz,W4,28,1.5\nc,W4,28,2.0\n", encoding="utf-8"
+    )
+    rows_out, patients_out = tmp_path / "rows.csv", tmp_path / "patients.csv"
+    assert _run("endpoints", "derive", "--input", source, "--output", rows_out) == 0
+    rows = {(r["patient_id"], r["day"]): r for r in _read(rows_out)}
+    z28 = rows[("z", "28")]
+    assert (z28["base"], z28["chg"], z28["pchg"], z28["pasi75"]) == ("0.0", "1.5", "", "")
+    assert z28["base_note"] == "baseline PASI 0: no percent change or relative response"
+    assert (rows[("z", "0")]["base"], rows[("z", "0")]["chg"]) == ("0.0", "")
+    c28 = rows[("c", "28")]
+    assert (c28["base"], c28["chg"], c28["pchg"]) == ("", "", "")
+    assert c28["base_note"] == "no PASI on or before day 0: no change from baseline"
+    assert _run("endpoints", "patients", "--input", source, "--output", patients_out) == 0
+    patients = {r["patient_id"]: r for r in _read(patients_out)}
+    assert (patients["z"]["base"], patients["z"]["best_pchg"]) == ("0.0", "")
+    assert patients["c"]["base"] == ""
+
+
 def test_patients_one_row_each_with_empty_where_none(long_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "patients.csv"
     assert _run("endpoints", "patients", "--input", long_csv, "--output", out) == 0
@@ -104,37 +129,81 @@ def test_patients_one_row_each_with_empty_where_none(long_csv: Path, tmp_path: P
 
 
 @pytest.mark.parametrize(
-    ("missing", "expected"),
+    ("missing", "denominator", "expected"),
     [
         # Evaluable: a (A), b and d (B). W8: a 4.0/7.6 no; b missed; d 6.0/12.0 = 50 % no.
         (
             "nri",
+            "evaluable",
             {("A", "W4"): (1, 1), ("B", "W4"): (2, 2), ("A", "W8"): (1, 0), ("B", "W8"): (2, 0)},
+        ),
+        # ITT adds c (arm A, no baseline) as a non-responder at every visit.
+        (
+            "nri",
+            "itt",
+            {("A", "W4"): (2, 1), ("B", "W4"): (2, 2), ("A", "W8"): (2, 0), ("B", "W8"): (2, 0)},
         ),
         (
             "observed",
+            "evaluable",
             {("A", "W4"): (1, 1), ("B", "W4"): (2, 2), ("A", "W8"): (1, 0), ("B", "W8"): (1, 0)},
+        ),
+        # Observed ITT: c has a PASI at W4 (2.0) only, so counts there as a non-responder.
+        (
+            "observed",
+            "itt",
+            {("A", "W4"): (2, 1), ("B", "W4"): (2, 2), ("A", "W8"): (1, 0), ("B", "W8"): (1, 0)},
         ),
         # LOCF carries b's 1.0 from W4 into W8: a responder.
         (
             "locf",
+            "evaluable",
             {("A", "W4"): (1, 1), ("B", "W4"): (2, 2), ("A", "W8"): (1, 0), ("B", "W8"): (2, 1)},
+        ),
+        # LOCF ITT: c's W4 2.0 is carried to W8, still without a baseline: a non-responder.
+        (
+            "locf",
+            "itt",
+            {("A", "W4"): (2, 1), ("B", "W4"): (2, 2), ("A", "W8"): (2, 0), ("B", "W8"): (2, 1)},
         ),
     ],
 )
-def test_responders_denominators_follow_the_missing_rule(
-    long_csv: Path, tmp_path: Path, missing: str, expected: dict[tuple[str, str], tuple[int, int]]
+def test_responders_denominators_follow_the_missing_and_denominator_rules(
+    long_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    missing: str,
+    denominator: str,
+    expected: dict[tuple[str, str], tuple[int, int]],
 ) -> None:
     out = tmp_path / "rates.csv"
     args = ["--input", long_csv, "--missing", missing, "--by", "arm", "--output", out]
-    assert _run("endpoints", "responders", *args) == 0
+    assert _run("endpoints", "responders", *args, "--denominator", denominator) == 0
     assert _header(out) == RATES_HEADER
     rows = _read(out)
     assert [r["day"] for r in rows] == ["28", "28", "56", "56"]
     got = {(r["arm"], r["visit"]): (int(r["n"]), int(r["responders"])) for r in rows}
     assert got == expected
-    assert {r["missing"] for r in rows} == {missing}
+    assert {(r["missing"], r["denominator"]) for r in rows} == {(missing, denominator)}
     assert {(r["ci"], r["endpoint"]) for r in rows} == {("exact", "PASI75")}
+    printed = " ".join(capsys.readouterr().err.split())
+    assert f"missing: {missing}; denominator: {denominator}," in printed
+
+
+def test_responders_nri_denominator_is_itt_by_default_and_says_so(
+    long_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "rates.csv"
+    args = ["--input", long_csv, "--missing", "nri", "--by", "arm", "--output", out]
+    assert _run("endpoints", "responders", *args) == 0
+    rows = _read(out)
+    assert {r["denominator"] for r in rows} == {"itt"}
+    # c (arm A) has no baseline: in the denominator as a non-responder, 1 of 2 at W4.
+    a_w4 = next(r for r in rows if (r["arm"], r["visit"]) == ("A", "W4"))
+    assert (a_w4["n"], a_w4["responders"], a_w4["rate"]) == ("2", "1", "0.5")
+    printed = " ".join(capsys.readouterr().err.split())
+    assert "denominator: itt, every enrolled patient (ITT)" in printed
+    assert "no evaluable baseline counts as a non-responder" in printed
 
 
 def test_responders_without_by_pool_everyone_with_wilson(long_csv: Path, tmp_path: Path) -> None:
@@ -142,9 +211,10 @@ def test_responders_without_by_pool_everyone_with_wilson(long_csv: Path, tmp_pat
     args = ["--input", long_csv, "--missing", "nri", "--ci", "wilson", "--output", out]
     assert _run("endpoints", "responders", "--threshold", "90", *args) == 0
     w4 = next(r for r in _read(out) if r["visit"] == "W4")
-    # W4 PASI 90: b only (10.0 → 1.0) of a, b, d. Wilson 95 %: see statsmodels below.
-    assert (w4["arm"], w4["n"], w4["responders"], w4["endpoint"]) == ("all", "3", "1", "PASI90")
-    low, high = proportion_confint(1, 3, method="wilson")
+    # W4 PASI 90: b only (10.0 → 1.0) of a, b, c, d (c without a baseline counts under the
+    # default ITT denominator). Wilson 95 %: see statsmodels below.
+    assert (w4["arm"], w4["n"], w4["responders"], w4["endpoint"]) == ("all", "4", "1", "PASI90")
+    low, high = proportion_confint(1, 4, method="wilson")
     assert float(w4["ci_low"]) == pytest.approx(low, abs=5e-7)
     assert float(w4["ci_high"]) == pytest.approx(high, abs=5e-7)
 
@@ -193,10 +263,12 @@ def test_bad_options_exit_2(
     assert _run("endpoints", "responders", *args, "--missing", "nri", "--ci", "wald") == 2
     assert _run("endpoints", "responders", *args, "--missing", "nri", "--threshold", "0") == 2
     assert _run("endpoints", "responders", *args, "--missing", "nri", "--by", "site") == 2
+    assert _run("endpoints", "responders", *args, "--missing", "nri", "--denominator", "all") == 2
     assert _run("endpoints", "derive", *args, "--days", "W0=0") == 2
     assert _run("endpoints", "derive", "--input", tmp_path / "none.csv", "--output", out) == 2
     err = capsys.readouterr().err
     assert "--missing='worst'" in err and "--ci='wald'" in err and "--by='site'" in err
+    assert "--denominator='all': itt or evaluable" in err
     assert not out.exists()
 
 

@@ -68,7 +68,8 @@ def test_first_response_days_sustained_and_loss() -> None:
     assert rows["partial"]["first_pasi50_day"] == 56 and rows["partial"]["first_pasi75_day"] is None
     assert rows["partial"]["pasi75_sustained"] is False
     assert rows["partial"]["loss_of_response_day"] is None
-    assert rows["zero"]["base"] is None and rows["zero"]["pasi75_sustained"] is None
+    # A baseline of 0 is printed as 0.0; only the relative endpoints are empty.
+    assert rows["zero"]["base"] == 0.0 and rows["zero"]["pasi75_sustained"] is None
     assert rows["zero"]["first_pasi50_day"] is None and rows["zero"]["best_pchg"] is None
     assert {r["arm"] for r in rows.values()} == {"A"}
 

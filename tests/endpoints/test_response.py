@@ -53,8 +53,17 @@ def test_baseline_zero_or_absent_is_not_evaluable() -> None:
     out = derive_responders(rows)
     for patient in ("z", "m", "p"):
         row = _post(out, patient)
-        assert row["base"] is None and row["evaluable"] is False
+        assert row["evaluable"] is False
         assert row["pasi50"] is None and row["pchg"] is None
+    # A baseline of 0 is a baseline: base 0, absolute change 0.0 − 0 = 0.0; the percentage has
+    # none, and the note says why. With no baseline at all there is no change either.
+    zero = _post(out, "z")
+    assert (zero["base"], zero["chg"]) == (0.0, 0.0)
+    assert zero["base_note"] == "baseline PASI 0: no percent change or relative response"
+    for patient in ("m", "p"):
+        row = _post(out, patient)
+        assert row["base"] is None and row["chg"] is None
+        assert row["base_note"] == "no PASI on or before day 0: no change from baseline"
     # absolute targets need no baseline
     assert _post(out, "z")["pasi_le1"] == 1
     assert _post(out, "m")["pasi_le2"] == 0 and _post(out, "m")["pasi_le3"] == 1
@@ -153,3 +162,19 @@ def test_change_keeps_extra_columns() -> None:
     rows = _rows(("a", "W0", 0, 10.0), ("a", "W4", 28, 5.0)).with_columns(site=pl.lit("X"))
     out = derive_change(rows)
     assert out["site"].to_list() == ["X", "X"] and out["pchg"].to_list() == [None, -50.0]
+
+
+def test_baseline_zero_gives_the_absolute_change_but_no_percentage() -> None:
+    # Hand computed: baseline 0.0, then 1.5 at day 28 (+1.5 points) and 0.0 at day 56 (0.0).
+    rows = _rows(("z", "W0", 0, 0.0), ("z", "W4", 28, 1.5), ("z", "W8", 56, 0.0))
+    out = derive_responders(rows).sort("day")
+    assert out["base"].to_list() == [0.0, 0.0, 0.0]
+    assert out["chg"].to_list() == [None, 1.5, 0.0]
+    assert out["pchg"].to_list() == [None, None, None]
+    assert out["pasi75"].to_list() == [None, None, None]
+    assert out["pasi_le1"].to_list() == [None, 0, 1]  # absolute targets need no baseline
+    assert set(out["base_note"].to_list()) == {
+        "baseline PASI 0: no percent change or relative response"
+    }
+    evaluable = derive_responders(_rows(("e", "W0", 0, 4.0), ("e", "W4", 28, 1.0)))
+    assert evaluable["base_note"].to_list() == [None, None]

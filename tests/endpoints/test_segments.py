@@ -118,6 +118,8 @@ def _reference(
         endpoints: list[object] = [None] * 9
         if base is not None:
             endpoints = _durability(base, post, loss, stop_day, percent)
+        elif before:  # a baseline of 0 is shown; only its relative endpoints are empty
+            endpoints[0] = 0.0
         rows.append((patient, arms[patient], *endpoints, *_flares(post, flare)))
     schema = {
         "patient_id": pl.String,

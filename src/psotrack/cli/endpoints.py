@@ -23,7 +23,16 @@ if TYPE_CHECKING:
 
 #: Cells read as a missed assessment.
 NULL_TEXT: Final = ["NA", ""]
-DERIVED_COLUMNS: Final = ("base", "chg", "pchg", "pasi50", "pasi75", "pasi90", "pasi100")
+DERIVED_COLUMNS: Final = (
+    "base",
+    "chg",
+    "pchg",
+    "base_note",
+    "pasi50",
+    "pasi75",
+    "pasi90",
+    "pasi100",
+)
 PATIENT_COLUMNS: Final = (
     "patient_id",
     "arm",
@@ -46,6 +55,7 @@ RATE_COLUMNS: Final = (
     "ci_low",
     "ci_high",
     "missing",
+    "denominator",
     "ci",
     "endpoint",
 )
@@ -95,7 +105,11 @@ def derive(
     wide: WideOption = False,
     days: DaysOption = None,
 ) -> None:
-    """Every input row plus base, chg, pchg and the PASI 50/75/90/100 flags (1/0)."""
+    """Every input row plus base, chg, pchg and the PASI 50/75/90/100 flags (1/0).
+
+    ``base_note`` says why ``pchg`` and the flags are empty for a patient who is not evaluable
+    (no baseline PASI, or a baseline of 0: ``base`` and ``chg`` are then still printed).
+    """
     import polars as pl
 
     from psotrack.endpoints import derive_responders
@@ -144,10 +158,18 @@ def responders(
         str,
         typer.Option(
             "--missing",
-            help="Missing-data rule: nri (every evaluable patient in the denominator), observed "
-            "(those with a value at the visit) or locf (last value carried forward).",
+            help="Missing-data rule: nri (a missed visit is no response), observed (those with "
+            "a value at the visit) or locf (last value carried forward).",
         ),
     ],
+    denominator: Annotated[
+        str,
+        typer.Option(
+            "--denominator",
+            help="Patients with no evaluable baseline (none, or PASI 0): itt (every enrolled "
+            "patient counts, those as non-responders; the default) or evaluable (left out).",
+        ),
+    ] = "itt",
     threshold: Annotated[
         int, typer.Option("--threshold", help="PASI improvement in % (1–100).")
     ] = 75,
@@ -162,18 +184,26 @@ def responders(
 ) -> None:
     """Responder rate per arm and post-baseline visit with its 95 % interval, ordered by day.
 
-    The output's ``missing`` column names the missing-data rule, ``ci`` the interval and
-    ``endpoint`` the threshold (e.g. PASI75); without ``--by`` the single group is ``all``.
+    The output's ``missing`` column names the missing-data rule, ``denominator`` the rule for
+    patients with no evaluable baseline, ``ci`` the interval and ``endpoint`` the threshold (e.g.
+    PASI75); without ``--by`` the single group is ``all``. Both rules are also printed.
     """
     import polars as pl
 
-    from psotrack.endpoints import MISSING_RULES, derive_response_rates
+    from psotrack.endpoints import (
+        DENOMINATOR_RULES,
+        DENOMINATOR_TEXT,
+        MISSING_RULES,
+        derive_response_rates,
+    )
     from psotrack.endpoints.response import check_percent
     from psotrack.stats.proportions import PROPORTION_METHODS
 
     problems = []
     if missing not in MISSING_RULES:
         problems.append(Problem("--missing", missing, "nri, observed or locf", kind="invalid"))
+    if denominator not in DENOMINATOR_RULES:
+        problems.append(Problem("--denominator", denominator, "itt or evaluable", kind="invalid"))
     if ci not in PROPORTION_METHODS:
         problems.append(Problem("--ci", ci, "exact, wilson or jeffreys", kind="invalid"))
     try:
@@ -194,12 +224,14 @@ def responders(
             missing=missing,  # type: ignore[arg-type]
             by=by,
             ci=ci,  # type: ignore[arg-type]
+            denominator=denominator,  # type: ignore[arg-type]
         )
         out = rates.rename({by: "arm"} if by not in (None, "arm") else {}).with_columns(
             *(pl.col(c).round(PROPORTION_DECIMALS) for c in ("rate", "ci_low", "ci_high")),
             pl.lit(f"PASI{threshold}").alias("endpoint"),
         )
-    _write(console, out.select(RATE_COLUMNS), output_csv, f"{out.height} rates")
+    rules = f"missing: {missing}; denominator: {denominator}, {DENOMINATOR_TEXT[denominator]}"
+    _write(console, out.select(RATE_COLUMNS), output_csv, f"{out.height} rates ({rules})")
 
 
 def _console() -> Console:

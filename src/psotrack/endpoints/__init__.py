@@ -13,14 +13,25 @@ from psotrack.endpoints.patients import (
     derive_flares,
     derive_patient_endpoints,
 )
-from psotrack.endpoints.rates import MISSING_RULES, MissingRule, derive_response_rates, visit_days
+from psotrack.endpoints.rates import (
+    DENOMINATOR_RULES,
+    DENOMINATOR_TEXT,
+    MISSING_RULES,
+    DenominatorRule,
+    MissingRule,
+    derive_response_rates,
+    visit_days,
+)
 from psotrack.endpoints.response import DEFAULT_THRESHOLDS, derive_change, derive_responders
 from psotrack.endpoints.wide import visit_day, wide_to_long
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "DENOMINATOR_RULES",
+    "DENOMINATOR_TEXT",
     "MISSING_RULES",
     "Assessments",
+    "DenominatorRule",
     "FlareRule",
     "LossOfResponseRule",
     "MissingRule",

@@ -89,7 +89,8 @@ def segment_endpoints(
         [
             patient_ids(rows, segments),
             patient_arms(rows, segments),
-            _masked(pl.Series("base", patient_base_t / 10).round(1), evaluable),
+            # A baseline of 0 is shown (0.0); only a patient with none has an empty ``base``.
+            _masked(pl.Series("base", patient_base_t / 10).round(1), patient_base_t >= 0),
             _masked(pl.Series("best_pchg", best), has_value),
             *(_day_or_null(f"first_pasi{t}_day", first[t]) for t in DEFAULT_THRESHOLDS),
             _masked(pl.Series("pasi75_sustained", sustained), evaluable),

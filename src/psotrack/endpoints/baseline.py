@@ -2,8 +2,11 @@
 
 Day 0 is the first treatment; a patient whose last pre-treatment PASI is missing falls back to
 an earlier one (screening), and a patient with none, or with baseline PASI 0, is *not evaluable*
-for relative endpoints: ``base`` is empty and ``evaluable`` is false, and every denominator of a
-relative endpoint leaves the patient out. PGA and DLQI get their own baselines the same way.
+for relative endpoints: ``evaluable`` is false, percentage change and relative flags are empty,
+and ``base_note`` says why. A baseline of 0 is still a baseline: ``base`` is 0 and the absolute
+change is given; with no baseline at all ``base`` is empty. (Responder rates count patients who
+are not evaluable under their denominator rule, see :mod:`psotrack.endpoints.rates`.) PGA and
+DLQI get their own baselines the same way.
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ Ints = npt.NDArray[np.int64]
 
 #: Internal: baseline PASI in integer tenths (null when not evaluable).
 BASE_T: Final = "_base_t"
-INTERNAL: Final = (PASI_T, BASE_T, PATIENT_KEY)
+#: Internal: baseline PASI in integer tenths, 0 included (null only when there is none).
+RAW_BASE_T: Final = "_raw_base_t"
+INTERNAL: Final = (PASI_T, BASE_T, RAW_BASE_T, PATIENT_KEY)
+#: Why a patient is not evaluable, on each of the patient's rows (empty when evaluable).
+NO_BASELINE: Final = "no PASI on or before day 0: no change from baseline"
+ZERO_BASELINE: Final = "baseline PASI 0: no percent change or relative response"
 
 
 def _sorted_ints(frame: pl.DataFrame, name: str, segments: PatientSegments) -> Ints:
@@ -31,7 +39,8 @@ def _sorted_ints(frame: pl.DataFrame, name: str, segments: PatientSegments) -> I
 
 
 def add_baseline(frame: pl.DataFrame, segments: PatientSegments) -> tuple[pl.DataFrame, Ints, Ints]:
-    """Internal step on a validated frame: add ``_base_t``, ``base`` and ``evaluable``.
+    """Internal step on a validated frame: add ``_base_t``, ``_raw_base_t``, ``base``,
+    ``evaluable`` and ``base_note``.
 
     The baseline is the last non-missing value on or before day 0 in the patient's rows ordered
     by day (one segment reduction, see :mod:`psotrack.endpoints._segments`). Also returns PASI
@@ -52,8 +61,14 @@ def add_baseline(frame: pl.DataFrame, segments: PatientSegments) -> tuple[pl.Dat
         )
         .with_columns(
             pl.when(raw > 0).then(raw.cast(pl.Int32)).alias(BASE_T),
-            pl.when(raw > 0).then((raw / 10).round(1)).alias("base"),
+            pl.when(raw >= 0).then(raw.cast(pl.Int32)).alias(RAW_BASE_T),
+            pl.when(raw >= 0).then((raw / 10).round(1)).alias("base"),
             (raw > 0).alias("evaluable"),
+            pl.when(raw < 0)
+            .then(pl.lit(NO_BASELINE))
+            .when(raw == 0)
+            .then(pl.lit(ZERO_BASELINE))
+            .alias("base_note"),
             *others,
         )
         .drop("_base_raw")
@@ -97,19 +112,23 @@ def prepared(frame: pl.DataFrame | Assessments) -> pl.DataFrame:
 
 
 def derive_baseline(frame: pl.DataFrame | Assessments) -> pl.DataFrame:
-    """Add ``base`` (baseline PASI) and ``evaluable`` to every row of an assessment table.
+    """Add ``base`` (baseline PASI), ``evaluable`` and ``base_note`` to every row.
 
-    Also ``base_pga`` and ``base_dlqi`` when those columns are present (their own last
-    non-missing value on or before day 0; no evaluability rule). Rows keep their order.
+    ``base_note`` says why a patient is not evaluable (no baseline, or a baseline of 0) and is
+    empty otherwise. Also ``base_pga`` and ``base_dlqi`` when those columns are present (their
+    own last non-missing value on or before day 0; no evaluability rule). Rows keep their order.
 
     >>> rows = pl.DataFrame({
-    ...     "patient_id": ["a", "a", "a", "b", "b"],
-    ...     "visit": ["SCR", "W0", "W4", "W0", "W4"],
-    ...     "day": [-14, 0, 28, 0, 28],
-    ...     "pasi": [12.0, None, 3.0, 0.0, 0.0],
+    ...     "patient_id": ["a", "a", "a", "b", "b", "c"],
+    ...     "visit": ["SCR", "W0", "W4", "W0", "W4", "W4"],
+    ...     "day": [-14, 0, 28, 0, 28, 28],
+    ...     "pasi": [12.0, None, 3.0, 0.0, 0.0, 5.0],
     ... })
-    >>> out = derive_baseline(rows).select("patient_id", "base", "evaluable")
-    >>> out.unique().sort("patient_id").rows()
-    [('a', 12.0, True), ('b', None, False)]
+    >>> out = derive_baseline(rows).select("patient_id", "base", "evaluable", "base_note")
+    >>> for row in out.unique().sort("patient_id").rows():
+    ...     print(row)
+    ('a', 12.0, True, None)
+    ('b', 0.0, False, 'baseline PASI 0: no percent change or relative response')
+    ('c', None, False, 'no PASI on or before day 0: no change from baseline')
     """
     return prepared(frame).drop(INTERNAL)

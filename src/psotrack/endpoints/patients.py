@@ -23,7 +23,7 @@ from psotrack.endpoints._durability import (
 )
 from psotrack.endpoints._segments import PatientSegments, patient_segments
 from psotrack.endpoints._validate import PASI_T
-from psotrack.endpoints.baseline import BASE_T, Assessments, prepare_assessments
+from psotrack.endpoints.baseline import RAW_BASE_T, Assessments, prepare_assessments
 from psotrack.endpoints.response import check_percent
 from psotrack.errors import ValidationError
 
@@ -88,7 +88,8 @@ def _segment_inputs(
     if segments is None or pasi is None or base is None:
         segments = patient_segments(rows)
         pasi = segments.sorted(rows[PASI_T].fill_null(-1).cast(pl.Int64).to_numpy())
-        base = rows[BASE_T].fill_null(-1).cast(pl.Int64).to_numpy()[segments.order[segments.starts]]
+        raw = rows[RAW_BASE_T].fill_null(-1).cast(pl.Int64).to_numpy()
+        base = raw[segments.order[segments.starts]]
     return rows, segments, pasi, base
 
 

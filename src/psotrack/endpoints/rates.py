@@ -1,12 +1,24 @@
 """Responder rates per arm and post-baseline visit with a chosen missing-data rule and interval.
 
-Rules (every table carries its rule in the ``missing`` column):
+Missing-data rules (every table carries its rule in the ``missing`` column):
 
-- ``nri`` (non-responder imputation): the denominator is every evaluable patient of the arm; a
-  missed or absent visit counts as no response.
-- ``observed``: evaluable patients with a PASI at that visit.
+- ``nri`` (non-responder imputation): the denominator is every patient of the arm; a missed or
+  absent visit counts as no response.
+- ``observed``: patients with a PASI at that visit.
 - ``locf``: the last post-baseline PASI on or before the visit is carried forward (visits ordered
   by their day); patients with no post-baseline PASI yet are left out.
+
+Denominator rules, for patients with no evaluable baseline (no PASI on or before day 0, or a
+baseline of 0, from which no percentage improvement exists); every table carries its rule in the
+``denominator`` column:
+
+- ``itt`` (strict intention to treat, the default): every enrolled patient counts, and one with no
+  evaluable baseline is a non-responder at every visit the missing-data rule counts him.
+- ``evaluable``: patients with no evaluable baseline are left out of every denominator.
+
+psotrack's choice: ``itt`` is the default because it is what a trial statistician means by NRI
+(all randomised or enrolled patients, e.g. the full analysis set) and it can never make a rate
+look better by dropping patients; ``evaluable`` is the per-protocol-like alternative.
 
 A visit is identified by its label; its ``day`` is the most common day recorded for that label
 (the smallest when tied), and post-baseline visits are those whose day is > 0. A row counts as a
@@ -32,6 +44,13 @@ from psotrack.stats.proportions import PROPORTION_METHODS, ProportionMethod, pro
 
 MissingRule = Literal["nri", "observed", "locf"]
 MISSING_RULES: Final = ("nri", "observed", "locf")
+DenominatorRule = Literal["itt", "evaluable"]
+DENOMINATOR_RULES: Final = ("itt", "evaluable")
+#: Each denominator rule in words, for printing beside the rates it produced.
+DENOMINATOR_TEXT: Final = {
+    "itt": "every enrolled patient (ITT); no evaluable baseline counts as a non-responder",
+    "evaluable": "patients with an evaluable baseline (PASI > 0) only",
+}
 #: Label of the single group when rates are not split by arm.
 ALL_PATIENTS: Final = "all"
 _PACK: Final = 1024
@@ -44,26 +63,34 @@ def visit_days(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.group_by("visit").agg(pl.col("day").mode().min().alias("day")).sort("day", "visit")
 
 
-def _check(missing: object, ci: object, by: str | None, columns: list[str]) -> None:
+def _check(
+    missing: object, denominator: object, ci: object, by: str | None, columns: list[str]
+) -> None:
     if missing not in MISSING_RULES:
         raise ValidationError("missing", missing, "nri, observed or locf", kind="invalid")
+    if denominator not in DENOMINATOR_RULES:
+        raise ValidationError("denominator", denominator, "itt or evaluable", kind="invalid")
     if ci not in PROPORTION_METHODS:
         raise ValidationError("ci", ci, "exact, wilson or jeffreys", kind="invalid")
     if by is not None and by not in columns:
         raise ValidationError("by", by, "a column of the assessment table", kind="invalid")
 
 
-def _counts(rows: pl.DataFrame, grid: pl.DataFrame, threshold: int, missing: str) -> pl.DataFrame:
+def _counts(
+    rows: pl.DataFrame, grid: pl.DataFrame, threshold: int, missing: str, denominator: str
+) -> pl.DataFrame:
     """``group, visit, n, responders`` for every group × grid visit (zeros where none)."""
-    evaluable = rows.filter(pl.col(BASE_T).is_not_null())
-    patients = evaluable.group_by(PATIENT_KEY).agg(pl.col("_group").drop_nulls().first())
+    # Under ITT a patient with no evaluable baseline stays in: ``improved_by`` is null for him
+    # (no baseline tenths), and a null adds nothing to the responders: a non-responder.
+    counted_rows = rows if denominator == "itt" else rows.filter(pl.col(BASE_T).is_not_null())
+    patients = counted_rows.group_by(PATIENT_KEY).agg(pl.col("_group").drop_nulls().first())
     groups = patients.group_by("_group").agg(pl.len().alias("_patients"))
     full = groups.join(grid, how="cross")
     responded = improved_by(threshold).cast(pl.Int64)
     if missing == "locf":
-        counted = _locf(evaluable, grid, threshold)
+        counted = _locf(counted_rows, grid, threshold)
     else:
-        with_value = evaluable.filter(pl.col(PASI_T).is_not_null() & _POST)
+        with_value = counted_rows.filter(pl.col(PASI_T).is_not_null() & _POST)
         counted = with_value.group_by("_group", "visit").agg(
             pl.len().alias("n"), responded.sum().alias("responders")
         )
@@ -75,10 +102,10 @@ def _counts(rows: pl.DataFrame, grid: pl.DataFrame, threshold: int, missing: str
     return out
 
 
-def _locf(evaluable: pl.DataFrame, grid: pl.DataFrame, threshold: int) -> pl.DataFrame:
+def _locf(counted_rows: pl.DataFrame, grid: pl.DataFrame, threshold: int) -> pl.DataFrame:
     # day × 1024 + value packs each post-baseline PASI with its visit day; the maximum among
     # visits on or before a grid day is the value carried forward to it (one grouped pass).
-    post = evaluable.join(grid.rename({"day": "_visit_day"}), on="visit", how="inner").filter(
+    post = counted_rows.join(grid.rename({"day": "_visit_day"}), on="visit", how="inner").filter(
         pl.col(PASI_T).is_not_null() & _POST
     )
     packed = pl.col("_visit_day") * _PACK + pl.col(PASI_T)
@@ -113,25 +140,29 @@ def derive_response_rates(
     by: str | None = "arm",
     ci: ProportionMethod = "exact",
     level: float = 0.95,
+    denominator: DenominatorRule = "itt",
 ) -> pl.DataFrame:
     """PASI ``threshold`` responder rate per group and post-baseline visit, ordered by day.
 
     Columns: ``arm`` (or the ``by`` column; ``"all"`` when ``by`` is None), ``visit, day, n,
     responders, rate, ci_low, ci_high`` (proportions 0–1; empty when ``n`` is 0), ``missing``
-    (the rule) and ``ci`` (the interval method, from :func:`psotrack.stats.proportion_interval`).
+    (the missing-data rule), ``denominator`` (``itt`` or ``evaluable``, see the module) and
+    ``ci`` (the interval method, from :func:`psotrack.stats.proportion_interval`).
 
     >>> rows = pl.DataFrame({
-    ...     "patient_id": ["a", "a", "b", "b"], "visit": ["W0", "W4"] * 2,
-    ...     "day": [0, 28, 0, 28], "pasi": [10.0, 2.5, 10.0, None],
+    ...     "patient_id": ["a", "a", "b", "b", "c", "c"], "visit": ["W0", "W4"] * 3,
+    ...     "day": [0, 28] * 3, "pasi": [10.0, 2.5, 10.0, None, None, 3.0],
     ... })
-    >>> derive_response_rates(rows, by=None).select("n", "responders", "rate").rows()
-    [(2, 1, 0.5)]
+    >>> derive_response_rates(rows, by=None).select("n", "responders", "denominator").rows()
+    [(3, 1, 'itt')]
+    >>> derive_response_rates(rows, by=None, denominator="evaluable")["n"].to_list()
+    [2]
     >>> derive_response_rates(rows, missing="observed", by=None)["n"].to_list()
-    [1]
+    [2]
     """
     check_percent("threshold", threshold)
     rows = prepared(frame)
-    _check(missing, ci, by, rows.columns)
+    _check(missing, denominator, ci, by, rows.columns)
     # The patient's group, not the row's: the first non-empty value among the patient's rows.
     group = (
         pl.col(by).cast(pl.String).drop_nulls().first().over(PATIENT_KEY)
@@ -140,7 +171,7 @@ def derive_response_rates(
     )
     rows = rows.with_columns(group.alias("_group"))
     grid = visit_days(rows).filter(pl.col("day") > 0)
-    counts = _counts(rows, grid, threshold, missing).sort("day", "_group", "visit")
+    counts = _counts(rows, grid, threshold, missing, denominator).sort("day", "_group", "visit")
     intervals = [
         proportion_interval(int(x), int(n), ci, level) if n > 0 else None
         for x, n in zip(counts["responders"].to_list(), counts["n"].to_list(), strict=True)
@@ -155,5 +186,6 @@ def derive_response_rates(
         pl.Series("ci_low", [i.low if i else None for i in intervals], pl.Float64),
         pl.Series("ci_high", [i.high if i else None for i in intervals], pl.Float64),
         pl.lit(missing).alias("missing"),
+        pl.lit(denominator).alias("denominator"),
         pl.lit(ci).alias("ci"),
     )

@@ -5,10 +5,11 @@ PASI tenths: ``(base − value) × 100 ≥ T × base``. So baseline 7.6 → 1.9 
 and 10.0 → 1.0 is PASI 90, which common float formulas misjudge (reference: instruments.md).
 
 Only rows after the first treatment (``day > 0``) carry derived values: ``chg``, ``pchg`` and
-every flag are empty on baseline and screening rows, on missed visits, and (for relative
-endpoints) in patients who are not evaluable. ``dlqi_mid`` is also empty when baseline DLQI is
-below the MID of 4 (such a patient cannot improve by 4, so is neither responder nor not). Flags
-are Int8 1/0 so that sums count responders.
+every flag are empty on baseline and screening rows, on missed visits, and (for ``pchg`` and
+relative endpoints) in patients who are not evaluable. A baseline of 0 still has an absolute
+change (``chg``); ``base_note`` says why ``pchg`` is empty. ``dlqi_mid`` is also empty when
+baseline DLQI is below the MID of 4 (such a patient cannot improve by 4, so is neither responder
+nor not). Flags are Int8 1/0 so that sums count responders.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Final
 import polars as pl
 
 from psotrack.endpoints._validate import PASI_T
-from psotrack.endpoints.baseline import BASE_T, INTERNAL, Assessments, prepared
+from psotrack.endpoints.baseline import BASE_T, INTERNAL, RAW_BASE_T, Assessments, prepared
 from psotrack.errors import Problem, ValidationError
 
 DEFAULT_THRESHOLDS: Final = (50, 75, 90, 100)
@@ -60,8 +61,11 @@ def _flag(condition: pl.Expr, *needed: str) -> pl.Expr:
 
 
 def add_change(frame: pl.DataFrame) -> pl.DataFrame:
-    """Internal step: ``chg`` (PASI points) and ``pchg`` (%) on post-baseline rows."""
-    diff = pl.col(PASI_T) - pl.col(BASE_T)
+    """Internal step: ``chg`` (PASI points) and ``pchg`` (%) on post-baseline rows.
+
+    ``chg`` needs a baseline, even 0; ``pchg`` an evaluable one (there is no percentage of 0).
+    """
+    diff = pl.col(PASI_T) - pl.col(RAW_BASE_T)
     return frame.with_columns(
         pl.when(_POST).then((diff / 10).round(1)).alias("chg"),
         pl.when(_POST).then(diff * 100 / pl.col(BASE_T)).alias("pchg"),
