@@ -178,3 +178,21 @@ def test_baseline_zero_gives_the_absolute_change_but_no_percentage() -> None:
     }
     evaluable = derive_responders(_rows(("e", "W0", 0, 4.0), ("e", "W4", 28, 1.0)))
     assert evaluable["base_note"].to_list() == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("pasi", "le1", "le2", "le3"),
+    # "PASI ≤ 1 / ≤ 2 / ≤ 3" include the bound itself: 1.0 is PASI ≤ 1, 1.1 is not.
+    [
+        (1.0, 1, 1, 1),
+        (1.1, 0, 1, 1),
+        (2.0, 0, 1, 1),
+        (2.1, 0, 0, 1),
+        (3.0, 0, 0, 1),
+        (3.1, 0, 0, 0),
+    ],
+)
+def test_absolute_targets_include_their_bound(pasi: float, le1: int, le2: int, le3: int) -> None:
+    out = derive_responders(_rows(("a", "W0", 0, 12.0), ("a", "W12", 84, pasi)))
+    row = _post(out, "a")
+    assert (row["pasi_le1"], row["pasi_le2"], row["pasi_le3"]) == (le1, le2, le3)

@@ -100,6 +100,28 @@ def test_every_invalid_row_and_field_is_reported():
     ]
 
 
+def test_a_bad_row_beside_rows_at_the_edges_names_only_the_bad_row():
+    # The edges are valid: grade 0 and 4, area score 0 and 6, 0 % and 100 %. A bad row in the same
+    # column sends the whole column through the row-by-row check, which must still pass them.
+    columns = valid_columns(3)
+    columns["head_erythema"] = np.array([4, 5, 0], dtype=np.int8)
+    columns["trunk_area"] = np.array([0, 6, 7], dtype=np.int8)
+    columns["upper_limbs_desquamation"] = np.array([-1, 0, 4], dtype=np.int8)
+    del columns["head_area"]
+    columns["head_area_pct"] = np.array([100.0, 0.0, 100.5])
+    del columns["lower_limbs_area"]
+    columns["lower_limbs_area_pct"] = np.array([0.0, -0.5, 100.0])
+    with pytest.raises(ValidationError) as info:
+        pasi_batch(columns)
+    assert [str(p) for p in info.value.problems] == [
+        "row 1: upper_limbs_desquamation=-1 is outside 0–4 (a grade of desquamation)",
+        "row 2: head_erythema=5 is outside 0–4 (a grade of erythema)",
+        "row 2: lower_limbs_area_pct=-0.5 is outside 0–100 (a percentage of the region)",
+        "row 3: head_area_pct=100.5 is outside 0–100 (a percentage of the region)",
+        "row 3: trunk_area=7 is outside 0–6 (an area score)",
+    ]
+
+
 @pytest.mark.parametrize(
     "column",
     [np.array([1.0, 2.0]), np.array([True, False]), np.array(["1", "2"]), np.array([1, 2], "O")],

@@ -122,6 +122,33 @@ def test_custom_rule_and_its_checks():
     assert "last band must be open-ended" in str(info.value)
 
 
+def test_equal_band_edges_make_a_band_of_one_value():
+    # Edges must not decrease; an equal edge is allowed: "< 10" then "≤ 10" leaves a band that
+    # holds exactly 10 (a rule that treats the cut value on its own).
+    rule = SeverityRule.from_cuts(
+        "PASI at 10",
+        "PASI",
+        (0, 72),
+        [("below", 10, False), ("at", 10, True), ("above", None, True)],
+    )
+    assert [rule.classify(v).category for v in (9.9, 10, 10.1)] == ["below", "at", "above"]
+    assert rule.describe() == "below: < 10; at: ≤ 10; above: above 10"
+
+
+def test_rule_of_tens_accepts_the_top_of_each_scale_and_nothing_above():
+    # PASI runs 0–72 and DLQI 0–30: the maxima are valid, one tenth or one point above is not.
+    assert rule_of_tens(pasi=72).category == "severe"
+    assert rule_of_tens(dlqi=30).category == "severe"
+    assert rule_of_tens(bsa=100).category == "severe"
+    with pytest.raises(ValidationError) as info:
+        rule_of_tens(bsa=100.1, pasi=72.1, dlqi=31)
+    assert [str(p) for p in info.value.problems] == [
+        "bsa=100.1 is outside 0–100 (BSA)",
+        "pasi=72.1 is outside 0–72 (PASI)",
+        "dlqi=31 is outside 0–30 (a DLQI total)",
+    ]
+
+
 @given(st.decimals(min_value=0, max_value=72, places=1))
 def test_every_pasi_gets_exactly_one_band(pasi):
     category = PASI_BANDS_10_20.classify(pasi).category

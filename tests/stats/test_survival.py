@@ -180,6 +180,19 @@ def test_bad_input_names_field_and_value(frame: pl.DataFrame, field: str, value:
     assert caught.value.value == value
 
 
+def test_time_zero_is_a_valid_time() -> None:
+    # A patient who responds at the first visit of a day-0 table, or is censored on day 0, has
+    # time 0 (times must be ≥ 0, and 0 is allowed). Hand computed: 4 at risk at 0, one event →
+    # S(0) = 3/4; one censored at 0; at 2 two at risk, one event → 3/4 · 1/2 = 3/8.
+    frame = pl.DataFrame({"time": [0, 0, 2, 2], "event": [1, 0, 1, 0]})
+    table = kaplan_meier(frame).curve().table
+    assert table.select("time", "at_risk", "events", "censored").rows() == [
+        (0.0, 4, 1, 1),
+        (2.0, 2, 1, 1),
+    ]
+    assert table["survival"].to_list() == pytest.approx([0.75, 0.375], abs=1e-12)
+
+
 def test_bad_row_is_named_from_1() -> None:
     # Rows are numbered from 1 in every message (the third row is "row 3", as in a CSV viewer).
     frame = pl.DataFrame({"time": [1, 2, -3], "event": [1, 0, 1]})
