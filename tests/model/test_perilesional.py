@@ -14,6 +14,7 @@ from psotrack.model import observation
 from psotrack.model import states as s
 from psotrack.model.observation import (
     TARGET_SITE,
+    area_percent,
     grades,
     observe_pasi,
     pasi_columns,
@@ -53,6 +54,30 @@ ONE_SITE_COLUMNS = [
 ]  # fmt: skip
 
 
+#: Platform differences (libm/SIMD exp and log, BLAS) move the simulated states by ~1e-12
+#: relative; a PASI changes only when a sign severity crosses a grade edge (3·s + 0.5 an integer)
+#: or an area crosses a band edge (10, 30, 50, 70, 90 %, or leaves 0). The snapshots below are
+#: compared exactly only after checking that every continuous value is at least this far from an
+#: edge, so that the exact comparison cannot depend on the machine (measured margins: 1.4e-3 in
+#: severity, 0.058 points of area). A future change that brings a value this close fails here
+#: with that reason, instead of failing on some CPUs only.
+EDGE_MARGIN = 1e-6
+
+
+def _edge_margin(plaques: FloatArray, population: Population) -> float:
+    """Smallest distance of any sign severity or positive area from a grading edge."""
+    severity = sign_severity(plaques)
+    grade_steps = [3.0 * v + 0.5 for v in severity.values()]
+    by_grade = min(float(np.min(np.abs(g - np.round(g)))) / 3.0 for g in grade_steps)
+    area = area_percent(
+        severity["induration"], population.baseline_induration, population.baseline_area
+    )
+    edges = np.array([10.0, 30.0, 50.0, 70.0, 90.0])
+    by_band = float(np.min(np.abs(area[..., None] - edges)))
+    positive = area[area > 0]  # exactly 0 (clipped) is no edge case; a hair above 0 would be
+    return min(by_grade, by_band, float(positive.min()) if positive.size else np.inf)
+
+
 def _state(kind: str) -> FloatArray:
     return published_state(kind, P)
 
@@ -70,14 +95,20 @@ def cohort() -> Population:
 def test_iv_arm_is_unchanged_from_the_one_plaque_snapshot(small: Population) -> None:
     frame = simulate_arm(small, IV, SNAPSHOT_DAYS, seed=3)
     assert frame.columns == ONE_SITE_COLUMNS
-    assert frame["pasi"].to_list() == SNAPSHOT_IV_PASI
-    assert [round(v, 6) for v in frame["treg_pct"].to_list()[:5]] == SNAPSHOT_IV_TREG
     plaques, injected = simulate_sites(small, IV, SNAPSHOT_DAYS)
     assert injected is None and plaques.shape == (5, 8, s.N_STATES)
+    assert _edge_margin(plaques, small) > EDGE_MARGIN  # so the PASI steps are machine-independent
+    assert frame["pasi"].to_list() == SNAPSHOT_IV_PASI
+    # Treg is continuous (state × seeded log-normal noise), stored to 6 decimals: compared to one
+    # unit of that last digit (the stored value is itself rounded; the last bits vary by CPU).
+    assert frame["treg_pct"].to_list()[:5] == pytest.approx(SNAPSHOT_IV_TREG, abs=1e-6)
 
 
 def test_all_plaques_injected_gives_the_old_one_plaque_perilesional_arm(small: Population) -> None:
     frame = simulate_arm(small, PERILESIONAL, SNAPSHOT_DAYS, seed=3, injected_area_share=1.0)
+    # With every plaque injected the mixed signs and area are the injected site's own.
+    _, injected = simulate_sites(small, PERILESIONAL, SNAPSHOT_DAYS)
+    assert injected is not None and _edge_margin(injected, small) > EDGE_MARGIN
     assert frame["pasi"].to_list() == SNAPSHOT_ALL_INJECTED_PASI
 
 
