@@ -92,7 +92,8 @@ def test_text_output_shows_kind_due_date_and_message(filled, capsys):
     assert f"patient {patients['b']}  serious adverse event  raised " in lines[1]
     assert lines[1].endswith("report due 2026-03-17")
     assert lines[2].startswith(
-        "    serious adverse event 'thromboembolic event' (reported as 'Pulmonary embolism', grade 2"
+        "    serious adverse event 'thromboembolic event' "
+        "(reported as 'Pulmonary embolism', grade 2"
     )
     assert "viability below release threshold" in lines[3]
     assert "viability 75 % is below the release threshold 80 %" in lines[4]

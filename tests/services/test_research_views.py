@@ -181,7 +181,10 @@ def test_a_name_typed_into_forms_never_reaches_a_researcher(db, actors, clinicia
         "viability 60 % is below the release threshold 80 %",
     }
     frame = assessments_frame(db, actors[Role.RESEARCHER])
-    assert frame.select("visit", "day", "pasi").rows() == [("day 0", 0, "9.0"), ("day 28", 28, "36.0")]
+    assert frame.select("visit", "day", "pasi").rows() == [
+        ("day 0", 0, "9.0"),
+        ("day 28", 28, "36.0"),
+    ]
 
 
 def test_a_name_written_into_every_free_text_column_never_reaches_a_researcher(

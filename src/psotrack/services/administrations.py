@@ -119,9 +119,7 @@ def log_administration(
         return administration.id
 
 
-def protocol_breaches(
-    data: AdministrationIn, program: Program
-) -> list[tuple[FlagKind, str, str]]:
+def protocol_breaches(data: AdministrationIn, program: Program) -> list[tuple[FlagKind, str, str]]:
     """The flags an administration raises under ``program``: (kind, message, coded message).
 
     The coded message leaves out the program's name and the lot (free text).
@@ -137,14 +135,10 @@ def protocol_breaches(
             f"cell dose {_cells(data.cells_per_kg)} cells/kg is "
             f"{'below' if below else 'above'} the protocol range {limits} cells/kg"
         )
-        breaches.append(
-            (FlagKind.DOSE_OUT_OF_RANGE, f"{coded} of program {program.name!r}", coded)
-        )
+        breaches.append((FlagKind.DOSE_OUT_OF_RANGE, f"{coded} of program {program.name!r}", coded))
     threshold = program.viability_threshold_pct
     if _exact(data.viability_pct) < _exact(threshold):
-        coded = (
-            f"viability {data.viability_pct:g} % is below the release threshold {threshold:g} %"
-        )
+        coded = f"viability {data.viability_pct:g} % is below the release threshold {threshold:g} %"
         told = f"{coded} of program {program.name!r} (lot {data.lot})"
         breaches.append((FlagKind.LOW_VIABILITY, told, coded))
     return breaches

@@ -76,7 +76,9 @@ CORRECTABLE: dict[str, Correctable] = {
     # Relatedness, seriousness and grade decide safety flags and report deadlines: to change
     # them, report the event again and delete the wrong record, so the flags are raised anew.
     "adverse_events": Correctable(
-        AdverseEvent, AdverseEventIn, frozenset({"term", "verbatim_term", "outcome", "action_taken"})
+        AdverseEvent,
+        AdverseEventIn,
+        frozenset({"term", "verbatim_term", "outcome", "action_taken"}),
     ),
     "concomitant_therapies": Correctable(
         ConcomitantTherapy, ConcomitantTherapyIn, frozenset({"agent", "dose"})

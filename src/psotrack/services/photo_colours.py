@@ -47,7 +47,9 @@ def to_srgb(image: Image.Image, icc_profile: bytes | None) -> tuple[Image.Image,
         ) from None
     space = colour_space(source)
     if image.mode in ("P", "PA"):
-        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+        image = image.convert(
+            "RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB"
+        )
     alpha = image.mode in ("RGBA", "LA")
     if image.mode == "LA":  # LittleCMS takes no grey+alpha: convert the grey, keep the alpha
         grey, mask = image.split()

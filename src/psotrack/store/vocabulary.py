@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-
 #: The username of the set-up process (imports, the demo builder): a row made by migration 0004,
 #: with no password so that no one signs in as it; no person may be given this username.
 SYSTEM_USERNAME = "system"

@@ -83,9 +83,7 @@ class Administration(Base, Timestamps):
     vitals_before: Mapped[dict[str, Any] | None] = mapped_column(
         JSON, default=None, info=CODED_TEXT
     )
-    vitals_after: Mapped[dict[str, Any] | None] = mapped_column(
-        JSON, default=None, info=CODED_TEXT
-    )
+    vitals_after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None, info=CODED_TEXT)
 
 
 class ConcomitantTherapy(Base, Timestamps):
@@ -95,9 +93,7 @@ class ConcomitantTherapy(Base, Timestamps):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     therapy_class: Mapped[TherapyClass] = mapped_column(coded(TherapyClass, "therapy_class"))
     agent: Mapped[str | None] = mapped_column(String(200), default=None)
-    biologic_target: Mapped[str | None] = mapped_column(
-        String(40), default=None, info=CODED_TEXT
-    )
+    biologic_target: Mapped[str | None] = mapped_column(String(40), default=None, info=CODED_TEXT)
     start_date: Mapped[date]
     stop_date: Mapped[date | None] = mapped_column(default=None)
     dose: Mapped[str | None] = mapped_column(String(200), default=None)
