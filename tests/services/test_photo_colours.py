@@ -91,7 +91,7 @@ def text_tag(text: str) -> bytes:
 
 
 def display_p3_profile() -> bytes:
-    """ICC v4.3 display profile of Display P3 (what an iPhone embeds, rebuilt from its definition)."""
+    """An ICC v4.3 display profile of Display P3, built from its definition."""
     adapt = (
         np.linalg.inv(BRADFORD)
         @ np.diag((BRADFORD @ D50_XYZ) / (BRADFORD @ xyz_of(*D65)))
