@@ -239,7 +239,7 @@ def full_patient(db: Database, clinician: Actor, program_name: str = "UC-MSC IV"
                 clinician,
                 {
                     "patient_id": patient,
-                    "term": "Fever",
+                    "term": "fever",
                     "onset_date": day,
                     "grade": 1,
                     "serious": False,

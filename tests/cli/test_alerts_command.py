@@ -9,10 +9,11 @@ from sqlalchemy import update
 from psotrack.cli import main
 from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
-from psotrack.services.context import SYSTEM, Database
-from psotrack.services.patients import create_program, enroll_patient
+from psotrack.services.context import SYSTEM, Actor, Database
+from psotrack.services.patients import create_program, create_user, enroll_patient
 from psotrack.store import make_engine, upgrade
 from psotrack.store.models import SafetyFlag
+from psotrack.store.vocabulary import Role
 from tests.services.conftest import patient_form
 from tests.services.test_administrations import dose_form
 from tests.services.test_adverse_events import serious_form
@@ -38,11 +39,14 @@ def filled(tmp_path) -> tuple[str, dict[str, int]]:
             "viability_threshold_pct": 80.0,
         },
     )
-    a = enroll_patient(db, SYSTEM, patient_form(program, mrn="A"))
-    b = enroll_patient(db, SYSTEM, patient_form(program, mrn="B"))
-    log_administration(db, SYSTEM, dose_form(a, viability_pct=75.0))
+    # Dosing and reporting an adverse event need a person: a clinician does them.
+    user = {"username": "dr-a", "display_name": "Dr A", "role": "clinician"}
+    clinician = Actor(create_user(db, SYSTEM, user), Role.CLINICIAN)
+    a = enroll_patient(db, clinician, patient_form(program, mrn="A"))
+    b = enroll_patient(db, clinician, patient_form(program, mrn="B"))
+    log_administration(db, clinician, dose_form(a, viability_pct=75.0))
     form = serious_form(b, ["hospitalisation"], grade=2)
-    report_adverse_event(db, SYSTEM, form, recorded_on=date(2026, 3, 2))
+    report_adverse_event(db, clinician, form, recorded_on=date(2026, 3, 2))
     engine.dispose()
     return url, {"a": a, "b": b}
 
@@ -87,7 +91,10 @@ def test_text_output_shows_kind_due_date_and_message(filled, capsys):
     assert lines[0] == "Safety flags (2, newest first)"
     assert f"patient {patients['b']}  serious adverse event  raised " in lines[1]
     assert lines[1].endswith("report due 2026-03-17")
-    assert lines[2].startswith("    serious adverse event 'Pulmonary embolism' (grade 2")
+    assert lines[2].startswith(
+        "    serious adverse event 'thromboembolic event' "
+        "(reported as 'Pulmonary embolism', grade 2"
+    )
     assert "viability below release threshold" in lines[3]
     assert "viability 75 % is below the release threshold 80 %" in lines[4]
 

@@ -32,7 +32,8 @@ def event_form(patient_id: int, **changes) -> dict:
     """A mild, non-serious headache, possibly related, recovered."""
     form = {
         "patient_id": patient_id,
-        "term": "Headache",
+        "term": "headache",
+        "verbatim_term": "Headache",
         "onset_date": date(2026, 2, 27),
         "resolution_date": date(2026, 2, 28),
         "grade": 1,
@@ -49,7 +50,8 @@ def event_form(patient_id: int, **changes) -> dict:
 def serious_form(patient_id: int, criteria: list[str], **changes) -> dict:
     """A serious, unexpected, probably related event (so expedited reporting applies)."""
     base = {
-        "term": "Pulmonary embolism",
+        "term": "thromboembolic event",
+        "verbatim_term": "Pulmonary embolism",
         "grade": 4,
         "serious": True,
         "serious_criteria": criteria,
@@ -87,12 +89,13 @@ def test_stores_event_with_program_ctcae_version_and_audit(db, clinician):
                 AuditEntry.entity == "adverse_events", AuditEntry.entity_id == event_id
             )
         ).all()
-    assert (event.patient_id, event.term, event.grade, event.ctcae_version) == (
+    assert (event.patient_id, event.term, event.verbatim_term, event.grade) == (
         patient,
+        "headache",
         "Headache",
         1,
-        "6.0",
     )
+    assert event.ctcae_version == "6.0"
     assert (event.onset_date, event.resolution_date) == (date(2026, 2, 27), date(2026, 2, 28))
     assert (event.serious, event.serious_criteria, event.expected) == (False, [], True)
     assert (event.relatedness.value, event.outcome.value) == ("possible", "recovered")
@@ -193,7 +196,8 @@ def test_grade_three_or_more_is_flagged(db, clinician, patient_id, grade, flagge
     assert [f.kind for f in raised] == ([FlagKind.GRADE_3_OR_MORE] if flagged else [])
     if flagged:
         assert raised[0].message == (
-            f"adverse event 'Headache' (grade {grade}, onset 2026-02-27) is grade ≥ 3"
+            "adverse event 'headache' (reported as 'Headache', "
+            f"grade {grade}, onset 2026-02-27) is grade ≥ 3"
         )
         assert raised[0].due_date is None
 
@@ -202,7 +206,8 @@ def test_infusion_reaction_links_the_administration_and_is_flagged(db, clinician
     admin_id = log_administration(db, clinician, dose_form(patient_id))
     form = event_form(
         patient_id,
-        term="Infusion related reaction",
+        term="infusion related reaction",
+        verbatim_term="Infusion related reaction",
         grade=2,
         infusion_reaction=True,
         administration_id=admin_id,

@@ -352,12 +352,18 @@ def test_list_by_visit_date_filtered_by_instrument(db, clinician, actors, patien
     itch = {"visit_id": earlier, "instrument": "itch_nrs", "responses": {"score": 6}}
     record_assessment(db, clinician, itch)
     record_pasi(db, clinician, earlier, "20.0")
-    researcher = actors[Role.RESEARCHER]
-    rows = list_assessments(db, researcher, patient_id)
+    rows = list_assessments(db, clinician, patient_id)
     assert [(r.visit_label, r.instrument, r.score) for r in rows] == [
         ("D0", "itch_nrs", "6"),
         ("D0", "pasi", "20.0"),
         ("D28", "pasi", "3.0"),
+    ]
+    researcher = actors[Role.RESEARCHER]  # the same, without the visit label (free text)
+    rows = list_assessments(db, researcher, patient_id)
+    assert [(r.visit_label, r.visit_type, r.instrument, r.score) for r in rows] == [
+        (None, "baseline", "itch_nrs", "6"),
+        (None, "baseline", "pasi", "20.0"),
+        (None, "follow-up", "pasi", "3.0"),
     ]
     pasi_rows = list_assessments(db, researcher, patient_id, instrument="pasi")
     assert [(r.visit_date, r.score_value) for r in pasi_rows] == [

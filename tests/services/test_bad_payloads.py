@@ -101,7 +101,7 @@ def test_administration_payloads(db, clinician, patient_id):
 def test_adverse_event_lab_and_enrollment_payloads(db, clinician, patient_id, program_id):
     event = {
         "patient_id": patient_id,
-        "term": "Fever",
+        "term": "fever",
         "onset_date": date(2026, 1, 6),
         "grade": 1,
         "serious": False,

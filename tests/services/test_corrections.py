@@ -208,7 +208,8 @@ def test_flags_of_a_deleted_patient_are_no_longer_listed(db, clinician, patient_
         clinician,
         {
             "patient_id": patient_id,
-            "term": "Pneumonia",
+            "term": "infection",
+            "verbatim_term": "Pneumonia",
             "onset_date": date(2026, 2, 1),
             "grade": 3,
             "serious": False,

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from psotrack.endpoints import wide_to_long
 from psotrack.errors import PermissionDenied, ValidationError
+from psotrack.services.context import SYSTEM
 from psotrack.services.imports import import_assessments
 from psotrack.services.timeline import assessments_frame
 from psotrack.store.models import Assessment, AuditEntry, Patient, Visit
@@ -143,7 +144,7 @@ def test_deleted_patients_are_refused_and_others_enrolled_in_the_program(db, cli
     )
     other = create_program(
         db,
-        clinician.__class__(None, Role.ADMIN),
+        SYSTEM,
         {"name": "P2", "regimen": "r", "product_source": "other", "route": "IV"},
     )
     with pytest.raises(ValidationError) as info:

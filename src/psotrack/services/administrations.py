@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from psotrack.errors import Conflict, Problem, ValidationError
 from psotrack.services.audit import audit_created
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.flags import raise_flag
 from psotrack.services.patients import get_patient, get_visit, require_user
 from psotrack.services.payloads import Bool, Float, Id, Int, Payload, Text, as_utc, parse_payload
@@ -78,10 +78,10 @@ def log_administration(
     The protocol limits come from the program of the patient's open enrollment (active first,
     then follow-up, then screening; the most recent start among equals).
     """
-    actor.require(Permission.RECORD_ADMINISTRATION)
     data = parse_payload(AdministrationIn, payload)
     _check(data)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.RECORD_ADMINISTRATION)
         get_patient(session, data.patient_id)
         if data.visit_id is not None:
             visit = get_visit(session, data.visit_id)
@@ -105,7 +105,7 @@ def log_administration(
         )
         session.add(administration)
         audit_created(session, actor, administration)
-        for kind, message in protocol_breaches(data, program):
+        for kind, message, coded_message in protocol_breaches(data, program):
             raise_flag(
                 session,
                 actor,
@@ -114,36 +114,33 @@ def log_administration(
                 entity="administrations",
                 entity_id=administration.id,
                 message=message,
+                coded_message=coded_message,
             )
         return administration.id
 
 
-def protocol_breaches(data: AdministrationIn, program: Program) -> list[tuple[FlagKind, str]]:
-    """The flags an administration raises under ``program``: (kind, message) pairs."""
-    breaches: list[tuple[FlagKind, str]] = []
+def protocol_breaches(data: AdministrationIn, program: Program) -> list[tuple[FlagKind, str, str]]:
+    """The flags an administration raises under ``program``: (kind, message, coded message).
+
+    The coded message leaves out the program's name and the lot (free text).
+    """
+    breaches: list[tuple[FlagKind, str, str]] = []
     dose = _exact(data.cells_per_kg)
     low, high = program.dose_min_per_kg, program.dose_max_per_kg
     below = low is not None and dose < _exact(low)
     above = high is not None and dose > _exact(high)
     if below or above:
         limits = f"{_bound(low)}–{_bound(high)}"
-        breaches.append(
-            (
-                FlagKind.DOSE_OUT_OF_RANGE,
-                f"cell dose {_cells(data.cells_per_kg)} cells/kg is "
-                f"{'below' if below else 'above'} the protocol range {limits} cells/kg "
-                f"of program {program.name!r}",
-            )
+        coded = (
+            f"cell dose {_cells(data.cells_per_kg)} cells/kg is "
+            f"{'below' if below else 'above'} the protocol range {limits} cells/kg"
         )
+        breaches.append((FlagKind.DOSE_OUT_OF_RANGE, f"{coded} of program {program.name!r}", coded))
     threshold = program.viability_threshold_pct
     if _exact(data.viability_pct) < _exact(threshold):
-        breaches.append(
-            (
-                FlagKind.LOW_VIABILITY,
-                f"viability {data.viability_pct:g} % is below the release threshold "
-                f"{threshold:g} % of program {program.name!r} (lot {data.lot})",
-            )
-        )
+        coded = f"viability {data.viability_pct:g} % is below the release threshold {threshold:g} %"
+        told = f"{coded} of program {program.name!r} (lot {data.lot})"
+        breaches.append((FlagKind.LOW_VIABILITY, told, coded))
     return breaches
 
 

@@ -7,9 +7,13 @@ Rules (sources in ../shared/reference/instruments.md, "Adverse events"):
   the event) must be serious with the "death" criterion.
 - An infusion-related reaction names the administration it followed, of the same patient.
 - The CTCAE version stored with the event is the patient's program's (``Program.ctcae_version``).
+- The term is coded (:class:`~psotrack.store.vocabulary.AeTerm`, "other" when none fits); what
+  the reporter wrote goes in ``verbatim_term``, free text that only the care team reads.
 
 Flags, raised in the same transaction as the event: a serious event (with the expedited report
-deadline it starts, if any), a grade ≥ 3 event, an infusion-related reaction.
+deadline it starts, if any), a grade ≥ 3 event, an infusion-related reaction. Each flag's
+message for the care team names the verbatim term; its coded message (for researchers) names
+the coded term only.
 
 Expedited reporting (ICH E2A): a serious, unexpected and related event is due to regulators
 within 7 calendar days if fatal or life-threatening, else within 15. Day 0 is the day the
@@ -32,13 +36,14 @@ from sqlalchemy.orm import Session
 from psotrack.errors import Conflict, Problem, ValidationError
 from psotrack.services.administrations import current_program
 from psotrack.services.audit import audit_created
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.flags import raise_flag
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import Bool, Id, Int, Payload, Text, parse_payload
 from psotrack.store.models import Administration, AdverseEvent
 from psotrack.store.vocabulary import (
     AeOutcome,
+    AeTerm,
     EnrollmentStatus,
     FlagKind,
     Relatedness,
@@ -64,7 +69,8 @@ ANY_STATUS = (
 
 class AdverseEventIn(Payload):
     patient_id: Id
-    term: Annotated[Text, Field(min_length=1, max_length=200)]
+    term: AeTerm
+    verbatim_term: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
     onset_date: date
     resolution_date: date | None = None
     grade: Annotated[Int, Field(ge=1, le=5)]
@@ -90,11 +96,11 @@ def report_adverse_event(
     ``recorded_on`` is the awareness day that starts an expedited report window (default:
     today on this machine's calendar); tests and imports of past reports pass it explicitly.
     """
-    actor.require(Permission.REPORT_ADVERSE_EVENT)
     data = parse_payload(AdverseEventIn, payload)
     _check(data)
     awareness = recorded_on if recorded_on is not None else date.today()
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.REPORT_ADVERSE_EVENT)
         get_patient(session, data.patient_id)
         if data.administration_id is not None:
             _check_administration(session, data.patient_id, data.administration_id)
@@ -109,7 +115,9 @@ def report_adverse_event(
         )
         session.add(event)
         audit_created(session, actor, event)
-        for kind, message, due in event_flags(data, awareness):
+        told = event_flags(data, awareness)
+        coded = event_flags(data, awareness, coded=True)
+        for (kind, message, due), (_, coded_message, _) in zip(told, coded, strict=True):
             raise_flag(
                 session,
                 actor,
@@ -118,6 +126,7 @@ def report_adverse_event(
                 entity="adverse_events",
                 entity_id=event.id,
                 message=message,
+                coded_message=coded_message,
                 due_date=due,
             )
         return event.id
@@ -133,10 +142,17 @@ def expedited_report_days(data: AdverseEventIn) -> int | None:
     return OTHER_SERIOUS_DAYS
 
 
-def event_flags(data: AdverseEventIn, recorded_on: date) -> list[tuple[FlagKind, str, date | None]]:
-    """The flags an event raises: (kind, message, due date) triples."""
+def event_flags(
+    data: AdverseEventIn, recorded_on: date, *, coded: bool = False
+) -> list[tuple[FlagKind, str, date | None]]:
+    """The flags an event raises: (kind, message, due date) triples.
+
+    The message names the verbatim term beside the coded one; with ``coded`` it is built from
+    coded values only (term code, grade, dates, criteria), for researchers.
+    """
     flags: list[tuple[FlagKind, str, date | None]] = []
-    name = f"{data.term!r} (grade {data.grade}, onset {data.onset_date.isoformat()})"
+    said = "" if coded or data.verbatim_term is None else f"reported as {data.verbatim_term!r}, "
+    name = f"{data.term.value!r} ({said}grade {data.grade}, onset {data.onset_date.isoformat()})"
     if data.serious:
         criteria = ", ".join(c.value for c in SeriousCriterion if c in data.serious_criteria)
         days = expedited_report_days(data)

@@ -33,10 +33,11 @@ from sqlalchemy.orm import Session
 
 from psotrack.errors import NotFound, Problem, ValidationError
 from psotrack.services.audit import audit_changed, audit_created_values
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.flags import raise_flag
 from psotrack.services.patients import get_patient, require_user
 from psotrack.services.payloads import Id, Payload, parse_payload, require_id, require_reason
+from psotrack.services.research_views import coded_responses
 from psotrack.services.scoring import Scored, score_responses
 from psotrack.services.study_days import first_dose_dates
 from psotrack.store.models import Assessment, Patient, Visit
@@ -60,13 +61,18 @@ class AssessmentIn(Payload):
 
 @dataclass(frozen=True)
 class RecordedAssessment:
-    """An assessment as a list shows it, with its visit's date and label."""
+    """An assessment as a list shows it, with its visit's date, type and label.
+
+    For a role without access to identified records (a researcher) the label (free text) is
+    ``None`` and the responses keep only numbers and closed-list answers.
+    """
 
     id: int
     patient_id: int
     visit_id: int
     visit_date: date
-    visit_label: str
+    visit_type: str
+    visit_label: str | None
     instrument: str
     score: str | None
     score_value: float | None
@@ -81,9 +87,9 @@ def record_assessment(db: Database, actor: Actor, payload: Mapping[str, Any] | A
     ``assessor_id`` is optional: when left out the assessor is not stated (who entered the
     assessment is in the audit log). The assessment's patient is the visit's patient.
     """
-    actor.require(Permission.RECORD_CLINICAL)
     data, scored, responses = _read(payload)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
         visit = _live_visit(session, data.visit_id)
         if data.assessor_id is not None:
             require_user(session, "assessor_id", data.assessor_id)
@@ -114,9 +120,9 @@ def correct_assessment(
     The score is never corrected by hand: it follows from the corrected responses. The audit
     rows carry the old and new responses and the old and new score.
     """
-    actor.require(Permission.CORRECT)
     why = require_reason(reason, "the correction")
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.CORRECT)
         assessment = session.get(Assessment, require_id("assessment_id", assessment_id))
         if assessment is None or assessment.deleted_at is not None:
             raise NotFound(f"no assessment with id {assessment_id}")
@@ -148,7 +154,6 @@ def list_assessments(
     db: Database, actor: Actor, patient_id: int, instrument: Instrument | str | None = None
 ) -> list[RecordedAssessment]:
     """A patient's assessments (of one instrument if named) by visit date, deleted ones omitted."""
-    actor.require(Permission.READ_RESEARCH)
     problems: list[Problem] = []
     if isinstance(patient_id, bool) or not isinstance(patient_id, int):
         problems.append(Problem("patient_id", patient_id, "a patient id (integer)", kind="type"))
@@ -162,6 +167,8 @@ def list_assessments(
     if problems:
         raise ValidationError(problems=problems)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
+        identified = actor.may(Permission.READ_IDENTIFIED)
         get_patient(session, patient_id)
         query = (
             select(Assessment, Visit)
@@ -181,11 +188,12 @@ def list_assessments(
                 patient_id=a.patient_id,
                 visit_id=v.id,
                 visit_date=v.visit_date,
-                visit_label=v.label,
+                visit_type=v.visit_type.value,
+                visit_label=v.label if identified else None,
                 instrument=a.instrument.value,
                 score=a.score,
                 score_value=a.score_value,
-                responses=a.responses,
+                responses=a.responses if identified else coded_responses(a.responses),
                 assessor_id=a.assessor_id,
                 recorded_at=a.created_at,
             )
@@ -276,6 +284,11 @@ def _check_flare(
     best, value = min(_tenths(s) for s in scores), _tenths(score)
     if not is_possible_flare(value, best):
         return
+    rule = (
+        f"is ≥ {FLARE_PERCENT_OF_BEST} % of the best earlier post-baseline PASI "
+        f"{Decimal(best).scaleb(-1)}: a possible flare"
+    )
+    when = visit.visit_date.isoformat()
     raise_flag(
         session,
         actor,
@@ -283,9 +296,6 @@ def _check_flare(
         kind=FlagKind.POSSIBLE_FLARE,
         entity="assessments",
         entity_id=assessment_id,
-        message=(
-            f"PASI {score} at visit {visit.label} ({visit.visit_date.isoformat()}) is "
-            f"≥ {FLARE_PERCENT_OF_BEST} % of the best earlier post-baseline PASI "
-            f"{Decimal(best).scaleb(-1)}: a possible flare"
-        ),
+        message=f"PASI {score} at visit {visit.label} ({when}) {rule}",
+        coded_message=f"PASI {score} at the {visit.visit_type.value} visit of {when} {rule}",
     )

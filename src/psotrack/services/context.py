@@ -2,6 +2,14 @@
 
 A :class:`Database` hands out one transaction per service call (:meth:`Database.transaction`):
 everything the call writes, its audit rows included, commits together or not at all.
+
+Services trust no caller: the :class:`Actor` a caller passes in only names a user. Each service
+calls :func:`resolve_actor` first thing in its transaction, which reads the user from the users
+table (it must exist, be active and not deleted) and checks the permission against the role *as
+stored*, never the role the caller claimed. Only the explicit :data:`SYSTEM` actor may come
+without a user id; it resolves to the ``system`` user row (made by migration 0004, no password,
+so it cannot sign in) and so appears in the audit log by name. Some acts need a person:
+:data:`PERSON_ONLY` lists what the system actor may never do.
 """
 
 from __future__ import annotations
@@ -12,13 +20,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from psotrack.errors import Conflict, PermissionDenied
 from psotrack.store.engine import make_engine, make_session_factory
-from psotrack.store.vocabulary import Role
+from psotrack.store.models import User
+from psotrack.store.vocabulary import SYSTEM_USERNAME, Role
 
 
 class Permission(StrEnum):
@@ -62,24 +71,103 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 
 
+#: What a person must do themselves, never an import or a set-up script: judging and reporting
+#: an adverse event, giving a cell-therapy dose, and correcting or deleting what others recorded.
+PERSON_ONLY: frozenset[Permission] = frozenset(
+    {Permission.REPORT_ADVERSE_EVENT, Permission.RECORD_ADMINISTRATION, Permission.CORRECT}
+)
+
+
 @dataclass(frozen=True)
 class Actor:
-    """The person (or process) a service acts for; ``user_id`` is written to the audit log."""
+    """The person (or process) a service acts for; ``user_id`` is written to the audit log.
+
+    An actor a caller builds is only a claim: services replace it with :func:`resolve_actor`.
+    ``system`` marks the set-up process (imports, the demo builder), never a person.
+    """
 
     user_id: int | None
     role: Role
     name: str = ""
+    system: bool = False
 
     def may(self, permission: Permission) -> bool:
-        return permission in GRANTS[self.role]
+        role = as_role(self.role)
+        if role is None or permission not in GRANTS[role]:
+            return False
+        return not (self.system and permission in PERSON_ONLY)
 
     def require(self, permission: Permission) -> None:
-        if not self.may(permission):
-            raise PermissionDenied(f"the {self.role.value} role may not {permission.value}")
+        if self.may(permission):
+            return
+        role = as_role(self.role)
+        if role is None:
+            raise PermissionDenied(f"{self.role!r} is not a role, so it may not {permission.value}")
+        if self.system and permission in PERSON_ONLY:
+            raise PermissionDenied(f"the system user may not {permission.value}: a person must")
+        raise PermissionDenied(f"the {role.value} role may not {permission.value}")
 
 
-#: The actor for set-up scripts and the demo builder (audited as "system", user id empty).
-SYSTEM = Actor(user_id=None, role=Role.ADMIN, name="system")
+def as_role(value: object) -> Role | None:
+    """``value`` if it is a :class:`Role` or exactly a role's stored text, else ``None``.
+
+    >>> as_role("researcher"), as_role("Researcher"), as_role(" admin"), as_role(None)
+    (<Role.RESEARCHER: 'researcher'>, None, None, None)
+    """
+    if isinstance(value, Role):
+        return value
+    if isinstance(value, str):
+        try:
+            return Role(value)
+        except ValueError:
+            return None
+    return None
+
+
+#: The actor for imports and set-up scripts; resolved to the ``system`` user row.
+SYSTEM = Actor(user_id=None, role=Role.ADMIN, name=SYSTEM_USERNAME, system=True)
+
+
+def resolve_actor(session: Session, actor: Actor, permission: Permission) -> Actor:
+    """The acting user as stored, checked for ``permission``; call it first in a transaction.
+
+    Refused (:class:`PermissionDenied`): an actor that is not an :class:`Actor`, a role value
+    that is not a role, a user id that names no user or a deactivated or deleted one, an actor
+    with no user id other than :data:`SYSTEM`, and any permission the *stored* role lacks (or,
+    for the system user, one in :data:`PERSON_ONLY`). The returned actor carries the stored id,
+    role and username, so the audit log names who really acted.
+    """
+    if not isinstance(actor, Actor):
+        raise PermissionDenied(f"{type(actor).__name__} is not an actor, so it may not act")
+    if as_role(actor.role) is None:
+        raise PermissionDenied(f"{actor.role!r} is not a role, so it may not {permission.value}")
+    user_id = actor.user_id
+    if user_id is None:
+        if not actor.system:
+            raise PermissionDenied(
+                "an actor without a user id may not act (only the system actor has none)"
+            )
+        user = session.scalar(select(User).where(User.username == SYSTEM_USERNAME))
+        if user is None:
+            raise PermissionDenied(
+                f"the database has no {SYSTEM_USERNAME!r} user: run psotrack db upgrade"
+            )
+    else:
+        if isinstance(user_id, bool) or not isinstance(user_id, int):
+            raise PermissionDenied(f"user id {user_id!r} names no user, so it may not act")
+        user = session.get(User, user_id)
+        if user is None:
+            raise PermissionDenied(f"user {user_id} does not exist, so it may not act")
+    if not user.active or user.deleted_at is not None:
+        raise PermissionDenied(f"user {user.id} ({user.username}) is deactivated and may not act")
+    resolved = Actor(
+        user_id=user.id,
+        role=user.role,
+        name=user.username,
+        system=user.username == SYSTEM_USERNAME,
+    )
+    resolved.require(permission)
+    return resolved
 
 
 @dataclass

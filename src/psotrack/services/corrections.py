@@ -18,7 +18,7 @@ import pydantic
 from psotrack.errors import NotFound, Problem, ValidationError
 from psotrack.services.adverse_events import AdverseEventIn
 from psotrack.services.audit import audit_changed
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.labs import LabResultIn, lab_result_problems
 from psotrack.services.patients import PatientIn, VisitIn
 from psotrack.services.payloads import Payload, problem_from_pydantic, require_id, require_reason
@@ -76,7 +76,9 @@ CORRECTABLE: dict[str, Correctable] = {
     # Relatedness, seriousness and grade decide safety flags and report deadlines: to change
     # them, report the event again and delete the wrong record, so the flags are raised anew.
     "adverse_events": Correctable(
-        AdverseEvent, AdverseEventIn, frozenset({"term", "outcome", "action_taken"})
+        AdverseEvent,
+        AdverseEventIn,
+        frozenset({"term", "verbatim_term", "outcome", "action_taken"}),
     ),
     "concomitant_therapies": Correctable(
         ConcomitantTherapy, ConcomitantTherapyIn, frozenset({"agent", "dose"})
@@ -101,7 +103,6 @@ def correct_value(
     db: Database, actor: Actor, table: str, row_id: int, field: str, value: Any, reason: str
 ) -> None:
     """Set ``table.field`` of row ``row_id`` to ``value`` (checked), audited with ``reason``."""
-    actor.require(Permission.CORRECT)
     entry = CORRECTABLE.get(table)
     if entry is None:
         raise ValidationError("table", table, f"one of {', '.join(sorted(CORRECTABLE))}", "invalid")
@@ -113,6 +114,7 @@ def correct_value(
     checked = _check_field(entry.form, field, value)
     why = require_reason(reason)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.CORRECT)
         row = session.get(entry.model, require_id("row_id", row_id))
         if row is None or getattr(row, "deleted_at", None) is not None:
             raise NotFound(f"no {table} row with id {row_id}")
@@ -131,12 +133,12 @@ def correct_value(
 
 def delete_record(db: Database, actor: Actor, table: str, row_id: int, reason: str) -> None:
     """Soft-delete a row: it stays stored, marked deleted, with the reason (audited)."""
-    actor.require(Permission.CORRECT)
     model = DELETABLE.get(table)
     if model is None:
         raise ValidationError("table", table, f"one of {', '.join(sorted(DELETABLE))}", "invalid")
     why = require_reason(reason)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.CORRECT)
         row = session.get(model, require_id("row_id", row_id))
         if row is None or getattr(row, "deleted_at", None) is not None:
             raise NotFound(f"no {table} row with id {row_id}")

@@ -296,7 +296,8 @@ def _infusion(
             clinician,
             {
                 "patient_id": patient,
-                "term": "Infusion related reaction (fever)",
+                "term": "infusion related reaction",
+                "verbatim_term": "Infusion related reaction (fever)",
                 "onset_date": moment.date(),
                 "resolution_date": moment.date() + timedelta(days=1),
                 "grade": 1,

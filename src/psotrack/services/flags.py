@@ -1,7 +1,9 @@
 """Safety flags: raised by services at the moment something worrying is recorded, then listed.
 
 A flag is stored in the same transaction as the record that raised it, with an audit row, so a
-flag never exists without its cause nor a cause without its flag.
+flag never exists without its cause nor a cause without its flag. Each flag carries two
+messages: the care team's (which may quote free text, such as the verbatim adverse-event term)
+and one built from coded values only, which is all a researcher is shown.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from psotrack.services.audit import audit_created
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.payloads import require_id
 from psotrack.store.models import Patient, SafetyFlag
 from psotrack.store.vocabulary import FlagKind
@@ -28,15 +30,21 @@ def raise_flag(
     entity: str,
     entity_id: int,
     message: str,
+    coded_message: str,
     due_date: date | None = None,
 ) -> SafetyFlag:
-    """Store one flag (and its audit rows) inside the caller's transaction."""
+    """Store one flag (and its audit rows) inside the caller's transaction.
+
+    ``coded_message`` must be built from coded values only (codes, numbers, dates): it is what
+    researchers read.
+    """
     flag = SafetyFlag(
         patient_id=patient_id,
         kind=kind,
         entity=entity,
         entity_id=entity_id,
         message=message,
+        coded_message=coded_message,
         due_date=due_date,
     )
     session.add(flag)
@@ -62,9 +70,13 @@ class Alert:
 def list_alerts(
     db: Database, actor: Actor, *, include_acknowledged: bool = False, patient_id: int | None = None
 ) -> list[Alert]:
-    """Flags of patients still on record, newest first; unacknowledged only unless asked."""
-    actor.require(Permission.READ_RESEARCH)
+    """Flags of patients still on record, newest first; unacknowledged only unless asked.
+
+    A role without access to identified records gets each flag's coded message.
+    """
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
+        identified = actor.may(Permission.READ_IDENTIFIED)
         query = (
             select(SafetyFlag)
             .join(Patient, Patient.id == SafetyFlag.patient_id)
@@ -80,7 +92,7 @@ def list_alerts(
                 id=f.id,
                 patient_id=f.patient_id,
                 kind=f.kind.value,
-                message=f.message,
+                message=f.message if identified else f.coded_message,
                 entity=f.entity,
                 entity_id=f.entity_id,
                 raised_at=f.raised_at,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from psotrack.endpoints import validate_assessments
 from psotrack.errors import Problem, ValidationError
 from psotrack.services.audit import audit_created_many
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import ProgramIn, new_research_id
 from psotrack.services.payloads import parse_payload, require_id
 from psotrack.store.models import (
@@ -75,10 +75,10 @@ def import_assessments(
     (product "other", route IV, regimen "imported from <source>") in the same transaction, so
     a refused file leaves no program behind.
     """
-    actor.require(Permission.RECORD_CLINICAL)
-    actor.require(Permission.ENROLL)
     checked = validate_assessments(frame)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
+        actor.require(Permission.ENROLL)
         program_id = _program(session, actor, program_id, program, create_program, source)
         ids = checked.get_column("patient_id").unique().to_list()
         known = _known_patients(session, checked, ids)

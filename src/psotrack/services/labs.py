@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from psotrack.errors import Problem, ValidationError
 from psotrack.services.audit import audit_created
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import Float, Id, Payload, Text, as_utc, parse_payload
 from psotrack.store.models import LabResult, Visit
@@ -42,12 +42,12 @@ def record_lab_result(db: Database, actor: Actor, payload: Mapping[str, Any] | L
 
     ``sampled_at`` is stored in UTC; a time without a UTC offset is taken as UTC already.
     """
-    actor.require(Permission.RECORD_CLINICAL)
     data = parse_payload(LabResultIn, payload)
     problems = lab_result_problems(data)
     if problems:
         raise ValidationError(problems=problems)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
         get_patient(session, data.patient_id)
         if data.visit_id is not None:
             require_visit_of_patient(session, data.patient_id, data.visit_id)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from psotrack.errors import Conflict, NotFound, ValidationError
 from psotrack.services.audit import audit_changed, audit_created
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.payloads import (
     Bool,
     Float,
@@ -27,6 +27,7 @@ from psotrack.services.payloads import (
 )
 from psotrack.store.models import Enrollment, Patient, PatientIdentity, Program, User, Visit
 from psotrack.store.vocabulary import (
+    SYSTEM_USERNAME,
     EnrollmentStatus,
     ProductSource,
     PsoriasisType,
@@ -83,12 +84,12 @@ class VisitIn(Payload):
 
 
 def create_program(db: Database, actor: Actor, payload: Mapping[str, Any] | ProgramIn) -> int:
-    actor.require(Permission.MANAGE_PROGRAMS)
     data = parse_payload(ProgramIn, payload)
     low, high = data.dose_min_per_kg, data.dose_max_per_kg
     if low is not None and high is not None and low > high:
         raise ValidationError("dose_min_per_kg", low, f"at most dose_max_per_kg ({high})")
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.MANAGE_PROGRAMS)
         if session.scalar(select(Program.id).where(Program.name == data.name)) is not None:
             raise Conflict(f"a program named {data.name!r} already exists")
         program = Program(**data.model_dump())
@@ -98,9 +99,13 @@ def create_program(db: Database, actor: Actor, payload: Mapping[str, Any] | Prog
 
 
 def create_user(db: Database, actor: Actor, payload: Mapping[str, Any] | UserIn) -> int:
-    actor.require(Permission.MANAGE_USERS)
+    """Add a user; the system user's name is reserved (no person may act as the system)."""
     data = parse_payload(UserIn, payload)
+    if data.username.lower() == SYSTEM_USERNAME:
+        allowed = f"a username other than {SYSTEM_USERNAME!r} (reserved for psotrack itself)"
+        raise ValidationError("username", data.username, allowed, "invalid")
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.MANAGE_USERS)
         if session.scalar(select(User.id).where(User.username == data.username)) is not None:
             raise Conflict(f"the username {data.username!r} is taken")
         user = User(**data.model_dump())
@@ -111,13 +116,13 @@ def create_user(db: Database, actor: Actor, payload: Mapping[str, Any] | UserIn)
 
 def enroll_patient(db: Database, actor: Actor, payload: Mapping[str, Any] | PatientIn) -> int:
     """Register a patient with identity and enrollment in one transaction; returns the id."""
-    actor.require(Permission.ENROLL)
     data = parse_payload(PatientIn, payload)
     if data.onset_year is not None and data.onset_year < data.birth_date.year:
         raise ValidationError(
             "onset_year", data.onset_year, f"the birth year ({data.birth_date.year}) or later"
         )
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.ENROLL)
         if session.get(Program, data.program_id) is None:
             raise ValidationError("program_id", data.program_id, "an existing program", "invalid")
         if data.clinician_id is not None:
@@ -160,9 +165,9 @@ def enroll_patient(db: Database, actor: Actor, payload: Mapping[str, Any] | Pati
 
 
 def record_visit(db: Database, actor: Actor, payload: Mapping[str, Any] | VisitIn) -> int:
-    actor.require(Permission.RECORD_CLINICAL)
     data = parse_payload(VisitIn, payload)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
         get_patient(session, data.patient_id)
         visit = Visit(**data.model_dump())
         session.add(visit)
@@ -172,9 +177,9 @@ def record_visit(db: Database, actor: Actor, payload: Mapping[str, Any] | VisitI
 
 def withdraw_patient(db: Database, actor: Actor, patient_id: int, reason: str) -> None:
     """Mark every open enrollment of the patient withdrawn, with the reason (audited)."""
-    actor.require(Permission.ENROLL)
     why = require_reason(reason, "the withdrawal")
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.ENROLL)
         get_patient(session, patient_id)
         open_statuses = [
             EnrollmentStatus.SCREENING,

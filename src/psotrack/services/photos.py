@@ -2,7 +2,9 @@
 
 On intake the image is decoded with Pillow (JPEG, PNG or WebP only), turned upright by its EXIF
 orientation, and re-encoded from its pixels alone: no EXIF (camera, GPS), XMP, ICC profile,
-comment or PNG text chunk survives, since any of these can identify a person or a place. The
+comment or PNG text chunk survives, since any of these can identify a person or a place. Before
+that, the pixels are converted from the embedded colour profile to sRGB
+(:mod:`psotrack.services.photo_colours`) and the original colour space is recorded. The
 stored file is named by the SHA-256 of the bytes written, under
 ``photo_dir/<hash[:2]>/<hash>.<ext>``; the same picture attached twice is stored once.
 
@@ -29,11 +31,13 @@ from sqlalchemy import func, select
 
 from psotrack.errors import Conflict, NotFound, ValidationError
 from psotrack.services.audit import audit_created
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.labs import require_visit_of_patient
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import Id, Payload, Text, as_utc, parse_payload, require_id
+from psotrack.services.photo_colours import to_srgb
 from psotrack.store.models import Photo
+from psotrack.store.vocabulary import ColourSpace
 
 #: Pillow format → (file extension, media type) of what we accept and store.
 FORMATS: dict[str, tuple[str, str]] = {
@@ -65,6 +69,7 @@ class CleanImage:
     width: int
     height: int
     captured_at: datetime | None
+    colour_space: ColourSpace = ColourSpace.UNTAGGED
 
 
 def attach_photo(
@@ -79,7 +84,6 @@ def attach_photo(
     captured_at: datetime | None = None,
 ) -> int:
     """Store a photo of a patient (metadata stripped, orientation applied); returns its id."""
-    actor.require(Permission.RECORD_CLINICAL)
     form = {"patient_id": patient_id, "body_site": body_site, "view": view}
     form |= {"visit_id": visit_id, "captured_at": captured_at}
     data = parse_payload(PhotoIn, form)
@@ -89,6 +93,7 @@ def attach_photo(
     written = False
     try:
         with db.transaction() as session:
+            actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
             get_patient(session, data.patient_id)
             if data.visit_id is not None:
                 require_visit_of_patient(session, data.patient_id, data.visit_id)
@@ -102,6 +107,7 @@ def attach_photo(
                 media_type=image.media_type,
                 width=image.width,
                 height=image.height,
+                colour_space=image.colour_space,
             )
             session.add(photo)
             session.flush()
@@ -117,8 +123,8 @@ def attach_photo(
 
 def read_photo(db: Database, actor: Actor, photo_id: int) -> bytes:
     """The stored (stripped) bytes of a photo, checked against its hash."""
-    actor.require(Permission.READ_IDENTIFIED)
     with db.transaction() as session:
+        resolve_actor(session, actor, Permission.READ_IDENTIFIED)
         photo = session.get(Photo, require_id("photo_id", photo_id))
         if photo is None or photo.deleted_at is not None:
             raise NotFound(f"no photo with id {photo_id}")
@@ -164,7 +170,8 @@ def clean_image(image_bytes: bytes) -> CleanImage:
     extension, media_type = FORMATS[format_name]
     taken = _exif_capture_time(source)
     upright = ImageOps.exif_transpose(source)
-    pixels = _pixels_only(upright)
+    srgb, space = to_srgb(upright, source.info.get("icc_profile"))
+    pixels = _pixels_only(srgb)
     buffer = io.BytesIO()
     if format_name == "JPEG":
         pixels.save(buffer, "JPEG", quality=95)
@@ -181,6 +188,7 @@ def clean_image(image_bytes: bytes) -> CleanImage:
         width=pixels.width,
         height=pixels.height,
         captured_at=taken,
+        colour_space=space,
     )
 
 

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from psotrack.errors import Conflict, NotFound, Problem, ValidationError
 from psotrack.services.audit import audit_changed, audit_created
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import Id, Payload, Text, parse_payload, require_id
 from psotrack.store.models import ConcomitantTherapy
@@ -49,12 +49,12 @@ def record_concomitant_therapy(
     db: Database, actor: Actor, payload: Mapping[str, Any] | ConcomitantTherapyIn
 ) -> int:
     """Store one concomitant therapy (audited); returns its id."""
-    actor.require(Permission.RECORD_CLINICAL)
     data = parse_payload(ConcomitantTherapyIn, payload)
     problems = therapy_problems(data)
     if problems:
         raise ValidationError(problems=problems)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
         get_patient(session, data.patient_id)
         therapy = ConcomitantTherapy(**data.model_dump())
         session.add(therapy)
@@ -96,7 +96,6 @@ def stop_concomitant_therapy(
     db: Database, actor: Actor, therapy_id: int, stop_date: date, reason: str
 ) -> None:
     """Record the end of an ongoing therapy, audited as an update with the reason."""
-    actor.require(Permission.RECORD_CLINICAL)
     problems: list[Problem] = []
     if not isinstance(stop_date, date) or isinstance(stop_date, datetime):
         problems.append(Problem("stop_date", stop_date, "a date", kind="type"))
@@ -105,6 +104,7 @@ def stop_concomitant_therapy(
     if problems:
         raise ValidationError(problems=problems)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
         therapy = session.get(ConcomitantTherapy, require_id("therapy_id", therapy_id))
         if therapy is None or therapy.deleted_at is not None:
             raise NotFound(f"no concomitant therapy with id {therapy_id}")

@@ -15,8 +15,9 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from psotrack.services.context import Actor, Database, Permission
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import get_patient
+from psotrack.services.research_views import research_copies
 from psotrack.services.study_days import first_dose_dates
 from psotrack.store.models import (
     Administration,
@@ -38,7 +39,8 @@ from psotrack.store.vocabulary import Instrument
 class PatientTimeline:
     """Everything recorded for one patient (deleted rows left out), oldest first.
 
-    ``identity`` is present only for roles that may see identifiers.
+    ``identity`` is present only for roles that may see identifiers; for the others every row
+    is a detached copy with its free text emptied (see :mod:`psotrack.services.research_views`).
     """
 
     patient: Patient
@@ -62,28 +64,28 @@ def load_timeline(db: Database, actor: Actor, patient_id: int) -> PatientTimelin
     """Load one patient's record: one indexed query per table, in one read transaction.
 
     A role without access to identified records (a researcher) gets no identity, no photos and
-    none of the free text that may name a person (history, withdrawal reason).
+    none of the free text that may name a person (history, withdrawal reason, visit labels,
+    verbatim adverse-event terms, actions taken, a TPSS site, flag messages quoting them): only
+    coded fields, and each flag's message told from coded values.
     """
-    actor.require(Permission.READ_RESEARCH)
-    identified = actor.may(Permission.READ_IDENTIFIED)
     with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
+        identified = actor.may(Permission.READ_IDENTIFIED)
         patient = get_patient(session, patient_id)
 
         def rows(model: Any, *order: Any) -> tuple[Any, ...]:
             query = select(model).where(model.patient_id == patient_id)
             if hasattr(model, "deleted_at"):
                 query = query.where(model.deleted_at.is_(None))
-            return tuple(session.scalars(query.order_by(*order, model.id)))
+            found = tuple(session.scalars(query.order_by(*order, model.id)))
+            return found if identified else research_copies(session, found)
 
         enrollments = rows(Enrollment, Enrollment.start_date)
-        administrations = rows(Administration, Administration.started_at)
+        flags = rows(SafetyFlag, SafetyFlag.raised_at)
         if not identified:
-            # Detached copies with the free text blanked; the stored rows are not touched.
-            for row in (patient, *enrollments):
-                session.expunge(row)
-            patient.history = None
-            for enrollment in enrollments:
-                enrollment.withdrawal_reason = None
+            (patient,) = research_copies(session, [patient])
+            for flag in flags:
+                flag.message = flag.coded_message
         return PatientTimeline(
             patient=patient,
             identity=session.get(PatientIdentity, patient_id) if identified else None,
@@ -92,12 +94,12 @@ def load_timeline(db: Database, actor: Actor, patient_id: int) -> PatientTimelin
             enrollments=enrollments,
             visits=rows(Visit, Visit.visit_date),
             assessments=rows(Assessment),
-            administrations=administrations,
+            administrations=rows(Administration, Administration.started_at),
             therapies=rows(ConcomitantTherapy, ConcomitantTherapy.start_date),
             labs=rows(LabResult, LabResult.sampled_at),
             adverse_events=rows(AdverseEvent, AdverseEvent.onset_date),
             photos=rows(Photo) if identified else (),
-            flags=rows(SafetyFlag, SafetyFlag.raised_at),
+            flags=flags,
         )
 
 
@@ -116,13 +118,17 @@ def assessments_frame(db: Database, actor: Actor, program_id: int | None = None)
 
     Columns ``patient_id`` (the research id, never the MRN), ``arm``, ``visit``, ``day``, and
     ``pasi``, ``pga``, ``bsa``, ``dlqi``, ``itch`` as exact decimal text (empty when not assessed).
+
+    ``visit`` is the visit's label for roles that read identified records. For the others
+    (researchers) the label, free text, is replaced by a name made of coded values only, the
+    study day (``"day 28"``) — psotrack's choice, as an analysis visit is derived by window.
     """
-    actor.require(Permission.READ_RESEARCH)
     with db.transaction() as session:
-        return _assessments_frame(session, program_id)
+        actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
+        return _assessments_frame(session, program_id, actor.may(Permission.READ_IDENTIFIED))
 
 
-def _assessments_frame(session: Session, program_id: int | None) -> pl.DataFrame:
+def _assessments_frame(session: Session, program_id: int | None, labels: bool) -> pl.DataFrame:
     enrollment_query = select(Enrollment.patient_id, Enrollment.arm, Enrollment.start_date).where(
         Enrollment.deleted_at.is_(None)
     )
@@ -159,14 +165,14 @@ def _assessments_frame(session: Session, program_id: int | None) -> pl.DataFrame
         if pid not in enrolled or pid not in research_ids:
             continue
         arm, start = enrolled[pid]
-        anchor = first_dose.get(pid, start)
+        day = (visit_date - first_dose.get(pid, start)).days
         row = rows.setdefault(
             visit_id,
             {
                 "patient_id": research_ids[pid],
                 "arm": arm,
-                "visit": label,
-                "day": (visit_date - anchor).days,
+                "visit": label if labels else f"day {day}",
+                "day": day,
                 **dict.fromkeys(SCORE_COLUMNS.values()),
             },
         )

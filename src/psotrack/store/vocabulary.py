@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+#: The username of the set-up process (imports, the demo builder): a row made by migration 0004,
+#: with no password so that no one signs in as it; no person may be given this username.
+SYSTEM_USERNAME = "system"
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -108,6 +112,47 @@ class SeriousCriterion(StrEnum):
     DISABILITY = "disability"
     CONGENITAL_ANOMALY = "congenital anomaly"
     IMPORTANT_MEDICAL_EVENT = "important medical event"
+
+
+class AeTerm(StrEnum):
+    """A small coded list of adverse-event terms common after cell therapy (CTCAE v5 terms).
+
+    The coded term is what research views, exports and flag messages show; what the reporter
+    wrote is kept apart as ``verbatim_term`` (free text, for the care team only), as MedDRA
+    coding separates the reported term from the coded one. "other" when no code fits.
+    """
+
+    INFUSION_RELATED_REACTION = "infusion related reaction"
+    ALLERGIC_REACTION = "allergic reaction"
+    ANAPHYLAXIS = "anaphylaxis"
+    FEVER = "fever"
+    CHILLS = "chills"
+    HEADACHE = "headache"
+    FATIGUE = "fatigue"
+    NAUSEA = "nausea"
+    VOMITING = "vomiting"
+    DIARRHEA = "diarrhea"
+    DIZZINESS = "dizziness"
+    HYPOTENSION = "hypotension"
+    HYPERTENSION = "hypertension"
+    DYSPNEA = "dyspnea"
+    RASH = "rash"
+    PRURITUS = "pruritus"
+    INJECTION_SITE_REACTION = "injection site reaction"
+    INFECTION = "infection"
+    PSORIASIS_FLARE = "psoriasis flare"
+    THROMBOEMBOLIC_EVENT = "thromboembolic event"
+    LIVER_ENZYMES_INCREASED = "liver enzymes increased"
+    OTHER = "other"
+
+
+class ColourSpace(StrEnum):
+    """The colour space a photo was taken in; every stored photo is converted to sRGB."""
+
+    SRGB = "sRGB"
+    DISPLAY_P3 = "Display P3"
+    OTHER_PROFILE = "other ICC profile"
+    UNTAGGED = "untagged (taken as sRGB)"
 
 
 class AeOutcome(StrEnum):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData
+from sqlalchemy import JSON, DateTime, Enum, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -35,6 +36,23 @@ def coded(enum: type[StrEnum], name: str) -> Enum:
         length=40,
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
+    )
+
+
+#: Column ``info`` for text that is not free: a code checked against a closed list, or a value
+#: psotrack generates. Every other text or JSON column is free text: it may name a person, and
+#: research views leave it out (deny by default, so a new column is hidden until marked).
+CODED_TEXT: dict[str, Any] = {"coded": True}
+
+
+def free_text_columns(model: type[Base]) -> tuple[str, ...]:
+    """The columns of ``model`` that hold free text (text or JSON, neither coded nor an enum)."""
+    return tuple(
+        column.key
+        for column in model.__table__.columns
+        if isinstance(column.type, String | JSON)
+        and not isinstance(column.type, Enum)
+        and not column.info.get("coded", False)
     )
 
 

@@ -8,8 +8,15 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from psotrack.store.models.base import Base, Timestamps, coded
-from psotrack.store.vocabulary import Instrument, ProductSource, Route, TherapyClass, VisitType
+from psotrack.store.models.base import CODED_TEXT, Base, Timestamps, coded
+from psotrack.store.vocabulary import (
+    ColourSpace,
+    Instrument,
+    ProductSource,
+    Route,
+    TherapyClass,
+    VisitType,
+)
 
 
 class Visit(Base, Timestamps):
@@ -38,7 +45,7 @@ class Assessment(Base, Timestamps):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     instrument: Mapped[Instrument] = mapped_column(coded(Instrument, "instrument"))
     responses: Mapped[dict[str, Any]] = mapped_column(JSON)
-    score: Mapped[str | None] = mapped_column(String(32))
+    score: Mapped[str | None] = mapped_column(String(32), info=CODED_TEXT)
     score_value: Mapped[float | None]
     assessor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
 
@@ -73,8 +80,10 @@ class Administration(Base, Timestamps):
     premedication: Mapped[str | None] = mapped_column(default=None)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     #: Vital signs before and after: {"heart_rate": 72, "systolic": 120, "temperature_c": 36.8, …}
-    vitals_before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    vitals_after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    vitals_before: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, default=None, info=CODED_TEXT
+    )
+    vitals_after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None, info=CODED_TEXT)
 
 
 class ConcomitantTherapy(Base, Timestamps):
@@ -84,7 +93,7 @@ class ConcomitantTherapy(Base, Timestamps):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     therapy_class: Mapped[TherapyClass] = mapped_column(coded(TherapyClass, "therapy_class"))
     agent: Mapped[str | None] = mapped_column(String(200), default=None)
-    biologic_target: Mapped[str | None] = mapped_column(String(40), default=None)
+    biologic_target: Mapped[str | None] = mapped_column(String(40), default=None, info=CODED_TEXT)
     start_date: Mapped[date]
     stop_date: Mapped[date | None] = mapped_column(default=None)
     dose: Mapped[str | None] = mapped_column(String(200), default=None)
@@ -96,9 +105,9 @@ class LabResult(Base, Timestamps):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), default=None)
-    analyte: Mapped[str] = mapped_column(String(40))
+    analyte: Mapped[str] = mapped_column(String(40), info=CODED_TEXT)
     value: Mapped[float]
-    unit: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str] = mapped_column(String(40), info=CODED_TEXT)
     reference_low: Mapped[float | None] = mapped_column(default=None)
     reference_high: Mapped[float | None] = mapped_column(default=None)
     sampled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -115,7 +124,11 @@ class Photo(Base, Timestamps):
     body_site: Mapped[str] = mapped_column(String(80))
     view: Mapped[str] = mapped_column(String(40))
     captured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    media_type: Mapped[str] = mapped_column(String(40))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True, info=CODED_TEXT)
+    media_type: Mapped[str] = mapped_column(String(40), info=CODED_TEXT)
     width: Mapped[int]
     height: Mapped[int]
+    #: The colour space the upload was in; the stored pixels are always sRGB.
+    colour_space: Mapped[ColourSpace] = mapped_column(
+        coded(ColourSpace, "colour_space"), default=ColourSpace.UNTAGGED
+    )

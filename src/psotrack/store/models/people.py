@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from psotrack.store.models.base import Base, Timestamps, coded
+from psotrack.store.models.base import CODED_TEXT, Base, Timestamps, coded
 from psotrack.store.vocabulary import (
     EnrollmentStatus,
     ProductSource,
@@ -40,7 +40,7 @@ class Patient(Base, Timestamps):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: A random research code (e.g. ``PT-7F3A9C``): safe to leave the clinic, unlike the MRN.
-    research_id: Mapped[str] = mapped_column(String(20), unique=True)
+    research_id: Mapped[str] = mapped_column(String(20), unique=True, info=CODED_TEXT)
     sex: Mapped[Sex] = mapped_column(coded(Sex, "sex"))
     #: Empty only for records imported from files that carry no birth date.
     birth_year: Mapped[int | None]
@@ -85,7 +85,7 @@ class Program(Base, Timestamps):
     dose_min_per_kg: Mapped[float | None] = mapped_column(default=None)
     dose_max_per_kg: Mapped[float | None] = mapped_column(default=None)
     viability_threshold_pct: Mapped[float] = mapped_column(default=70.0)
-    ctcae_version: Mapped[str] = mapped_column(String(10), default="5.0")
+    ctcae_version: Mapped[str] = mapped_column(String(10), default="5.0", info=CODED_TEXT)
 
 
 class Enrollment(Base, Timestamps):
@@ -98,4 +98,5 @@ class Enrollment(Base, Timestamps):
     status: Mapped[EnrollmentStatus] = mapped_column(coded(EnrollmentStatus, "enrollment_status"))
     withdrawal_reason: Mapped[str | None] = mapped_column(default=None)
     clinician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
-    arm: Mapped[str | None] = mapped_column(String(80), default=None)
+    #: The protocol arm: a study-design name that research views keep (psotrack's choice).
+    arm: Mapped[str | None] = mapped_column(String(80), default=None, info=CODED_TEXT)

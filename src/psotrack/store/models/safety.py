@@ -7,24 +7,28 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from psotrack.store.models.base import Base, Timestamps, coded, utcnow
-from psotrack.store.vocabulary import AeOutcome, FlagKind, Relatedness
+from psotrack.store.models.base import CODED_TEXT, Base, Timestamps, coded, utcnow
+from psotrack.store.vocabulary import AeOutcome, AeTerm, FlagKind, Relatedness
 
 
 class AdverseEvent(Base, Timestamps):
+    """One adverse event: coded fields for research, free text (verbatim, action) for care only."""
+
     __tablename__ = "adverse_events"
     __table_args__ = (CheckConstraint("grade BETWEEN 1 AND 5", name="grade"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    term: Mapped[str] = mapped_column(String(200))
+    term: Mapped[AeTerm] = mapped_column(coded(AeTerm, "ae_term"))
+    #: What the reporter wrote (free text: may name people); never shown to researchers.
+    verbatim_term: Mapped[str | None] = mapped_column(String(200), default=None)
     onset_date: Mapped[date]
     resolution_date: Mapped[date | None] = mapped_column(default=None)
     grade: Mapped[int]
-    ctcae_version: Mapped[str] = mapped_column(String(10))
+    ctcae_version: Mapped[str] = mapped_column(String(10), info=CODED_TEXT)
     serious: Mapped[bool]
     #: The ICH E2A criteria met (values of :class:`SeriousCriterion`); empty when not serious.
-    serious_criteria: Mapped[list[str]] = mapped_column(JSON, default=list)
+    serious_criteria: Mapped[list[str]] = mapped_column(JSON, default=list, info=CODED_TEXT)
     expected: Mapped[bool | None] = mapped_column(default=None)
     relatedness: Mapped[Relatedness] = mapped_column(coded(Relatedness, "relatedness"))
     action_taken: Mapped[str | None] = mapped_column(String(200), default=None)
@@ -43,9 +47,12 @@ class SafetyFlag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     kind: Mapped[FlagKind] = mapped_column(coded(FlagKind, "flag_kind"))
-    entity: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40), info=CODED_TEXT)
     entity_id: Mapped[int]
+    #: The message the care team reads (may quote free text such as a verbatim AE term).
     message: Mapped[str]
+    #: The same flag told from coded values only: what a researcher is shown.
+    coded_message: Mapped[str] = mapped_column(default="", info=CODED_TEXT)
     #: For a serious adverse event: the regulatory report deadline it starts (ICH E2A).
     due_date: Mapped[date | None] = mapped_column(default=None)
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
