@@ -8,9 +8,9 @@ def test_upgrade_current_downgrade(tmp_path, capsys):
     assert main(["db", "current", "--database-url", url]) == 0
     assert "base" in capsys.readouterr().out
     assert main(["db", "upgrade", "--database-url", url]) == 0
-    assert "schema at revision 0001" in capsys.readouterr().out
+    assert "schema at revision 0003" in capsys.readouterr().out
     assert main(["db", "current", "--database-url", url]) == 0
-    assert capsys.readouterr().out.strip() == "0001"
+    assert capsys.readouterr().out.strip() == "0003"
     assert main(["db", "downgrade", "--to", "base", "--database-url", url]) == 0
     assert "schema at revision base" in capsys.readouterr().out
 

@@ -11,7 +11,7 @@ from psotrack.store.models import Base
 def test_upgrade_builds_every_model_table(engine):
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0003"
 
 
 def test_downgrade_then_upgrade_round_trip(engine):
@@ -26,8 +26,8 @@ def _insert_audit_row(conn):
     conn.execute(
         text(
             "INSERT INTO audit_log (at, actor_id, action, entity, entity_id, field, "
-            "old_value, new_value, reason) VALUES (CURRENT_TIMESTAMP, NULL, 'create', "
-            "'patient', 1, 'sex', NULL, 'female', NULL)"
+            "old_value, new_value, reason, seq, prev_hash, row_hash) VALUES (CURRENT_TIMESTAMP, "
+            "NULL, 'create', 'patient', 1, 'sex', NULL, 'female', NULL, 1, 'x', 'y')"
         )
     )
 

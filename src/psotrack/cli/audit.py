@@ -1,0 +1,43 @@
+"""`psotrack audit verify`: recompute the audit log's hash chain and name the first broken row."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from psotrack.cli.db import DatabaseUrl, open_engine
+
+app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="audit")
+
+
+@app.command("verify")
+def verify(
+    url: DatabaseUrl = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing when intact.")] = False,
+) -> None:
+    """Exit 0 with the row count and the head when the chain is intact; exit 1 naming the
+    first row that was changed, removed or inserted out of order.
+
+    Keep the printed head somewhere else: a later verify that starts from it also shows rows
+    removed from the end, or a chain rewritten from the tampered row onwards.
+    """
+    from psotrack.errors import PsotrackError
+    from psotrack.store.audit_chain import verify_chain
+
+    with open_engine(url) as engine, engine.connect() as connection:
+        report = verify_chain(connection)
+    if not report.intact:
+        raise PsotrackError(
+            f"audit log broken: {report.problem} "
+            f"(the {report.rows} rows before it verify)"
+        )
+    if not quiet:
+        typer.echo(
+            f"audit log intact: {report.rows} rows; head seq {report.head_seq}, "
+            f"hash {report.head_hash}"
+        )
