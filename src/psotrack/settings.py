@@ -27,7 +27,6 @@ class Settings(BaseSettings):
     #: CTCAE version recorded with every graded adverse event unless a program sets its own.
     ctcae_version: str = "5.0"
 
-
     @property
     def schema_owner_url(self) -> str:
         """The URL for schema changes: ``migration_url`` if set, else ``database_url``."""

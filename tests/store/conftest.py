@@ -22,7 +22,7 @@ PASI_4 = {
 
 
 def record_a_patient(db: Database, mrn: str = "MRN-1") -> int:
-    """A program (if none), a clinician, an enrolled patient, a visit and a PASI: the assessment id."""
+    """A program (if none), a clinician, a patient, a visit and a PASI; the assessment's id."""
     with db.transaction() as session:
         program_id = session.scalar(text("SELECT min(id) FROM programs"))
     if program_id is None:

@@ -33,8 +33,7 @@ def verify(
         report = verify_chain(connection)
     if not report.intact:
         raise PsotrackError(
-            f"audit log broken: {report.problem} "
-            f"(the {report.rows} rows before it verify)"
+            f"audit log broken: {report.problem} (the {report.rows} rows before it verify)"
         )
     if not quiet:
         typer.echo(

@@ -123,14 +123,16 @@ def load_dump(connection: Connection, path: Path) -> dict[str, int]:
         if "end" in line:
             trailer = line
             break
-        name = line["t"]
+        name = line.get("t")
+        if name not in decoders:
+            raise ValidationError(
+                "backup", str(path), "rows of the tables in its header", "invalid"
+            )
         if name != current and pending and current is not None:
             connection.execute(insert(tables[current]), pending)
             pending = []
         current = name
-        columns = header["tables"][name]
-        values = [None if v is None else dec(v) for dec, v in zip(decoders[name], line["r"])]
-        pending.append(dict(zip(columns, values, strict=True)))
+        pending.append(_decoded(header["tables"][name], decoders[name], line["r"], path))
         counts[name] += 1
         if len(pending) >= _BATCH:
             connection.execute(insert(tables[name]), pending)
@@ -141,6 +143,18 @@ def load_dump(connection: Connection, path: Path) -> dict[str, int]:
         raise ValidationError("backup", str(path), "a complete dump (it is cut short)", "invalid")
     _reset_sequences(connection, [tables[name] for name in counts])
     return counts
+
+
+def _decoded(
+    columns: list[str], decoders: list[Codec], values: list[Any], path: Path
+) -> dict[str, Any]:
+    try:
+        decoded = [None if v is None else dec(v) for dec, v in zip(decoders, values, strict=True)]
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(
+            "backup", str(path), f"rows that fit their table ({exc})", "invalid"
+        ) from None
+    return dict(zip(columns, decoded, strict=True))
 
 
 def _lines(path: Path) -> Iterator[dict[str, Any]]:

@@ -101,7 +101,8 @@ def _refuse_powerful_role(connection: Connection, role: str, owner: str, schema:
         ),
         {"role": role, "owner": owner, "schema": schema},
     ).first()
-    if role == owner or (found is not None and (found.rolsuper or found.owner_member or found.owns)):
+    powerful = found is not None and (found.rolsuper or found.owner_member or found.owns)
+    if role == owner or powerful:
         raise ValidationError(
             "--role",
             role,
