@@ -133,7 +133,7 @@ def verify_chain(connection: Connection) -> ChainReport:
 
 
 def _first_problem(
-    row: Mapping[str, Any], expected_seq: int, prev_hash: str, prev_id: int | None
+    row: Mapping[Any, Any], expected_seq: int, prev_hash: str, prev_id: int | None
 ) -> str | None:
     where = f"audit row seq {row['seq']} (id {row['id']})"
     seq = row["seq"]
