@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from psotrack.cli.db import DatabaseUrl, open_engine
@@ -16,10 +14,7 @@ def register(root: typer.Typer) -> None:
 
 
 @app.command("verify")
-def verify(
-    url: DatabaseUrl = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing when intact.")] = False,
-) -> None:
+def verify(url: DatabaseUrl = None) -> None:
     """Exit 0 with the row count and the head when the chain is intact; exit 1 naming the
     first row that was changed, removed or inserted out of order.
 
@@ -35,8 +30,6 @@ def verify(
         raise PsotrackError(
             f"audit log broken: {report.problem} (the {report.rows} rows before it verify)"
         )
-    if not quiet:
-        typer.echo(
-            f"audit log intact: {report.rows} rows; head seq {report.head_seq}, "
-            f"hash {report.head_hash}"
-        )
+    typer.echo(
+        f"audit log intact: {report.rows} rows; head seq {report.head_seq}, hash {report.head_hash}"
+    )

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.runtime.migration import MigrationContext
@@ -157,7 +158,7 @@ def _known_revision(engine: Engine, revision: str | None, source: Path) -> None:
 
 
 def _restore_sqlite(engine: Engine, source: Path, replace: bool) -> BackupSummary:
-    backup_db = sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True)
+    backup_db = sqlite3.connect(f"file:{quote(str(source.resolve()))}?mode=ro", uri=True)
     try:
         try:
             checked = backup_db.execute("PRAGMA quick_check").fetchone()
