@@ -113,3 +113,16 @@ def test_db_commands_use_the_migration_url(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("PSOTRACK_MIGRATION_URL")
     assert main(["db", "current"]) == 0
     assert capsys.readouterr().out.strip().endswith("base (no tables)")  # the app's file now
+
+
+def test_verify_and_backup_refuse_a_missing_or_unmigrated_database(tmp_path, capsys):
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    assert main(["audit", "verify", "--database-url", missing]) == 2
+    assert main(["db", "backup", "--output", str(tmp_path / "b"), "--database-url", missing]) == 2
+    assert "an existing database" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists() and not (tmp_path / "b").exists()
+    old = f"sqlite:///{tmp_path / 'old.db'}"
+    assert main(["db", "upgrade", "--to", "0001", "--database-url", old]) == 0
+    assert main(["audit", "verify", "--database-url", old]) == 2
+    err = capsys.readouterr().err
+    assert "(run psotrack db upgrade)" in err and "Traceback" not in err

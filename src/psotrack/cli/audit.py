@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from psotrack.cli.db import DatabaseUrl, open_engine
+from psotrack.cli.db import DatabaseUrl, database_url, open_engine, require_database, shown
 
 app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
 
@@ -21,10 +21,19 @@ def verify(url: DatabaseUrl = None) -> None:
     Keep the printed head somewhere else: a later verify that starts from it also shows rows
     removed from the end, or a chain rewritten from the tampered row onwards.
     """
-    from psotrack.errors import PsotrackError
-    from psotrack.store.audit_chain import verify_chain
+    from psotrack.errors import PsotrackError, ValidationError
+    from psotrack.store.audit_chain import has_chain, verify_chain
 
-    with open_engine(url) as engine, engine.connect() as connection:
+    target = database_url(url)
+    require_database(target)
+    with open_engine(target) as engine, engine.connect() as connection:
+        if not has_chain(connection):
+            raise ValidationError(
+                "--database-url",
+                shown(target),
+                "a psotrack database whose audit log has its hash chain (run psotrack db upgrade)",
+                "invalid",
+            )
         report = verify_chain(connection)
     if not report.intact:
         raise PsotrackError(

@@ -78,6 +78,15 @@ def missing_sqlite_file(url: str) -> Path | None:
     return None if path.exists() else path
 
 
+def require_database(url: str) -> None:
+    """Refuse a SQLite file that does not exist (connecting would create an empty one)."""
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        from psotrack.errors import ValidationError
+
+        raise ValidationError("--database-url", shown(url), "an existing database", "invalid")
+
+
 @contextmanager
 def open_engine(url: str | None, *, owner: bool = False) -> Iterator[Engine]:
     """An engine on the chosen database, checked reachable; a clear error if it is not.
@@ -218,6 +227,7 @@ def backup_command(
     """Write a consistent backup of the whole database to a new file."""
     from psotrack.store.backup import backup
 
+    require_database(migration_url(url))
     with open_engine(url, owner=True) as engine:
         made = backup(engine, output)
     typer.echo(f"backup of {made.total} rows (revision {made.revision}) written to {made.path}")

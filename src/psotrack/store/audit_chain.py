@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.orm import Session
 
 from psotrack.store.models.audit import AuditEntry
@@ -115,6 +115,14 @@ class ChainReport:
     @property
     def intact(self) -> bool:
         return self.problem is None
+
+
+def has_chain(connection: Connection) -> bool:
+    """Whether the database has an audit log with its chain columns (revision 0003 or later)."""
+    inspector = inspect(connection)
+    if not inspector.has_table("audit_log"):
+        return False
+    return "row_hash" in {column["name"] for column in inspector.get_columns("audit_log")}
 
 
 def verify_chain(connection: Connection) -> ChainReport:
