@@ -16,12 +16,21 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PSOTRACK_", extra="ignore", frozen=True)
 
-    #: SQLAlchemy URL; the default is an embedded SQLite file in the working folder.
+    #: SQLAlchemy URL the application connects with; the default is an embedded SQLite file in
+    #: the working folder. On PostgreSQL this is the runtime role (``psotrack db grant``).
     database_url: str = "sqlite:///psotrack.db"
+    #: SQLAlchemy URL of the role that owns the schema, used by ``psotrack db upgrade``,
+    #: ``downgrade``, ``grant``, ``backup`` and ``restore``; empty means ``database_url``.
+    migration_url: str | None = None
     #: Folder where photo files are stored by content hash (outside the database).
     photo_dir: Path = Path("psotrack-photos")
     #: CTCAE version recorded with every graded adverse event unless a program sets its own.
     ctcae_version: str = "5.0"
+
+    @property
+    def schema_owner_url(self) -> str:
+        """The URL for schema changes: ``migration_url`` if set, else ``database_url``."""
+        return self.migration_url or self.database_url
 
 
 def load_settings() -> Settings:

@@ -29,8 +29,8 @@ def _insert_audit_row(conn):
     conn.execute(
         text(
             "INSERT INTO audit_log (at, actor_id, action, entity, entity_id, field, "
-            "old_value, new_value, reason) VALUES (CURRENT_TIMESTAMP, NULL, 'create', "
-            "'patient', 1, 'sex', NULL, 'female', NULL)"
+            "old_value, new_value, reason, seq, prev_hash, row_hash) VALUES (CURRENT_TIMESTAMP, "
+            "NULL, 'create', 'patient', 1, 'sex', NULL, 'female', NULL, 1, 'x', 'y')"
         )
     )
 

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 app = typer.Typer(
-    help="Create or migrate the database (PSOTRACK_DATABASE_URL).", no_args_is_help=True
+    help="Create, migrate, back up and restore the database, as the schema's owner "
+    "(PSOTRACK_MIGRATION_URL, else PSOTRACK_DATABASE_URL).",
+    no_args_is_help=True,
 )
 
 DatabaseUrl = Annotated[
@@ -21,6 +23,14 @@ DatabaseUrl = Annotated[
     typer.Option(
         "--database-url",
         help="SQLAlchemy URL; default PSOTRACK_DATABASE_URL or sqlite:///psotrack.db.",
+    ),
+]
+MigrationUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL of the schema's owner; default PSOTRACK_MIGRATION_URL, else "
+        "PSOTRACK_DATABASE_URL, else sqlite:///psotrack.db.",
     ),
 ]
 
@@ -36,6 +46,15 @@ def database_url(given: str | None) -> str:
     from psotrack.settings import load_settings
 
     return load_settings().database_url
+
+
+def migration_url(given: str | None) -> str:
+    """The URL given on the command line, else the schema owner's from the settings."""
+    if given:
+        return given
+    from psotrack.settings import load_settings
+
+    return load_settings().schema_owner_url
 
 
 def shown(url: str) -> str:
@@ -59,15 +78,27 @@ def missing_sqlite_file(url: str) -> Path | None:
     return None if path.exists() else path
 
 
+def require_database(url: str) -> None:
+    """Refuse a SQLite file that does not exist (connecting would create an empty one)."""
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        from psotrack.errors import ValidationError
+
+        raise ValidationError("--database-url", shown(url), "an existing database", "invalid")
+
+
 @contextmanager
-def open_engine(url: str | None) -> Iterator[Engine]:
-    """An engine on the chosen database, checked reachable; a clear error if it is not."""
+def open_engine(url: str | None, *, owner: bool = False) -> Iterator[Engine]:
+    """An engine on the chosen database, checked reachable; a clear error if it is not.
+
+    ``owner``: without a URL given, connect as the schema's owner (PSOTRACK_MIGRATION_URL).
+    """
     from sqlalchemy.exc import OperationalError
 
     from psotrack.errors import PsotrackError
     from psotrack.store import make_engine
 
-    target = database_url(url)
+    target = migration_url(url) if owner else database_url(url)
     engine = make_engine(target)
     try:
         try:
@@ -83,14 +114,14 @@ def open_engine(url: str | None) -> Iterator[Engine]:
 
 @app.command("upgrade")
 def upgrade(
-    url: DatabaseUrl = None,
+    url: MigrationUrl = None,
     revision: Annotated[str, typer.Option("--to", help="Target revision.")] = "head",
 ) -> None:
     """Create the tables, or bring an existing database to the newest schema."""
     from psotrack.store import current_revision
     from psotrack.store import upgrade as run_upgrade
 
-    with open_engine(url) as engine:
+    with open_engine(url, owner=True) as engine:
         run_upgrade(engine, revision)
         typer.echo(f"{shown(str(engine.url))}: schema at revision {current_revision(engine)}")
 
@@ -98,22 +129,131 @@ def upgrade(
 @app.command("downgrade")
 def downgrade(
     revision: Annotated[str, typer.Option("--to", help="Target revision ('base' = empty).")],
-    url: DatabaseUrl = None,
+    url: MigrationUrl = None,
+    destroy: Annotated[
+        bool,
+        typer.Option(
+            "--yes-destroy-data",
+            help="Go ahead although the database holds data (a backup is written first).",
+        ),
+    ] = False,
+    backup_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--backup-output",
+            help="Where that backup goes; default psotrack-backup-<time>-<revision>.* here.",
+        ),
+    ] = None,
 ) -> None:
-    """Take the schema back to an earlier revision (data in dropped tables is lost)."""
+    """Take the schema back to an earlier revision (data in dropped tables is lost).
+
+    A database that holds rows is refused unless --yes-destroy-data is given; then a backup
+    is written first and its place printed.
+    """
+    from psotrack.errors import ValidationError
     from psotrack.store import current_revision
     from psotrack.store import downgrade as run_downgrade
+    from psotrack.store.backup import backup, data_row_counts
 
-    with open_engine(url) as engine:
+    with open_engine(url, owner=True) as engine:
+        with engine.connect() as connection:
+            counts = data_row_counts(connection)
+        if sum(counts.values()) and not destroy:
+            patients = counts.get("patients", 0)
+            raise ValidationError(
+                "--to",
+                revision,
+                f"the database holds {patients} patients ({sum(counts.values())} rows in all) "
+                "and a downgrade may destroy them: add --yes-destroy-data to go ahead "
+                "(a backup is written first)",
+                "invalid",
+            )
+        if sum(counts.values()):
+            made = backup(engine, backup_output or _default_backup_path(engine))
+            typer.echo(f"backup of {made.total} rows written to {made.path}")
         run_downgrade(engine, revision)
         where = shown(str(engine.url))
         typer.echo(f"{where}: schema at revision {current_revision(engine) or 'base'}")
 
 
+def _default_backup_path(engine: Engine) -> Path:
+    from datetime import UTC, datetime
+
+    from psotrack.store import current_revision
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    suffix = "sqlite" if engine.dialect.name == "sqlite" else "jsonl.gz"
+    return Path(f"psotrack-backup-{stamp}-{current_revision(engine) or 'base'}.{suffix}")
+
+
 @app.command("current")
-def current(url: DatabaseUrl = None) -> None:
+def current(url: MigrationUrl = None) -> None:
     """Print the schema revision of the database."""
     from psotrack.store import current_revision
 
-    with open_engine(url) as engine:
+    with open_engine(url, owner=True) as engine:
         typer.echo(current_revision(engine) or "base (no tables)")
+
+
+@app.command("grant")
+def grant(
+    role: Annotated[str, typer.Option("--role", help="The runtime role the app connects as.")],
+    url: MigrationUrl = None,
+) -> None:
+    """PostgreSQL: create or update the runtime role with only what the services need.
+
+    Run it as the schema's owner after every upgrade. The role gets LOGIN; SELECT, INSERT and
+    UPDATE on the clinical tables; SELECT and INSERT only on the audit log; nothing it could
+    use to alter, truncate or drop a table. Set its password with ALTER ROLE … PASSWORD.
+    """
+    from psotrack.store.roles import grant_runtime_role
+
+    with open_engine(url, owner=True) as engine, engine.begin() as connection:
+        done = grant_runtime_role(connection, role)
+    verb = "created" if done.created else "updated"
+    typer.echo(
+        f"role {done.role} {verb} on schema {done.schema}: SELECT, INSERT, UPDATE on "
+        f"{len(done.read_write)} clinical tables; SELECT, INSERT on "
+        f"{', '.join(done.append_only)}; SELECT on {', '.join(done.read_only)}; "
+        "no DELETE, TRUNCATE, CREATE or ownership"
+    )
+
+
+@app.command("backup")
+def backup_command(
+    output: Annotated[Path, typer.Option("--output", help="The backup file to write (new).")],
+    url: MigrationUrl = None,
+) -> None:
+    """Write a consistent backup of the whole database to a new file."""
+    from psotrack.store.backup import backup
+
+    require_database(migration_url(url))
+    with open_engine(url, owner=True) as engine:
+        made = backup(engine, output)
+    typer.echo(f"backup of {made.total} rows (revision {made.revision}) written to {made.path}")
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A file written by psotrack db backup.")],
+    url: MigrationUrl = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite a database that holds rows.")
+    ] = False,
+) -> None:
+    """Restore a backup, all or nothing, and check the audit chain of what was restored."""
+    from psotrack.errors import PsotrackError
+    from psotrack.store.audit_chain import verify_chain
+    from psotrack.store.backup import restore
+
+    with open_engine(url, owner=True) as engine:
+        done = restore(engine, source, replace)
+        with engine.connect() as connection:
+            report = verify_chain(connection)
+        dialect = engine.dialect.name
+    typer.echo(f"restored {done.total} rows (revision {done.revision}) from {source}")
+    if not report.intact:
+        raise PsotrackError(f"the restored audit log does not verify: {report.problem}")
+    typer.echo(f"audit chain intact: {report.rows} rows")
+    if dialect == "postgresql":
+        typer.echo("privileges are not part of a backup: run psotrack db grant --role … again")

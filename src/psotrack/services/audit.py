@@ -2,6 +2,8 @@
 
 Values are stored as text (``None`` stays empty) so that any column type can be compared later.
 Services call these helpers inside their own transaction, so data and audit commit together.
+Every row is written by :func:`append`, which chains it to the one before (see
+:mod:`psotrack.store.audit_chain`) in one multi-row INSERT per call.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor
+from psotrack.store.audit_chain import chain, lock_head
 from psotrack.store.models import AuditEntry, Base
 from psotrack.store.models.base import utcnow
 
@@ -71,7 +74,7 @@ def audit_created_many(
         for column in inspect(row).mapper.column_attrs
         if column.key not in SKIPPED and (value := getattr(row, column.key)) is not None
     ]
-    session.execute(insert(AuditEntry), entries)
+    append(session, entries)
 
 
 def audit_created_values(
@@ -99,7 +102,7 @@ def audit_created_values(
         for name, value in values.items()
         if name not in SKIPPED and value is not None
     ]
-    session.execute(insert(AuditEntry), entries)
+    append(session, entries)
 
 
 def audit_changed(
@@ -111,32 +114,37 @@ def audit_changed(
     action: str = "update",
 ) -> None:
     """Audit ``(field, old, new)`` changes to an existing row, with the reason given."""
-    for name, old, new in changes:
-        _add(session, actor, action, row, name, as_text(old), as_text(new), reason)
+    session.flush()
+    now = utcnow()
+    entries = [
+        {
+            "at": now,
+            "actor_id": actor.user_id,
+            "action": action,
+            "entity": entity_name(row),
+            "entity_id": _row_id(row),
+            "field": name,
+            "old_value": as_text(old),
+            "new_value": as_text(new),
+            "reason": reason,
+        }
+        for name, old, new in changes
+    ]
+    append(session, entries)
 
 
-def _add(
-    session: Session,
-    actor: Actor,
-    action: str,
-    row: Base,
-    name: str,
-    old: str | None,
-    new: str | None,
-    reason: str | None,
-) -> None:
-    session.add(
-        AuditEntry(
-            actor_id=actor.user_id,
-            action=action,
-            entity=entity_name(row),
-            entity_id=_row_id(row),
-            field=name,
-            old_value=old,
-            new_value=new,
-            reason=reason,
-        )
-    )
+def append(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Chain ``entries`` after the log's head and insert them with one multi-row INSERT.
+
+    The session is flushed first: on SQLite the data rows then hold the write lock before the
+    head is read; on PostgreSQL :func:`lock_head` takes an advisory lock until commit.
+    """
+    if not entries:
+        return
+    session.flush()
+    seq, prev_hash = lock_head(session)
+    chain(entries, seq, prev_hash)
+    session.execute(insert(AuditEntry), entries)
 
 
 def _row_id(row: Base) -> int:

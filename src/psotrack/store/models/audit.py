@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from psotrack.store.models.base import Base, utcnow
 
 
 class AuditEntry(Base):
-    """Database triggers refuse UPDATE and DELETE on this table (see the first migration)."""
+    """Database triggers refuse UPDATE and DELETE on this table (see the first migration).
+
+    ``seq``, ``prev_hash`` and ``row_hash`` chain every row to the one before it, so that a
+    change made outside psotrack is found by ``psotrack audit verify`` (see
+    :mod:`psotrack.store.audit_chain`).
+    """
 
     __tablename__ = "audit_log"
 
@@ -25,3 +30,6 @@ class AuditEntry(Base):
     old_value: Mapped[str | None]
     new_value: Mapped[str | None]
     reason: Mapped[str | None]
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))

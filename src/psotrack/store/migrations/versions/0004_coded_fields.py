@@ -1,7 +1,7 @@
 """Coded fields apart from free text, a system user, and the colour space of photos
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-02 04:10:00
 
 - ``adverse_events.term`` becomes a coded term (:class:`~psotrack.store.vocabulary.AeTerm`);
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
