@@ -190,6 +190,7 @@ def test_wide_days_out_of_range_and_thirty_digit_days(tmp_path, capsys):
     [
         ["simulate", "trial", "--arm", "control", "--output", "{tmp}/sim", "--seed", "-1"],
         ["simulate", "calibrate", "--seed", "-1"],
+        ["demo", "--seed", "-1", "--database-url", "sqlite:///{tmp}/demo.db"],
         ["forecast", "--input", "{tmp}/in.csv", "--schedule", "control", "--seed", "-1"],
         ["forecast", "--input", "{tmp}/in.csv", "--schedule", "control", "--seed", "4294967296"],
     ],
@@ -198,7 +199,7 @@ def test_seeds_outside_0_to_2_32_are_refused(tmp_path, capsys, argv):
     write(tmp_path / "in.csv", LONG)
     assert main([a.format(tmp=tmp_path) for a in argv]) == 2
     assert "(a seed)" in one_error_line(capsys)
-    assert not (tmp_path / "sim").exists()
+    assert not (tmp_path / "sim").exists() and not (tmp_path / "demo.db").exists()
 
 
 # --- Dose counts and horizons -----------------------------------------------------------------
@@ -329,3 +330,16 @@ def test_header_only_file_creates_nothing(tmp_path, capsys, migrated):
     assert main(["endpoints", "derive", "--input", str(source), "--output", str(out)]) == 2
     assert "at least one data row" in one_error_line(capsys)
     assert not out.exists()
+
+
+def test_score_pasi_neutralises_formulas_in_pass_through_columns(tmp_path):
+    regions = ("head", "upper_limbs", "trunk", "lower_limbs")
+    items = ("erythema", "induration", "desquamation", "area")
+    header = ["patient", *(f"{r}_{i}" for r in regions for i in items), "comment"]
+    cells = ["=1+1", *["1"] * 16, "@cmd"]
+    source = write(tmp_path / "in.csv", ",".join(header) + "\n" + ",".join(cells) + "\n")
+    out = tmp_path / "out.csv"
+    assert main(["score", "pasi", "--input", str(source), "--output", str(out)]) == 0
+    (row,) = csv.DictReader(out.open())
+    # Each region (1+1+1)·1 weighted 0.1+0.2+0.3+0.4 → 3.0.
+    assert (row["patient"], row["comment"], row["pasi"]) == ("'=1+1", "'@cmd", "3.0")
