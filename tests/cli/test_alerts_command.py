@@ -111,13 +111,13 @@ def test_empty_database_asks_for_an_upgrade(tmp_path, capsys):
     with engine.connect():
         pass  # creates the file with no tables
     engine.dispose()
-    assert main(["alerts", "--database-url", url]) == 1
+    assert main(["alerts", "--database-url", url]) == 2  # issue 14: bad input, one line, exit 2
     assert "run psotrack db upgrade first" in capsys.readouterr().err
 
 
 def test_missing_sqlite_file_is_not_created(tmp_path, capsys):
     path = tmp_path / "nowhere.db"
-    assert main(["alerts", "--database-url", f"sqlite:///{path}", "--json"]) == 1
+    assert main(["alerts", "--database-url", f"sqlite:///{path}", "--json"]) == 2
     assert "run psotrack db upgrade first" in capsys.readouterr().err
     assert not path.exists()
 

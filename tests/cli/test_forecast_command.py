@@ -93,7 +93,7 @@ def test_bad_rows_exit_2_with_row_and_reason(
     path = _csv(tmp_path, "P7,W0,0,20.0", "P7,W2,x,12.0", "P7,W4,28,99")
     assert _forecast(path) == 2
     err = capsys.readouterr().err
-    assert "row 2: day='x' is not a number" in err
+    assert "row 2: day='x' is not a whole number" in err
     assert "row 3: pasi=99.0 is outside 0–72" in err
 
 

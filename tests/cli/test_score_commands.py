@@ -126,7 +126,7 @@ def test_severity_rules_named(capsys):
     [
         (["bsa", "--percent", "100.5"], ["bsa=100.5 is outside 0–100"]),
         (["bsa", "--percent", "abc"], ["bsa='abc' is not a number"]),
-        (["bsa", "--percent", "nan"], ["bsa=NaN is not a finite number"]),
+        (["bsa", "--percent", "nan"], ["bsa='nan' is not a number"]),
         (["bsa", "--handprints", "201", "--unit", "palm"], ["handprints=201 is outside 0–200"]),
         (["bsa", "--handprints", "3", "--unit", "foot"], ["unit='foot'"]),
         (["bsa"], ["--percent/--handprints is missing"]),

@@ -242,11 +242,11 @@ def test_a_huge_day_range_uses_the_general_sort() -> None:
     )
     found = _segments.patient_segments(frame)
     assert sorted(found.day.tolist()) == sorted(frame["day"].to_list())
-    out = derive_patient_endpoints(frame)
-    assert out.select("patient_id", "base", "first_pasi75_day").rows() == [
-        ("p", 8.0, 1 << 45),
-        ("q", 10.0, 1 << 45),
-    ]
+    assert sorted(found.day[found.starts].tolist()) == [-7, 0]  # each patient's first day
+    # Through the checked path such days never arrive: a study day is within ±36 500 (issue 14).
+    with pytest.raises(ValidationError) as caught:
+        derive_patient_endpoints(frame)
+    assert [(p.field, p.row) for p in caught.value.problems] == [("day", 3), ("day", 4)]
 
 
 def test_an_arm_change_is_found_among_more_than_64_arms() -> None:

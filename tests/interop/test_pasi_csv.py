@@ -83,7 +83,7 @@ def test_missing_and_ambiguous_columns_exit_2(tmp_path, capsys):
     names = header()
     names.remove("head_erythema")
     names.append("trunk_area_pct")
-    source = write(tmp_path / "in.csv", [], names)
+    source = write(tmp_path / "in.csv", [["0"] * len(names)], names)
     assert main(["score", "pasi", "--input", str(source), "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "head_erythema is missing" in err
@@ -92,7 +92,8 @@ def test_missing_and_ambiguous_columns_exit_2(tmp_path, capsys):
 
 
 def test_input_that_already_has_pasi_is_refused(tmp_path, capsys):
-    source = write(tmp_path / "in.csv", [], [*header(), "pasi"])
+    names = [*header(), "pasi"]
+    source = write(tmp_path / "in.csv", [["0"] * len(names)], names)
     assert main(["score", "pasi", "--input", str(source), "--output", str(tmp_path / "o")]) == 2
     assert "psotrack computes pasi itself" in capsys.readouterr().err
 
@@ -112,8 +113,36 @@ def test_region_options_and_input_together_are_refused(tmp_path, capsys):
     assert "either --input or the region options" in capsys.readouterr().err
 
 
-def test_header_only_file_gives_header_only_output(tmp_path):
+def test_header_only_file_is_refused_and_nothing_written(tmp_path, capsys):
+    # Issue 14: a file with a header and no rows used to exit 0 with a header-only output.
     source = write(tmp_path / "in.csv", [], header())
     target = tmp_path / "out.csv"
-    assert main(["score", "pasi", "--input", str(source), "--output", str(target)]) == 0
-    assert target.read_text().strip().split(",")[-1] == "pasi"
+    assert main(["score", "pasi", "--input", str(source), "--output", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "at least one data row" in err
+    assert not target.exists()
+
+
+def test_cells_follow_the_one_number_grammar(tmp_path, capsys):
+    # Issue 14: percentages were read by a float cast (1e1, nan, inf passed); grades by a \d
+    # pattern that matched other scripts' digits. Now one grammar, and huge grades are named.
+    names = header(area_pct_regions=("trunk",))
+    rows = [
+        row("A", ["1,1,0,1", "2,2,1,2", "3,2,2,1e1", "2,1,1,4"]),
+        row("B", ["1,1,0,1", "2,2,1,2", "3,2,2,nan", "2,1,1,4"]),
+        row("C", ["١,1,0,1", "2,2,1,2", "3,2,2,10", "2,1,1,4"]),
+        row("D", ["1,1,0,1", "2,2,1,2", "3,2,2,10", "2,1,1," + "9" * 30]),
+        row("E", ["1,1,0,1", "2,2,1,2", "3,2,2,-0.5", "2,1,1,4"]),
+    ]
+    source = write(tmp_path / "in.csv", rows, names)
+    target = tmp_path / "out.csv"
+    assert main(["score", "pasi", "--input", str(source), "--output", str(target)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "error: row 1: trunk_area_pct='1e1' is not a number 0–100 (a percentage of the region)",
+        "error: row 2: trunk_area_pct='nan' is not a number 0–100 (a percentage of the region)",
+        "error: row 3: head_erythema='١' is not a whole number 0–4",
+        f"error: row 4: lower_limbs_area='{'9' * 30}' is outside 0–6",
+        "error: row 5: trunk_area_pct=-0.5 is outside 0–100 (a percentage of the region)",
+    ]
+    assert not target.exists()

@@ -7,15 +7,17 @@ exactly as it was.
 
 from datetime import date, datetime
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from psotrack.errors import PsotrackError
+from psotrack.errors import PsotrackError, ValidationError
 from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
 from psotrack.services.assessments import record_assessment
+from psotrack.services.imports import import_assessments
 from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import enroll_patient
 from psotrack.store.models import Base
@@ -133,3 +135,121 @@ def test_adverse_event_lab_and_enrollment_payloads(db, clinician, patient_id, pr
         check(db, lambda p: enroll_patient(db, clinician, p), enrollment_payload)
 
     run()
+
+
+# --- Issue 14: text the record cannot store is refused before the database, on both kinds ------
+# On PostgreSQL a NUL byte or an overlong id or label used to raise a DataError (SQLite stored
+# them). Each case must now be a ValidationError naming the row and field, with nothing stored.
+
+
+def _long_file(**changes: list) -> pl.DataFrame:
+    rows = {"patient_id": ["P1", "P1"], "visit": ["W0", "W4"], "day": [0, 28], "pasi": [12.0, 6.0]}
+    return pl.DataFrame(rows | changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "allowed"),
+    [
+        ({"patient_id": ["P1", "P\x001"]}, "patient_id", "without control characters"),
+        ({"patient_id": ["P1", "P" * 65]}, "patient_id", "at most 64 characters"),
+        ({"visit": ["W0", "V" * 81]}, "visit", "at most 80 characters"),
+        ({"arm": ["A" * 81, "A" * 81]}, "arm", "at most 80 characters"),
+        ({"visit": ["W0", "W\x004"]}, "visit", "without control characters"),
+    ],
+)
+def test_import_refuses_ids_and_labels_the_record_cannot_store(
+    db, clinician, program_id, changes, field, allowed
+):
+    before = snapshot(db)
+    with pytest.raises(ValidationError) as caught:
+        import_assessments(
+            db,
+            clinician,
+            _long_file(**changes),
+            program_id=program_id,
+            day_zero=date(2026, 1, 5),
+            source="bad.csv",
+        )
+    problem = caught.value.problems[0]
+    assert (problem.field, problem.row) == (field, 2 if field != "arm" else 1)
+    assert allowed in str(problem)
+    assert snapshot(db) == before
+
+
+def test_import_at_the_limits_is_stored(db, clinician, program_id):
+    # 64-character id, 80-character visit and arm: exactly what the columns hold.
+    frame = _long_file(
+        patient_id=["P" * 64, "P" * 64], visit=["W0", "V" * 80], arm=["A" * 80, "A" * 80]
+    )
+    summary = import_assessments(
+        db, clinician, frame, program_id=program_id, day_zero=date(2026, 1, 5), source="ok.csv"
+    )
+    assert (summary.patients_created, summary.visits) == (1, 2)
+
+
+def test_import_day_zero_outside_1900_2100_is_refused(db, clinician, program_id):
+    # Issue 14: day zero 9999-12-31 plus day 28 overflowed Python's dates (OverflowError).
+    before = snapshot(db)
+    with pytest.raises(ValidationError) as caught:
+        import_assessments(
+            db,
+            clinician,
+            _long_file(),
+            program_id=program_id,
+            day_zero=date(9999, 12, 31),
+            source="late.csv",
+        )
+    assert str(caught.value) == "day_zero='9999-12-31' is outside 1900-01-01–2100-12-31"
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("text", ["Fe\x00ver", "Fever\x1b[31m", "\x7f"])
+def test_control_characters_in_any_text_field_are_refused(db, clinician, patient_id, text):
+    event = {
+        "patient_id": patient_id,
+        "term": "fever",
+        "verbatim_term": text,
+        "onset_date": date(2026, 1, 6),
+        "grade": 1,
+        "serious": False,
+        "relatedness": "possible",
+        "outcome": "recovered",
+    }
+    before = snapshot(db)
+    with pytest.raises(ValidationError) as caught:
+        report_adverse_event(db, clinician, event)
+    assert caught.value.field == "verbatim_term"
+    assert "without control characters" in str(caught.value)
+    assert snapshot(db) == before
+
+
+def test_tab_and_line_breaks_stay_allowed_in_free_text(db, clinician, patient_id):
+    event = {
+        "patient_id": patient_id,
+        "term": "fever",
+        "verbatim_term": "Fever\tafter the infusion",
+        "onset_date": date(2026, 1, 6),
+        "grade": 1,
+        "serious": False,
+        "relatedness": "possible",
+        "outcome": "recovered",
+        "action_taken": "paracetamol\n\tthen observed",
+    }
+    assert report_adverse_event(db, clinician, event) >= 1
+
+
+def test_an_mrn_with_a_nul_byte_is_refused_on_enrollment(db, clinician, program_id):
+    form = {
+        "mrn": "MRN\x00-1",
+        "family_name": "Doe",
+        "given_name": "J",
+        "birth_date": date(1980, 1, 1),
+        "sex": "female",
+        "program_id": program_id,
+        "start_date": date(2026, 1, 5),
+    }
+    before = snapshot(db)
+    with pytest.raises(ValidationError) as caught:
+        enroll_patient(db, clinician, form)
+    assert caught.value.field == "mrn"
+    assert snapshot(db) == before

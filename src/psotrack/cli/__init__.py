@@ -71,6 +71,18 @@ def report_error(exc: PsotrackError) -> int:
     return EXIT_ERROR
 
 
+def _psotrack_cause(exc: ClickException) -> PsotrackError | None:
+    """The psotrack error an option parser raised, which Typer wraps in a pydantic error."""
+    errors = getattr(exc.__cause__, "errors", None)
+    if not callable(errors):
+        return None
+    for error in errors():
+        found = error.get("ctx", {}).get("error")
+        if isinstance(found, PsotrackError):
+            return found
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``psotrack``; returns (and exits with) the process exit code."""
     app = create_app()
@@ -85,8 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # click's usage errors
         code = exc.code if isinstance(exc.code, int) else 1
     except ClickException as exc:  # usage errors: unknown option, missing argument …
-        exc.show()
-        code = exc.exit_code
+        cause = _psotrack_cause(exc)
+        if cause is not None:  # an option's own parser refused its value
+            code = report_error(cause)
+        else:
+            exc.show()
+            code = exc.exit_code
     else:
         code = result if isinstance(result, int) else 0  # Typer returns 130 after Ctrl-C
     if code == EXIT_INTERRUPTED:

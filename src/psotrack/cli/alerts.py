@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from psotrack.cli.db import DatabaseUrl, database_url, missing_sqlite_file, open_engine
+from psotrack.cli.db import DatabaseUrl, open_engine
+from psotrack.cli.number_options import whole_number
 
 if TYPE_CHECKING:
     from psotrack.services.flags import Alert
-
-MISSING_SCHEMA = "the database has no psotrack tables: run psotrack db upgrade first"
 
 
 def register(app: typer.Typer) -> None:
@@ -26,24 +25,21 @@ def alerts(
         bool, typer.Option("--all", help="Include acknowledged flags too.")
     ] = False,
     patient: Annotated[
-        int | None, typer.Option("--patient", help="Only this patient's flags (internal id).")
+        int | None,
+        typer.Option(
+            "--patient",
+            help="Only this patient's flags (internal id).",
+            parser=whole_number("--patient"),
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
     url: DatabaseUrl = None,
 ) -> None:
     """Safety flags: serious or grade ≥ 3 adverse events, infusion reactions, dose, viability."""
-    from sqlalchemy import inspect
-
-    from psotrack.errors import PsotrackError
     from psotrack.services.context import SYSTEM, Database
     from psotrack.services.flags import list_alerts
 
-    target = database_url(url)
-    if missing_sqlite_file(target) is not None:
-        raise PsotrackError(MISSING_SCHEMA)
-    with open_engine(target) as engine:
-        if not inspect(engine).has_table("safety_flags"):
-            raise PsotrackError(MISSING_SCHEMA)
+    with open_engine(url, require_schema=True) as engine:
         found = list_alerts(
             Database.from_engine(engine),
             SYSTEM,

@@ -35,6 +35,11 @@ MigrationUrl = Annotated[
 ]
 
 
+#: What a command that reads or adds records says about a database without psotrack's schema.
+MISSING_SCHEMA = "a database with psotrack's newest schema: run psotrack db upgrade first"
+URL_EXAMPLE = "a SQLAlchemy URL such as sqlite:///psotrack.db or postgresql+psycopg://user@host/db"
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="db")
 
@@ -58,17 +63,25 @@ def migration_url(given: str | None) -> str:
 
 
 def shown(url: str) -> str:
-    """The URL without its password, for messages."""
+    """The URL without its password, for messages (as given when it cannot be parsed)."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def missing_sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL that does not exist yet (connecting would create it), else None."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # not a URL: opening it says so
     name = parsed.database
     if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
         return None
@@ -88,18 +101,30 @@ def require_database(url: str) -> None:
 
 
 @contextmanager
-def open_engine(url: str | None, *, owner: bool = False) -> Iterator[Engine]:
+def open_engine(
+    url: str | None, *, owner: bool = False, require_schema: bool = False
+) -> Iterator[Engine]:
     """An engine on the chosen database, checked reachable; a clear error if it is not.
 
-    ``owner``: without a URL given, connect as the schema's owner (PSOTRACK_MIGRATION_URL).
+    A URL that is not one (``foo://bar``, a driver not installed) is refused as bad input. With
+    ``require_schema`` the database must already be at the newest schema: a missing SQLite file
+    is then refused without being created, and an unmigrated one is left as it was.
     """
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import ArgumentError, OperationalError
 
-    from psotrack.errors import PsotrackError
+    from psotrack.errors import PsotrackError, ValidationError
     from psotrack.store import make_engine
 
     target = migration_url(url) if owner else database_url(url)
-    engine = make_engine(target)
+    variable = "PSOTRACK_MIGRATION_URL" if owner else "PSOTRACK_DATABASE_URL"
+    field = "--database-url" if url else variable
+    if require_schema and missing_sqlite_file(target) is not None:
+        raise ValidationError(field, shown(target), MISSING_SCHEMA, "invalid")
+    try:
+        engine = make_engine(target)
+    except (ArgumentError, ImportError) as exc:
+        allowed = f"{URL_EXAMPLE} ({str(exc).splitlines()[0]})"
+        raise ValidationError(field, shown(target), allowed, "invalid") from None
     try:
         try:
             with engine.connect():
@@ -107,9 +132,22 @@ def open_engine(url: str | None, *, owner: bool = False) -> Iterator[Engine]:
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise PsotrackError(f"cannot open the database {shown(target)}: {reason}") from None
+        if require_schema and not at_newest_schema(engine):
+            raise ValidationError(field, shown(target), MISSING_SCHEMA, "invalid")
         yield engine
     finally:
         engine.dispose()
+
+
+def at_newest_schema(engine: Engine) -> bool:
+    """Whether the database's schema revision is the newest this psotrack knows."""
+    from alembic.script import ScriptDirectory
+
+    from psotrack.store import current_revision
+    from psotrack.store.migrate import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
+    return current_revision(engine) in heads
 
 
 @app.command("upgrade")

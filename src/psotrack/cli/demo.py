@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from psotrack.cli.db import DatabaseUrl, database_url, missing_sqlite_file, open_engine, shown
+from psotrack.cli.number_options import seed as seed_option
+from psotrack.cli.number_options import whole_number
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,9 +25,15 @@ def register(app: typer.Typer) -> None:
 
 def demo(
     patients: Annotated[
-        int, typer.Option(min=1, max=5000, help="Synthetic patients to create.")
+        int,
+        typer.Option(
+            help="Synthetic patients to create (1–5000).",
+            parser=whole_number("--patients", (1, 5000), "synthetic patients"),
+        ),
     ] = 40,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic cohort.")] = 1,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the synthetic cohort.", parser=seed_option)
+    ] = 1,
     url: DatabaseUrl = None,
 ) -> None:
     """Migrate the database, fill it with a synthetic cohort (once), and summarise it."""

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
+from psotrack.cli.number_options import whole_number
 from psotrack.errors import Problem, ValidationError
+from psotrack.number_text import parse_integer
 
 if TYPE_CHECKING:
     import polars as pl
@@ -114,6 +116,7 @@ def derive(
 
     from psotrack.endpoints import derive_responders
 
+    _check_output(output_csv, input_csv)
     console = _console()
     assessments, columns = _load(console, input_csv, wide, days)
     with console.status("deriving change from baseline and responder flags"):
@@ -136,6 +139,7 @@ def patients(
 
     from psotrack.endpoints import derive_patient_endpoints
 
+    _check_output(output_csv, input_csv)
     console = _console()
     assessments, _ = _load(console, input_csv, wide, days)
     with console.status("deriving per-patient endpoints"):
@@ -171,7 +175,12 @@ def responders(
         ),
     ] = "itt",
     threshold: Annotated[
-        int, typer.Option("--threshold", help="PASI improvement in % (1–100).")
+        int,
+        typer.Option(
+            "--threshold",
+            help="PASI improvement in % (1–100).",
+            parser=whole_number("--threshold"),
+        ),
     ] = 75,
     by: Annotated[
         str | None, typer.Option("--by", help="Split the rates by this column (e.g. arm).")
@@ -199,6 +208,7 @@ def responders(
     from psotrack.endpoints.response import check_percent
     from psotrack.stats.proportions import PROPORTION_METHODS
 
+    _check_output(output_csv, input_csv)
     problems = []
     if missing not in MISSING_RULES:
         problems.append(Problem("--missing", missing, "nri, observed or locf", kind="invalid"))
@@ -232,6 +242,13 @@ def responders(
         )
     rules = f"missing: {missing}; denominator: {denominator}, {DENOMINATOR_TEXT[denominator]}"
     _write(console, out.select(RATE_COLUMNS), output_csv, f"{out.height} rates ({rules})")
+
+
+def _check_output(output: Path, source: Path) -> None:
+    """Refuse a bad output path (a folder, the input, …) before reading anything."""
+    from psotrack.interop.files import check_output_path
+
+    check_output_path(output, inputs=[source])
 
 
 def _console() -> Console:
@@ -273,17 +290,20 @@ def read_assessment_csv(path: Path) -> pl.DataFrame:
 
 
 def parse_days(text: str) -> dict[str, int]:
-    """``'BASELINE=0,WEEK01=7'`` → ``{'BASELINE': 0, 'WEEK01': 7}`` (problems for bad items)."""
+    """``'BASELINE=0,WEEK01=7'`` → ``{'BASELINE': 0, 'WEEK01': 7}`` (problems for bad items).
+
+    Days are whole numbers by :mod:`psotrack.number_text`; their range is checked with the
+    table (:func:`psotrack.endpoints.wide_to_long`).
+    """
     found: dict[str, int] = {}
     problems: list[Problem] = []
     for item in text.split(","):
-        name, sep, day = item.partition("=")
-        try:
-            if not sep or not name.strip():
-                raise ValueError(item)
-            found[name.strip()] = int(day.strip())
-        except ValueError:
+        name, sep, day_text = item.partition("=")
+        day = parse_integer(day_text)
+        if not sep or not name.strip() or day is None:
             problems.append(Problem("--days", item, "NAME=DAY with a whole day", kind="invalid"))
+        else:
+            found[name.strip()] = day
     if problems:
         raise ValidationError(problems=problems)
     return found

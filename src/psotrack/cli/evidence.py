@@ -71,7 +71,10 @@ def evidence(
         derive_side_by_side,
         load_published_table,
     )
+    from psotrack.interop.files import check_output_path, write_csv_atomically
 
+    if csv_path is not None:
+        check_output_path(csv_path, inputs=[] if cohort is None else [cohort], field="--csv")
     table = load_published_table()
     published = derive_published_rates(table)
     if study is not None:
@@ -109,8 +112,6 @@ def evidence(
             raise ValidationError(problems=stray)
     if csv_path is not None:
         shown = published if side_by_side is None else side_by_side
-        from psotrack.interop.files import write_csv_atomically
-
         versioned = shown.with_columns(pl.lit(table.version).alias("table_version"))
         write_csv_atomically(versioned, csv_path)
     if as_json:

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from psotrack.cli.number_options import seed as seed_option
+from psotrack.cli.number_options import whole_number
+
 if TYPE_CHECKING:
     from psotrack.model.forecast import Forecast
 
@@ -36,11 +39,20 @@ def forecast(
         str,
         typer.Option("--schedule", help="The therapy schedule, e.g. 'uc-msc-iv:1.5e6/kg x3 q4w'."),
     ],
-    weeks: Annotated[int, typer.Option("--weeks", help="Weeks to forecast.")] = 12,
+    weeks: Annotated[
+        int, typer.Option("--weeks", help="Weeks to forecast.", parser=whole_number("--weeks"))
+    ] = 12,
     particles: Annotated[
-        int, typer.Option("--particles", help="Virtual patients in the particle filter.")
+        int,
+        typer.Option(
+            "--particles",
+            help="Virtual patients in the particle filter.",
+            parser=whole_number("--particles"),
+        ),
     ] = 500,
-    seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same forecast.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed: same seed, same forecast.", parser=seed_option)
+    ] = 0,
     output: Annotated[
         Path | None, typer.Option("--output", help="Write the weekly forecast table as CSV.")
     ] = None,
@@ -48,10 +60,12 @@ def forecast(
 ) -> None:
     """Forecast one patient's next weeks of PASI with an 80 % band (SIMULATED)."""
     from psotrack.cli.endpoints import read_assessment_csv
-    from psotrack.interop.files import write_csv_atomically
+    from psotrack.interop.files import check_output_path, write_csv_atomically
     from psotrack.model.forecast import forecast_patient, patient_record
     from psotrack.model.therapies import parse_schedule
 
+    if output is not None:
+        check_output_path(output, inputs=[input_path])
     parsed = parse_schedule(schedule)
     record = patient_record(read_assessment_csv(input_path))
     result = forecast_patient(record, parsed, weeks=weeks, particles=particles, seed=seed)

@@ -60,7 +60,7 @@ def import_assessments(
         frame = wide_to_long(frame, parse_days(days) if days else None)
     console = Console(stderr=True)
     with (
-        open_engine(url) as engine,
+        open_engine(url, require_schema=True) as engine,
         console.status(f"checking and importing {frame.height:,} rows"),
     ):
         summary = run_import(

@@ -108,7 +108,7 @@ def _score_pasi_file(
 ) -> None:
     from rich.console import Console
 
-    from psotrack.interop.files import read_csv_text, write_csv_atomically
+    from psotrack.interop.files import check_output_path, read_csv_text, write_csv_atomically
     from psotrack.interop.pasi_csv import score_pasi_table
 
     problems = []
@@ -122,6 +122,7 @@ def _score_pasi_file(
         )
     raise_if(problems)
     assert input_csv is not None and output_csv is not None
+    check_output_path(output_csv, inputs=[input_csv])
     console = Console(stderr=True)
     with console.status("reading and checking every row"):
         scored = score_pasi_table(read_csv_text(input_csv))

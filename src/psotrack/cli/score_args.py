@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final
 
 from psotrack.errors import Problem
 from psotrack.instruments.dlqi import DlqiAnswer, DlqiInput, Item, Q7Answer, Q7Item
 from psotrack.instruments.napsi import NailScore
 from psotrack.instruments.pasi import RegionScore
+from psotrack.number_text import parse_decimal, parse_integer
 
 DLQI_SYNTAX: Final = (
     "Ten answers separated by commas, in question order. Questions 1–6 and 8–10: "
@@ -36,19 +37,22 @@ _Q7_ANSWERS: Final = {
 
 
 def parse_int(field: str, text: str) -> tuple[int | None, Problem | None]:
-    """An integer typed on the command line, or the problem with it (``3.5`` is not one)."""
-    try:
-        return int(text.strip()), None
-    except ValueError:
+    """An integer typed on the command line, or the problem with it (``3.5`` is not one).
+
+    Read by :mod:`psotrack.number_text`, like every number psotrack takes.
+    """
+    value = parse_integer(text)
+    if value is None:
         return None, Problem(field, text, "an integer", kind="type")
+    return value, None
 
 
 def parse_number(field: str, text: str) -> tuple[Decimal | None, Problem | None]:
     """A number kept exactly as typed (``Decimal``), or the problem with it."""
-    try:
-        return Decimal(text.strip()), None
-    except InvalidOperation:
+    value = parse_decimal(text)
+    if value is None:
         return None, Problem(field, text, "a number", kind="type")
+    return value, None
 
 
 def number_option(option: str, text: str | None, problems: list[Problem]) -> Decimal | None:
@@ -146,11 +150,10 @@ def parse_region(region: str, text: str) -> tuple[RegionScore | None, list[Probl
     values: list[int] = []
     problems: list[Problem] = []
     for name, part in zip(names, parts, strict=True):
-        try:
-            values.append(int(part))
-        except ValueError:
-            problems.append(Problem(f"{region}_{name}", part, "an integer", kind="type"))
-            values.append(0)
+        value, problem = parse_int(f"{region}_{name}", part)
+        if problem is not None:
+            problems.append(problem)
+        values.append(value or 0)
     score = RegionScore(*values)
     problems.extend(p for p in score.problems(region) if p.field not in {q.field for q in problems})
     return (None if problems else score), problems

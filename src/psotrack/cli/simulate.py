@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
+from psotrack.cli.number_options import decimal_number, whole_number
+from psotrack.cli.number_options import seed as seed_option
 from psotrack.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -64,36 +66,46 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="simulate")
 
 
-def _check_output(output: Path) -> None:
-    if output.exists() and not (output.is_dir() and not any(output.iterdir())):
-        raise ValidationError("output", str(output), "a new or empty folder", kind="invalid")
-    if not output.parent.is_dir():
-        raise ValidationError("output", str(output), "a folder inside an existing one")
-
-
 def trial(
     arm: ArmOption,
     output: Annotated[Path, typer.Option("--output", help="Folder to create with the results.")],
-    n: Annotated[int, typer.Option("--n", help="Virtual patients per arm.")] = 100,
-    weeks: Annotated[int, typer.Option("--weeks", help="Weeks of follow-up.")] = 26,
-    seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same output.")] = 1,
+    n: Annotated[
+        int, typer.Option("--n", help="Virtual patients per arm.", parser=whole_number("--n"))
+    ] = 100,
+    weeks: Annotated[
+        int, typer.Option("--weeks", help="Weeks of follow-up.", parser=whole_number("--weeks"))
+    ] = 26,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed: same seed, same output.", parser=seed_option)
+    ] = 1,
     replicates: Annotated[
-        int | None, typer.Option("--replicates", help="Simulated trials for a power estimate.")
+        int | None,
+        typer.Option(
+            "--replicates",
+            help="Simulated trials for a power estimate.",
+            parser=whole_number("--replicates"),
+        ),
     ] = None,
     min_pasi: Annotated[
-        float, typer.Option("--min-pasi", help="Inclusion: baseline PASI at least this.")
+        float,
+        typer.Option(
+            "--min-pasi",
+            help="Inclusion: baseline PASI at least this.",
+            parser=decimal_number("--min-pasi"),
+        ),
     ] = 10.0,
 ) -> None:
     """Simulate a parallel-group trial; write trajectories, rates, plot and power (SIMULATED)."""
     from rich.console import Console
     from rich.progress import Progress
 
+    from psotrack.interop.files import check_output_folder
     from psotrack.model.therapies import parse_schedule
     from psotrack.model.trial import power_estimate, simulate_trial
 
     for text in arm:
         parse_schedule(text)  # a bad arm stops here (exit 2) before any work
-    _check_output(output)
+    check_output_folder(output)
     if replicates is not None and replicates < 1:
         raise ValidationError("replicates", replicates, "1 or more simulated trials")
     console = Console(stderr=True)
@@ -123,13 +135,15 @@ def trial(
 def _write_folder(
     result: TrialResult, power: pl.DataFrame | None, output: Path, min_pasi: float
 ) -> None:
+    from psotrack.interop.files import write_csv_atomically
+
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
         result.trajectories.write_parquet(staging / "trajectories.parquet")
-        result.trajectories.write_csv(staging / "trajectories.csv")
-        result.rates.write_csv(staging / "rates.csv")
+        write_csv_atomically(result.trajectories, staging / "trajectories.csv")
+        write_csv_atomically(result.rates, staging / "rates.csv")
         if power is not None:
-            power.write_csv(staging / "power.csv")
+            write_csv_atomically(power, staging / "power.csv")
         plot_rates(result.rates, staging / "rates.png")
         command = " ".join(["psotrack simulate trial", *(f"--arm '{a}'" for a in result.arms)])
         (staging / "README.txt").write_text(
@@ -179,8 +193,13 @@ def plot_rates(rates: pl.DataFrame, path: Path, endpoint: str = "PASI75") -> Non
 
 
 def calibrate(
-    n: Annotated[int, typer.Option("--n", help="Virtual patients per target arm.")] = 300,
-    seed: Annotated[int, typer.Option("--seed", help="Population seed.")] = 2022,
+    n: Annotated[
+        int,
+        typer.Option("--n", help="Virtual patients per target arm.", parser=whole_number("--n")),
+    ] = 300,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Population seed.", parser=seed_option)
+    ] = 2022,
     fit: Annotated[
         bool, typer.Option("--fit", help="Refit the assumed therapy parameters first (slow).")
     ] = False,

@@ -24,14 +24,20 @@ from psotrack.endpoints._segments import (
     several_values,
 )
 from psotrack.errors import Problem, ProblemKind, ValidationError
+from psotrack.number_text import number_column
 
 REQUIRED_COLUMNS: Final = ("patient_id", "visit", "day", "pasi")
 OPTIONAL_COLUMNS: Final = ("arm", "pga", "bsa", "dlqi", "itch")
 KNOWN_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 #: PASI is 0–72 in one-decimal steps: internally it is held as integer tenths 0–720.
 PASI_MAX_TENTHS: Final = 720
-#: Strings read as a missed assessment when a score column arrives as text.
-MISSING_TEXT: Final = ("", "NA", "N/A", "na", "NaN", ".")
+#: Strings read as a missed assessment when a score column arrives as text (and nothing else:
+#: ``N/A``, ``NaN`` or ``.`` are refused, not silently read as missing).
+MISSING_TEXT: Final = ("", "NA")
+#: Study days run from −36 500 to 36 500 (about a century either side of day 0): any real
+#: follow-up fits, and every day stays a valid calendar date from any plausible day 0.
+STUDY_DAY_LIMIT: Final = 36_500
+STUDY_DAY_TEXT: Final = f"from -{STUDY_DAY_LIMIT} to {STUDY_DAY_LIMIT} (±100 years of day 0)"
 #: How far a float may sit from a whole number of tenths and still be read as that number.
 TENTHS_TOLERANCE: Final = 1e-6
 #: At most this many problems are listed; a file with a broken column would otherwise list millions.
@@ -93,7 +99,9 @@ def checked_assessments(
         problems += _rows_where(
             typed, typed[name].is_null(), name, "a value on every row", "missing"
         )
-    day, day_problems = _whole_numbers(typed, "day", None, "a whole study day")
+    day, day_problems = _whole_numbers(
+        typed, "day", -STUDY_DAY_LIMIT, STUDY_DAY_LIMIT, f"a whole study day {STUDY_DAY_TEXT}"
+    )
     problems += day_problems
     pasi_t, pasi_problems = _pasi_tenths(typed)
     problems += pasi_problems
@@ -148,11 +156,17 @@ def _check_columns(frame: pl.DataFrame, allow_unknown: bool) -> None:
 
 
 def _text(frame: pl.DataFrame, name: str) -> pl.Expr:
-    """The column as text with empty strings read as missing (rebuilt only if there are any)."""
+    """The column as text, surrounding whitespace removed and empty cells missing.
+
+    psotrack's one rule for identifiers and labels: ``"P1 "`` is ``"P1"`` (as the services trim
+    every text field). The column is rebuilt only when some cell needs it.
+    """
     column = pl.col(name).cast(pl.String)
-    if frame[name].dtype == pl.String and not frame.select((column == "").any()).item():
+    stripped = column.str.strip_chars()
+    needs_work = (stripped != column) | (column == "")
+    if frame[name].dtype == pl.String and not frame.select(needs_work.any()).item():
         return column
-    return pl.when(column == "").then(None).otherwise(column).alias(name)
+    return pl.when(stripped == "").then(None).otherwise(stripped).alias(name)
 
 
 def _rows_where(
@@ -175,15 +189,21 @@ def _rows_where(
     ]
 
 
-def _as_float(frame: pl.DataFrame, name: str) -> tuple[pl.Series, list[Problem]]:
-    """Read a score column as Float64; text that is not a number (or NaN/inf) is a problem."""
+def _as_float(
+    frame: pl.DataFrame, name: str, *, integer: bool = False
+) -> tuple[pl.Series, list[Problem]]:
+    """Read a column as Float64; text outside :mod:`psotrack.number_text` (or NaN/inf) is a problem.
+
+    Text is read by the one number grammar (a whole number when ``integer``); ``NA`` and empty
+    cells are missing.
+    """
     original = frame[name]
     column = pl.col(name)
+    what = "a whole number" if integer else "a number"
     if original.dtype == pl.String:
         stripped = column.str.strip_chars()
         text = pl.when(stripped.is_in(MISSING_TEXT)).then(None).otherwise(stripped)
-        values = text.cast(pl.Float64, strict=False)
-        not_number = text.is_not_null() & values.is_null()
+        values, not_number = number_column(text, integer=integer)
     elif original.dtype.is_numeric() or original.dtype == pl.Null:
         values = column.cast(pl.Float64)
         not_number = pl.lit(False)
@@ -193,7 +213,7 @@ def _as_float(frame: pl.DataFrame, name: str) -> tuple[pl.Series, list[Problem]]
         return original.cast(pl.Float64, strict=False), [problem]
     not_number = not_number | (values.is_nan() | values.is_infinite()).fill_null(False)
     checked = frame.select(values.alias("values"), not_number.alias("bad"))
-    problems = _rows_where(frame, checked["bad"], name, "a number", "type", shown=original)
+    problems = _rows_where(frame, checked["bad"], name, what, "type", shown=original)
     if not problems:
         return checked["values"].alias(name), problems
     good = checked.select(pl.when(pl.col("bad")).then(None).otherwise(pl.col("values")))
@@ -220,28 +240,31 @@ def _pasi_tenths(frame: pl.DataFrame) -> tuple[pl.Series, list[Problem]]:
 
 
 def _whole_numbers(
-    frame: pl.DataFrame, name: str, high: int | None, what: str
+    frame: pl.DataFrame, name: str, low: int, high: int, what: str
 ) -> tuple[pl.Series, list[Problem]]:
-    if frame[name].dtype.is_integer():
-        whole = frame[name].cast(pl.Int64)
-        problems: list[Problem] = []
+    """Read a column of whole numbers ``low``–``high``; the range is checked before any cast,
+    so a 30-digit value is reported, not turned into a missing value or an overflow."""
+    original = frame[name]
+    if original.dtype.is_integer():
+        values, problems = original, list[Problem]()
         fraction = pl.repeat(False, frame.height, eager=True)
-        shown = whole
     else:
-        values, problems = _as_float(frame, name)
-        rounded = values.round()
-        fraction = ((values - rounded).abs() > TENTHS_TOLERANCE).fill_null(False)
+        values, problems = _as_float(frame, name, integer=True)
+        fraction = ((values - values.round()).abs() > TENTHS_TOLERANCE).fill_null(False)
         problems += _rows_where(frame, fraction, name, what, "type", shown=values)
-        whole, shown = rounded.cast(pl.Int64, strict=False), values
-    if high is not None:
-        outside = ((whole < 0) | (whole > high)).fill_null(False)
-        problems += _rows_where(frame, outside & ~fraction, name, what, "invalid", shown=shown)
-    return whole, problems
+    outside = ((values < low) | (values > high)).fill_null(False) & ~fraction
+    shown = original if original.dtype == pl.String else values
+    problems += _rows_where(frame, outside, name, what, "invalid", shown=shown)
+    bad = outside | fraction
+    if bad.any():
+        values = values.set(bad, None)
+    whole = values if original.dtype.is_integer() else values.round()
+    return whole.cast(pl.Int64), problems
 
 
 def _score_column(frame: pl.DataFrame, name: str, score: _Score) -> tuple[pl.Series, list[Problem]]:
     if score.integer:
-        return _whole_numbers(frame, name, score.high, score.what)
+        return _whole_numbers(frame, name, 0, score.high, score.what)
     values, problems = _as_float(frame, name)
     outside = ((values < 0) | (values > score.high)).fill_null(False)
     problems += _rows_where(frame, outside, name, score.what, "invalid", shown=values)

@@ -13,6 +13,7 @@ from typing import Final
 
 import polars as pl
 
+from psotrack.endpoints._validate import STUDY_DAY_LIMIT, STUDY_DAY_TEXT
 from psotrack.errors import Problem, ValidationError
 
 ID_COLUMNS: Final = ("patient_id", "USUBJID", "SUBJID")
@@ -112,6 +113,10 @@ def _visit_days(
         if isinstance(day, bool) or not isinstance(day, int):
             allowed = "a visit column named BASELINE, WEEKnn or DAYnn, or a day given in days"
             problems.append(Problem("column", name, allowed, kind="invalid"))
+        elif not -STUDY_DAY_LIMIT <= day <= STUDY_DAY_LIMIT:
+            field = "days" if name in given else "column"
+            allowed = f"a study day {STUDY_DAY_TEXT}"
+            problems.append(Problem(field, f"{name}={day}", allowed, kind="invalid"))
         else:
             found[name] = day
     if problems:

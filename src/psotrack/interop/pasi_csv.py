@@ -17,6 +17,7 @@ import polars as pl
 from psotrack.errors import Problem, ValidationError
 from psotrack.instruments.pasi import AREA_MAX, REGIONS, SIGN_MAX, SIGNS
 from psotrack.instruments.pasi_batch import pasi_batch
+from psotrack.number_text import number_column
 
 OUTPUT_COLUMN = "pasi"
 
@@ -91,24 +92,39 @@ def _header_problems(header: list[str]) -> list[Problem]:
     return problems
 
 
+def _read(frame: pl.DataFrame, name: str, integer: bool) -> tuple[pl.Series, pl.Series]:
+    """A text column read by :mod:`psotrack.number_text`: (values, stripped text), nulls where
+    the cell is empty or unreadable."""
+    text = pl.col(name).str.strip_chars()
+    values, _ = number_column(pl.when(text == "").then(None).otherwise(text), integer=integer)
+    read = frame.select(values.alias("values"), text.alias("text"))
+    return read["values"], read["text"]
+
+
 def _integers(frame: pl.DataFrame, name: str, high: int, problems: list[Problem]) -> np.ndarray:
-    """Parse a text column of whole numbers; unreadable cells become problems (and 0 here)."""
-    text = frame.get_column(name).str.strip_chars()
-    parsed = text.str.to_integer(strict=False)
-    unreadable = parsed.is_null() | ~text.str.contains(r"^[+-]?\d+$")
-    for row in unreadable.arg_true().to_list():
+    """Parse a text column of whole numbers; unreadable cells become problems (and 0 here).
+
+    A number too large for an integer is reported here as written (and 0 here); other
+    out-of-range values are left to the range check of :func:`pasi_batch`.
+    """
+    values, text = _read(frame, name, integer=True)
+    unreadable = values.is_null()
+    huge = (values.abs() >= 2**53).fill_null(False)
+    for row in (unreadable | huge).arg_true().to_list():
         value = text[row]
         if value is None or value == "":
             problems.append(Problem(name, None, f"a whole number 0–{high}", "missing", row + 1))
+        elif huge[row]:
+            problems.append(Problem(name, value, f"0–{high}", "range", row + 1))
         else:
             problems.append(Problem(name, value, f"a whole number 0–{high}", "type", row + 1))
-    return parsed.fill_null(0).to_numpy().astype(np.int64)
+    kept = values.set(huge, None) if huge.any() else values
+    return kept.fill_null(0).cast(pl.Int64).to_numpy().astype(np.int64)
 
 
 def _percentages(frame: pl.DataFrame, name: str, problems: list[Problem]) -> np.ndarray:
     """Parse a text column of percentages; unreadable cells become problems (and 0 here)."""
-    text = frame.get_column(name).str.strip_chars()
-    parsed = text.cast(pl.Float64, strict=False)
+    parsed, text = _read(frame, name, integer=False)
     unreadable = parsed.is_null()
     for row in unreadable.arg_true().to_list():
         value = text[row]

@@ -60,7 +60,7 @@ from psotrack.model.population import (
     build_population,
     simulate_sites,
 )
-from psotrack.model.therapies import Schedule, parse_schedule
+from psotrack.model.therapies import HORIZON_DAYS, Schedule, parse_schedule
 
 FloatArray = npt.NDArray[np.float64]
 Course = Literal["ahead", "on", "behind", "unassessable"]
@@ -142,6 +142,12 @@ def patient_record(frame: pl.DataFrame) -> PatientRecord:
     if problems:
         raise ValidationError(problems=problems[:50])
     checked = validate_assessments(frame.drop(lab_columns))
+    late = (checked["day"] > HORIZON_DAYS).arg_true().head(50).to_list()
+    if late:
+        allowed = f"a day up to {HORIZON_DAYS} (5 years after the first dose, the horizon)"
+        raise ValidationError(
+            problems=[Problem("day", checked["day"][i], allowed, "invalid", i + 1) for i in late]
+        )
     ids = checked["patient_id"].unique(maintain_order=True).to_list()
     if len(ids) > 1:
         shown = ", ".join(str(i) for i in ids[:5])

@@ -16,6 +16,10 @@ enter the systemic pool, acting on every plaque. Perilesional doses enter the lo
 injected plaques in full and the systemic pool at ``PERILESIONAL_SPILLOVER`` (10 %). Sources share
 one potency (1.0): no published head-to-head potency data justify different values.
 The blocker dose is in label-dose units (1 = one standard injection), entering the depot.
+
+Bounds (psotrack's choice, what a protocol can be): at most ``MAX_DOSES`` (52) doses of one
+component — a year of weekly doses, more than any published MSC or biologic schedule — and every
+dose within ``HORIZON_DAYS`` (5 years) of day 0, the longest the model is asked to follow.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ ROUTES: Final = {"iv": "iv", "pl": "perilesional", "perilesional": "perilesional
 PERILESIONAL_SPILLOVER: Final = 0.1
 CELLS_PER_UNIT: Final = 1e6  # one paracrine unit = 10⁶ cells/kg
 DEFAULT_TOPICAL: Final = 0.2  # fractional reduction of keratinocyte cytokine load (assumed)
+MAX_DOSES: Final = 52  # a year of weekly doses
+HORIZON_DAYS: Final = 1826  # 5 years: no dose, reading or forecast beyond it
 
 Route = Literal["iv", "perilesional"]
 
@@ -54,11 +60,13 @@ _NUMBER = r"\d+(?:\.\d+)?(?:e[+-]?\d+)?"
 _TIMING = rf"(?:\s+x(?P<count>\d+))?(?:\s+q(?P<every>{_NUMBER})(?P<every_unit>[wd]))?" + (
     rf"(?:\s+@(?P<start>{_NUMBER})(?P<start_unit>[wd]))?"
 )
+# re.ASCII: \d is an ASCII digit (without it "x٣" would read as three doses).
 _CELL = re.compile(
-    rf"(?P<source>[a-z]+-msc)-(?P<route>iv|pl|perilesional):(?P<dose>{_NUMBER})/kg{_TIMING}"
+    rf"(?P<source>[a-z]+-msc)-(?P<route>iv|pl|perilesional):(?P<dose>{_NUMBER})/kg{_TIMING}",
+    re.ASCII,
 )
-_BLOCKER = re.compile(rf"anti-(?P<target>il17|il23)(?::(?P<dose>{_NUMBER}))?{_TIMING}")
-_TOPICAL = re.compile(rf"topical(?::(?P<fraction>{_NUMBER}))?")
+_BLOCKER = re.compile(rf"anti-(?P<target>il17|il23)(?::(?P<dose>{_NUMBER}))?{_TIMING}", re.ASCII)
+_TOPICAL = re.compile(rf"topical(?::(?P<fraction>{_NUMBER}))?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,13 @@ def _doses(text: str, match: re.Match[str], amount: float) -> Doses:
     start = float(match["start"] or 0) * (7 if match["start_unit"] == "w" else 1)
     if count < 1 or (count > 1 and every <= 0):
         raise _fail(text, "a repeated dose needs x<count> ≥ 1 and an interval q<n>w or q<n>d > 0")
+    if count > MAX_DOSES:
+        raise _fail(text, f"x{count} is more than {MAX_DOSES} doses (a year of weekly doses)")
+    last = start + (count - 1) * every
+    if last > HORIZON_DAYS:
+        raise _fail(
+            text, f"a dose on day {last:g} is beyond day {HORIZON_DAYS} (5 years, the horizon)"
+        )
     return Doses(amount, count, every, start)
 
 

@@ -28,7 +28,13 @@ from psotrack.errors import Problem, ValidationError
 from psotrack.services.audit import audit_created_many
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import ProgramIn, new_research_id
-from psotrack.services.payloads import parse_payload, require_id
+from psotrack.services.payloads import (
+    CONTROL_CHARACTERS,
+    NO_CONTROL_CHARACTERS,
+    parse_payload,
+    require_date,
+    require_id,
+)
 from psotrack.store.models import (
     Assessment,
     Enrollment,
@@ -75,7 +81,9 @@ def import_assessments(
     (product "other", route IV, regimen "imported from <source>") in the same transaction, so
     a refused file leaves no program behind.
     """
+    day_zero = require_date("day_zero", day_zero)
     checked = validate_assessments(frame)
+    _refuse_unstorable_labels(checked)
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
         actor.require(Permission.ENROLL)
@@ -241,6 +249,37 @@ def _known_patients(session: Session, checked: pl.DataFrame, ids: list[str]) -> 
         ]
         raise ValidationError(problems=problems[:50])
     return {mrn: patient_id for mrn, patient_id, _ in rows}
+
+
+def _refuse_unstorable_labels(checked: pl.DataFrame) -> None:
+    """Ids and labels longer than their columns, or holding control characters, are refused.
+
+    Checked here, before the database, so that SQLite (which stores anything) and PostgreSQL
+    (which raises on a NUL byte or an overlong value) refuse the same rows the same way.
+    """
+    limits = {
+        "patient_id": _length(PatientIdentity.__table__.c.mrn),
+        "visit": _length(Visit.__table__.c.label),
+        "arm": _length(Enrollment.__table__.c.arm),
+    }
+    problems: list[Problem] = []
+    for name, limit in limits.items():
+        if name not in checked.columns:
+            continue
+        values = checked.get_column(name)
+        too_long = (values.str.len_chars() > limit).fill_null(False)
+        control = values.str.contains(CONTROL_CHARACTERS).fill_null(False)
+        for index in (too_long | control).arg_true().head(50).to_list():
+            allowed = f"at most {limit} characters" if too_long[index] else NO_CONTROL_CHARACTERS
+            problems.append(Problem(name, values[index], allowed, "invalid", index + 1))
+    if problems:
+        problems.sort(key=lambda problem: problem.row or 0)
+        raise ValidationError(problems=problems[:50])
+
+
+def _length(column: Any) -> int:
+    """The declared length of a VARCHAR column of the record."""
+    return int(column.type.length)
 
 
 def _score_text(column: str, value: Any) -> str:

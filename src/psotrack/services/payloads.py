@@ -4,15 +4,21 @@ Numbers and flags are strict (declare them with :data:`Int`, :data:`Float`, :dat
 pydantic turns ``false`` into 0 and ``"3"`` into 3. Dates and times stay lax, so ISO text from a
 form or JSON body is read. Each pydantic error becomes a :class:`~psotrack.errors.Problem`
 naming field, value and rule.
+
+Text is checked here, before the database, the same way for SQLite and PostgreSQL: surrounding
+whitespace is trimmed, lengths are those of the columns, and control characters (NUL, which
+PostgreSQL cannot store, and the rest; tab and line breaks excepted) are refused.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Final, TypeVar
 
 import pydantic
+from pydantic_core import PydanticCustomError
 
 from psotrack.errors import Problem, ValidationError
 
@@ -25,12 +31,27 @@ Text = pydantic.StrictStr
 #: A row id: a positive integer that fits the database's INTEGER column (PostgreSQL int4).
 MAX_ID = 2**31 - 1
 Id = Annotated[pydantic.StrictInt, pydantic.Field(ge=1, le=MAX_ID)]
+#: Characters no stored text may hold: C0 controls and DEL, except tab, line feed, return.
+CONTROL_CHARACTERS: Final = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+NO_CONTROL_CHARACTERS: Final = "text without control characters (tab and line breaks excepted)"
+#: Calendar dates psotrack accepts where a date anchors study days (e.g. an import's day 0).
+EARLIEST_DATE: Final = date(1900, 1, 1)
+LATEST_DATE: Final = date(2100, 12, 31)
+
+_CONTROL: Final = re.compile(CONTROL_CHARACTERS)
 
 
 class Payload(pydantic.BaseModel):
-    """Base of every service input: unknown fields refused, immutable, text trimmed."""
+    """Base of every service input: unknown fields refused, immutable, text trimmed and storable."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @pydantic.field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise PydanticCustomError("control_character", NO_CONTROL_CHARACTERS)
+        return value
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -53,7 +74,18 @@ def require_reason(reason: object, what: str = "the change") -> str:
     """The reason a change needs (audited with it), trimmed; a blank one is refused."""
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationError("reason", reason, f"a reason for {what}", "missing")
+    if _CONTROL.search(reason):
+        raise ValidationError("reason", reason, NO_CONTROL_CHARACTERS, "invalid")
     return reason.strip()
+
+
+def require_date(field: str, value: object) -> date:
+    """A calendar date from 1900-01-01 to 2100-12-31 (a day 0 that study days count from)."""
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValidationError(field, value, "a calendar date", "type")
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValidationError(field, value.isoformat(), f"{EARLIEST_DATE}–{LATEST_DATE}")
+    return value
 
 
 def parse_payload(model: type[Model], payload: Mapping[str, Any] | Model) -> Model:
