@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from psotrack.endpoints import validate_assessments
-from psotrack.errors import Problem, ValidationError
+from psotrack.errors import Conflict, Problem, ValidationError
 from psotrack.services.audit import audit_created_many
 from psotrack.services.context import Actor, Database, Permission
 from psotrack.services.patients import ProgramIn, new_research_id
@@ -78,6 +78,31 @@ def import_assessments(
     actor.require(Permission.RECORD_CLINICAL)
     actor.require(Permission.ENROLL)
     checked = validate_assessments(frame)
+    try:
+        return _store(
+            db, actor, checked, program_id, program, create_program, day_zero, source, synthetic
+        )
+    except Conflict as clash:
+        # Read-then-insert cannot see an import running at the same moment; the unique indexes
+        # (MRN, one live visit per patient and label) can, and they refused this one whole.
+        raise Conflict(
+            f"nothing from {source} was stored: another change to the same patients or visits "
+            f"was committed while it was being imported ({clash}); run it again to see which "
+            "rows are already recorded"
+        ) from None
+
+
+def _store(
+    db: Database,
+    actor: Actor,
+    checked: pl.DataFrame,
+    program_id: int | None,
+    program: str | None,
+    create_program: bool,
+    day_zero: date,
+    source: str,
+    synthetic: bool,
+) -> ImportSummary:
     with db.transaction() as session:
         program_id = _program(session, actor, program_id, program, create_program, source)
         ids = checked.get_column("patient_id").unique().to_list()
