@@ -42,7 +42,16 @@ def _register_optional(app: typer.Typer) -> None:
     """Register the command groups of later capabilities when their modules exist."""
     import importlib
 
-    for module_name in ("endpoints", "evidence", "db", "simulate", "alerts", "imports", "forecast"):
+    for module_name in (
+        "endpoints",
+        "evidence",
+        "db",
+        "simulate",
+        "alerts",
+        "imports",
+        "forecast",
+        "photos",
+    ):
         try:
             module = importlib.import_module(f"psotrack.cli.{module_name}")
         except ModuleNotFoundError as exc:

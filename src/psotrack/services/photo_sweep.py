@@ -71,10 +71,10 @@ def sweep_photos(
     published, staged, foreign = _listing(Path(db.photo_dir))
     with db.transaction() as session:  # read after listing: see the rows of every listed file
         rows = session.execute(select(Photo.id, Photo.content_hash, Photo.media_type)).all()
-    wanted = {
-        photo_path(db.photo_dir, content_hash, EXTENSION.get(media_type, "bin")): photo_id
-        for photo_id, content_hash, media_type in rows
-    }
+    wanted: dict[Path, list[int]] = {}  # the same picture attached twice shares one file
+    for photo_id, content_hash, media_type in rows:
+        path = photo_path(db.photo_dir, content_hash, EXTENSION.get(media_type, "bin"))
+        wanted.setdefault(path, []).append(photo_id)
     by_hash = {path.name.split(".")[0]: path for path in wanted}
     young = 0
     unreferenced: list[Path] = []
@@ -105,7 +105,12 @@ def sweep_photos(
             if _older(path, cutoff):  # once more: an upload may have just republished it
                 path.unlink(missing_ok=True)
     present = set(published) | set(restored)
-    missing = sorted(wanted[path] for path in wanted if path not in present and not path.exists())
+    missing = sorted(
+        photo_id
+        for path, ids in wanted.items()
+        if path not in present and not path.exists()
+        for photo_id in ids
+    )
     return SweepReport(
         unreferenced=tuple(unreferenced),
         stale_staged=tuple(stale),
