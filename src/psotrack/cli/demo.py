@@ -29,7 +29,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic cohort.")] = 1,
     url: DatabaseUrl = None,
 ) -> None:
-    """Migrate the database, fill it with a synthetic cohort (once), and summarise it."""
+    """Migrate the database, fill it with a synthetic cohort (once, whole or not at all), and
+    summarise it."""
     from rich.console import Console
 
     from psotrack.services.context import SYSTEM, Database
@@ -97,6 +98,7 @@ def _fill(console: Console, engine: Engine, patients: int, seed: int) -> None:
     upgrade(engine)
     db = Database.from_engine(engine, photo_dir=load_settings().photo_dir)
     existing = count_patients(db)
+    summary = None
     if not existing:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("recording the synthetic cohort", total=patients)
@@ -111,7 +113,7 @@ def _fill(console: Console, engine: Engine, patients: int, seed: int) -> None:
                 existing = count_patients(db)  # another run filled it at the same time
                 if not existing:
                     raise
-    if existing:
+    if summary is None:
         console.print(f"{shown(str(engine.url))} already holds {existing} patients; nothing added.")
         return
     console.print(

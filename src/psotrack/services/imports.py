@@ -11,6 +11,10 @@ Patients are matched by the file's ``patient_id`` used as the MRN; unknown ones 
 no name or birth date (research files carry none) and enrolled in the chosen program with the
 file's arm. Visit dates are ``day_zero + day``; the enrollment starts at ``day_zero`` so the study
 day derives back to the file's day.
+
+A visit is imported once: a row whose patient already has a live visit with that label is refused
+by a read before the insert (naming each row), and, for an import running at the same moment as
+another, by the database's unique index on (patient, label), which fails the later one whole.
 """
 
 from __future__ import annotations
