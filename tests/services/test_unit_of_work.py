@@ -86,3 +86,28 @@ def test_the_demo_refuses_a_database_that_holds_patients(db, clinician, patient_
     with pytest.raises(Conflict, match="already holds 1 patients"):
         build_demo(db, patients=2)
     assert (rows(db, User), rows(db, Patient), rows(db, AuditEntry)) == before
+
+
+def test_a_write_lock_held_by_another_process_is_a_conflict_not_a_traceback(tmp_path):
+    # SQLite only: while a long demo holds the write lock, another writer waits for the busy
+    # timeout and then gets "database is locked"; it is told to try again, nothing stored.
+    import sqlite3
+
+    from psotrack.services.context import Database
+    from psotrack.store import make_engine, upgrade
+
+    path = tmp_path / "locked.db"
+    engine = make_engine(f"sqlite:///{path}", connect_args={"timeout": 0.1})
+    upgrade(engine)
+    db = Database.from_engine(engine)
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(Conflict, match="busy with another process's changes; nothing was"):
+            create_user(db, SYSTEM, user("a"))
+    finally:
+        holder.rollback()
+        holder.close()
+    create_user(db, SYSTEM, user("a"))
+    assert rows(db, User) == 1
+    engine.dispose()
