@@ -342,7 +342,8 @@ def judge(
         if not integrity_ok(target):
             return {"corrupt"}
         after = snapshot(target)
-    except Exception:  # an unreadable database is a corrupt one
+    except Exception as exc:  # an unreadable database is a corrupt one: say why
+        tally.problems.append(f"unreadable: {type(exc).__name__}: {str(exc).splitlines()[0]}")
         return {"corrupt"}
     if before is not None:
         if after is None or any(not rows <= after[name] for name, rows in before.items()):
