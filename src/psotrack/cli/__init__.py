@@ -23,7 +23,19 @@ INTERRUPTED = "interrupted: no output file was half-written; finished transactio
 
 def create_app() -> typer.Typer:
     """Build the Typer application with every command group (no work done at import)."""
-    from psotrack.cli import demo, score
+    from psotrack.cli import (
+        alerts,
+        audit,
+        db,
+        demo,
+        endpoints,
+        evidence,
+        forecast,
+        imports,
+        photos,
+        score,
+        simulate,
+    )
 
     app = typer.Typer(
         name="psotrack",
@@ -33,32 +45,20 @@ def create_app() -> typer.Typer:
         add_completion=False,
     )
     app.add_typer(score.app, name="score")
-    demo.register(app)
-    _register_optional(app)
-    return app
-
-
-def _register_optional(app: typer.Typer) -> None:
-    """Register the command groups of later capabilities when their modules exist."""
-    import importlib
-
-    for module_name in (
-        "endpoints",
-        "evidence",
-        "db",
-        "audit",
-        "simulate",
-        "alerts",
-        "imports",
-        "forecast",
+    for group in (
+        demo,
+        endpoints,
+        evidence,
+        db,
+        audit,
+        simulate,
+        alerts,
+        imports,
+        forecast,
+        photos,
     ):
-        try:
-            module = importlib.import_module(f"psotrack.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"psotrack.cli.{module_name}":
-                raise
-            continue
-        module.register(app)
+        group.register(app)
+    return app
 
 
 def report_error(exc: PsotrackError) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,7 +37,8 @@ def demo(
     ] = 1,
     url: DatabaseUrl = None,
 ) -> None:
-    """Migrate the database, fill it with a synthetic cohort (once), and summarise it."""
+    """Migrate the database, fill it with a synthetic cohort (once, whole or not at all), and
+    summarise it."""
     from rich.console import Console
 
     from psotrack.services.context import SYSTEM, Database
@@ -52,49 +54,81 @@ def demo(
         with open_engine(target) as engine:
             _fill(console, engine, patients, seed)
     else:
-        # A new SQLite file is built beside its final name and renamed into place when complete,
-        # so an interrupted demo leaves no half-filled database behind.
-        part = new_file.with_name(f".{new_file.name}.part")
-        _remove_sqlite_files(part)
-        try:
-            with open_engine(f"sqlite:///{part}") as engine:
-                _fill(console, engine, patients, seed)
-            os.replace(part, new_file)
-        finally:
-            _remove_sqlite_files(part)
+        _fill_new_file(console, new_file, target, patients, seed)
     with open_engine(target) as engine:
         db = Database.from_engine(engine, photo_dir=load_settings().photo_dir)
         _summarise(console, db, SYSTEM)
 
 
+def _fill_new_file(console: Console, new_file: Path, target: str, patients: int, seed: int) -> None:
+    """Build a new SQLite file under a name of this run's own, then publish it whole.
+
+    The name is unique per run, so two runs never share (or delete) each other's file. Publishing
+    is a hard link, which, unlike a rename, fails if the file exists: a run that finds the file
+    created meanwhile discards its own and says so (exit 2) instead of replacing the other's.
+    """
+    from psotrack.errors import ValidationError
+
+    folder = new_file.parent if str(new_file.parent) else Path(".")
+    handle, name = tempfile.mkstemp(dir=folder, prefix=f".{new_file.name}.", suffix=".part")
+    os.close(handle)
+    part = Path(name)
+    try:
+        with open_engine(f"sqlite:///{part}") as engine:
+            _fill(console, engine, patients, seed)
+        for suffix in ("-wal", "-journal"):  # the last connection closed has folded them in
+            if Path(f"{part}{suffix}").exists():
+                raise OSError(f"{part}{suffix} is still present after the database was closed")
+        try:
+            os.link(part, new_file)
+        except FileExistsError:
+            raise ValidationError(
+                "--database-url",
+                target,
+                "a file that another run created while this one was building it; "
+                "this run's cohort was discarded (run demo again to summarise that file)",
+                "invalid",
+            ) from None
+    finally:
+        _remove_sqlite_files(part)
+
+
 def _fill(console: Console, engine: Engine, patients: int, seed: int) -> None:
     """Migrate, then record the synthetic cohort unless the database already holds patients."""
     from rich.progress import Progress
-    from sqlalchemy import func, select
 
+    from psotrack.errors import Conflict
     from psotrack.services.context import Database
-    from psotrack.services.demo import build_demo
+    from psotrack.services.demo import build_demo, count_patients
     from psotrack.settings import load_settings
     from psotrack.store import upgrade
-    from psotrack.store.models import Patient
 
     upgrade(engine)
     db = Database.from_engine(engine, photo_dir=load_settings().photo_dir)
-    with db.transaction() as session:
-        existing = session.scalar(select(func.count()).select_from(Patient)) or 0
-    if existing:
+    existing = count_patients(db)
+    summary = None
+    if not existing:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("recording the synthetic cohort", total=patients)
+            try:
+                summary = build_demo(
+                    db,
+                    patients=patients,
+                    seed=seed,
+                    progress=lambda n: progress.update(task, completed=n),
+                )
+            except Conflict:
+                existing = count_patients(db)  # another run filled it at the same time
+                if not existing:
+                    raise
+    if summary is None:
         console.print(f"{shown(str(engine.url))} already holds {existing} patients; nothing added.")
         return
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("recording the synthetic cohort", total=patients)
-        summary = build_demo(
-            db, patients=patients, seed=seed, progress=lambda n: progress.update(task, completed=n)
-        )
     console.print(
         f"Recorded through the services: {summary.patients} patients, {summary.visits} visits, "
         f"{summary.assessments} assessments, {summary.administrations} administrations, "
         f"{summary.labs} lab results, {summary.adverse_events} adverse events, "
-        f"{summary.photos} photos."
+        f"{summary.photos} photos. All of it is one transaction: stored whole or not at all."
     )
 
 

@@ -10,21 +10,24 @@ stored*, never the role the caller claimed. Only the explicit :data:`SYSTEM` act
 without a user id; it resolves to the ``system`` user row (made by migration 0004, no password,
 so it cannot sign in) and so appears in the audit log by name. Some acts need a person:
 :data:`PERSON_ONLY` lists what the system actor may never do.
+
+Several calls that must stand or fall together (the demo cohort) share one with
+:meth:`Database.unit_of_work`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from psotrack.errors import Conflict, PermissionDenied
+from psotrack.errors import Conflict, PermissionDenied, PsotrackError
 from psotrack.store.engine import make_engine, make_session_factory
 from psotrack.store.models import User
 from psotrack.store.vocabulary import SYSTEM_USERNAME, Role
@@ -40,6 +43,7 @@ class Permission(StrEnum):
     CORRECT = "correct or delete recorded values"
     MANAGE_PROGRAMS = "manage programs"
     MANAGE_USERS = "manage users"
+    TIDY_PHOTO_FOLDER = "remove photo files that no record refers to"
 
 
 #: Least privilege: each role gets only what its work needs. A patient reads nothing through
@@ -171,12 +175,21 @@ def resolve_actor(session: Session, actor: Actor, permission: Permission) -> Act
 
 
 @dataclass
+class _Unit:
+    """The session of an open unit of work, and whether a call inside it has failed."""
+
+    session: Session
+    failed: bool = False
+
+
+@dataclass
 class Database:
     """An engine, its session factory and the photo folder; build with :meth:`from_url`."""
 
     engine: Engine
     sessions: sessionmaker[Session]
     photo_dir: Path = field(default_factory=lambda: Path("psotrack-photos"))
+    unit: _Unit | None = field(default=None, repr=False)
 
     @classmethod
     def from_engine(cls, engine: Engine, photo_dir: Path | None = None) -> Database:
@@ -191,12 +204,48 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit when the block ends normally, roll back on any error.
 
-        A constraint the database enforces (a unique MRN, a foreign key) that a service did
-        not check first becomes :class:`Conflict`, not a driver traceback.
+        Inside :meth:`unit_of_work` the block joins the unit's transaction instead. A constraint
+        the database enforces (a unique MRN, a foreign key) that a service did not check first
+        becomes :class:`Conflict`, not a driver traceback; so does SQLite's "database is locked"
+        when another process holds the write lock for longer than the busy timeout.
         """
+        if self.unit is not None:
+            try:
+                yield self.unit.session
+            except BaseException:
+                self.unit.failed = True  # its partial writes are in the session: no commit now
+                raise
+            return
         try:
             with self.sessions() as session, session.begin():
                 yield session
         except IntegrityError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            raise Conflict(f"the change clashes with what is stored ({reason})") from None
+            raise Conflict(f"the change clashes with what is stored ({_reason(exc)})") from None
+        except OperationalError as exc:
+            if "database is locked" not in str(exc.orig):
+                raise
+            raise Conflict(
+                "the database is busy with another process's changes; nothing was stored, "
+                "try again when it has finished"
+            ) from None
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Database]:
+        """One transaction around many service calls: all of them are stored or none.
+
+        Pass the :class:`Database` this yields to each service; their transactions join this
+        one (without savepoints), and it commits when the block ends normally. If any call
+        inside fails, nothing is stored — even when the caller caught that error and went on.
+        """
+        if self.unit is not None:
+            yield self
+            return
+        with self.transaction() as session:
+            unit = replace(self, unit=_Unit(session))
+            yield unit
+            if unit.unit is not None and unit.unit.failed:
+                raise PsotrackError("a step of the unit of work failed; nothing was stored")
+
+
+def _reason(exc: IntegrityError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__

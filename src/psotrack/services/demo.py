@@ -4,6 +4,9 @@ Every patient is marked synthetic, named "Synthetic", with an MRN starting ``DEM
 describe no real person and no real product. Courses are drawn from a simple seeded model
 (an exponential approach to a patient-specific plateau), not from any study's results, so the
 demo shows what psotrack measures and says nothing about whether a therapy works.
+
+The whole cohort is one transaction (:meth:`Database.unit_of_work`): a demo that is interrupted,
+even by SIGKILL, leaves the database as it was, and the next run starts again from nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from io import BytesIO
 from typing import Any
 
 import numpy as np
+from sqlalchemy import func, select
 
+from psotrack.errors import Conflict
 from psotrack.instruments.pasi import REGIONS
 from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
@@ -25,6 +30,7 @@ from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import create_program, create_user, enroll_patient, record_visit
 from psotrack.services.photos import attach_photo
 from psotrack.services.therapies import record_concomitant_therapy
+from psotrack.store.models import Patient
 from psotrack.store.vocabulary import Role
 
 #: Visit plan: label, week, type; infusions at weeks 0, 4 and 8 (after that day's assessments).
@@ -61,7 +67,29 @@ def build_demo(
     seed: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> DemoSummary:
-    """Fill an empty, migrated database with a synthetic cohort (users, programs, patients…)."""
+    """Fill an empty, migrated database with a synthetic cohort (users, programs, patients…).
+
+    All of it is stored in one transaction or none of it; a database that already holds
+    patients is refused (:class:`Conflict`) and left as it is.
+    """
+    with db.unit_of_work() as unit:
+        held = count_patients(unit)
+        if held:
+            raise Conflict(
+                f"the database already holds {held} patients; the demo fills an empty one"
+            )
+        return _build(unit, patients, seed, progress)
+
+
+def count_patients(db: Database) -> int:
+    """How many patients the database holds (deleted ones included)."""
+    with db.transaction() as session:
+        return int(session.scalar(select(func.count()).select_from(Patient)) or 0)
+
+
+def _build(
+    db: Database, patients: int, seed: int, progress: Callable[[int], None] | None
+) -> DemoSummary:
     rng = np.random.default_rng(seed)
     users = {
         role: create_user(

@@ -11,6 +11,10 @@ Patients are matched by the file's ``patient_id`` used as the MRN; unknown ones 
 no name or birth date (research files carry none) and enrolled in the chosen program with the
 file's arm. Visit dates are ``day_zero + day``; the enrollment starts at ``day_zero`` so the study
 day derives back to the file's day.
+
+A visit is imported once: a row whose patient already has a live visit with that label is refused
+by a read before the insert (naming each row), and, for an import running at the same moment as
+another, by the database's unique index on (patient, label), which fails the later one whole.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from psotrack.endpoints import validate_assessments
-from psotrack.errors import Problem, ValidationError
+from psotrack.errors import Conflict, Problem, ValidationError
 from psotrack.services.audit import audit_created_many
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import ProgramIn, new_research_id
@@ -84,6 +88,31 @@ def import_assessments(
     day_zero = require_date("day_zero", day_zero)
     checked = validate_assessments(frame)
     _refuse_unstorable_labels(checked)
+    try:
+        return _store(
+            db, actor, checked, program_id, program, create_program, day_zero, source, synthetic
+        )
+    except Conflict as clash:
+        # Read-then-insert cannot see an import running at the same moment; the unique indexes
+        # (MRN, one live visit per patient and label) can, and they refused this one whole.
+        raise Conflict(
+            f"nothing from {source} was stored: another change to the same patients or visits "
+            f"was committed while it was being imported ({clash}); run it again to see which "
+            "rows are already recorded"
+        ) from None
+
+
+def _store(
+    db: Database,
+    actor: Actor,
+    checked: pl.DataFrame,
+    program_id: int | None,
+    program: str | None,
+    create_program: bool,
+    day_zero: date,
+    source: str,
+    synthetic: bool,
+) -> ImportSummary:
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
         actor.require(Permission.ENROLL)

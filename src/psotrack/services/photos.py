@@ -6,7 +6,8 @@ comment or PNG text chunk survives, since any of these can identify a person or 
 that, the pixels are converted from the embedded colour profile to sRGB
 (:mod:`psotrack.services.photo_colours`) and the original colour space is recorded. The
 stored file is named by the SHA-256 of the bytes written, under
-``photo_dir/<hash[:2]>/<hash>.<ext>``; the same picture attached twice is stored once.
+``photo_dir/<hash[:2]>/<hash>.<ext>``; the same picture attached twice is stored once. The file
+is published under that name only after its row is committed (:mod:`.photo_files`).
 
 The only thing read from EXIF is the capture time (``DateTimeOriginal``, with
 ``OffsetTimeOriginal`` when the camera wrote one; a camera time without an offset is taken as
@@ -17,17 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from pydantic import Field
-from sqlalchemy import func, select
 
 from psotrack.errors import Conflict, NotFound, ValidationError
 from psotrack.services.audit import audit_created
@@ -36,6 +33,7 @@ from psotrack.services.labs import require_visit_of_patient
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import Id, Payload, Text, as_utc, parse_payload, require_id
 from psotrack.services.photo_colours import to_srgb
+from psotrack.services.photo_files import photo_path, publish_after_commit, stage
 from psotrack.store.models import Photo
 from psotrack.store.vocabulary import ColourSpace
 
@@ -90,35 +88,27 @@ def attach_photo(
     image = clean_image(image_bytes)
     moment = data.captured_at if data.captured_at is not None else image.captured_at
     path = photo_path(db.photo_dir, image.content_hash, image.extension)
-    written = False
-    try:
-        with db.transaction() as session:
-            actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
-            get_patient(session, data.patient_id)
-            if data.visit_id is not None:
-                require_visit_of_patient(session, data.patient_id, data.visit_id)
-            photo = Photo(
-                patient_id=data.patient_id,
-                visit_id=data.visit_id,
-                body_site=data.body_site,
-                view=data.view,
-                captured_at=as_utc(moment) if moment is not None else None,
-                content_hash=image.content_hash,
-                media_type=image.media_type,
-                width=image.width,
-                height=image.height,
-                colour_space=image.colour_space,
-            )
-            session.add(photo)
-            session.flush()
-            written = write_once(path, image.content)
-            audit_created(session, actor, photo)
-            photo_id = photo.id
-    except BaseException:
-        if written:
-            _remove_unreferenced(db, path, image.content_hash)
-        raise
-    return photo_id
+    with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
+        get_patient(session, data.patient_id)
+        if data.visit_id is not None:
+            require_visit_of_patient(session, data.patient_id, data.visit_id)
+        photo = Photo(
+            patient_id=data.patient_id,
+            visit_id=data.visit_id,
+            body_site=data.body_site,
+            view=data.view,
+            captured_at=as_utc(moment) if moment is not None else None,
+            content_hash=image.content_hash,
+            media_type=image.media_type,
+            width=image.width,
+            height=image.height,
+            colour_space=image.colour_space,
+        )
+        session.add(photo)
+        audit_created(session, actor, photo)
+        publish_after_commit(session, stage(path, image.content), path)
+        return photo.id
 
 
 def read_photo(db: Database, actor: Actor, photo_id: int) -> bytes:
@@ -190,40 +180,6 @@ def clean_image(image_bytes: bytes) -> CleanImage:
         captured_at=taken,
         colour_space=space,
     )
-
-
-def photo_path(photo_dir: Path, content_hash: str, extension: str) -> Path:
-    return Path(photo_dir) / content_hash[:2] / f"{content_hash}.{extension}"
-
-
-def write_once(path: Path, content: bytes) -> bool:
-    """Write ``content`` atomically unless the file exists; True when this call wrote it."""
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return True
-
-
-def _remove_unreferenced(db: Database, path: Path, content_hash: str) -> None:
-    """Delete a file this call wrote, unless a committed row (another upload) now refers to it."""
-    try:
-        with db.transaction() as session:
-            query = select(func.count()).select_from(Photo)
-            referenced = session.scalar(query.where(Photo.content_hash == content_hash))
-    except Exception:  # database unreachable: an orphan file of a person is the worse outcome
-        referenced = 0
-    if not referenced:
-        path.unlink(missing_ok=True)
 
 
 def _pixels_only(image: Image.Image) -> Image.Image:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from psotrack.store.models.base import CODED_TEXT, Base, Timestamps, coded
@@ -20,9 +29,25 @@ from psotrack.store.vocabulary import (
 
 
 class Visit(Base, Timestamps):
-    """A dated encounter. Its study day is derived (visit date − first administration date)."""
+    """A dated encounter. Its study day is derived (visit date − first administration date).
+
+    The label names the visit in the schedule ("Week 12") and is the ``visit`` of every
+    endpoint table, so a patient has one live visit per label: a unique index among rows not
+    deleted backs the rule that a visit is recorded (and imported) once, even when two
+    processes write at the same moment.
+    """
 
     __tablename__ = "visits"
+    __table_args__ = (
+        Index(
+            "uq_visits_patient_id_label",
+            "patient_id",
+            "label",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)

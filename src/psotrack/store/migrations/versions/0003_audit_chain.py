@@ -5,7 +5,7 @@ verifies afterwards. The append-only triggers are dropped while the columns are 
 and recreated at the end (SQLite rebuilds the table, which drops its triggers anyway).
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from psotrack.store.audit_chain import GENESIS, HASHED, chain, create_guards, drop_guards
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
