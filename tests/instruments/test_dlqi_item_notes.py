@@ -45,6 +45,17 @@ def test_blank_items_of_an_unscored_form_say_unanswered():
     result = dlqi(DlqiInput(NO, NO, NO, NO, NO, NO, Q7Answer.NO_NOT_AT_ALL))
     assert not result.valid
     assert result.items[7] == DlqiItemScore(8, "close relationships", "blank", None, "unanswered")
+    assert result.invalid_reason == "3 questions unanswered (Q8, Q9, Q10); at most one allowed"
+    assert str(result) == f"not scored: {result.invalid_reason}"
+
+
+def test_anything_but_a_dlqi_input_is_refused():
+    with pytest.raises(ValidationError) as info:
+        dlqi([NO] * 10)  # type: ignore[arg-type]
+    assert str(info.value).startswith("dlqi=[<DlqiAnswer.NOT_AT_ALL: 'not at all'>, ")
+    assert str(info.value).endswith(" is not a DlqiInput")
+    assert (info.value.field, info.value.value) == ("dlqi", [NO] * 10)
+    assert info.value.problems[0].kind == "type"
 
 
 @pytest.mark.parametrize(
