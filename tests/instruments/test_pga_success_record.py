@@ -7,7 +7,7 @@ PGA 0 or 1; with the optional rule also ≥ 2 grades better than baseline.
 import pytest
 
 from psotrack.errors import ValidationError
-from psotrack.instruments.pga import PgaScale, PgaSuccess, pga, pga_success
+from psotrack.instruments.pga import PgaScale, PgaSuccess, pga, pga_success, pga_x_bsa
 
 FIVE, SIX = PgaScale.FIVE_POINT, PgaScale.SIX_POINT
 
@@ -67,3 +67,16 @@ def test_missing_baseline_and_other_scale_lines():
         "a grade on the same 5-point PGA (0–4)"
     )
     assert (error.field, error.problems[0].kind) == ("baseline_pga", "invalid")
+
+
+def test_grade_and_pga_x_bsa_lines():
+    assert str(refusal(lambda: pga(5, FIVE))) == "pga=5 is outside 0–4 (a 5-point PGA (0–4) grade)"
+    error = refusal(lambda: pga_x_bsa(3, 101))  # type: ignore[arg-type]
+    assert str(error) == (
+        "pga=3 is not a PgaResult (use pga(grade, scale)); "
+        "bsa=101 is outside 0–100 (a percentage of body surface)"
+    )
+    assert [(p.field, p.value, p.kind) for p in error.problems] == [
+        ("pga", 3, "type"),
+        ("bsa", 101, "range"),
+    ]
