@@ -1,0 +1,60 @@
+"""The rule of tens says which measures it read, which were missing and why it decided.
+
+Pinned after the mutation run (docs/mutation.md). Rule (Finlay 2005, reference instruments.md):
+severe when BSA > 10 % or PASI > 10 or DLQI > 10; psotrack's "not severe" needs all three ≤ 10,
+otherwise "undetermined".
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from psotrack.errors import ValidationError
+from psotrack.instruments.severity import RULE_OF_TENS, SeverityRule, rule_of_tens
+
+
+def test_severe_lists_every_measure_above_ten():
+    result = rule_of_tens(bsa=12, pasi=11, dlqi=15)
+    assert result.category == "severe"
+    assert result.reason == "BSA 12 > 10, PASI 11 > 10, DLQI 15 > 10"
+    assert result.values == (("BSA", Decimal(12)), ("PASI", Decimal(11)), ("DLQI", 15))
+    assert result.missing == ()
+
+
+def test_undetermined_names_what_was_not_given():
+    result = rule_of_tens(bsa=2)
+    assert (result.rule, result.category) == (RULE_OF_TENS, "undetermined")
+    assert result.reason == "none of the given measures exceeds 10; pasi, dlqi not given"
+    assert result.missing == ("pasi", "dlqi")
+    assert rule_of_tens(pasi=3, bsa=4).missing == ("dlqi",)
+
+
+def test_not_severe_needs_all_three_at_or_below_ten():
+    result = rule_of_tens(bsa=10, pasi=10, dlqi=10)
+    assert (result.category, result.reason) == ("not severe", "BSA, PASI and DLQI are all ≤ 10")
+    assert result.values == (("BSA", Decimal(10)), ("PASI", Decimal(10)), ("DLQI", 10))
+
+
+def test_refusal_lines():
+    with pytest.raises(ValidationError) as info:
+        rule_of_tens(dlqi=-1)
+    assert str(info.value).startswith("dlqi=-1 is outside 0–")
+    assert str(info.value).endswith(" (a DLQI total)")
+    with pytest.raises(ValidationError) as info:
+        rule_of_tens()
+    assert str(info.value) == "bsa, pasi, dlqi is missing (give at least one)"
+    assert (info.value.field, info.value.problems[0].kind) == ("bsa, pasi, dlqi", "missing")
+
+
+def test_only_the_last_band_may_be_open_ended():
+    with pytest.raises(ValidationError) as info:
+        SeverityRule.from_cuts(
+            "x", "PASI", (0, 72), [("a", None, True), ("b", 10, True), ("c", None, True)]
+        )
+    assert str(info.value) == "bands[0]='a': only the last band may be open-ended"
+    assert (info.value.field, info.value.problems[0].kind) == ("bands[0]", "invalid")
+
+
+def test_a_rule_without_a_source_has_an_empty_source():
+    rule = SeverityRule.from_cuts("PASI 5", "PASI", (0, 72), [("a", 5, False), ("b", None, True)])
+    assert rule.source == ""
