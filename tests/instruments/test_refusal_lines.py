@@ -12,6 +12,7 @@ from psotrack.errors import ValidationError
 from psotrack.instruments.dlqi import DlqiInput, dlqi, dlqi_0_1, dlqi_band, dlqi_change
 from psotrack.instruments.itch import itch_change, itch_nrs
 from psotrack.instruments.napsi import NailScore, napsi
+from psotrack.instruments.pasi import area_score
 from psotrack.instruments.pssi import pssi
 from psotrack.instruments.tpss import TpssInput, tpss
 
@@ -101,3 +102,9 @@ def test_tpss_lists_every_problem_of_a_plaque_in_one_line():
 def test_tpss_accepts_a_plaque_smaller_than_one_square_centimetre():
     # a plaque 8 mm across covers π·0.4² ≈ 0.5 cm²: the lower bound of the area is 0, not 1
     assert tpss(TpssInput("knee", 1, 1, 0, area_cm2=0.5)).area_cm2 == Decimal("0.5")
+
+
+def test_area_score_names_its_default_field():
+    assert str(refusal(lambda: area_score(150))) == (
+        "area_pct=150 is outside 0–100 (a percentage of the region)"
+    )

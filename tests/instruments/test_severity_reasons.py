@@ -58,3 +58,21 @@ def test_only_the_last_band_may_be_open_ended():
 def test_a_rule_without_a_source_has_an_empty_source():
     rule = SeverityRule.from_cuts("PASI 5", "PASI", (0, 72), [("a", 5, False), ("b", None, True)])
     assert rule.source == ""
+
+
+def test_a_classification_records_the_value_and_the_bands_in_words():
+    # PASI 20 is the included upper edge of "moderate" in the 10/20 bands
+    result = SeverityRule.from_cuts(
+        "PASI 10/20",
+        "PASI",
+        (0, 72),
+        [("mild", 10, False), ("moderate", 20, True), ("severe", None, True)],
+    ).classify(20)
+    assert result.values == (("PASI", Decimal(20)),)
+    assert result.reason == "PASI 20 → moderate (mild: < 10; moderate: ≤ 20; severe: above 20)"
+
+
+def test_a_single_open_band_holds_any_value():
+    rule = SeverityRule.from_cuts("one band", "PASI", (0, 72), [("any", None, True)])
+    assert rule.describe() == "any: any value"
+    assert rule.classify(3).reason == "PASI 3 → any (any: any value)"
