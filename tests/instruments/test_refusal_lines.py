@@ -12,7 +12,7 @@ from psotrack.errors import ValidationError
 from psotrack.instruments.dlqi import DlqiInput, dlqi, dlqi_0_1, dlqi_band, dlqi_change
 from psotrack.instruments.itch import itch_change, itch_nrs
 from psotrack.instruments.napsi import NailScore, napsi
-from psotrack.instruments.pasi import area_score
+from psotrack.instruments.pasi import PasiInput, RegionScore, area_score, pasi
 from psotrack.instruments.pssi import pssi
 from psotrack.instruments.tpss import TpssInput, tpss
 
@@ -108,3 +108,16 @@ def test_area_score_names_its_default_field():
     assert str(refusal(lambda: area_score(150))) == (
         "area_pct=150 is outside 0–100 (a percentage of the region)"
     )
+
+
+def test_pasi_refuses_anything_but_its_input_types():
+    error = refusal(lambda: pasi("x"))  # type: ignore[arg-type]
+    assert str(error) == "pasi='x' is not a PasiInput"
+    assert (error.field, error.value, error.problems[0].kind) == ("pasi", "x", "type")
+    r = RegionScore(1, 1, 1, 1)
+    error = refusal(lambda: pasi(PasiInput(head=3, upper_limbs=r, trunk=(1, 1), lower_limbs=r)))  # type: ignore[arg-type]
+    assert str(error) == "head=3 is not a RegionScore; trunk=(1, 1) is not a RegionScore"
+    assert [(p.field, p.value, p.kind) for p in error.problems] == [
+        ("head", 3, "type"),
+        ("trunk", (1, 1), "type"),
+    ]
