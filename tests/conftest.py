@@ -13,7 +13,7 @@ settings.register_profile(
 # `make mutate` runs the tests once per mutant: fewer examples keep each run to seconds (the
 # hand-computed cases still run in full). Selected with PSOTRACK_HYPOTHESIS_PROFILE=mutation.
 settings.register_profile(
-    "mutation", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "mutation", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("PSOTRACK_HYPOTHESIS_PROFILE", "default"))
 
