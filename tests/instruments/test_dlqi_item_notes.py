@@ -33,6 +33,7 @@ def test_two_ticks_blank_and_zero_answers_are_each_described():
     assert result.items[6] == DlqiItemScore(7, "work or study", "yes", 3, "")
     blank = result.items[9]
     assert (blank.label, blank.answer, blank.points) == ("treatment burden", "blank", None)
+    assert blank.note == "unanswered: scored 0 (one blank question allowed)"
 
 
 def test_only_not_relevant_gets_the_not_relevant_note():

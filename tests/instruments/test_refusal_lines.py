@@ -121,3 +121,18 @@ def test_pasi_refuses_anything_but_its_input_types():
         ("head", 3, "type"),
         ("trunk", (1, 1), "type"),
     ]
+
+
+def test_napsi_lists_every_bad_nail_score():
+    error = refusal(lambda: napsi({"R1": (1, 1), "L1": 3, "R2": NailScore(5, -1)}))  # type: ignore[dict-item]
+    assert str(error) == (
+        "R1=(1, 1) is not a NailScore(matrix, bed); L1=3 is not a NailScore(matrix, bed); "
+        "R2_matrix=5 is outside 0–4 (quadrants with matrix signs); "
+        "R2_bed=-1 is outside 0–4 (quadrants with bed signs)"
+    )
+    assert [(p.field, p.kind) for p in error.problems] == [
+        ("R1", "type"),
+        ("L1", "type"),
+        ("R2_matrix", "range"),
+        ("R2_bed", "range"),
+    ]
