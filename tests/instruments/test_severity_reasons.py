@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from psotrack.errors import ValidationError
-from psotrack.instruments.severity import RULE_OF_TENS, SeverityRule, rule_of_tens
+from psotrack.instruments.severity import RULE_OF_TENS, Band, SeverityRule, rule_of_tens
 
 
 def test_severe_lists_every_measure_above_ten():
@@ -76,3 +76,42 @@ def test_a_single_open_band_holds_any_value():
     rule = SeverityRule.from_cuts("one band", "PASI", (0, 72), [("any", None, True)])
     assert rule.describe() == "any: any value"
     assert rule.classify(3).reason == "PASI 3 → any (any: any value)"
+
+
+def test_from_cuts_keeps_every_band_as_given():
+    rule = SeverityRule.from_cuts(
+        "PASI 5", "PASI", (0, 72), [("low", 5, False), ("high", None, False)], source="Smith 2020"
+    )
+    assert (rule.name, rule.measure, rule.low, rule.high, rule.source) == (
+        "PASI 5",
+        "PASI",
+        Decimal(0),
+        Decimal(72),
+        "Smith 2020",
+    )
+    assert rule.bands == (Band("low", Decimal(5), False), Band("high", None, False))
+
+
+@pytest.mark.parametrize(
+    ("bands", "message"),
+    [
+        (
+            [("a", None, True), ("b", None, True), ("c", 10, True)],
+            "bands[0]='a': only the last band may be open-ended; "
+            "bands[1]='b': only the last band may be open-ended; "
+            "bands='x': the last band must be open-ended (upper None)",
+        ),
+        ([("a", 80, True), ("b", None, True)], "bands[0].upper=80 is outside 0–72 (PASI)"),
+        (
+            [("a", 20, True), ("b", 10, True), ("c", None, True)],
+            "bands[1].upper=10: band edges must increase",
+        ),
+        ([("a", 20, True)], "bands='x': the last band must be open-ended (upper None)"),
+    ],
+)
+def test_from_cuts_refusal_lines(bands, message):
+    with pytest.raises(ValidationError) as info:
+        SeverityRule.from_cuts("x", "PASI", (0, 72), bands)
+    assert str(info.value) == message
+    kinds = {p.kind for p in info.value.problems}
+    assert kinds == ({"range"} if "outside" in message else {"invalid"})
