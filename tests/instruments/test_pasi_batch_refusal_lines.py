@@ -81,3 +81,13 @@ def test_a_bad_percentage_column_is_named_by_its_own_name():
     columns["head_area_pct"] = np.array([5.0, 101.0])
     error = refusal(lambda: pasi_batch(columns))
     assert str(error) == "row 2: head_area_pct=101.0 is outside 0–100 (a percentage of the region)"
+
+
+def test_percentage_checks_with_one_value_none_and_zero_beside_a_bad_one():
+    # an empty column scores nothing; a single bad value is still found; 0 % is a valid area
+    # (score 0) even when another row is bad
+    assert area_scores_from_percent(np.array([], dtype=float)).tolist() == []
+    error = refusal(lambda: area_scores_from_percent(np.array([101.0])))
+    assert str(error) == "row 1: area_pct=101.0 is outside 0–100 (a percentage of the region)"
+    error = refusal(lambda: area_scores_from_percent(np.array([0.0, 0.5, 101.0])))
+    assert [p.row for p in error.problems] == [3]
