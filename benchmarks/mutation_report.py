@@ -90,16 +90,26 @@ def report(results: dict[str, str], equivalent: set[str]) -> tuple[list[str], bo
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, help="saved output of `mutmut results --all true`")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        action="append",
+        help="saved `mutmut results --all true` or mutation_recheck.py output; repeat it, later "
+        "files override earlier ones",
+    )
     parser.add_argument("--equivalent", type=Path, default=Path("docs/mutation.md"))
     args = parser.parse_args(argv)
+    results: dict[str, str] = {}
     if args.results:
-        text = args.results.read_text("utf-8")
+        for path in args.results:
+            results.update(read_results(path.read_text("utf-8")))
     else:
         mutmut = Path(sys.executable).with_name("mutmut")
         run = [str(mutmut), "results", "--all", "true"]
-        text = subprocess.run(run, check=True, capture_output=True, text=True).stdout
-    lines, all_met = report(read_results(text), read_equivalent(args.equivalent))
+        results = read_results(
+            subprocess.run(run, check=True, capture_output=True, text=True).stdout
+        )
+    lines, all_met = report(results, read_equivalent(args.equivalent))
     print("\n".join(lines))
     return 0 if all_met else 1
 

@@ -91,3 +91,11 @@ def test_percentage_checks_with_one_value_none_and_zero_beside_a_bad_one():
     assert str(error) == "row 1: area_pct=101.0 is outside 0–100 (a percentage of the region)"
     error = refusal(lambda: area_scores_from_percent(np.array([0.0, 0.5, 101.0])))
     assert [p.row for p in error.problems] == [3]
+
+
+def test_two_bad_columns_of_one_region_are_both_named():
+    columns = valid()
+    columns["head_erythema"] = np.array([1.0, 2.0])
+    columns["head_induration"] = np.array([1.0, 2.0])
+    error = refusal(lambda: pasi_batch(columns))
+    assert [p.field for p in error.problems] == ["head_erythema", "head_induration"]

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from psotrack.errors import ValidationError
+from psotrack.instruments.bsa import bsa
 from psotrack.instruments.dlqi import DlqiInput, dlqi, dlqi_0_1, dlqi_band, dlqi_change
 from psotrack.instruments.itch import itch_change, itch_nrs
 from psotrack.instruments.napsi import NailScore, napsi
@@ -136,3 +137,9 @@ def test_napsi_lists_every_bad_nail_score():
         ("R2_matrix", "range"),
         ("R2_bed", "range"),
     ]
+
+
+def test_a_number_that_is_not_finite_is_named():
+    error = refusal(lambda: bsa(float("nan")))
+    assert str(error) == "bsa=nan is not a finite number 0–100 (a percentage of body surface)"
+    assert error.problems[0].kind == "type"

@@ -33,6 +33,32 @@ def test_summary_of_one_curve():
     ]
 
 
+def test_summary_columns_keep_their_types_when_nothing_was_reached():
+    schema = kaplan_meier(TINY).summary().schema
+    assert schema["median_ci_high"] == pl.Float64 and schema["logrank_p"] == pl.Float64
+    assert schema["n"] == pl.Int64 and schema["endpoint"] == pl.String
+
+
+@pytest.mark.parametrize("level", [0, 1, 1.5, "0.95", True])
+def test_levels_outside_zero_to_one_are_refused(level):
+    with pytest.raises(ValidationError) as info:
+        kaplan_meier(TINY, level=level)
+    assert info.value.field == "level"
+
+
+def test_a_nan_time_is_reported_as_missing_with_its_value():
+    frame = pl.DataFrame({"time": [1.0, float("nan")], "event": [1, 0]})
+    with pytest.raises(ValidationError) as info:
+        kaplan_meier(frame)
+    problem = info.value.problems[0]
+    assert (problem.field, problem.kind, problem.allowed) == (
+        "time",
+        "missing",
+        "a time for every patient",
+    )
+    assert problem.value != problem.value  # NaN, as given
+
+
 def test_summary_and_table_of_two_groups():
     result = kaplan_meier(TWO, group="arm", endpoint="time to relapse")
     rows = result.summary().to_dicts()
@@ -41,6 +67,8 @@ def test_summary_and_table_of_two_groups():
         ("A", 2, 2, 1.0),
         ("B", 2, 2, 2.0),
     ]
+    # the band of each arm reaches 0.5 at its first event and 0 at its second
+    assert [(r["median_ci_low"], r["median_ci_high"]) for r in rows] == [(1.0, 3.0), (2.0, 4.0)]
     assert {r["endpoint"] for r in rows} == {"time to relapse"}
     assert result.logrank is not None
     assert [r["logrank_p"] for r in rows] == [result.logrank.p_value] * 2
