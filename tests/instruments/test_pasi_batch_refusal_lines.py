@@ -99,3 +99,29 @@ def test_two_bad_columns_of_one_region_are_both_named():
     columns["head_induration"] = np.array([1.0, 2.0])
     error = refusal(lambda: pasi_batch(columns))
     assert [p.field for p in error.problems] == ["head_erythema", "head_induration"]
+
+
+def test_a_grade_of_zero_beside_a_bad_row_is_not_reported():
+    columns = valid()
+    columns["head_erythema"] = np.array([0, 5])
+    error = refusal(lambda: pasi_batch(columns))
+    assert [(p.field, p.row) for p in error.problems] == [("head_erythema", 2)]
+
+
+def test_columns_of_different_lengths_are_refused():
+    columns = valid()
+    columns["head_erythema"] = np.ones(3, np.int8)
+    error = refusal(lambda: pasi_batch(columns))
+    assert str(error) == "columns=[2, 3]: columns of one common length"
+    assert (error.field, error.problems[0].kind) == ("columns", "invalid")
+
+
+def test_problems_without_a_row_come_before_row_problems():
+    columns = valid(1)
+    columns["head_erythema"] = np.array([5])
+    del columns["trunk_area"]
+    error = refusal(lambda: pasi_batch(columns))
+    assert [(p.field, p.row) for p in error.problems] == [
+        ("trunk_area", None),
+        ("head_erythema", 1),
+    ]

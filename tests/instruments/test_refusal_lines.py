@@ -143,3 +143,9 @@ def test_a_number_that_is_not_finite_is_named():
     error = refusal(lambda: bsa(float("nan")))
     assert str(error) == "bsa=nan is not a finite number 0–100 (a percentage of body surface)"
     assert error.problems[0].kind == "type"
+
+
+def test_a_decimal_that_is_not_finite_is_named():
+    error = refusal(lambda: bsa(Decimal("Infinity")))
+    assert str(error) == "bsa=Infinity is not a finite number 0–100 (a percentage of body surface)"
+    assert (error.value, error.problems[0].kind) == (Decimal("Infinity"), "type")

@@ -115,3 +115,11 @@ def test_from_cuts_refusal_lines(bands, message):
     assert str(info.value) == message
     kinds = {p.kind for p in info.value.problems}
     assert kinds == ({"range"} if "outside" in message else {"invalid"})
+
+
+def test_every_band_edge_outside_the_range_is_named():
+    with pytest.raises(ValidationError) as info:
+        SeverityRule.from_cuts(
+            "x", "PASI", (0, 72), [("a", 80, True), ("b", 90, True), ("c", None, True)]
+        )
+    assert [p.field for p in info.value.problems] == ["bands[0].upper", "bands[1].upper"]
