@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench clean lock
+.PHONY: run test lint typecheck bench mutate clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,20 @@ test: $(STAMP) lint typecheck
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scoring.py
 
+# Mutation testing of instruments/, endpoints/ and stats/ (slow: hours on 2 shared cores; not
+# part of `make test`). Configuration: [tool.mutmut] in pyproject.toml; equivalent mutants and the
+# last measured kill rates: docs/mutation.md. mutmut keeps every result in mutants/, so a plain
+# `make mutate` resumes where it stopped; MUTATE_NAMES='psotrack.stats.*' re-tests those mutants
+# (e.g. after adding tests). MUTATE_CHILDREN sets the parallel workers.
+MUTATE_CHILDREN ?= 2
+MUTATE_NAMES ?=
+mutate: $(STAMP)
+	PSOTRACK_HYPOTHESIS_PROFILE=mutation nice -n 15 $(BIN)/mutmut run \
+	  --max-children $(MUTATE_CHILDREN) $(MUTATE_NAMES)
+	$(BIN)/python benchmarks/mutation_report.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) mutants build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
 
 lock:
 	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -E '^pip==' \

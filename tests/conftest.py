@@ -10,7 +10,12 @@ from sqlalchemy import Engine
 settings.register_profile(
     "default", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile("default")
+# `make mutate` runs the tests once per mutant: fewer examples keep each run to seconds (the
+# hand-computed cases still run in full). Selected with PSOTRACK_HYPOTHESIS_PROFILE=mutation.
+settings.register_profile(
+    "mutation", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("PSOTRACK_HYPOTHESIS_PROFILE", "default"))
 
 
 # --- Databases: every data-layer test runs on SQLite and on PostgreSQL -------------------------

@@ -162,9 +162,9 @@ def _read_columns(
                 except ValidationError as exc:
                     problems.extend(exc.problems)
             else:
-                allowed = f"a column of {what}s"
+                allowed = f"a column with {what} per row"
                 if item == "area":
-                    allowed += f" (or {name}_pct, the affected area in %)"
+                    allowed += f", or {name}_pct with the affected area in %"
                 problems.append(Problem(name, None, allowed, kind="missing"))
     lengths = {a.shape[0] for a in arrays.values()}
     if len(lengths) > 1:

@@ -1,0 +1,37 @@
+"""derive_biomarker_pairs: the follow-up day must be a whole study day after day 0.
+
+Pinned after a mutation run over stats/ (docs/mutation.md): the refusal's field, value and kind.
+"""
+
+import polars as pl
+import pytest
+
+from psotrack.errors import ValidationError
+from psotrack.stats.biomarker_pairs import derive_biomarker_pairs
+
+LONG = pl.DataFrame({"patient_id": [1, 1], "day": [0, 28], "value": [1.0, 2.0]})
+
+
+@pytest.mark.parametrize("day", ["28", True, 28.0])
+def test_a_day_that_is_not_a_whole_number_is_refused(day):
+    with pytest.raises(ValidationError) as info:
+        derive_biomarker_pairs(LONG, day)
+    assert str(info.value) == f"follow_up_day={day!r} is not a whole study day"
+    assert (info.value.field, info.value.value) == ("follow_up_day", day)
+    assert info.value.problems[0].kind == "type"
+
+
+@pytest.mark.parametrize("day", [0, -7])
+def test_baseline_days_are_not_a_follow_up(day):
+    with pytest.raises(ValidationError) as info:
+        derive_biomarker_pairs(LONG, day)
+    assert (info.value.field, info.value.value, info.value.problems[0].kind) == (
+        "follow_up_day",
+        day,
+        "range",
+    )
+    assert info.value.problems[0].allowed == "a day after 0 (post-baseline)"
+
+
+def test_day_28_pairs_the_baseline_with_day_28():
+    assert derive_biomarker_pairs(LONG, 28).rows() == [(1, 1.0, 2.0)]
