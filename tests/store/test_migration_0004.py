@@ -70,7 +70,8 @@ def test_existing_rows_are_coded_and_come_back_on_downgrade(empty_engine):
         ("  headache ",),
         ("Jane Doe's rash, see notes",),
     ]
-    assert rows(empty_engine, "SELECT count(*) FROM users") == [(0,)]  # it never acted
+    # The audit log names the system user (its own creation, the recoding): it stays, inactive.
+    assert rows(empty_engine, "SELECT username, active FROM users") == [("system", False)]
 
 
 def test_a_system_user_named_in_the_audit_log_survives_a_downgrade(empty_engine):
@@ -104,3 +105,51 @@ def test_without_the_system_user_the_system_actor_may_not_act(engine):
     form = {"name": "P", "regimen": "r", "product_source": "other", "route": "IV"}
     with pytest.raises(PermissionDenied, match="run psotrack db upgrade"):
         create_program(Database.from_engine(engine), SYSTEM, form)
+
+
+def test_the_migrations_own_changes_are_audited_and_chained(empty_engine):
+    # Every value stored is accounted for in the audit log, the migration's own rows included:
+    # the system user it creates and the adverse-event term it recodes, written as the system
+    # user with the migration named as the reason, on the one hash chain.
+    from sqlalchemy import text
+
+    from psotrack.store import upgrade
+    from psotrack.store.audit_chain import verify_chain
+
+    upgrade(empty_engine, "0003")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO patients (research_id, sex, psoriasis_type, synthetic, created_at) "
+                "VALUES ('PT-1', 'female', 'plaque', false, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO adverse_events (patient_id, term, onset_date, grade, ctcae_version, "
+                "serious, serious_criteria, relatedness, outcome, infusion_reaction, created_at) "
+                "VALUES (1, ' Fever ', '2026-01-05', 1, '5.0', false, '[]', 'possible', "
+                "'recovered', false, CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        system_id = conn.execute(text("SELECT id FROM users WHERE username = 'system'")).scalar()
+        rows = conn.execute(
+            text(
+                "SELECT actor_id, action, entity, field, old_value, new_value, reason "
+                "FROM audit_log ORDER BY seq"
+            )
+        ).all()
+        assert verify_chain(conn).intact
+    assert {(r.entity, r.field, r.old_value, r.new_value) for r in rows} == {
+        ("users", "username", None, "system"),
+        ("users", "display_name", None, "psotrack system (imports, demo builder; cannot sign in)"),
+        ("users", "role", None, "admin"),
+        ("users", "active", None, "True"),
+        ("adverse_events", "verbatim_term", None, " Fever "),
+        ("adverse_events", "term", " Fever ", "fever"),
+    }
+    assert {(r.actor_id, r.reason) for r in rows} == {
+        (system_id, "migration 0004: coded fields and the system user")
+    }

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from psotrack.store.models.audit import AuditEntry
@@ -76,6 +76,16 @@ def chain(entries: Iterable[dict[str, Any]], seq: int, prev_hash: str) -> None:
         entry["seq"] = seq
         entry["prev_hash"] = prev_hash
         entry["row_hash"] = prev_hash = row_hash(prev_hash, entry)
+
+
+def append_rows(connection: Connection, entries: list[dict[str, Any]]) -> None:
+    """Chain and insert audit rows written outside a service: a migration's own changes to data.
+
+    Each entry has the :data:`HASHED` fields but ``seq``; migrations run alone, so no lock.
+    """
+    if entries:
+        chain(entries, *head(connection))
+        connection.execute(insert(AuditEntry), entries)
 
 
 def lock_head(session: Session) -> tuple[int, str]:

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, MetaData, Table, func, select
 
 from psotrack.errors import ValidationError
 from psotrack.store import dump
+from psotrack.store.audit_chain import create_guards, drop_guards
 from psotrack.store.migrate import alembic_config
 from psotrack.store.vocabulary import SYSTEM_USERNAME
 
@@ -59,8 +60,11 @@ def row_counts(connection: Connection) -> dict[str, int]:
 
 def data_row_counts(connection: Connection) -> dict[str, int]:
     """Rows people or imports stored: :func:`row_counts` less what the migrations themselves
-    write (the ``system`` user), so a freshly migrated database counts as empty."""
+    write (the ``system`` user), so a freshly migrated database counts as empty. The audit log
+    is left out: rows are never deleted, so every audit row but a migration's describes a row
+    counted here."""
     counts = row_counts(connection)
+    counts.pop("audit_log", None)
     if counts.get("users"):
         users = Table("users", MetaData(), autoload_with=connection)
         made = connection.execute(
@@ -160,12 +164,16 @@ def _refuse_if_holding(connection: Connection, replace: bool) -> None:
 
 
 def _clear_seeded_rows(connection: Connection) -> None:
-    """Remove what the migrations wrote (the ``system`` user): the dump brings its own copy."""
+    """Remove what the migrations wrote (the ``system`` user and the audit rows of its making):
+    the dump brings its own copy. The append-only guards are lifted for this one emptying of a
+    freshly migrated database, inside the restore's transaction, and put back at once."""
     metadata = MetaData()
     metadata.reflect(connection)
+    drop_guards(connection)
     for table in reversed(metadata.sorted_tables):
-        if table.name not in {"alembic_version", "audit_log"}:
+        if table.name != "alembic_version":
             connection.execute(table.delete())
+    create_guards(connection)
 
 
 def _known_revision(engine: Engine, revision: str | None, source: Path) -> None:

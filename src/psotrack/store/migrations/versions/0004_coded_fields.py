@@ -21,9 +21,13 @@ Create Date: 2026-12-02 04:10:00
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from psotrack.store.audit_chain import append_rows
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -65,7 +69,10 @@ def _enum(values: Sequence[str], name: str) -> sa.Enum:
 
 def upgrade() -> None:
     bind = op.get_bind()
-    _add_system_user(bind)
+    user_id, action, fields = _add_system_user(bind)
+    audit = _Audit(bind, user_id)
+    for field, (old, new) in fields.items():
+        audit.changed("users", user_id, field, old, new, action)
     with op.batch_alter_table("adverse_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("verbatim_term", sa.String(length=200), nullable=True))
     bind.execute(sa.text("UPDATE adverse_events SET verbatim_term = term"))
@@ -76,6 +83,8 @@ def upgrade() -> None:
             sa.text("UPDATE adverse_events SET term = :code WHERE id = :id"),
             {"code": code, "id": event_id},
         )
+        audit.changed("adverse_events", event_id, "verbatim_term", None, text)
+        audit.changed("adverse_events", event_id, "term", text, code)
     with op.batch_alter_table("adverse_events", schema=None) as batch_op:
         batch_op.alter_column(
             "term",
@@ -89,6 +98,8 @@ def upgrade() -> None:
             sa.Column("coded_message", sa.String(), nullable=False, server_default="")
         )
     bind.execute(sa.text("UPDATE safety_flags SET coded_message = kind"))
+    for flag_id, kind in bind.execute(sa.text("SELECT id, kind FROM safety_flags")).all():
+        audit.changed("safety_flags", flag_id, "coded_message", None, kind)
     with op.batch_alter_table("safety_flags", schema=None) as batch_op:
         batch_op.alter_column("coded_message", existing_type=sa.String(), server_default=None)
 
@@ -105,13 +116,57 @@ def upgrade() -> None:
         batch_op.alter_column(
             "colour_space", existing_type=_enum(COLOUR_SPACES, "colour_space"), server_default=None
         )
+    for (photo_id,) in bind.execute(sa.text("SELECT id FROM photos")).all():
+        audit.changed("photos", photo_id, "colour_space", None, "untagged (taken as sRGB)")
+    audit.write()
+
+
+class _Audit:
+    """The audit rows of this migration's own changes, written as the system user, chained."""
+
+    REASON = "migration 0004: coded fields and the system user"
+
+    def __init__(self, bind: sa.Connection, system_user_id: int) -> None:
+        self.bind = bind
+        self.actor_id = system_user_id
+        self.at = datetime.now(UTC)
+        self.entries: list[dict[str, Any]] = []
+
+    def changed(
+        self,
+        entity: str,
+        entity_id: int,
+        field: str,
+        old: object,
+        new: object,
+        action: str = "update",
+    ) -> None:
+        self.entries.append(
+            {
+                "at": self.at,
+                "actor_id": self.actor_id,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "field": field,
+                "old_value": None if old is None else str(old),
+                "new_value": None if new is None else str(new),
+                "reason": self.REASON,
+            }
+        )
+
+    def write(self) -> None:
+        append_rows(self.bind, self.entries)
 
 
 SYSTEM_DISPLAY_NAME = "psotrack system (imports, demo builder; cannot sign in)"
 
 
-def _add_system_user(bind: sa.Connection) -> None:
-    """Add the system user, or reactivate the one an earlier downgrade kept for the audit log."""
+def _add_system_user(bind: sa.Connection) -> tuple[int, str, dict[str, tuple[str | None, str]]]:
+    """Add the system user, or reactivate the one an earlier downgrade kept for the audit log.
+
+    Returns its id, the action and the fields changed (old, new), for the audit log.
+    """
     found = bind.execute(
         sa.text("SELECT id, role, password_hash, display_name FROM users WHERE username = :name"),
         {"name": SYSTEM_USERNAME},
@@ -126,9 +181,10 @@ def _add_system_user(bind: sa.Connection) -> None:
         bind.execute(
             sa.text("UPDATE users SET active = :yes WHERE id = :id"), {"yes": True, "id": user_id}
         )
-        return
+        return int(user_id), "update", {"active": ("False", "True")}
     users = sa.table(
         "users",
+        sa.column("id", sa.Integer),
         sa.column("username", sa.String),
         sa.column("display_name", sa.String),
         sa.column("role", sa.String),
@@ -136,8 +192,9 @@ def _add_system_user(bind: sa.Connection) -> None:
         sa.column("active", sa.Boolean),
         sa.column("created_at", sa.DateTime(timezone=True)),
     )
-    bind.execute(
-        users.insert().values(
+    user_id = bind.execute(
+        users.insert()
+        .values(
             username=SYSTEM_USERNAME,
             display_name=SYSTEM_DISPLAY_NAME,
             role="admin",
@@ -145,26 +202,25 @@ def _add_system_user(bind: sa.Connection) -> None:
             active=True,
             created_at=sa.func.current_timestamp(),
         )
-    )
+        .returning(users.c.id)
+    ).scalar_one()
+    created: dict[str, tuple[str | None, str]] = {
+        "username": (None, SYSTEM_USERNAME),
+        "display_name": (None, SYSTEM_DISPLAY_NAME),
+        "role": (None, "admin"),
+        "active": (None, "True"),
+    }
+    return int(user_id), "create", created
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    acted = bind.execute(
-        sa.text(
-            "SELECT count(*) FROM audit_log WHERE actor_id = "
-            "(SELECT id FROM users WHERE username = :name)"
-        ),
-        {"name": SYSTEM_USERNAME},
-    ).scalar_one()
-    if acted:
-        # The audit log is append-only and names the system user: keep the row (deactivated).
-        bind.execute(
-            sa.text("UPDATE users SET active = :no WHERE username = :name"),
-            {"no": False, "name": SYSTEM_USERNAME},
-        )
-    else:
-        bind.execute(sa.text("DELETE FROM users WHERE username = :name"), {"name": SYSTEM_USERNAME})
+    # The audit log is append-only and names the system user (from its own creation on): keep
+    # the row, deactivated; an upgrade brings it back into service.
+    bind.execute(
+        sa.text("UPDATE users SET active = :no WHERE username = :name"),
+        {"no": False, "name": SYSTEM_USERNAME},
+    )
 
     with op.batch_alter_table("photos", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_photos_colour_space"), type_="check")
