@@ -51,6 +51,7 @@ def _register_optional(app: typer.Typer) -> None:
         "alerts",
         "imports",
         "forecast",
+        "users",
     ):
         try:
             module = importlib.import_module(f"psotrack.cli.{module_name}")
