@@ -198,6 +198,7 @@ def _locked(user: User, moment: datetime) -> bool:
 
 def _count_failure(session: Session, user: User, moment: datetime) -> None:
     """One more wrong password, counted atomically in the database; the last one locks."""
+    expired_lock = user.locked_until
     count = session.execute(
         update(User)
         .where(User.id == user.id)
@@ -218,7 +219,7 @@ def _count_failure(session: Session, user: User, moment: datetime) -> None:
     session.refresh(user)
     system = resolve_actor(session, SYSTEM, Permission.MANAGE_USERS)
     reason = f"{MAX_FAILED_SIGN_INS} wrong passwords in a row: locked for {LOCK_TIME}"
-    audit_changed(session, system, user, [("locked_until", None, until)], reason)
+    audit_changed(session, system, user, [("locked_until", expired_lock, until)], reason)
 
 
 def _signed_in(session: Session, user: User, password: str) -> Actor:

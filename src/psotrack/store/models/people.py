@@ -30,7 +30,7 @@ class User(Base, Timestamps):
     active: Mapped[bool] = mapped_column(default=True)
     #: Wrong passwords in a row since the last good sign-in (kept here so that a lock-out holds
     #: across processes); see :mod:`psotrack.services.auth`.
-    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    failed_sign_ins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     password_changed_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), default=None

@@ -25,20 +25,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("failed_sign_ins", sa.Integer(), nullable=False, server_default="0")
-        )
-        batch_op.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(
-            sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True)
-        )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.alter_column("failed_sign_ins", existing_type=sa.Integer(), server_default=None)
+    # Plain ALTER TABLE ADD/DROP COLUMN, no batch copy: on SQLite a batch rebuild drops and
+    # recreates ``users``, which the foreign keys of every audited row refuse once rows exist.
+    op.add_column(
+        "users", sa.Column("failed_sign_ins", sa.Integer(), nullable=False, server_default="0")
+    )
+    op.add_column("users", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "users", sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("password_changed_at")
-        batch_op.drop_column("locked_until")
-        batch_op.drop_column("failed_sign_ins")
+    op.drop_column("users", "password_changed_at")
+    op.drop_column("users", "locked_until")
+    op.drop_column("users", "failed_sign_ins")
