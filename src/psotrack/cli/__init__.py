@@ -35,6 +35,7 @@ def create_app() -> typer.Typer:
         photos,
         score,
         simulate,
+        users,
     )
 
     app = typer.Typer(
@@ -56,6 +57,7 @@ def create_app() -> typer.Typer:
         imports,
         forecast,
         photos,
+        users,
     ):
         group.register(app)
     return app

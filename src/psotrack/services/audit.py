@@ -26,6 +26,9 @@ from psotrack.store.models.base import utcnow
 #: Bookkeeping columns not worth an audit row of their own.
 SKIPPED = frozenset({"id", "created_at"})
 
+#: Columns whose value never enters the log, whatever path writes it: only that it was set.
+SECRETS = frozenset({"password_hash"})
+
 
 def as_text(value: Any) -> str | None:
     """The audit form of a value: ISO dates, enum values, JSON for structures."""
@@ -38,6 +41,11 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, bool | int | float | Decimal | str):
         return str(value)
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def logged(field: str, value: Any) -> str | None:
+    """What the audit log keeps of a new value: its text, or "set" for a secret (a hash)."""
+    return "set" if field in SECRETS and value is not None else as_text(value)
 
 
 def entity_name(row: Base) -> str:
@@ -67,7 +75,7 @@ def audit_created_many(
             "entity_id": _row_id(row),
             "field": column.key,
             "old_value": None,
-            "new_value": as_text(value),
+            "new_value": logged(column.key, value),
             "reason": reason,
         }
         for row in rows
@@ -96,7 +104,7 @@ def audit_created_values(
             "entity_id": row_id,
             "field": name,
             "old_value": None,
-            "new_value": as_text(value),
+            "new_value": logged(name, value),
             "reason": reason,
         }
         for name, value in values.items()

@@ -44,10 +44,12 @@ class Permission(StrEnum):
     MANAGE_PROGRAMS = "manage programs"
     MANAGE_USERS = "manage users"
     TIDY_PHOTO_FOLDER = "remove photo files that no record refers to"
+    CHANGE_OWN_PASSWORD = "change their own password"
 
 
 #: Least privilege: each role gets only what its work needs. A patient reads nothing through
 #: services (the web app's patient view serves their own record through its own checks).
+#: Everyone who can sign in may change their own password.
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.CLINICIAN: frozenset(
@@ -59,6 +61,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.REPORT_ADVERSE_EVENT,
             Permission.ENROLL,
             Permission.CORRECT,
+            Permission.CHANGE_OWN_PASSWORD,
         }
     ),
     Role.COORDINATOR: frozenset(
@@ -68,17 +71,24 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.RECORD_CLINICAL,
             Permission.REPORT_ADVERSE_EVENT,
             Permission.ENROLL,
+            Permission.CHANGE_OWN_PASSWORD,
         }
     ),
-    Role.RESEARCHER: frozenset({Permission.READ_RESEARCH}),
-    Role.PATIENT: frozenset(),
+    Role.RESEARCHER: frozenset({Permission.READ_RESEARCH, Permission.CHANGE_OWN_PASSWORD}),
+    Role.PATIENT: frozenset({Permission.CHANGE_OWN_PASSWORD}),
 }
 
 
 #: What a person must do themselves, never an import or a set-up script: judging and reporting
-#: an adverse event, giving a cell-therapy dose, and correcting or deleting what others recorded.
+#: an adverse event, giving a cell-therapy dose, and correcting or deleting what others recorded
+#: (and having a password: the system user has none).
 PERSON_ONLY: frozenset[Permission] = frozenset(
-    {Permission.REPORT_ADVERSE_EVENT, Permission.RECORD_ADMINISTRATION, Permission.CORRECT}
+    {
+        Permission.REPORT_ADVERSE_EVENT,
+        Permission.RECORD_ADMINISTRATION,
+        Permission.CORRECT,
+        Permission.CHANGE_OWN_PASSWORD,
+    }
 )
 
 

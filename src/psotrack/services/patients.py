@@ -1,4 +1,8 @@
-"""Programs, users, enrollment, visits and withdrawal: who is followed, in which regimen, when."""
+"""Programs, enrollment, visits and withdrawal: who is followed, in which regimen, when.
+
+User accounts live in :mod:`psotrack.services.users`; ``create_user`` and ``UserIn`` are
+re-exported here for the callers that import them from this module.
+"""
 
 from __future__ import annotations
 
@@ -25,13 +29,13 @@ from psotrack.services.payloads import (
     require_id,
     require_reason,
 )
+from psotrack.services.users import UserIn as UserIn
+from psotrack.services.users import create_user as create_user
 from psotrack.store.models import Enrollment, Patient, PatientIdentity, Program, User, Visit
 from psotrack.store.vocabulary import (
-    SYSTEM_USERNAME,
     EnrollmentStatus,
     ProductSource,
     PsoriasisType,
-    Role,
     Route,
     Sex,
     VisitType,
@@ -47,13 +51,6 @@ class ProgramIn(Payload):
     dose_max_per_kg: Annotated[Float, Field(gt=0)] | None = None
     viability_threshold_pct: Annotated[Float, Field(ge=0, le=100)] = 70.0
     ctcae_version: Text = "5.0"
-
-
-class UserIn(Payload):
-    username: Annotated[Text, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")]
-    display_name: Annotated[Text, Field(min_length=1, max_length=200)]
-    role: Role
-    password_hash: Text | None = None
 
 
 class PatientIn(Payload):
@@ -96,22 +93,6 @@ def create_program(db: Database, actor: Actor, payload: Mapping[str, Any] | Prog
         session.add(program)
         audit_created(session, actor, program)
         return program.id
-
-
-def create_user(db: Database, actor: Actor, payload: Mapping[str, Any] | UserIn) -> int:
-    """Add a user; the system user's name is reserved (no person may act as the system)."""
-    data = parse_payload(UserIn, payload)
-    if data.username.lower() == SYSTEM_USERNAME:
-        allowed = f"a username other than {SYSTEM_USERNAME!r} (reserved for psotrack itself)"
-        raise ValidationError("username", data.username, allowed, "invalid")
-    with db.transaction() as session:
-        actor = resolve_actor(session, actor, Permission.MANAGE_USERS)
-        if session.scalar(select(User.id).where(User.username == data.username)) is not None:
-            raise Conflict(f"the username {data.username!r} is taken")
-        user = User(**data.model_dump())
-        session.add(user)
-        audit_created(session, actor, user)
-        return user.id
 
 
 def enroll_patient(db: Database, actor: Actor, payload: Mapping[str, Any] | PatientIn) -> int:
