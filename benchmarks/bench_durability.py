@@ -196,7 +196,10 @@ def snapshot(target: Target) -> dict[str, set[tuple[Any, ...]]] | None:
 
 
 def unaudited(target: Target) -> list[str]:
-    """Stored values with no audit row recording them (the rule services keep: every value)."""
+    """Stored values with no audit row recording them (the rule services keep: every value).
+
+    A value is recorded by the row's creation or by an update to it (a migration that backfills
+    a new column audits it as an update of the existing row)."""
     engine = target.engine()
     try:
         db = Database.from_engine(engine)
@@ -208,7 +211,7 @@ def unaudited(target: Target) -> list[str]:
                         AuditEntry.entity_id,
                         AuditEntry.field,
                         AuditEntry.new_value,
-                    ).where(AuditEntry.action == "create")
+                    ).where(AuditEntry.action.in_(("create", "update")))
                 )
             )
             missing = []

@@ -132,7 +132,7 @@ def test_the_migrations_own_changes_are_audited_and_chained(empty_engine):
                 "'recovered', false, CURRENT_TIMESTAMP)"
             )
         )
-    upgrade(empty_engine)
+    upgrade(empty_engine, "0004")
     with empty_engine.connect() as conn:
         system_id = conn.execute(text("SELECT id FROM users WHERE username = 'system'")).scalar()
         rows = conn.execute(

@@ -24,3 +24,24 @@ def test_existing_users_start_unlocked_and_the_downgrade_keeps_them(empty_engine
     assert current_revision(empty_engine) == "0005"
     query = "SELECT username, failed_sign_ins, locked_until, password_changed_at FROM users"
     assert sorted(rows(empty_engine, query)) == [("ada", 0, None, None), ("system", 0, None, None)]
+
+
+def test_the_backfilled_count_is_audited_so_every_stored_value_has_its_row(empty_engine):
+    from sqlalchemy import text
+
+    from psotrack.store import upgrade
+    from psotrack.store.audit_chain import verify_chain
+
+    upgrade(empty_engine, "0005")
+    with empty_engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT u.username, a.old_value, a.new_value, a.reason FROM audit_log a "
+                "JOIN users u ON u.id = a.entity_id "
+                "WHERE a.entity = 'users' AND a.field = 'failed_sign_ins'"
+            )
+        ).all()
+        assert verify_chain(conn).intact
+    assert [tuple(row) for row in rows] == [
+        ("system", None, "0", "migration 0005: sign-in bookkeeping")
+    ]

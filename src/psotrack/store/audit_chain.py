@@ -88,6 +88,54 @@ def append_rows(connection: Connection, entries: list[dict[str, Any]]) -> None:
         connection.execute(insert(AuditEntry), entries)
 
 
+class MigrationAudit:
+    """The audit rows of a migration's own changes to data, written as the system user.
+
+    Every stored value has its audit row, also one a migration sets (a backfilled column, a
+    recoded term): collect them with :meth:`changed`, then :meth:`write` them onto the chain.
+    """
+
+    def __init__(self, connection: Connection, actor_id: int | None, reason: str) -> None:
+        self.connection = connection
+        self.actor_id = actor_id
+        self.reason = reason
+        self.at = datetime.now(UTC)
+        self.entries: list[dict[str, Any]] = []
+
+    @classmethod
+    def as_system_user(cls, connection: Connection, reason: str) -> MigrationAudit:
+        actor_id = connection.execute(
+            text("SELECT id FROM users WHERE username = 'system'")
+        ).scalar()
+        return cls(connection, actor_id, reason)
+
+    def changed(
+        self,
+        entity: str,
+        entity_id: int,
+        field: str,
+        old: object,
+        new: object,
+        action: str = "update",
+    ) -> None:
+        self.entries.append(
+            {
+                "at": self.at,
+                "actor_id": self.actor_id,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "field": field,
+                "old_value": None if old is None else str(old),
+                "new_value": None if new is None else str(new),
+                "reason": self.reason,
+            }
+        )
+
+    def write(self) -> None:
+        append_rows(self.connection, self.entries)
+
+
 def lock_head(session: Session) -> tuple[int, str]:
     """Take the append lock and return the chain's head (``seq`` and hash; 0 and GENESIS if empty).
 

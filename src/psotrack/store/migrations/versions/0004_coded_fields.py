@@ -21,13 +21,11 @@ Create Date: 2026-12-02 04:10:00
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-from psotrack.store.audit_chain import append_rows
+from psotrack.store.audit_chain import MigrationAudit
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -70,7 +68,7 @@ def _enum(values: Sequence[str], name: str) -> sa.Enum:
 def upgrade() -> None:
     bind = op.get_bind()
     user_id, action, fields = _add_system_user(bind)
-    audit = _Audit(bind, user_id)
+    audit = MigrationAudit(bind, user_id, "migration 0004: coded fields and the system user")
     for field, (old, new) in fields.items():
         audit.changed("users", user_id, field, old, new, action)
     with op.batch_alter_table("adverse_events", schema=None) as batch_op:
@@ -119,44 +117,6 @@ def upgrade() -> None:
     for (photo_id,) in bind.execute(sa.text("SELECT id FROM photos")).all():
         audit.changed("photos", photo_id, "colour_space", None, "untagged (taken as sRGB)")
     audit.write()
-
-
-class _Audit:
-    """The audit rows of this migration's own changes, written as the system user, chained."""
-
-    REASON = "migration 0004: coded fields and the system user"
-
-    def __init__(self, bind: sa.Connection, system_user_id: int) -> None:
-        self.bind = bind
-        self.actor_id = system_user_id
-        self.at = datetime.now(UTC)
-        self.entries: list[dict[str, Any]] = []
-
-    def changed(
-        self,
-        entity: str,
-        entity_id: int,
-        field: str,
-        old: object,
-        new: object,
-        action: str = "update",
-    ) -> None:
-        self.entries.append(
-            {
-                "at": self.at,
-                "actor_id": self.actor_id,
-                "action": action,
-                "entity": entity,
-                "entity_id": entity_id,
-                "field": field,
-                "old_value": None if old is None else str(old),
-                "new_value": None if new is None else str(new),
-                "reason": self.REASON,
-            }
-        )
-
-    def write(self) -> None:
-        append_rows(self.bind, self.entries)
 
 
 SYSTEM_DISPLAY_NAME = "psotrack system (imports, demo builder; cannot sign in)"

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from psotrack.store.audit_chain import MigrationAudit
+
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -34,6 +36,11 @@ def upgrade() -> None:
     op.add_column(
         "users", sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True)
     )
+    bind = op.get_bind()
+    audit = MigrationAudit.as_system_user(bind, "migration 0005: sign-in bookkeeping")
+    for (user_id,) in bind.execute(sa.text("SELECT id FROM users")).all():
+        audit.changed("users", user_id, "failed_sign_ins", None, 0)
+    audit.write()
 
 
 def downgrade() -> None:
