@@ -1,11 +1,13 @@
 """The patient list: search, filter, sort and page the patients of a program.
 
-:func:`search_patients` stays fast for a 10 000-patient program: the page is chosen by one
-set-based query (filters, the sort key and ``LIMIT``/``OFFSET``; the sort key from a grouped
-subquery or a window function that SQLite and PostgreSQL both run), the total by one count, and
-only the page's patients are then read in detail (their latest PASI by a window function over
-their assessments, last visit and open alerts by grouped subqueries, and the change from
-baseline by the endpoint engine on their rows, :func:`psotrack.services.status.status_tables`).
+:func:`search_patients` stays fast for a 10 000-patient program without a per-patient loop in
+Python: the page is chosen by one query (filters, the sort key, ``LIMIT``/``OFFSET``), the total
+by one count, and only the page's patients are then read in detail. Every part is plain SQL that
+SQLite and PostgreSQL both run: each patient's newest enrollment by an anti-join ("no newer
+one"), last visit and open alerts by grouped subqueries, the current PASI by a correlated
+subquery ordered by visit date (one look-up on the patient index per patient), and the change
+from baseline by the endpoint engine on the page's rows
+(:func:`psotrack.services.status.status_tables`), so it is never re-derived here.
 
 A patient's row shows the newest enrollment (in ``program_id`` when given): its program and
 status. "Current PASI" is the PASI of the latest visit (by date) that has one; its change from
@@ -27,7 +29,7 @@ from typing import Annotated, Any, Final, Literal
 import polars as pl
 from pydantic import Field
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from psotrack.errors import ValidationError
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
@@ -147,18 +149,29 @@ def search_patients(
     return PatientPage(rows=rows, total=total, page=data.page, page_size=data.page_size)
 
 
-def _enrollments(program_id: int | None) -> Any:
-    """Each patient's newest enrollment (in the program when given), as a subquery."""
-    newest = func.row_number().over(
-        partition_by=Enrollment.patient_id,
-        order_by=(Enrollment.start_date.desc(), Enrollment.id.desc()),
+def _enrollments(program_id: int | None, ids: list[int] | None = None) -> Any:
+    """Each patient's newest enrollment (in the program when given), as a subquery.
+
+    Newest by start date, then id: the enrollment for which no newer one exists (an anti-join
+    on the patient index, cheaper than a window over every enrollment).
+    """
+    newer = aliased(Enrollment)
+    later = or_(
+        newer.start_date > Enrollment.start_date,
+        and_(newer.start_date == Enrollment.start_date, newer.id > Enrollment.id),
     )
-    query = select(
-        Enrollment.patient_id, Enrollment.program_id, Enrollment.status, newest.label("n")
-    ).where(Enrollment.deleted_at.is_(None))
+    has_newer = select(newer.id).where(
+        newer.patient_id == Enrollment.patient_id, newer.deleted_at.is_(None), later
+    )
+    query = select(Enrollment.patient_id, Enrollment.program_id, Enrollment.status).where(
+        Enrollment.deleted_at.is_(None)
+    )
     if program_id is not None:
         query = query.where(Enrollment.program_id == program_id)
-    return query.subquery("enrollment")
+        has_newer = has_newer.where(newer.program_id == program_id)
+    if ids is not None:
+        query = query.where(Enrollment.patient_id.in_(ids))
+    return query.where(~has_newer.exists()).subquery("enrollment")
 
 
 def _matching(data: SearchIn, identified: bool) -> Select[Any]:
@@ -166,7 +179,7 @@ def _matching(data: SearchIn, identified: bool) -> Select[Any]:
     enrollment = _enrollments(data.program_id)
     query = (
         select(Patient.id, enrollment.c.status)
-        .join(enrollment, and_(enrollment.c.patient_id == Patient.id, enrollment.c.n == 1))
+        .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
         .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
         .where(Patient.deleted_at.is_(None))
     )
@@ -189,34 +202,30 @@ def _matching(data: SearchIn, identified: bool) -> Select[Any]:
     return query
 
 
-def _last_visits(ids: list[int] | None = None) -> Any:
+def _last_visits(ids: list[int]) -> Any:
     query = select(Visit.patient_id, func.max(Visit.visit_date).label("last_visit")).where(
-        Visit.deleted_at.is_(None)
+        Visit.deleted_at.is_(None), Visit.patient_id.in_(ids)
     )
-    if ids is not None:
-        query = query.where(Visit.patient_id.in_(ids))
     return query.group_by(Visit.patient_id).subquery("last_visits")
 
 
-def _latest_pasi(ids: list[int] | None = None) -> Any:
-    """Each patient's PASI at the latest visit that has one (``n = 1``), by a window function."""
-    newest = func.row_number().over(
-        partition_by=Assessment.patient_id,
-        order_by=(Visit.visit_date.desc(), Visit.id.desc(), Assessment.id.desc()),
-    )
-    query = (
-        select(Assessment.patient_id, Assessment.score, Assessment.score_value, newest.label("n"))
+def _latest_pasi_of(patient_id: Any, column: Any = Assessment.score_value) -> Any:
+    """The PASI of the patient's latest visit (by date) with one, as a correlated scalar
+    subquery: one look-up on the assessments' patient index per patient listed or sorted."""
+    return (
+        select(column)
         .join(Visit, Visit.id == Assessment.visit_id)
         .where(
+            Assessment.patient_id == patient_id,
             Assessment.instrument == Instrument.PASI,
             Assessment.deleted_at.is_(None),
             Assessment.score.is_not(None),
             Visit.deleted_at.is_(None),
         )
+        .order_by(Visit.visit_date.desc(), Visit.id.desc(), Assessment.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    if ids is not None:
-        query = query.where(Assessment.patient_id.in_(ids))
-    return query.subquery("latest_pasi")
 
 
 def _open_alerts(ids: list[int] | None = None) -> Any:
@@ -232,15 +241,14 @@ def _page_ids(session: Session, matching: Select[Any], data: SearchIn) -> list[i
     """The ids on the requested page, ordered by the sort key (empty values last), then id."""
     found = matching.subquery("found")
     query = select(found.c.id).select_from(found)
-    key: Any
+    keys: list[Any]
     if data.sort == "last_visit":
-        visits = _last_visits()
-        query = query.outerjoin(visits, visits.c.patient_id == found.c.id)
-        keys = [visits.c.last_visit]
+        last = select(func.max(Visit.visit_date)).where(
+            Visit.patient_id == found.c.id, Visit.deleted_at.is_(None)
+        )
+        keys = [last.scalar_subquery()]
     elif data.sort == "pasi":
-        pasi = _latest_pasi()
-        query = query.outerjoin(pasi, and_(pasi.c.patient_id == found.c.id, pasi.c.n == 1))
-        keys = [pasi.c.score_value]
+        keys = [_latest_pasi_of(found.c.id)]
     elif data.sort == "alerts":
         alerts = _open_alerts()
         query = query.outerjoin(alerts, alerts.c.patient_id == found.c.id)
@@ -274,12 +282,7 @@ def _details(
     """The list rows of the page's patients, in the order of ``ids``."""
     if not ids:
         return ()
-    enrollment, visits, pasi, alerts = (
-        _enrollments(program_id),
-        _last_visits(ids),
-        _latest_pasi(ids),
-        _open_alerts(ids),
-    )
+    enrollment, visits, alerts = _enrollments(program_id, ids), _last_visits(ids), _open_alerts(ids)
     query = (
         select(
             Patient.id,
@@ -290,14 +293,13 @@ def _details(
             Program.name,
             enrollment.c.status,
             visits.c.last_visit,
-            pasi.c.score,
+            _latest_pasi_of(Patient.id, Assessment.score),
             func.coalesce(alerts.c.open_alerts, 0),
         )
-        .join(enrollment, and_(enrollment.c.patient_id == Patient.id, enrollment.c.n == 1))
+        .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
         .join(Program, Program.id == enrollment.c.program_id)
         .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
         .outerjoin(visits, visits.c.patient_id == Patient.id)
-        .outerjoin(pasi, and_(pasi.c.patient_id == Patient.id, pasi.c.n == 1))
         .outerjoin(alerts, alerts.c.patient_id == Patient.id)
         .where(Patient.id.in_(ids))
     )
