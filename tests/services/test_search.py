@@ -97,6 +97,7 @@ def test_rows_carry_last_visit_current_pasi_change_and_alerts(db, clinician, cli
     assert (dorey.last_visit, dorey.current_pasi, dorey.open_alerts) == (None, None, 2)
     assert doe.open_alerts == 0
     assert {row.program for row in page.rows} == {"UC-MSC IV, 3 infusions 4 weeks apart"}
+    assert {row.program_id for row in page.rows} == {program_id}
     assert page.summary().height == 4
 
 
@@ -131,7 +132,9 @@ def test_researchers_search_by_research_id_and_see_no_identifiers(db, actors, cl
     everyone = search_patients(db, researcher)
     assert everyone.total == 4
     for row in everyone.rows:
-        assert (row.patient_id, row.family_name, row.given_name, row.mrn) == (None,) * 4
+        assert (row.patient_id, row.family_name, row.given_name, row.mrn, row.program) == (
+            (None,) * 5
+        )
     (doe,) = search_patients(db, clinician, "Doe").rows
     (found,) = search_patients(db, researcher, doe.research_id).rows
     assert (found.research_id, found.current_pasi, found.pchg) == (doe.research_id, "10.0", -50.0)

@@ -66,14 +66,19 @@ class SearchIn(Payload):
 
 @dataclass(frozen=True)
 class PatientListRow:
-    """One patient as the list shows it; names and MRN empty for a researcher."""
+    """One patient as the list shows it.
+
+    For a researcher the names, MRN and program name (free text in the schema, see
+    :mod:`psotrack.services.research_views`) are empty and ``patient_id`` too.
+    """
 
     patient_id: int | None
     research_id: str
     family_name: str | None
     given_name: str | None
     mrn: str | None
-    program: str
+    program_id: int
+    program: str | None
     status: str
     last_visit: date | None
     current_pasi: str | None
@@ -102,6 +107,7 @@ class PatientPage:
             "family_name": pl.String,
             "given_name": pl.String,
             "mrn": pl.String,
+            "program_id": pl.Int64,
             "program": pl.String,
             "status": pl.String,
             "last_visit": pl.Date,
@@ -290,6 +296,7 @@ def _details(
             PatientIdentity.family_name,
             PatientIdentity.given_name,
             PatientIdentity.mrn,
+            Program.id,
             Program.name,
             enrollment.c.status,
             visits.c.last_visit,
@@ -312,9 +319,9 @@ def _details(
     }
     out = []
     for patient_id in ids:
-        _, research_id, family, given, mrn, program, status, last, score, alerts_n = found[
-            patient_id
-        ]
+        _, research_id, family, given, mrn, program_id, program, status, last, score, alerts_n = (
+            found[patient_id]
+        )
         out.append(
             PatientListRow(
                 patient_id=patient_id if identified else None,
@@ -322,7 +329,8 @@ def _details(
                 family_name=family if identified else None,
                 given_name=given if identified else None,
                 mrn=mrn if identified else None,
-                program=program,
+                program_id=program_id,
+                program=program if identified else None,
                 status=EnrollmentStatus(status).value,
                 last_visit=last,
                 current_pasi=score,
