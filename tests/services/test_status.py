@@ -86,6 +86,11 @@ CASES = {
         "reached",
         "PASI 50 reached on day 28; PASI 9.0 on day 56, 55 % below baseline",
     ),
+    "reached_now": (
+        [(0, "20.0"), (28, "16.0"), (56, "9.0")],
+        "reached",
+        "PASI 50 reached on day 56, at the latest visit (PASI 9.0, 55 % below baseline)",
+    ),
     # 5.0 is PASI 75; 6.0 is −70 % (below 75, not below 50) and 20 % above the best: no flare.
     "not_sustained": (
         [(0, "20.0"), (28, "5.0"), (56, "6.0")],

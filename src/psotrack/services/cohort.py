@@ -61,8 +61,8 @@ class CohortRates:
     def title(self) -> str:
         """The table's title: threshold, missing-data rule, interval and denominator named."""
         return (
-            f"PASI {self.threshold} by visit ({self.missing_text}; exact {LEVEL:.0%} interval; "
-            f"denominator: {self.denominator_text})"
+            f"PASI {self.threshold} by visit ({self.missing_text}; "
+            f"exact {LEVEL * 100:.0f} % interval; denominator: {self.denominator_text})"
         )
 
     def summary(self) -> pl.DataFrame:

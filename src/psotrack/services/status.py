@@ -216,10 +216,11 @@ def status_sentence(rows: pl.DataFrame, endpoints: pl.DataFrame) -> tuple[str, s
     if first75 is not None:
         return "not_sustained", f"PASI 75 reached on day {first75}, not held since; {now}"
     if reached:
-        return (
-            "reached",
-            f"PASI {max(reached)} reached on day {row[f'first_pasi{max(reached)}_day']}; {now}",
-        )
+        top, day = max(reached), row[f"first_pasi{max(reached)}_day"]
+        if day == current["day"]:
+            value = f"PASI {_pasi(current['pasi'])}, {_change(current['pchg'])}"
+            return "reached", f"PASI {top} reached on day {day}, at the latest visit ({value})"
+        return "reached", f"PASI {top} reached on day {day}; {now}"
     return "no_response", f"{now} (no response threshold reached yet)"
 
 
