@@ -7,7 +7,7 @@ SQLite and PostgreSQL both run: each patient's newest enrollment by an anti-join
 one"), last visit and open alerts by grouped subqueries, the current PASI by a correlated
 subquery ordered by visit date (one look-up on the patient index per patient), and the change
 from baseline by the endpoint engine on the page's rows
-(:func:`psotrack.services.status.status_tables`), so it is never re-derived here.
+(:func:`psotrack.services.status.latest_by_patient`), so it is never re-derived here.
 
 A patient's row shows the newest enrollment (in ``program_id`` when given): its program and
 status. "Current PASI" is the PASI of the latest visit (by date) that has one; its change from
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, aliased
 from psotrack.errors import ValidationError
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.payloads import Bool, Id, Int, Payload, Text, parse_payload
-from psotrack.services.status import latest_by_patient, status_tables
+from psotrack.services.status import latest_by_patient
 from psotrack.services.timeline import _assessments_frame
 from psotrack.store.models import (
     Assessment,
@@ -312,11 +312,8 @@ def _details(
     )
     found = {row[0]: row for row in session.execute(query)}
     frame = _assessments_frame(session, program_id, identified, ids)
-    rows, _ = status_tables(frame)
-    change = {
-        research_id: pchg
-        for research_id, pchg in latest_by_patient(rows).select("patient_id", "pchg").iter_rows()
-    }
+    latest = latest_by_patient(frame).select("patient_id", "pchg")
+    change = dict(latest.iter_rows())
     out = []
     for patient_id in ids:
         _, research_id, family, given, mrn, program_id, program, status, last, score, alerts_n = (

@@ -39,6 +39,7 @@ from psotrack.endpoints import (
     DEFAULT_THRESHOLDS,
     FlareRule,
     LossOfResponseRule,
+    derive_change,
     derive_flares,
     derive_patient_endpoints,
     derive_responders,
@@ -151,10 +152,15 @@ _EMPTY: Final = pl.DataFrame(
 )
 
 
-def latest_by_patient(rows: pl.DataFrame) -> pl.DataFrame:
-    """``patient_id, pasi, day, pchg`` of each patient's latest visit with a PASI."""
+def latest_by_patient(frame: pl.DataFrame) -> pl.DataFrame:
+    """``patient_id, pasi, day, pchg`` of each patient's latest visit with a PASI in a long
+    table (the change from baseline by :func:`~psotrack.endpoints.derive_change`)."""
+    scored = frame.select("patient_id", "visit", "day", "pasi")
+    if scored.filter(pl.col("pasi").is_not_null()).is_empty():
+        scored = _EMPTY
     return (
-        rows.filter(pl.col("pasi").is_not_null())
+        derive_change(scored)
+        .filter(pl.col("pasi").is_not_null())
         .sort("patient_id", "day")
         .group_by("patient_id", maintain_order=True)
         .last()
