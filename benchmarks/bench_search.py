@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from rich.console import Console
-from sqlalchemy import Engine, literal, update
+from sqlalchemy import Engine, literal, text, update
 
 from bench_store import sqlite_engine
 from psotrack.services.cohort import cohort_rates
@@ -88,6 +88,10 @@ def build(db: Database, patients: int) -> tuple[Actor, Actor, int]:
                 given_name=literal("Given-") + PatientIdentity.mrn,
             )
         )
+    # Table statistics, as PostgreSQL's autovacuum gathers them soon after a bulk import (without
+    # them its planner guesses a handful of rows per table and picks nested loops).
+    with db.engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
     return actors[0], actors[1], program
 
 
