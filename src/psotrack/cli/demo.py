@@ -140,19 +140,14 @@ def _remove_sqlite_files(path: Path) -> None:
 def _summarise(console: Console, db: Database, actor: Actor) -> None:
     from rich.table import Table
 
-    from psotrack.endpoints import DENOMINATOR_TEXT, derive_response_rates
+    from psotrack.services.cohort import cohort_rates
     from psotrack.services.flags import list_alerts
-    from psotrack.services.timeline import assessments_frame
 
-    frame = assessments_frame(db, actor).drop("pga", "bsa", "dlqi", "itch")
-    rates = derive_response_rates(frame, threshold=75, missing="nri", by=None, denominator="itt")
-    table = Table(
-        title="PASI 75 by visit (non-responder imputation, exact 95 % interval; denominator: "
-        f"{DENOMINATOR_TEXT['itt']})"
-    )
+    cohort = cohort_rates(db, actor, threshold=75, missing="nri", denominator="itt", by=None)
+    table = Table(title=cohort.title)
     for column in ("visit", "day", "responders / n", "rate", "95 % CI"):
         table.add_column(column)
-    for row in rates.iter_rows(named=True):
+    for row in cohort.rates.iter_rows(named=True):
         if row["n"]:
             table.add_row(
                 row["visit"],

@@ -7,6 +7,7 @@ administration yet is counted from the start date of the first enrollment.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -128,10 +129,18 @@ def assessments_frame(db: Database, actor: Actor, program_id: int | None = None)
         return _assessments_frame(session, program_id, actor.may(Permission.READ_IDENTIFIED))
 
 
-def _assessments_frame(session: Session, program_id: int | None, labels: bool) -> pl.DataFrame:
+def _assessments_frame(
+    session: Session,
+    program_id: int | None,
+    labels: bool,
+    patient_ids: Collection[int] | None = None,
+) -> pl.DataFrame:
+    """The long table of :func:`assessments_frame`, of these patients only when given."""
     enrollment_query = select(Enrollment.patient_id, Enrollment.arm, Enrollment.start_date).where(
         Enrollment.deleted_at.is_(None)
     )
+    if patient_ids is not None:
+        enrollment_query = enrollment_query.where(Enrollment.patient_id.in_(list(patient_ids)))
     if program_id is not None:
         enrollment_query = enrollment_query.where(Enrollment.program_id == program_id)
     # Oldest first, so that the newest enrollment's arm and start are the ones kept.
@@ -142,11 +151,10 @@ def _assessments_frame(session: Session, program_id: int | None, labels: bool) -
         )
     }
     first_dose = first_dose_dates(session, enrolled)
-    research_ids = dict(
-        session.execute(
-            select(Patient.id, Patient.research_id).where(Patient.deleted_at.is_(None))
-        ).all()
-    )
+    research_query = select(Patient.id, Patient.research_id).where(Patient.deleted_at.is_(None))
+    if patient_ids is not None:
+        research_query = research_query.where(Patient.id.in_(list(patient_ids)))
+    research_ids = dict(session.execute(research_query).all())
     rows: dict[int, dict[str, Any]] = {}
     query = (
         select(
@@ -161,6 +169,8 @@ def _assessments_frame(session: Session, program_id: int | None, labels: bool) -
         .where(Visit.deleted_at.is_(None), Assessment.deleted_at.is_(None))
         .where(Assessment.instrument.in_(list(SCORE_COLUMNS)))
     )
+    if patient_ids is not None:
+        query = query.where(Visit.patient_id.in_(list(patient_ids)))
     for visit_id, pid, label, visit_date, instrument, score in session.execute(query):
         if pid not in enrolled or pid not in research_ids:
             continue

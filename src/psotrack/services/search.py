@@ -1,0 +1,338 @@
+"""The patient list: search, filter, sort and page the patients of a program.
+
+:func:`search_patients` stays fast for a 10 000-patient program without a per-patient loop in
+Python: the page is chosen by one query (filters, the sort key, ``LIMIT``/``OFFSET``), the total
+by one count, and only the page's patients are then read in detail. Every part is plain SQL that
+SQLite and PostgreSQL both run: each patient's newest enrollment by an anti-join ("no newer
+one"), last visit and open alerts by grouped subqueries, the current PASI by a correlated
+subquery ordered by visit date (one look-up on the patient index per patient), and the change
+from baseline by the endpoint engine on the page's rows
+(:func:`psotrack.services.status.latest_by_patient`), so it is never re-derived here.
+
+A patient's row shows the newest enrollment (in ``program_id`` when given): its program and
+status. "Current PASI" is the PASI of the latest visit (by date) that has one; its change from
+baseline is empty until it is post-baseline. Open alerts are unacknowledged safety flags.
+
+Search (``query``, trimmed, case-insensitive): family or given name contains it, MRN or research
+id starts with it (an exact one included). A role without access to identified records (a
+researcher) searches by research id only, gets no names or MRNs, and the rows are keyed by
+research id (``patient_id`` empty); sorting by name or MRN is refused for that role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Final, Literal
+
+import polars as pl
+from pydantic import Field
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from psotrack.errors import ValidationError
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.payloads import Bool, Id, Int, Payload, Text, parse_payload
+from psotrack.services.status import latest_by_patient
+from psotrack.services.timeline import _assessments_frame
+from psotrack.store.models import (
+    Assessment,
+    Enrollment,
+    Patient,
+    PatientIdentity,
+    Program,
+    SafetyFlag,
+    Visit,
+)
+from psotrack.store.vocabulary import EnrollmentStatus, Instrument
+
+SortKey = Literal["last_visit", "pasi", "alerts", "status", "research_id", "name", "mrn"]
+SORT_KEYS: Final = ("last_visit", "pasi", "alerts", "status", "research_id", "name", "mrn")
+#: Sort keys that would order by an identifier: refused for roles without identified access.
+IDENTIFIED_SORTS: Final = frozenset({"name", "mrn"})
+MAX_PAGE_SIZE: Final = 200
+
+
+class SearchIn(Payload):
+    query: Annotated[Text, Field(max_length=100)] = ""
+    program_id: Id | None = None
+    status: EnrollmentStatus | None = None
+    sort: SortKey = "last_visit"
+    descending: Bool = True
+    page: Annotated[Int, Field(ge=1)] = 1
+    page_size: Annotated[Int, Field(ge=1, le=MAX_PAGE_SIZE)] = 50
+
+
+@dataclass(frozen=True)
+class PatientListRow:
+    """One patient as the list shows it.
+
+    For a researcher the names, MRN and program name (free text in the schema, see
+    :mod:`psotrack.services.research_views`) are empty and ``patient_id`` too.
+    """
+
+    patient_id: int | None
+    research_id: str
+    family_name: str | None
+    given_name: str | None
+    mrn: str | None
+    program_id: int
+    program: str | None
+    status: str
+    last_visit: date | None
+    current_pasi: str | None
+    pchg: float | None
+    open_alerts: int
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    """One page of the patient list and the number of patients that matched."""
+
+    rows: tuple[PatientListRow, ...]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    def summary(self) -> pl.DataFrame:
+        """The page as a tidy table, one row per patient."""
+        schema = {
+            "patient_id": pl.Int64,
+            "research_id": pl.String,
+            "family_name": pl.String,
+            "given_name": pl.String,
+            "mrn": pl.String,
+            "program_id": pl.Int64,
+            "program": pl.String,
+            "status": pl.String,
+            "last_visit": pl.Date,
+            "current_pasi": pl.String,
+            "pchg": pl.Float64,
+            "open_alerts": pl.Int64,
+        }
+        return pl.DataFrame([r.__dict__ for r in self.rows], schema=schema, orient="row")
+
+
+def search_patients(
+    db: Database,
+    actor: Actor,
+    query: str = "",
+    program_id: int | None = None,
+    status: EnrollmentStatus | str | None = None,
+    sort: str = "last_visit",
+    descending: bool = True,
+    page: int = 1,
+    page_size: int = 50,
+) -> PatientPage:
+    """One page of matching patients (see the module text for what matches and what shows)."""
+    given: Mapping[str, Any] = {
+        "query": query,
+        "program_id": program_id,
+        "status": status,
+        "sort": sort,
+        "descending": descending,
+        "page": page,
+        "page_size": page_size,
+    }
+    data = parse_payload(SearchIn, given)
+    with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
+        identified = actor.may(Permission.READ_IDENTIFIED)
+        if not identified and data.sort in IDENTIFIED_SORTS:
+            allowed = "one of " + ", ".join(k for k in SORT_KEYS if k not in IDENTIFIED_SORTS)
+            raise ValidationError("sort", data.sort, f"{allowed} for the {actor.role} role")
+        if data.program_id is not None and session.get(Program, data.program_id) is None:
+            raise ValidationError("program_id", data.program_id, "an existing program", "invalid")
+        matching = _matching(data, identified)
+        total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+        ids = _page_ids(session, matching, data)
+        rows = _details(session, ids, data.program_id, identified)
+    return PatientPage(rows=rows, total=total, page=data.page, page_size=data.page_size)
+
+
+def _enrollments(program_id: int | None, ids: list[int] | None = None) -> Any:
+    """Each patient's newest enrollment (in the program when given), as a subquery.
+
+    Newest by start date, then id: the enrollment for which no newer one exists (an anti-join
+    on the patient index, cheaper than a window over every enrollment).
+    """
+    newer = aliased(Enrollment)
+    later = or_(
+        newer.start_date > Enrollment.start_date,
+        and_(newer.start_date == Enrollment.start_date, newer.id > Enrollment.id),
+    )
+    has_newer = select(newer.id).where(
+        newer.patient_id == Enrollment.patient_id, newer.deleted_at.is_(None), later
+    )
+    query = select(Enrollment.patient_id, Enrollment.program_id, Enrollment.status).where(
+        Enrollment.deleted_at.is_(None)
+    )
+    if program_id is not None:
+        query = query.where(Enrollment.program_id == program_id)
+        has_newer = has_newer.where(newer.program_id == program_id)
+    if ids is not None:
+        query = query.where(Enrollment.patient_id.in_(ids))
+    return query.where(~has_newer.exists()).subquery("enrollment")
+
+
+def _matching(data: SearchIn, identified: bool) -> Select[Any]:
+    """Patient ids (with their enrollment's status) that match the filters and the query."""
+    enrollment = _enrollments(data.program_id)
+    query = (
+        select(Patient.id, enrollment.c.status)
+        .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
+        .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
+        .where(Patient.deleted_at.is_(None))
+    )
+    if data.status is not None:
+        query = query.where(enrollment.c.status == data.status)
+    text = data.query
+    if text:
+        by_research_id = Patient.research_id.istartswith(text, autoescape=True)
+        if identified:
+            query = query.where(
+                or_(
+                    by_research_id,
+                    PatientIdentity.mrn.istartswith(text, autoescape=True),
+                    PatientIdentity.family_name.icontains(text, autoescape=True),
+                    PatientIdentity.given_name.icontains(text, autoescape=True),
+                )
+            )
+        else:
+            query = query.where(by_research_id)
+    return query
+
+
+def _last_visits(ids: list[int]) -> Any:
+    query = select(Visit.patient_id, func.max(Visit.visit_date).label("last_visit")).where(
+        Visit.deleted_at.is_(None), Visit.patient_id.in_(ids)
+    )
+    return query.group_by(Visit.patient_id).subquery("last_visits")
+
+
+def _latest_pasi_of(patient_id: Any, column: Any = Assessment.score_value) -> Any:
+    """The PASI of the patient's latest visit (by date) with one, as a correlated scalar
+    subquery: one look-up on the assessments' patient index per patient listed or sorted."""
+    return (
+        select(column)
+        .join(Visit, Visit.id == Assessment.visit_id)
+        .where(
+            Assessment.patient_id == patient_id,
+            Assessment.instrument == Instrument.PASI,
+            Assessment.deleted_at.is_(None),
+            Assessment.score.is_not(None),
+            Visit.deleted_at.is_(None),
+        )
+        .order_by(Visit.visit_date.desc(), Visit.id.desc(), Assessment.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _open_alerts(ids: list[int] | None = None) -> Any:
+    query = select(SafetyFlag.patient_id, func.count().label("open_alerts")).where(
+        SafetyFlag.acknowledged_at.is_(None)
+    )
+    if ids is not None:
+        query = query.where(SafetyFlag.patient_id.in_(ids))
+    return query.group_by(SafetyFlag.patient_id).subquery("open_alerts")
+
+
+def _page_ids(session: Session, matching: Select[Any], data: SearchIn) -> list[int]:
+    """The ids on the requested page, ordered by the sort key (empty values last), then id."""
+    found = matching.subquery("found")
+    query = select(found.c.id).select_from(found)
+    keys: list[Any]
+    if data.sort == "last_visit":
+        last = select(func.max(Visit.visit_date)).where(
+            Visit.patient_id == found.c.id, Visit.deleted_at.is_(None)
+        )
+        keys = [last.scalar_subquery()]
+    elif data.sort == "pasi":
+        keys = [_latest_pasi_of(found.c.id)]
+    elif data.sort == "alerts":
+        alerts = _open_alerts()
+        query = query.outerjoin(alerts, alerts.c.patient_id == found.c.id)
+        keys = [func.coalesce(alerts.c.open_alerts, 0)]
+    elif data.sort == "status":
+        keys = [found.c.status]
+    else:
+        query = query.join(Patient, Patient.id == found.c.id)
+        if data.sort == "research_id":
+            keys = [Patient.research_id]
+        else:
+            query = query.outerjoin(PatientIdentity, PatientIdentity.patient_id == found.c.id)
+            if data.sort == "mrn":
+                keys = [PatientIdentity.mrn]
+            else:
+                keys = [
+                    func.lower(PatientIdentity.family_name),
+                    func.lower(PatientIdentity.given_name),
+                ]
+    order = []
+    for key in keys:
+        order.append((key.desc() if data.descending else key.asc()).nulls_last())
+    query = query.order_by(*order, found.c.id)
+    query = query.limit(data.page_size).offset((data.page - 1) * data.page_size)
+    return list(session.scalars(query))
+
+
+def _details(
+    session: Session, ids: list[int], program_id: int | None, identified: bool
+) -> tuple[PatientListRow, ...]:
+    """The list rows of the page's patients, in the order of ``ids``."""
+    if not ids:
+        return ()
+    enrollment, visits, alerts = _enrollments(program_id, ids), _last_visits(ids), _open_alerts(ids)
+    query = (
+        select(
+            Patient.id,
+            Patient.research_id,
+            PatientIdentity.family_name,
+            PatientIdentity.given_name,
+            PatientIdentity.mrn,
+            Program.id,
+            Program.name,
+            enrollment.c.status,
+            visits.c.last_visit,
+            _latest_pasi_of(Patient.id, Assessment.score),
+            func.coalesce(alerts.c.open_alerts, 0),
+        )
+        .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
+        .join(Program, Program.id == enrollment.c.program_id)
+        .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
+        .outerjoin(visits, visits.c.patient_id == Patient.id)
+        .outerjoin(alerts, alerts.c.patient_id == Patient.id)
+        .where(Patient.id.in_(ids))
+    )
+    found = {row[0]: row for row in session.execute(query)}
+    frame = _assessments_frame(session, program_id, identified, ids)
+    latest = latest_by_patient(frame).select("patient_id", "pchg")
+    change = dict(latest.iter_rows())
+    out = []
+    for patient_id in ids:
+        _, research_id, family, given, mrn, program_id, program, status, last, score, alerts_n = (
+            found[patient_id]
+        )
+        out.append(
+            PatientListRow(
+                patient_id=patient_id if identified else None,
+                research_id=research_id,
+                family_name=family if identified else None,
+                given_name=given if identified else None,
+                mrn=mrn if identified else None,
+                program_id=program_id,
+                program=program if identified else None,
+                status=EnrollmentStatus(status).value,
+                last_visit=last,
+                current_pasi=score,
+                pchg=change.get(research_id),
+                open_alerts=int(alerts_n),
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,283 @@
+"""One patient's status: the endpoint rows the engine derives, and one plain sentence from them.
+
+:func:`patient_status` loads the patient's long table (the one :func:`assessments_frame` builds,
+study days from :mod:`psotrack.services.study_days`), runs the endpoint engine on it
+(:mod:`psotrack.endpoints`: baseline, change, PASI 50/75/90/100, first response days, sustained
+PASI 75, loss of response, flares) and tells the result in one sentence built only from those
+rows. The sentence measures; it never promises ("PASI 75 reached on day 84 and sustained for 56
+days", never "the therapy works").
+
+Which sentence, first match wins (psotrack's order: safety first, then what was reached):
+
+1. ``flare``: the latest post-baseline PASI is a flare by :class:`~psotrack.endpoints.FlareRule`
+   (its default: ≥ 50 % above the lowest earlier post-baseline PASI); the engine decides, on the
+   latest value and that lowest one.
+2. ``no_baseline``: no PASI on or before day 0; ``zero_baseline``: a baseline of 0 (no percent
+   change exists); ``no_follow_up``: a baseline but no PASI after day 0 yet.
+3. ``lost``: loss of response by :class:`~psotrack.endpoints.LossOfResponseRule` (reached PASI 75,
+   later below PASI 50).
+4. ``sustained``: PASI 75 reached and held at every later visit, for ``latest day − first day``
+   days (the highest threshold reached is named first when above 75); ``not_sustained``:
+   PASI 75 reached but not held; ``reached``: PASI 50 reached, not PASI 75.
+5. ``no_response``: the current PASI and its change, no threshold reached yet.
+
+A researcher (no access to identified records) gets the status keyed by research id only
+(``patient_id`` empty, visits named by study day) and may look a patient up by research id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from psotrack.endpoints import (
+    DEFAULT_THRESHOLDS,
+    FlareRule,
+    LossOfResponseRule,
+    derive_change,
+    derive_flares,
+    derive_patient_endpoints,
+    derive_responders,
+    prepare_assessments,
+)
+from psotrack.errors import NotFound, ValidationError
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.patients import get_patient
+from psotrack.services.timeline import _assessments_frame
+from psotrack.store.models import Patient
+
+#: The per-visit columns of a status (``summary()``), in this order.
+ROW_COLUMNS: Final = (
+    "visit",
+    "day",
+    "pasi",
+    "base",
+    "chg",
+    "pchg",
+    *(f"pasi{t}" for t in DEFAULT_THRESHOLDS),
+)
+#: The rules the sentence is told by (the engine's defaults, named once here).
+FLARE_RULE: Final = FlareRule()
+LOSS_RULE: Final = LossOfResponseRule()
+
+
+@dataclass(frozen=True, eq=False)
+class PatientStatus:
+    """Where one patient stands: the engine's rows and endpoints, and one sentence from them.
+
+    ``rows``: one row per visit with a score (``ROW_COLUMNS``), ordered by study day.
+    ``endpoints``: the patient's one row of :func:`~psotrack.endpoints.derive_patient_endpoints`
+    (with flares); empty when the patient has no PASI. ``current_*``: the latest PASI, its study
+    day and its percent change from baseline (empty when not post-baseline or not evaluable).
+    """
+
+    patient_id: int | None
+    research_id: str
+    kind: str
+    sentence: str
+    baseline_pasi: float | None
+    current_pasi: float | None
+    current_day: int | None
+    current_pchg: float | None
+    rows: pl.DataFrame
+    endpoints: pl.DataFrame
+
+    def summary(self) -> pl.DataFrame:
+        """The per-visit endpoint rows, with the research id (a tidy table)."""
+        return self.rows.select(pl.lit(self.research_id).alias("research_id"), pl.all())
+
+
+def patient_status(db: Database, actor: Actor, patient_id: int | str) -> PatientStatus:
+    """The status of one patient, by id or (for any reading role) by research id."""
+    with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
+        identified = actor.may(Permission.READ_IDENTIFIED)
+        patient = _find(session, patient_id)
+        frame = _assessments_frame(session, None, identified, [patient.id])
+    rows, endpoints = status_tables(frame)
+    rows = rows.drop("patient_id")
+    kind, sentence = status_sentence(rows, endpoints)
+    current = _current(rows)
+    return PatientStatus(
+        patient_id=patient.id if identified else None,
+        research_id=patient.research_id,
+        kind=kind,
+        sentence=sentence,
+        baseline_pasi=endpoints["base"][0] if endpoints.height else None,
+        current_pasi=current["pasi"] if current else None,
+        current_day=current["day"] if current else None,
+        current_pchg=current["pchg"] if current else None,
+        rows=rows,
+        endpoints=endpoints,
+    )
+
+
+def _find(session: Session, patient_id: int | str) -> Patient:
+    if isinstance(patient_id, str):
+        code = patient_id.strip()
+        if not code or len(code) > 20:
+            raise ValidationError("patient_id", patient_id, "a patient id or a research id")
+        found = session.scalar(
+            select(Patient).where(Patient.research_id == code.upper(), Patient.deleted_at.is_(None))
+        )
+        if found is None:
+            raise NotFound(f"no patient with research id {code}")
+        return found
+    return get_patient(session, patient_id)
+
+
+def status_tables(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-visit rows and per-patient endpoints of a long table (one or more patients).
+
+    Rows carry ``patient_id`` (the research id); every visit with any score is listed, only
+    those with a PASI count towards the endpoints.
+    """
+    scored = frame.select("patient_id", "arm", "visit", "day", "pasi")
+    if scored.filter(pl.col("pasi").is_not_null()).is_empty():
+        empty = derive_responders(_EMPTY).select("patient_id", *ROW_COLUMNS)
+        return empty, derive_patient_endpoints(_EMPTY, flare_rule=FLARE_RULE)
+    prepared = prepare_assessments(scored)
+    rows = derive_responders(prepared).select("patient_id", *ROW_COLUMNS).sort("patient_id", "day")
+    endpoints = derive_patient_endpoints(prepared, loss_rule=LOSS_RULE, flare_rule=FLARE_RULE)
+    return rows, endpoints
+
+
+_EMPTY: Final = pl.DataFrame(
+    schema={"patient_id": pl.String, "visit": pl.String, "day": pl.Int64, "pasi": pl.Float64}
+)
+
+
+def latest_by_patient(frame: pl.DataFrame) -> pl.DataFrame:
+    """``patient_id, pasi, day, pchg`` of each patient's latest visit with a PASI in a long
+    table (the change from baseline by :func:`~psotrack.endpoints.derive_change`)."""
+    scored = frame.select("patient_id", "visit", "day", "pasi")
+    if scored.filter(pl.col("pasi").is_not_null()).is_empty():
+        scored = _EMPTY
+    return (
+        derive_change(scored)
+        .filter(pl.col("pasi").is_not_null())
+        .sort("patient_id", "day")
+        .group_by("patient_id", maintain_order=True)
+        .last()
+        .select("patient_id", "pasi", "day", "pchg")
+    )
+
+
+def _current(rows: pl.DataFrame) -> dict[str, Any] | None:
+    with_pasi = rows.filter(pl.col("pasi").is_not_null())
+    return with_pasi.row(-1, named=True) if with_pasi.height else None
+
+
+def status_sentence(rows: pl.DataFrame, endpoints: pl.DataFrame) -> tuple[str, str]:
+    """``(kind, sentence)`` for one patient's rows and endpoints (kinds in the module text)."""
+    current = _current(rows)
+    post = rows.filter(pl.col("pasi").is_not_null() & (pl.col("day") > 0))
+    flare = _flare(post)
+    if flare is not None:
+        return "flare", flare
+    base = endpoints["base"][0] if endpoints.height else None
+    if base is None:
+        latest = (
+            f" (latest PASI {_pasi(current['pasi'])} on day {current['day']})" if current else ""
+        )
+        return "no_baseline", f"no baseline PASI recorded yet{latest}"
+    if post.is_empty():
+        if base == 0:
+            return "zero_baseline", "baseline PASI 0.0: no percent change from baseline exists"
+        return (
+            "no_follow_up",
+            f"baseline PASI {_pasi(base)}; no PASI recorded after the first administration yet",
+        )
+    assert current is not None
+    now = f"PASI {_pasi(current['pasi'])} on day {current['day']}"
+    if base == 0:
+        return "zero_baseline", f"{now}; baseline PASI 0.0: no percent change from baseline exists"
+    now = f"{now}, {_change(current['pchg'])}"
+    row = endpoints.row(0, named=True)
+    reached = [t for t in DEFAULT_THRESHOLDS if row[f"first_pasi{t}_day"] is not None]
+    first75 = row["first_pasi75_day"]
+    if row["loss_of_response_day"] is not None:
+        return "lost", (
+            f"PASI {LOSS_RULE.reached} reached on day {row[f'first_pasi{LOSS_RULE.reached}_day']} "
+            f"and lost on day {row['loss_of_response_day']} (improvement below "
+            f"{LOSS_RULE.lost_below} %); {now}"
+        )
+    if row["pasi75_sustained"]:
+        top = max(reached)
+        held = int(current["day"]) - first75
+        if held == 0:
+            return (
+                "sustained",
+                f"PASI {top} reached on day {row[f'first_pasi{top}_day']}, at the latest visit",
+            )
+        kept = f"PASI 75 reached on day {first75} and sustained for {held} days"
+        if top > 75:
+            kept = f"PASI {top} reached on day {row[f'first_pasi{top}_day']}; {kept}"
+        return "sustained", kept
+    if first75 is not None:
+        return "not_sustained", f"PASI 75 reached on day {first75}, not held since; {now}"
+    if reached:
+        top, day = max(reached), row[f"first_pasi{max(reached)}_day"]
+        if day == current["day"]:
+            value = f"PASI {_pasi(current['pasi'])}, {_change(current['pchg'])}"
+            return "reached", f"PASI {top} reached on day {day}, at the latest visit ({value})"
+        return "reached", f"PASI {top} reached on day {day}; {now}"
+    return "no_response", f"{now} (no response threshold reached yet)"
+
+
+def _flare(post: pl.DataFrame) -> str | None:
+    """The flare sentence when the latest post-baseline PASI is a flare, else ``None``.
+
+    The engine decides (:func:`derive_flares` with :data:`FLARE_RULE`) on two values: the lowest
+    earlier post-baseline PASI (the rule's running best) and the latest one.
+    """
+    if post.height < 2:
+        return None
+    earlier, latest = post.head(post.height - 1), post.row(-1, named=True)
+    best = earlier.sort("pasi", "day").row(0, named=True)
+    pair = pl.DataFrame(
+        {
+            "patient_id": ["p", "p"],
+            "visit": ["best", "latest"],
+            "day": [1, 2],
+            "pasi": [best["pasi"], latest["pasi"]],
+        }
+    )
+    if derive_flares(pair, FLARE_RULE)["flare_count"][0] == 0:
+        return None
+    values = (
+        f"{_pasi(best['pasi'])} on day {best['day']} → "
+        f"{_pasi(latest['pasi'])} on day {latest['day']}"
+    )
+    if best["pasi"] == 0:
+        return f"possible flare: PASI up from 0.0, the best value ({values})"
+    rise = _whole(
+        (Decimal(str(latest["pasi"])) - Decimal(str(best["pasi"])))
+        * 100
+        / Decimal(str(best["pasi"]))
+    )
+    return f"possible flare: PASI up {rise} % from the best value ({values})"
+
+
+def _pasi(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _whole(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _change(pchg: float | None) -> str:
+    """A percent change from baseline in words: "20 % below baseline"."""
+    if pchg is None:
+        return "no change from baseline measurable"
+    if pchg == 0:
+        return "equal to baseline"
+    size = _whole(abs(Decimal(str(pchg))))
+    where = "below" if pchg < 0 else "above"
+    return f"{size} % {where} baseline" if size else f"less than 1 % {where} baseline"

@@ -1,0 +1,165 @@
+"""search_patients: who matches, in which order, on which page, and what each role sees."""
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from psotrack.errors import PermissionDenied, ValidationError
+from psotrack.services.context import Permission, resolve_actor
+from psotrack.services.flags import raise_flag
+from psotrack.services.imports import import_assessments
+from psotrack.services.patients import enroll_patient, withdraw_patient
+from psotrack.services.search import search_patients
+from psotrack.store.vocabulary import FlagKind, Role
+from tests.services.conftest import patient_form
+
+DAY_ZERO = date(2026, 1, 5)  # the enrollment start of patient_form
+
+
+@pytest.fixture
+def clinic(db, clinician, program_id) -> dict[str, int]:
+    """Four patients: Jane Doe (20.0 → 10.0 on day 28), Anna Smith (10.0 → 9.0 on day 56),
+    Paul Dorey (no scores, one open flag twice) and an imported MRN-2001 (baseline 30.0 only)."""
+    ids = {
+        "doe": enroll_patient(db, clinician, patient_form(program_id)),
+        "smith": enroll_patient(
+            db,
+            clinician,
+            patient_form(program_id, mrn="MRN-0002", family_name="Smith", given_name="Anna"),
+        ),
+        "dorey": enroll_patient(
+            db,
+            clinician,
+            patient_form(program_id, mrn="MRN-1002", family_name="Dorey", given_name="Paul"),
+        ),
+    }
+    frame = pl.DataFrame(
+        {
+            "patient_id": ["MRN-0001", "MRN-0001", "MRN-0002", "MRN-0002", "MRN-2001"],
+            "visit": ["W0", "W4", "W0", "W8", "W0"],
+            "day": [0, 28, 0, 56, 0],
+            "pasi": ["20.0", "10.0", "10.0", "9.0", "30.0"],
+        }
+    )
+    import_assessments(db, clinician, frame, program_id=program_id, day_zero=DAY_ZERO, source="t")
+    (ids["imported"],) = (row.patient_id for row in search_patients(db, clinician, "MRN-2001").rows)
+    with db.transaction() as session:
+        actor = resolve_actor(session, clinician, Permission.RECORD_CLINICAL)
+        for number in (1, 2):
+            raise_flag(
+                session,
+                actor,
+                patient_id=ids["dorey"],
+                kind=FlagKind.POSSIBLE_FLARE,
+                entity="assessments",
+                entity_id=number,
+                message="test flag",
+                coded_message="test flag",
+            )
+    return ids
+
+
+def names(page) -> list[str | None]:
+    return [row.family_name or row.mrn for row in page.rows]
+
+
+def test_search_by_name_mrn_and_research_id(db, clinician, clinic):
+    assert names(search_patients(db, clinician, "do", sort="name", descending=False)) == [
+        "Doe",
+        "Dorey",
+    ]
+    assert names(search_patients(db, clinician, "  DOE ")) == ["Doe"]
+    assert names(search_patients(db, clinician, "anna")) == ["Smith"]
+    assert names(search_patients(db, clinician, "MRN-00", sort="mrn", descending=False)) == [
+        "Doe",
+        "Smith",
+    ]
+    assert names(search_patients(db, clinician, "MRN-0001")) == ["Doe"]
+    assert names(search_patients(db, clinician, "0001")) == []  # an MRN matches by prefix only
+    assert names(search_patients(db, clinician, "%")) == []  # a wildcard is only a character
+    (doe,) = search_patients(db, clinician, "Doe").rows
+    assert names(search_patients(db, clinician, doe.research_id[:6].lower())) != []
+    assert names(search_patients(db, clinician, doe.research_id)) == ["Doe"]
+
+
+def test_rows_carry_last_visit_current_pasi_change_and_alerts(db, clinician, clinic, program_id):
+    page = search_patients(db, clinician)
+    rows = {row.patient_id: row for row in page.rows}
+    doe, smith, dorey, imported = (rows[clinic[k]] for k in ("doe", "smith", "dorey", "imported"))
+    # Jane Doe: 20.0 → 10.0 on day 28 (2026-02-02), −50 %.
+    assert (doe.last_visit, doe.current_pasi, doe.pchg) == (date(2026, 2, 2), "10.0", -50.0)
+    assert (doe.mrn, doe.given_name, doe.status) == ("MRN-0001", "Jane", "active")
+    # Anna Smith: 10.0 → 9.0 on day 56 (2026-03-02), −10 %.
+    assert (smith.last_visit, smith.current_pasi, smith.pchg) == (date(2026, 3, 2), "9.0", -10.0)
+    # The imported patient has a baseline only: no change yet.
+    assert (imported.last_visit, imported.current_pasi, imported.pchg) == (DAY_ZERO, "30.0", None)
+    assert (dorey.last_visit, dorey.current_pasi, dorey.open_alerts) == (None, None, 2)
+    assert doe.open_alerts == 0
+    assert {row.program for row in page.rows} == {"UC-MSC IV, 3 infusions 4 weeks apart"}
+    assert {row.program_id for row in page.rows} == {program_id}
+    assert page.summary().height == 4
+
+
+def test_sorting_and_paging(db, clinician, clinic):
+    # Last visit, newest first, no visit last: Smith, Doe, the imported patient, Dorey.
+    first = search_patients(db, clinician, page_size=2)
+    second = search_patients(db, clinician, page=2, page_size=2)
+    assert (names(first), names(second)) == (["Smith", "Doe"], ["MRN-2001", "Dorey"])
+    assert (first.total, first.pages) == (4, 2)
+    beyond = search_patients(db, clinician, page=3, page_size=2)
+    assert (beyond.rows, beyond.total) == ((), 4)
+    ascending = search_patients(db, clinician, sort="pasi", descending=False)
+    assert names(ascending) == ["Smith", "Doe", "MRN-2001", "Dorey"]  # 9.0, 10.0, 30.0, none
+    descending = search_patients(db, clinician, sort="pasi")
+    assert names(descending) == ["MRN-2001", "Doe", "Smith", "Dorey"]  # none stays last
+    assert names(search_patients(db, clinician, sort="alerts"))[0] == "Dorey"
+
+
+def test_status_and_program_filters(db, clinician, clinic, program_id):
+    withdraw_patient(db, clinician, clinic["dorey"], "moved away")
+    assert names(search_patients(db, clinician, status="withdrawn")) == ["Dorey"]
+    assert len(search_patients(db, clinician, status="active").rows) == 3
+    assert search_patients(db, clinician, program_id=program_id).total == 4
+    with pytest.raises(ValidationError, match="program_id"):
+        search_patients(db, clinician, program_id=program_id + 1)
+
+
+def test_researchers_search_by_research_id_and_see_no_identifiers(db, actors, clinician, clinic):
+    researcher = actors[Role.RESEARCHER]
+    assert search_patients(db, researcher, "MRN-0001").rows == ()
+    assert search_patients(db, researcher, "Doe").rows == ()
+    everyone = search_patients(db, researcher)
+    assert everyone.total == 4
+    for row in everyone.rows:
+        assert (row.patient_id, row.family_name, row.given_name, row.mrn, row.program) == (
+            (None,) * 5
+        )
+    (doe,) = search_patients(db, clinician, "Doe").rows
+    (found,) = search_patients(db, researcher, doe.research_id).rows
+    assert (found.research_id, found.current_pasi, found.pchg) == (doe.research_id, "10.0", -50.0)
+    text = str(everyone.summary().rows())
+    assert not any(word in text for word in ("Doe", "Jane", "MRN-"))
+    with pytest.raises(ValidationError, match="sort"):
+        search_patients(db, researcher, sort="name")
+    with pytest.raises(PermissionDenied):
+        search_patients(db, actors[Role.PATIENT])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"page": 0}, "page"),
+        ({"page_size": 0}, "page_size"),
+        ({"page_size": 201}, "page_size"),
+        ({"query": "x" * 101}, "query"),
+        ({"sort": "age"}, "sort"),
+        ({"status": "dead"}, "status"),
+        ({"descending": "yes"}, "descending"),
+        ({"query": "a\x00b"}, "query"),
+    ],
+)
+def test_bad_arguments_name_the_field(db, clinician, arguments, field):
+    with pytest.raises(ValidationError) as error:
+        search_patients(db, clinician, **arguments)
+    assert [problem.field for problem in error.value.problems] == [field]
