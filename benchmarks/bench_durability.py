@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", default=os.environ.get("PSOTRACK_TEST_POSTGRES_URL"))
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)  # a whole table in a log
     kinds = ["sqlite", "postgresql"] if args.postgres else ["sqlite"]
     if not args.postgres:
         console.print(
