@@ -33,7 +33,7 @@ KNOWN_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 PASI_MAX_TENTHS: Final = 720
 #: Strings read as a missed assessment when a score column arrives as text (and nothing else:
 #: ``N/A``, ``NaN`` or ``.`` are refused, not silently read as missing).
-MISSING_TEXT: Final = ("", "NA")
+MISSING_CELLS: Final = ("", "NA")
 #: Study days run from −36 500 to 36 500 (about a century either side of day 0): any real
 #: follow-up fits, and every day stays a valid calendar date from any plausible day 0.
 STUDY_DAY_LIMIT: Final = 36_500
@@ -202,7 +202,7 @@ def _as_float(
     what = "a whole number" if integer else "a number"
     if original.dtype == pl.String:
         stripped = column.str.strip_chars()
-        text = pl.when(stripped.is_in(MISSING_TEXT)).then(None).otherwise(stripped)
+        text = pl.when(stripped.is_in(MISSING_CELLS)).then(None).otherwise(stripped)
         values, not_number = number_column(text, integer=integer)
     elif original.dtype.is_numeric() or original.dtype == pl.Null:
         values = column.cast(pl.Float64)

@@ -44,6 +44,12 @@ from psotrack.stats.proportions import PROPORTION_METHODS, ProportionMethod, pro
 
 MissingRule = Literal["nri", "observed", "locf"]
 MISSING_RULES: Final = ("nri", "observed", "locf")
+#: Each missing-data rule in words, for printing beside the rates it produced.
+MISSING_TEXT: Final = {
+    "nri": "non-responder imputation: a missed visit counts as no response",
+    "observed": "observed cases: patients with a PASI at the visit",
+    "locf": "last observation carried forward",
+}
 DenominatorRule = Literal["itt", "evaluable"]
 DENOMINATOR_RULES: Final = ("itt", "evaluable")
 #: Each denominator rule in words, for printing beside the rates it produced.

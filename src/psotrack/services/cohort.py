@@ -14,19 +14,13 @@ from typing import Final
 
 import polars as pl
 
-from psotrack.endpoints import DENOMINATOR_TEXT, derive_response_rates
+from psotrack.endpoints import DENOMINATOR_TEXT, MISSING_TEXT, derive_response_rates
 from psotrack.endpoints.rates import DenominatorRule, MissingRule
 from psotrack.errors import ValidationError
 from psotrack.services.context import Actor, Database
 from psotrack.services.payloads import require_id
 from psotrack.services.timeline import assessments_frame
 
-#: Each missing-data rule in words (the rules are defined in :mod:`psotrack.endpoints.rates`).
-MISSING_TEXT: Final = {
-    "nri": "non-responder imputation: a missed visit counts as no response",
-    "observed": "observed cases: patients with a PASI at the visit",
-    "locf": "last observation carried forward",
-}
 #: The interval every cohort rate carries.
 INTERVAL: Final = "exact"
 LEVEL: Final = 0.95
