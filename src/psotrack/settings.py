@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +27,15 @@ class Settings(BaseSettings):
     photo_dir: Path = Path("psotrack-photos")
     #: CTCAE version recorded with every graded adverse event unless a program sets its own.
     ctcae_version: str = "5.0"
+    #: Key that signs the web app's session cookies and API tokens (at least 32 characters).
+    #: Empty means a random key per server start: sessions then end when the server restarts.
+    secret_key: str = ""
+    #: How long a web session lasts without signing in again, in minutes (5 minutes to 24 hours).
+    session_minutes: int = Field(default=480, ge=5, le=1440)
+    #: How long an API bearer token is valid, in minutes (1 minute to 24 hours).
+    token_minutes: int = Field(default=60, ge=1, le=1440)
+    #: Largest photo upload the web app accepts, in bytes (at most the photo service's 50 MiB).
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
 
     @property
     def schema_owner_url(self) -> str:

@@ -34,6 +34,7 @@ def create_app() -> typer.Typer:
         imports,
         photos,
         score,
+        serve,
         simulate,
         users,
     )
@@ -58,6 +59,7 @@ def create_app() -> typer.Typer:
         forecast,
         photos,
         users,
+        serve,
     ):
         group.register(app)
     return app

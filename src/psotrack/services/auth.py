@@ -21,6 +21,7 @@ psotrack's choices, where the issue leaves them open:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Final
@@ -232,3 +233,39 @@ def _signed_in(session: Session, user: User, password: str) -> Actor:
         reason = "password hash upgraded to the current argon2 parameters at sign-in"
         audit_changed(session, actor, user, [("password_hash", CHANGED, REHASHED)], reason)
     return actor
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A user who may hold a session now, and the stamp a session or token of theirs carries.
+
+    The stamp changes whenever their password does, so setting a new password ends every
+    session and token issued before it.
+    """
+
+    actor: Actor
+    stamp: str
+
+
+def signed_in_user(db: Database, user_id: object) -> SignedIn | None:
+    """The user a session or token names, if they may still sign in; else ``None``.
+
+    ``None`` for an id that names no user, a deactivated or deleted user, the system user and a
+    user without a password: each request re-reads this from the database, so deactivating a
+    user ends their sessions at once.
+    """
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        return None
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        if (
+            user is None
+            or not user.active
+            or user.deleted_at is not None
+            or user.username == SYSTEM_USERNAME
+            or not user.password_hash
+        ):
+            return None
+        changed = user.password_changed_at
+        stamp = "" if changed is None else f"{as_utc(changed).timestamp():.6f}"
+        return SignedIn(Actor(user_id=user.id, role=user.role, name=user.username), stamp)

@@ -1,0 +1,48 @@
+"""`psotrack serve`: the clinic web app under uvicorn, on the configured database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from psotrack.cli.db import DatabaseUrl, open_engine
+from psotrack.cli.number_options import whole_number
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(help="Port (1–65535).", parser=whole_number("--port", (1, 65535), "a port")),
+    ] = 8000,
+    url: DatabaseUrl = None,
+) -> None:
+    """Serve the web app and its JSON API (/api/v1) until Ctrl-C.
+
+    The database must exist at the newest schema (psotrack db upgrade, or psotrack demo). Set
+    PSOTRACK_SECRET_KEY (32+ characters) to keep sessions across restarts.
+    """
+    import logging
+
+    import uvicorn
+    from rich.console import Console
+
+    from psotrack.services.context import Database
+    from psotrack.settings import load_settings
+    from psotrack.web import create_app
+
+    settings = load_settings()
+    with open_engine(url, require_schema=True) as engine:
+        app = create_app(settings, db=Database.from_engine(engine, photo_dir=settings.photo_dir))
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        Console().print(f"psotrack is serving at [bold]http://{host}:{port}/[/bold] (Ctrl-C stops)")
+        # uvicorn's own access log prints query strings (a search holds names): psotrack logs
+        # requests itself (psotrack.web) without them.
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")

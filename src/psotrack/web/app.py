@@ -1,0 +1,58 @@
+"""The application factory: ``create_app()`` builds the clinic web app and its JSON API.
+
+Nothing is read or opened at import. ``create_app`` takes the settings (default: the
+environment) or a ready :class:`~psotrack.services.context.Database` (tests), checks the secret
+key, and wires the routes, error handlers and middleware. ``psotrack serve`` runs it under uvicorn.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from psotrack import __version__
+from psotrack.errors import ValidationError
+from psotrack.services.context import Database
+from psotrack.settings import Settings, load_settings
+from psotrack.web import errors
+from psotrack.web.middleware import SecurityMiddleware
+from psotrack.web.routes import ROUTERS
+from psotrack.web.sessions import Signer
+
+MIN_SECRET_LENGTH = 32
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    """The psotrack web app on ``db`` (default: ``settings.database_url``)."""
+    settings = settings if settings is not None else load_settings()
+    if db is None:
+        db = Database.from_url(settings.database_url, settings.photo_dir)
+    secret = settings.secret_key or secrets.token_urlsafe(48)
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ValidationError(
+            "PSOTRACK_SECRET_KEY",
+            f"({len(secret)} characters)",
+            f"at least {MIN_SECRET_LENGTH} characters, or empty for a random key per start",
+            "invalid",
+        )
+    app = FastAPI(
+        title="psotrack",
+        version=__version__,
+        summary="Measure, honestly, whether each psoriasis patient is improving and staying safe.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # the interactive docs load scripts from a CDN: not offline
+        redoc_url=None,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    app.state.signer = Signer(secret, settings.session_minutes * 60, settings.token_minutes * 60)
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityMiddleware, limit=settings.max_upload_bytes + 64 * 1024)
+    return app

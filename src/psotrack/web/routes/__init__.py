@@ -1,0 +1,16 @@
+"""The web app's routers, one module per resource; ``ROUTERS`` is what the app includes.
+
+Pages (HTML) and the JSON API (``/api/v1``) of one resource live in separate modules
+(``patients`` and ``api_patients``); every route declares its :mod:`~psotrack.web.rules` rule.
+"""
+
+from fastapi import APIRouter
+
+from psotrack.web.routes import api_auth, api_score, auth, patients
+
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    patients.router,
+    api_auth.router,
+    api_score.router,
+)

@@ -1,0 +1,68 @@
+"""Rendering pages: one Jinja2 environment (autoescaped), the context every page gets.
+
+Every page gets ``actor`` (or ``None``), ``csrf_token`` for its forms and ``nav``, the menu
+entries the actor's role may open. A visitor without a session gets an anonymous one here, so
+that the sign-in form carries a CSRF token too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from psotrack.services.context import Actor
+from psotrack.store.vocabulary import Role
+from psotrack.web import rules
+from psotrack.web.sessions import COOKIE, SessionClaim, Signer
+
+TEMPLATES: Final = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+#: The menu: label, address and the rule of the page it opens (shown only where it passes).
+NAV: Final = (
+    ("Patients", "/patients", rules.IDENTIFIED),
+    ("Alerts", "/alerts", rules.RESEARCH),
+    ("Cohort", "/cohort", rules.RESEARCH),
+    ("Users", "/admin/users", rules.MANAGE_USERS),
+)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """``template`` rendered with ``context`` and the page basics; status ``status_code``."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    claim: SessionClaim | None = getattr(request.state, "claim", None)
+    signer: Signer = request.app.state.signer
+    new_cookie = None
+    if claim is None:
+        new_cookie, claim = signer.session_cookie(0, "")
+    role = Role(actor.role) if actor is not None else None
+    page = {
+        "actor": actor,
+        "role": role.value if role is not None else "",
+        "csrf_token": signer.csrf_token(claim.sid),
+        "nav": [(label, href) for label, href, rule in NAV if role and rule.allows(role)],
+        **(context or {}),
+    }
+    response = TEMPLATES.TemplateResponse(request, template, page, status_code=status_code)
+    if new_cookie is not None:
+        set_session_cookie(request, response, new_cookie)
+    return response
+
+
+def set_session_cookie(request: Request, response: Response, value: str) -> None:
+    """Attach the session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS."""
+    signer: Signer = request.app.state.signer
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=signer.session_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )

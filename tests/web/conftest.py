@@ -1,0 +1,89 @@
+"""The web app on a migrated database of each kind, with one signed-in client per role.
+
+Every user's password is :data:`PASSWORD`. Argon2 runs with light parameters here (the hash
+format and checks are the same; the benchmark and production use the library's defaults), so
+that signing in five roles per test stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from psotrack.services.context import SYSTEM, Actor, Database
+from psotrack.services.users import create_user
+from psotrack.settings import Settings
+from psotrack.store.vocabulary import Role
+from psotrack.web import create_app
+
+PASSWORD = "correct horse battery 7"
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def light_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    light = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr("psotrack.services.auth.password_hasher", lambda: light)
+
+
+@pytest.fixture
+def db(engine, tmp_path) -> Database:
+    return Database.from_engine(engine, photo_dir=tmp_path / "photos")
+
+
+@pytest.fixture
+def users(db) -> dict[Role, Actor]:
+    """One active user of every role, named after it, with :data:`PASSWORD`."""
+    out = {}
+    for role in Role:
+        form = {"username": role.value, "display_name": f"Test {role.value}", "role": role.value}
+        out[role] = Actor(create_user(db, SYSTEM, form, PASSWORD), role, role.value)
+    return out
+
+
+@pytest.fixture
+def app(db, users):
+    return create_app(Settings(secret_key=SECRET), db=db)
+
+
+@pytest.fixture
+def anonymous(app) -> Iterator[TestClient]:
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+def csrf_of(page_text: str) -> str:
+    found = CSRF.search(page_text)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD):
+    """Sign ``client`` in through the login form (CSRF token included); the response."""
+    token = csrf_of(client.get("/login").text)
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+@pytest.fixture
+def client_for(app) -> Iterator[Callable[[Role], TestClient]]:
+    """A factory: a new client signed in as the user of that role."""
+    opened: list[TestClient] = []
+
+    def make(role: Role) -> TestClient:
+        client = TestClient(app, follow_redirects=False)
+        client.__enter__()
+        opened.append(client)
+        response = sign_in(client, role.value)
+        assert response.status_code == 303, response.text
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
