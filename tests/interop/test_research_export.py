@@ -21,9 +21,13 @@ is day 14 and her age on 2026-02-09 (born 1971-11-23) is 54.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -32,7 +36,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from sqlalchemy import JSON, Date, DateTime, select, update
+from sqlalchemy import JSON, Date, DateTime, select, text, update
 
 from psotrack import __version__
 from psotrack.cli import main
@@ -61,6 +65,7 @@ from psotrack.store import make_engine, upgrade, vocabulary
 from psotrack.store.models import AuditEntry, Base, Patient, PatientIdentity, User, Visit
 from psotrack.store.models.base import free_text_columns
 from psotrack.store.vocabulary import Role
+from tests.conftest import POSTGRES_URL_VARIABLE
 
 SEED = 4242
 #: Written into every free-text column that the demo and the hand-made patients left empty.
@@ -251,33 +256,57 @@ def _plant_free_text(db: Database) -> None:
                 connection.execute(update(table).where(column.is_(None)).values({name: value}))
 
 
-@pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
+@contextmanager
+def _database(kind: str, folder: Path) -> Iterator[str]:
+    """The URL of an empty database of this kind (a PostgreSQL schema of its own, dropped after;
+    its search path is in the URL, so the command line reaches it too)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'source.db'}"
+        return
+    base = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not base:
+        pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_URL_VARIABLE} to run them")
+    schema = f"research_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def source(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Source]:
     folder = tmp_path_factory.mktemp("research_source")
-    url = f"sqlite:///{folder / 'source.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    db = Database.from_engine(engine, photo_dir=folder / "photos")
-    build_demo(db, patients=3, seed=5)
-    clinician = _user(db, "zquartermaine", "Zelda Quartermaine", Role.CLINICIAN)
-    researcher = _user(db, "okonkwo.research", "Ravi Okonkwo", Role.RESEARCHER)
-    _user(db, "featherstonehaugh.p", "Philippa at home", Role.PATIENT)
-    program = create_program(
-        db,
-        SYSTEM,
-        {
-            "name": "Harrowgate programme of Dr Quartermaine",
-            "regimen": "UC-MSC 1.5e6 cells/kg IV, by Zelda",
-            "product_source": "UC-MSC",
-            "route": "IV",
-            "dose_min_per_kg": 1.0e6,
-            "dose_max_per_kg": 3.0e6,
-        },
-    )
-    patients = _hand_made(db, clinician, program)
-    _plant_free_text(db)
-    yield Source(db, url, folder / "photos", researcher, clinician, patients)
-    engine.dispose()
+    with _database(request.param, folder) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        db = Database.from_engine(engine, photo_dir=folder / "photos")
+        build_demo(db, patients=3, seed=5)
+        clinician = _user(db, "zquartermaine", "Zelda Quartermaine", Role.CLINICIAN)
+        researcher = _user(db, "okonkwo.research", "Ravi Okonkwo", Role.RESEARCHER)
+        _user(db, "featherstonehaugh.p", "Philippa at home", Role.PATIENT)
+        program = create_program(
+            db,
+            SYSTEM,
+            {
+                "name": "Harrowgate programme of Dr Quartermaine",
+                "regimen": "UC-MSC 1.5e6 cells/kg IV, by Zelda",
+                "product_source": "UC-MSC",
+                "route": "IV",
+                "dose_min_per_kg": 1.0e6,
+                "dose_max_per_kg": 3.0e6,
+            },
+        )
+        patients = _hand_made(db, clinician, program)
+        _plant_free_text(db)
+        yield Source(db, url, folder / "photos", researcher, clinician, patients)
+        engine.dispose()
 
 
 def _export(
@@ -658,6 +687,19 @@ def test_researcher_may_not_take_photos(source, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: the researcher role may not export photos")
     assert not (tmp_path / "out").exists()
+
+
+def test_staff_may_export_photos_as_stored(source, tmp_path, capsys):
+    output = tmp_path / "out"
+    assert main(_cli(source, output, "zquartermaine", "--include-photos")) == 0
+    assert "and 7 photos to" in capsys.readouterr().out
+    photos = pl.read_parquet(output / "photos.parquet")
+    assert "body_site" not in photos.columns and "view" not in photos.columns  # free text
+    assert sorted(photos["file"]) == sorted(
+        p.relative_to(output).as_posix() for p in (output / "photos").iterdir()
+    )
+    for name, digest in zip(photos["file"], photos["content_hash"], strict=True):
+        assert hashlib.sha256((output / name).read_bytes()).hexdigest() == digest
 
 
 def test_unknown_user_and_used_folder_are_refused_naming_them(source, tmp_path, capsys):

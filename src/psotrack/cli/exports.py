@@ -57,8 +57,8 @@ def research(
     """Write the record without direct identifiers, keyed by research id, with manifest.json
     (what was removed and how) and summary.csv (rows per table) beside the data.
 
-    Names, MRNs, birth dates, free text and staff are left out; ages of 90 or more are
-    written 90+. Nothing is written unless the whole export is.
+    Names, MRNs, birth dates, free text and staff are left out; ages of 90 or more are 90+.
+    Nothing is written unless the whole export is.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
