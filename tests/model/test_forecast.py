@@ -14,6 +14,8 @@ import pytest
 from psotrack.errors import ValidationError
 from psotrack.model.forecast import (
     LABEL,
+    UNEXPLAINED_Z,
+    _best_fit_z,
     _classify,
     _match_baseline,
     _systematic_resample,
@@ -247,3 +249,39 @@ def test_perilesional_expected_course_improves_less_than_iv_at_the_same_dose():
     assert expected_median("ad-msc-pl:1.5e6/kg x4 q2w") > expected_median(
         "ad-msc-iv:1.5e6/kg x4 q2w"
     )
+
+
+def test_best_fit_z_is_the_best_particles_rms_z_known_answer() -> None:
+    # Baseline 20 on day 0; readings 12 on day 14 and 8 on day 28. Particle 0 predicts 10 then 4:
+    # z = (12 − 10)/(1 + 1.0) = 1 and (8 − 4)/(1 + 0.4) = 2.857…, RMS = √((1 + 8.1633)/2) = 2.1405.
+    # Particle 1 predicts 16 then 16: z = −4/2.6 and −8/2.6, RMS = 2.6312. The best is particle 0.
+    record = patient_record(_patient([0, 14, 28], [20.0, 12.0, 8.0]))
+    pasi = np.array([[20.0, 20.0], [10.0, 16.0], [4.0, 16.0]])
+    assert _best_fit_z(record, np.array([0, 14, 28]), pasi) == pytest.approx(2.1405, abs=1e-4)
+    alone = patient_record(_patient([0], [20.0]))
+    assert _best_fit_z(alone, np.array([0]), pasi[:1]) is None
+
+
+def test_warning_only_when_the_model_cannot_explain_the_patient(prior: Population) -> None:
+    days = [0, 28, 56, 84]
+    typical = forecast_patient(_patient(days, [20, 12, 9, 8]), SCHEDULE, prior=prior)
+    assert typical.best_fit_z is not None and typical.best_fit_z <= UNEXPLAINED_Z
+    assert typical.warning is None
+    # PASI trebling to the scale's maximum after cell therapy: no virtual patient does that.
+    rising = forecast_patient(_patient(days, [20, 40, 60, 72]), SCHEDULE, prior=prior)
+    assert rising.best_fit_z is not None and rising.best_fit_z > UNEXPLAINED_Z
+    assert rising.warning is not None and "cannot explain this patient" in rising.warning
+    alone = forecast_patient(_patient([0], [20]), SCHEDULE, prior=prior)
+    assert alone.best_fit_z is None and alone.warning is None
+
+
+def test_expected_course_spans_day_0_the_readings_and_the_forecast_weeks(
+    prior: Population,
+) -> None:
+    result = forecast_patient(_patient([-7, 0, 14, 30], [21, 20, 12, 16]), SCHEDULE, prior=prior)
+    course = result.expected_course
+    assert course is not None and course["simulated"].all()
+    weeks = result.table["day"].to_list()
+    assert course["day"].to_list() == [0, 14, 30, *weeks]
+    at_weeks = course.filter(pl.col("day").is_in(weeks)).drop("day", "simulated")
+    assert at_weeks.equals(result.table.select("expected_p10", "expected_median", "expected_p90"))
