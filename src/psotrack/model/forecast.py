@@ -88,6 +88,13 @@ AREA_FACTORS: Final = np.geomspace(0.01, 100.0, 121)  # 8 % apart
 READINGS_PER_PARTICLE: Final = 10
 MAX_WEEKS: Final = 52
 PARTICLE_RANGE: Final = (50, 50_000)
+#: Each course in words (the CLI's report and the patient page's reading).
+COURSE_TEXT: Final[dict[str, str]] = {
+    "ahead": "ahead of the expected course",
+    "on": "on the expected course",
+    "behind": "behind the expected course",
+    "unassessable": "not assessable yet (no PASI after day 0)",
+}
 #: Best particle's RMS z-score above which the model cannot explain the patient (step 7).
 UNEXPLAINED_Z: Final = 3.0
 
@@ -260,6 +267,18 @@ class Forecast:
     label: str = LABEL
     expected_course: pl.DataFrame | None = None
     best_fit_z: float | None = None
+
+    @property
+    def reading(self) -> str:
+        """The course in one plain sentence, with the numbers it was decided on (simulated)."""
+        text = f"{COURSE_TEXT[self.course].capitalize()} (simulated)"
+        if self.expected_change_pct is None or self.latest_change_pct is None:
+            return text
+        low, high = self.expected_change_pct
+        return (
+            f"{text}: PASI change on day {self.latest_day} {self.latest_change_pct:+.1f} % from "
+            f"baseline; expected {low:+.1f} % to {high:+.1f} % (10th–90th percentile)"
+        )
 
     @property
     def warning(self) -> str | None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from psotrack.store.models import Administration, Visit
+from psotrack.store.models import Administration, Enrollment, Visit
 
 
 def first_dose_dates(
@@ -34,3 +34,15 @@ def first_dose_dates(
         if patient_id not in first or day < first[patient_id]:
             first[patient_id] = day
     return first
+
+
+def day_zero(session: Session, patient_id: int) -> date | None:
+    """One patient's day 0: the first administration's date, else the first enrollment's start."""
+    first = first_dose_dates(session, [patient_id]).get(patient_id)
+    if first is not None:
+        return first
+    return session.scalar(
+        select(func.min(Enrollment.start_date)).where(
+            Enrollment.patient_id == patient_id, Enrollment.deleted_at.is_(None)
+        )
+    )
