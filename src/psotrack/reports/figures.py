@@ -245,7 +245,7 @@ def lab_chart(labs: pl.DataFrame, *, name: str, unit: str) -> str:
 
 def course_chart(
     measured: pl.DataFrame,
-    expected: pl.DataFrame,
+    expected: pl.DataFrame | None,
     *,
     reading: str,
     warning: str | None = None,
@@ -253,37 +253,21 @@ def course_chart(
     """The expected course (simulated) as a band behind the measured PASI, with its reading.
 
     ``measured``: ``day``, ``pasi``; ``expected``: ``day``, ``expected_p10``,
-    ``expected_median``, ``expected_p90`` (from :class:`psotrack.model.forecast.Forecast`).
+    ``expected_median``, ``expected_p90`` (from :class:`psotrack.model.forecast.Forecast`), or
+    ``None`` when there is no expected course (``reading`` then says why).
     ``reading`` ("on the expected course …") and the model's ``warning``, when it cannot
     explain the patient, are written under the chart.
     """
     days, values = _points(measured, "pasi")
-    band = expected.sort("day")
+    band = (expected if expected is not None else _NO_COURSE).sort("day")
     with _drawing():
         figure, ax = _new(bottom=0.38, height=4.8)
         ax.set_title("Expected course (simulated) and measured PASI")
         ax.set_xlabel(STUDY_DAY)
         ax.set_ylabel("PASI (points, 0–72)")
         _day0(ax)
-        ax.fill_between(
-            band["day"].to_list(),
-            band["expected_p10"].to_list(),
-            band["expected_p90"].to_list(),
-            color=OKABE_ITO["sky"],
-            alpha=0.35,
-            linewidth=0,
-            label=f"{SIMULATED_LABEL}: expected course, 10th–90th percentile",
-            gid="expected-band",
-        )
-        ax.plot(
-            band["day"].to_list(),
-            band["expected_median"].to_list(),
-            color=OKABE_ITO["blue"],
-            linestyle="--",
-            linewidth=1,
-            label=f"{SIMULATED_LABEL}: median",
-            gid="expected-median",
-        )
+        if band.height:
+            _band(ax, band)
         if days:
             ax.plot(
                 days,
@@ -293,6 +277,8 @@ def course_chart(
                 label="measured PASI",
                 gid="measured",
             )
+        else:
+            _empty(ax, "PASI")
         ax.set_ylim(0, min(72.0, max([*values, *band["expected_p90"].to_list(), 1.0]) * 1.15))
         ax.legend(loc="upper right")
         said = figure.text(0.02, 0.24, textwrap.fill(reading, 92), va="top", gid="reading")
@@ -309,3 +295,36 @@ def course_chart(
                 gid="warning",
             )
         return _svg(figure)
+
+
+_NO_COURSE: Final = pl.DataFrame(
+    schema={
+        "day": pl.Int64,
+        "expected_p10": pl.Float64,
+        "expected_median": pl.Float64,
+        "expected_p90": pl.Float64,
+    }
+)
+
+
+def _band(ax: Axes, band: pl.DataFrame) -> None:
+    days = band["day"].to_list()
+    ax.fill_between(
+        days,
+        band["expected_p10"].to_list(),
+        band["expected_p90"].to_list(),
+        color=OKABE_ITO["sky"],
+        alpha=0.35,
+        linewidth=0,
+        label=f"{SIMULATED_LABEL}: expected course, 10th–90th percentile",
+        gid="expected-band",
+    )
+    ax.plot(
+        days,
+        band["expected_median"].to_list(),
+        color=OKABE_ITO["blue"],
+        linestyle="--",
+        linewidth=1,
+        label=f"{SIMULATED_LABEL}: median",
+        gid="expected-median",
+    )

@@ -153,7 +153,9 @@ def mirror(
         chosen_site = sites[0] if sites else None
     elif chosen_site not in sites:
         allowed = ", ".join(sites) if sites else "none: no photo of this patient yet"
-        raise ValidationError("site", site, f"a body site photographed for this patient: {allowed}")
+        raise ValidationError(
+            "site", site, f"a body site photographed for this patient: {allowed}", kind="invalid"
+        )
     region = pasi_region(chosen_site) if chosen_site else None
     pasi_of = {a.visit_id: a for a in pasi_rows}  # the newest PASI of each visit
     of_site = [p for p in photos if p.body_site == chosen_site]

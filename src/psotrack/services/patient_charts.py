@@ -218,7 +218,7 @@ def model_schedule(
     >>> from datetime import date
     >>> dose = (ProductSource.UC_MSC, Route.IV, 1.5e6)
     >>> model_schedule([dose] * 3, [date(2026, 1, 5), date(2026, 2, 2), date(2026, 3, 2)], True)
-    ('uc-msc-iv:1.5e+06/kg x3 q28d + topical', None, False)
+    ('uc-msc-iv:1.5e6/kg x3 q28d + topical', None, False)
     """
     if not doses:
         return None, "no cell-therapy administration recorded yet", False
@@ -229,7 +229,7 @@ def model_schedule(
     if source not in MODEL_SOURCES or route not in MODEL_ROUTES:
         return None, f"the model has no {source} given {route}", False
     per_kg = statistics.median(per_kg for *_, per_kg in doses)
-    text = f"{MODEL_SOURCES[source]}-{MODEL_ROUTES[route]}:{per_kg:.3g}/kg x{len(doses)}"
+    text = f"{MODEL_SOURCES[source]}-{MODEL_ROUTES[route]}:{_dose(per_kg)}/kg x{len(doses)}"
     gaps = [(later - earlier).days for earlier, later in pairwise(days)]
     irregular = False
     if gaps:
@@ -241,6 +241,16 @@ def model_schedule(
     if topical:
         text += " + topical"
     return text, None, irregular
+
+
+def _dose(per_kg: float) -> str:
+    """Cells/kg as the schedule grammar writes it: ``1.5e6`` (its ``+`` joins therapies).
+
+    >>> _dose(1.5e6), _dose(2.25e5), _dose(500.0)
+    ('1.5e6', '2.25e5', '500')
+    """
+    mantissa, _, exponent = f"{per_kg:.3g}".partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else mantissa
 
 
 @lru_cache(maxsize=1)

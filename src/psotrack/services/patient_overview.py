@@ -21,7 +21,7 @@ from psotrack.services.flags import Alert, list_alerts
 from psotrack.services.patients import get_patient
 from psotrack.services.status import PatientStatus, patient_status
 from psotrack.services.timeline import PatientTimeline, load_timeline
-from psotrack.store.models import Enrollment, Program, Visit
+from psotrack.store.models import Assessment, Enrollment, Program, Visit
 from psotrack.store.vocabulary import ANALYTES
 
 #: The score charts of the patient page, in the order shown (``reports.figures.SCORES``).
@@ -46,6 +46,13 @@ class PatientOverview:
     def visits(self) -> dict[int, Visit]:
         """The patient's visits by id (assessments, labs and photos name their visit by id)."""
         return {visit.id: visit for visit in self.timeline.visits}
+
+    @property
+    def assessments(self) -> list[tuple[Visit, Assessment]]:
+        """Each assessment with its visit, oldest visit first."""
+        visits = self.visits
+        found = [(visits[a.visit_id], a) for a in self.timeline.assessments if a.visit_id in visits]
+        return sorted(found, key=lambda pair: (pair[0].visit_date, pair[0].id, pair[1].id))
 
     def study_day(self, when: date) -> int | None:
         """Days from day 0 (the first administration) to ``when``."""
