@@ -7,6 +7,8 @@ their first visits are given to the forecast and their later readings held out.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 import pytest
@@ -285,3 +287,17 @@ def test_expected_course_spans_day_0_the_readings_and_the_forecast_weeks(
     assert course["day"].to_list() == [0, 14, 30, *weeks]
     at_weeks = course.filter(pl.col("day").is_in(weeks)).drop("day", "simulated")
     assert at_weeks.equals(result.table.select("expected_p10", "expected_median", "expected_p90"))
+
+
+def test_reading_tells_the_course_with_its_numbers(prior: Population) -> None:
+    result = forecast_patient(_patient([0, 28], [20, 12]), SCHEDULE, prior=prior)
+    shown = replace(
+        result, course="on", latest_day=84, latest_change_pct=-60.0,
+        expected_change_pct=(-95.0, -45.0),
+    )  # fmt: skip
+    assert shown.reading == (
+        "On the expected course (simulated): PASI change on day 84 -60.0 % from baseline; "
+        "expected -95.0 % to -45.0 % (10th–90th percentile)"
+    )
+    alone = replace(result, course="unassessable", latest_change_pct=None)
+    assert alone.reading == "Not assessable yet (no PASI after day 0) (simulated)"

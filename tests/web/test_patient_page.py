@@ -179,9 +179,7 @@ def test_a_synthetic_patient_is_badged(db, client_for):
     assert '<span class="badge synthetic"' in page.text and "Synthetic, Patient 001" in page.text
 
 
-def test_the_pasi_chart_is_svg_with_its_title_axis_labels_and_response_lines(
-    client_for, recorded
-):
+def test_the_pasi_chart_is_svg_with_its_title_axis_labels_and_response_lines(client_for, recorded):
     client = client_for(Role.CLINICIAN)
     response = client.get(f"/patients/{recorded['patient']}/charts/pasi.svg")
     assert response.status_code == 200
@@ -227,12 +225,12 @@ def test_the_mirror_shows_both_visits_photos_dates_and_the_trunks_signs(client_f
     first, second = text.split('class="mirror-visit"')[1:]
     # Week 0 trunk: E2 I2 D1, area 55 % → score 4, share 6.0 of PASI 20.0.
     for sign, value in (("Erythema", 2), ("Induration", 2), ("Desquamation", 1)):
-        assert f"<th>{sign}</th><td class=\"num\">{value}</td>" in first
+        assert f'<th>{sign}</th><td class="num">{value}</td>' in first
     assert '<td class="num">4 (55.0 %)</td>' in first
     assert '<td class="num">6.0</td>' in first and '<td class="num">20.0</td>' in first
     # Week 12 trunk: E1 I1 D0, area score 2 → share 1.2 of PASI 4.0.
     for sign, value in (("Erythema", 1), ("Induration", 1), ("Desquamation", 0)):
-        assert f"<th>{sign}</th><td class=\"num\">{value}</td>" in second
+        assert f'<th>{sign}</th><td class="num">{value}</td>' in second
     assert '<td class="num">2</td>' in second
     assert '<td class="num">1.2</td>' in second and '<td class="num">4.0</td>' in second
 
@@ -241,7 +239,8 @@ def test_the_mirror_refuses_a_site_never_photographed_in_one_line(client_for, re
     client = client_for(Role.CLINICIAN)
     page = client.get(f"/patients/{recorded['patient']}/mirror?site=left+elbow")
     assert page.status_code == 422
-    assert "site=&#39;left elbow&#39;: a body site photographed for this patient: trunk" in page.text
+    refusal = "site=&#39;left elbow&#39;: a body site photographed for this patient: trunk"
+    assert refusal in page.text
 
 
 def test_a_photo_is_served_as_stored(db, client_for, recorded):

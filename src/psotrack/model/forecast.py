@@ -271,7 +271,8 @@ class Forecast:
     @property
     def reading(self) -> str:
         """The course in one plain sentence, with the numbers it was decided on (simulated)."""
-        text = f"{COURSE_TEXT[self.course].capitalize()} (simulated)"
+        words = COURSE_TEXT[self.course]
+        text = f"{words[0].upper()}{words[1:]} (simulated)"
         if self.expected_change_pct is None or self.latest_change_pct is None:
             return text
         low, high = self.expected_change_pct
