@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 import polars as pl
 import pytest
 
+from psotrack.reports import figures
 from psotrack.reports.figures import (
     OKABE_ITO,
     STUDY_DAY,
@@ -106,7 +107,9 @@ def test_each_score_has_its_title_and_unit_and_empty_scores_say_so():
 def test_the_same_input_gives_the_same_bytes_without_a_date():
     frame = scores([0, 28, 56], ["20.0", "12.0", "6.5"])
     first = score_chart(frame, "pasi", baseline_pasi=20.0)
+    figures._KEPT.clear()  # draw it again, not the kept copy
     assert first == score_chart(frame, "pasi", baseline_pasi=20.0)
+    assert len(figures._KEPT) == 1
     assert "<dc:date>" not in first
     ET.fromstring(first)  # well-formed XML
 

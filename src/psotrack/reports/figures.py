@@ -11,7 +11,8 @@ The artists a reader of the SVG (and the tests) look for carry ids: ``axes`` (th
 ``expected-band`` and ``expected-median``.
 
 matplotlib's settings are process-wide, so each figure is drawn under one lock: the web app
-draws charts in a thread pool.
+draws charts in a thread pool. As the output is a pure function of the input, the last
+:data:`KEPT_CHARTS` charts are kept and served again without drawing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from __future__ import annotations
 import io
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -67,6 +69,10 @@ _STYLE: Final[dict[RcKeyType, Any]] = {
     "legend.frameon": False,
 }
 _DRAWING = threading.Lock()
+#: Charts kept in memory, newest used last (about 12 kB each).
+KEPT_CHARTS: Final = 512
+_KEPT: OrderedDict[tuple[object, ...], str] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,22 @@ def pasi_lines(baseline: float) -> dict[int, float]:
     """
     base = Decimal(str(baseline))
     return {t: float(base * (100 - t) / 100) for t in PASI_LINES}
+
+
+def _kept(key: tuple[object, ...], draw: Callable[[], str]) -> str:
+    """The SVG drawn for ``key`` before, or ``draw()`` now (and kept: the output is a pure
+    function of the key, and drawing takes tens of milliseconds, a page holds several charts)."""
+    with _KEPT_LOCK:
+        found = _KEPT.get(key)
+        if found is not None:
+            _KEPT.move_to_end(key)
+            return found
+    svg = draw()
+    with _KEPT_LOCK:
+        _KEPT[key] = svg
+        while len(_KEPT) > KEPT_CHARTS:
+            _KEPT.popitem(last=False)
+    return svg
 
 
 @contextmanager
@@ -156,6 +178,13 @@ def score_chart(scores: pl.DataFrame, score: str, *, baseline_pasi: float | None
     """
     axis = SCORES[score]
     days, values = _points(scores, score)
+    key = ("score", score, tuple(days), tuple(values), baseline_pasi)
+    return _kept(key, lambda: _score_chart(axis, score, days, values, baseline_pasi))
+
+
+def _score_chart(
+    axis: ScoreAxis, score: str, days: list[int], values: list[float], baseline_pasi: float | None
+) -> str:
     with _drawing():
         figure, ax = _new()
         ax.set_title(f"{axis.name} over study days")
@@ -204,6 +233,13 @@ def lab_chart(labs: pl.DataFrame, *, name: str, unit: str) -> str:
     """
     days, values = _points(labs, "value")
     ranges = labs.select("day", "reference_low", "reference_high").drop_nulls().sort("day")
+    key = ("lab", name, unit, tuple(days), tuple(values), tuple(ranges.rows()))
+    return _kept(key, lambda: _lab_chart(name, unit, days, values, ranges))
+
+
+def _lab_chart(
+    name: str, unit: str, days: list[int], values: list[float], ranges: pl.DataFrame
+) -> str:
     with _drawing():
         figure, ax = _new()
         ax.set_title(f"{name} over study days")
@@ -259,7 +295,14 @@ def course_chart(
     explain the patient, are written under the chart.
     """
     days, values = _points(measured, "pasi")
-    band = (expected if expected is not None else _NO_COURSE).sort("day")
+    band = (expected if expected is not None else _NO_COURSE).select(_NO_COURSE.columns).sort("day")
+    key = ("course", tuple(days), tuple(values), tuple(band.rows()), reading, warning)
+    return _kept(key, lambda: _course_chart(days, values, band, reading, warning))
+
+
+def _course_chart(
+    days: list[int], values: list[float], band: pl.DataFrame, reading: str, warning: str | None
+) -> str:
     with _drawing():
         figure, ax = _new(bottom=0.38, height=4.8)
         ax.set_title("Expected course (simulated) and measured PASI")
