@@ -16,6 +16,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from markupsafe import escape
@@ -274,3 +275,33 @@ def test_researchers_and_patients_are_refused_every_route(client_for, recorded, 
         response = client.get(path)
         assert response.status_code == 403, path
         assert "Doe" not in response.text and "MRN-0001" not in response.text
+
+
+def test_free_text_is_escaped_on_the_page_and_in_the_mirror(db, client_for, recorded):
+    hostile = '<script>alert("x")</script>'
+    visit = record_visit(
+        db,
+        recorded["clinician"],
+        {
+            "patient_id": recorded["patient"],
+            "visit_date": date(2026, 4, 27),
+            "visit_type": "unscheduled",
+            "label": hostile,
+        },
+    )
+    attach_photo(
+        db,
+        recorded["clinician"],
+        patient_id=recorded["patient"],
+        image_bytes=synthetic_photo(),
+        body_site=hostile,
+        view="front",
+        visit_id=visit,
+    )
+    client = client_for(Role.CLINICIAN)
+    page = client.get(f"/patients/{recorded['patient']}")
+    mirror = client.get(f"/patients/{recorded['patient']}/mirror?site={quote(hostile)}")
+    assert page.status_code == mirror.status_code == 200
+    for text in (page.text, mirror.text):
+        assert hostile not in text
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text

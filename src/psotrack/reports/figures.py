@@ -56,6 +56,7 @@ SIMULATED_LABEL: Final = "simulated"
 _STYLE: Final[dict[RcKeyType, Any]] = {
     "svg.hashsalt": "psotrack",
     "svg.fonttype": "none",
+    "text.parse_math": False,  # a "$" in a label is a dollar sign, not mathtext
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "axes.titlesize": 11,

@@ -32,11 +32,13 @@ from psotrack.store.vocabulary import Instrument
 
 #: The most visits shown side by side.
 MAX_VISITS: Final = 6
-#: Words that place a body site in a PASI region (checked in this order: "upper arm" is a limb).
+#: Word stems (regular expressions, matched at a word start) that place a body site in a PASI
+#: region, checked in this order: "back of the hand" is a limb, "armpit" is the trunk.
 REGION_WORDS: Final = (
     (
         "upper_limbs",
-        ("upper limb", "arm", "elbow", "forearm", "wrist", "hand", "palm", "finger", "shoulder"),
+        ("upper limb", r"arms?\b", "elbow", "forearm", "wrist", "hand", "palm", "finger")
+        + ("shoulder",),
     ),
     (
         "lower_limbs",
