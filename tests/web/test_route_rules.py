@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from psotrack.services.demo import build_demo
-from psotrack.store.models import Patient, PatientIdentity
+from psotrack.store.models import Patient, PatientIdentity, Photo
 from psotrack.store.vocabulary import Role
 from psotrack.web.rules import Rule
 from tests.web.conftest import csrf_of
@@ -65,7 +65,13 @@ def cohort(db, users) -> dict[str, Any]:
     with db.transaction() as session:
         patients = session.scalars(select(Patient).order_by(Patient.id)).all()
         identities = session.scalars(select(PatientIdentity)).all()
-        values = {"patient_id": patients[0].id, "instrument": "pasi"}
+        photo = session.scalar(select(Photo.id).where(Photo.patient_id == patients[0].id))
+        values = {
+            "patient_id": patients[0].id,
+            "instrument": "pasi",
+            "chart": "pasi",
+            "photo_id": photo,
+        }
         secrets = set()
         for identity in identities:
             secrets |= {identity.mrn, identity.family_name + ", " + identity.given_name}

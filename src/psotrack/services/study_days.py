@@ -82,3 +82,9 @@ def day_zero_dates(
     for patient_id, start in starts.items():
         zero.setdefault(patient_id, (start, "enrollment start"))
     return zero
+
+
+def day_zero(session: Session, patient_id: int) -> date | None:
+    """One patient's day 0 (:func:`day_zero_dates`), or ``None`` when they have none."""
+    found = day_zero_dates(session, [patient_id]).get(patient_id)
+    return found[0] if found is not None else None

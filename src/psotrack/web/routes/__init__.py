@@ -6,11 +6,12 @@ Pages (HTML) and the JSON API (``/api/v1``) of one resource live in separate mod
 
 from fastapi import APIRouter
 
-from psotrack.web.routes import api_auth, api_score, auth, patients
+from psotrack.web.routes import api_auth, api_score, auth, patient_page, patients
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     patients.router,
+    patient_page.router,
     api_auth.router,
     api_score.router,
 )
