@@ -6,11 +6,24 @@ Pages (HTML) and the JSON API (``/api/v1``) of one resource live in separate mod
 
 from fastapi import APIRouter
 
-from psotrack.web.routes import api_auth, api_score, auth, patients
+from psotrack.web.routes import (
+    admin,
+    alerts,
+    api_auth,
+    api_score,
+    auth,
+    cohort,
+    own_record,
+    patients,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     patients.router,
     api_auth.router,
     api_score.router,
+    alerts.router,
+    cohort.router,
+    admin.router,
+    own_record.router,
 )
