@@ -62,8 +62,9 @@ def test_an_older_unlinked_patient_account_is_deactivated_and_audited(empty_engi
         ).all()
         audit = conn.execute(
             text(
-                "SELECT u.username, a.field, a.old_value, a.new_value, a.reason FROM audit_log a "
-                "JOIN users u ON u.id = a.entity_id WHERE a.entity = 'users' AND a.field = 'active' "
+                "SELECT u.username, a.field, a.old_value, a.new_value, a.reason "
+                "FROM audit_log a JOIN users u ON u.id = a.entity_id "
+                "WHERE a.entity = 'users' AND a.field = 'active' "
                 "AND a.reason LIKE 'migration 0006%'"
             )
         ).all()

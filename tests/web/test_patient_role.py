@@ -31,7 +31,7 @@ def courses(db, users, own_patient) -> dict[str, int]:
     patient's (20.0 → 16.0)."""
     clinician = users[Role.CLINICIAN]
     labels = ("W0", "Week 12 - seen by Dr Staffnote")
-    own_w0, own_w12 = pasi_course(db, clinician, own_patient, (5, 1), labels)
+    _, own_w12 = pasi_course(db, clinician, own_patient, (5, 1), labels)
     other = enroll(db, clinician, program_of(db, own_patient), "MRN-OTHER-9", "Otherperson")
     other_w0, _ = pasi_course(db, clinician, other, (5, 4))
     return {"own_w12": own_w12, "other": other, "other_w0": other_w0}
