@@ -113,6 +113,14 @@ def waterfall_svg(best_pchg: list[float], *, note: str = "") -> str:
                 fontsize=8,
             )
         ax.axhline(0, color=OKABE_ITO["black"], linewidth=0.8)
+        from matplotlib.patches import Patch
+
+        legend = [
+            Patch(color=OKABE_ITO["green"], label="improved ≥ 75 %"),
+            Patch(color=OKABE_ITO["orange"], label="improved 50 to < 75 %"),
+            Patch(color="#999999", label="improved < 50 % or worse"),
+        ]
+        fig.legend(handles=legend, loc="outside lower center", ncol=3, frameon=False, fontsize=8)
         low = min([*values, -100.0])
         high = max([*values, 10.0])
         ax.set_ylim(low - 5, high + 5)
