@@ -57,6 +57,8 @@ def test_open_flags_are_listed_oldest_deadline_first(client_for, flags):
     page = client_for(Role.CLINICIAN).get("/alerts")
     assert page.status_code == 200
     assert order_in(page.text, "ABCD") == ["C", "B", "D", "A"]
+    # Both due dates (20 Jan and 10 Feb 2026) are past by the time these tests run.
+    assert page.text.count("(overdue)") == 2
 
 
 def test_acknowledging_moves_the_flag_out_of_the_open_list_and_is_audited(

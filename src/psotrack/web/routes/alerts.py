@@ -6,6 +6,7 @@ else to a role without identified access); the care team acknowledges and closes
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -33,6 +34,7 @@ def alerts(request: Request, actor: Actor = Depends(rules.RESEARCH)) -> Response
         "in_hand": [a for a in found if a.acknowledged],
         "can_act": rules.ACKNOWLEDGE_ALERTS.allows(role),
         "identified": rules.IDENTIFIED.allows(role),
+        "today": date.today(),
     }
     return render(request, "alerts.html", context)
 
