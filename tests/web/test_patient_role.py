@@ -166,3 +166,20 @@ def test_the_patient_is_never_taken_from_the_request(client_for, courses):
     assert page.status_code == 200
     assert OWN_MRN not in page.text  # the MRN is not shown, even their own
     assert "Otherperson" not in page.text
+
+
+def test_every_page_of_another_patient_is_refused(app, client_for, courses):
+    """Every route that names a patient answers 403 to the patient role for another patient
+    (and the patient search too): the patient's own data come only from /me."""
+    from fastapi.routing import APIRoute
+
+    client = client_for(Role.PATIENT)
+    assert client.get("/patients?q=Otherperson").status_code == 403
+    for route in app.routes:
+        if isinstance(route, APIRoute) and "{patient_id}" in route.path and "GET" in route.methods:
+            path = route.path.replace("{patient_id}", str(courses["other"]))
+            if "{" in path:
+                continue  # needs other values; the route×role walk covers it
+            answer = client.get(path)
+            assert answer.status_code == 403, f"GET {path}: {answer.status_code}"
+            assert "Otherperson" not in answer.text
