@@ -64,13 +64,51 @@ class Evidence:
     rows: pl.DataFrame
 
 
+def synthetic_label(patients: int, synthetic: int) -> str:
+    """ "SYNTHETIC DATA" when every patient is synthetic, how many when some are, else empty.
+
+    >>> synthetic_label(4, 4), synthetic_label(4, 1), synthetic_label(4, 0)
+    ('SYNTHETIC DATA', 'includes synthetic data (1 of 4 patients)', '')
+    """
+    if synthetic == 0:
+        return ""
+    if synthetic == patients:
+        return "SYNTHETIC DATA"
+    return f"includes synthetic data ({synthetic} of {patients} patients)"
+
+
+@dataclass(frozen=True, eq=False)
+class LabelledRates:
+    """The cohort's responder rates and the data's label (for the rates chart)."""
+
+    rates: CohortRates
+    synthetic_label: str
+
+
+@dataclass(frozen=True, eq=False)
+class BestChange:
+    """``waterfall``: ``patient_id`` (research id), ``best_pchg``, largest rise first (the bars'
+    order); ``not_evaluable`` counts patients with no best change (no baseline or follow-up)."""
+
+    waterfall: pl.DataFrame
+    not_evaluable: int
+    synthetic_label: str
+
+
+@dataclass(frozen=True, eq=False)
+class AdverseEventGrades:
+    """``by_grade``: ``grade, events, patients, serious`` for grades 1–5 (zeros kept)."""
+
+    by_grade: pl.DataFrame
+    synthetic_label: str
+
+
 @dataclass(frozen=True, eq=False)
 class CohortDashboard:
     """What the cohort page shows; every frame is keyed by research id, never an identifier.
 
-    ``waterfall``: ``patient_id`` (research id), ``best_pchg``, worst first (the bars' order);
-    ``not_evaluable`` counts patients with no best change (no baseline or no follow-up).
-    ``adverse_events``: ``grade, events, patients, serious`` for grades 1–5 (zeros kept).
+    ``waterfall`` and ``not_evaluable`` as in :class:`BestChange`; ``adverse_events`` as
+    :class:`AdverseEventGrades`' ``by_grade``.
     """
 
     patients: int
@@ -84,18 +122,7 @@ class CohortDashboard:
 
     @property
     def synthetic_label(self) -> str:
-        """ "SYNTHETIC DATA" when every patient is synthetic, how many when some are, else empty.
-
-        >>> CohortDashboard(4, 4, *[None] * 6).synthetic_label  # type: ignore[arg-type]
-        'SYNTHETIC DATA'
-        >>> CohortDashboard(4, 1, *[None] * 6).synthetic_label  # type: ignore[arg-type]
-        'includes synthetic data (1 of 4 patients)'
-        """
-        if self.synthetic_patients == 0:
-            return ""
-        if self.synthetic_patients == self.patients:
-            return "SYNTHETIC DATA"
-        return f"includes synthetic data ({self.synthetic_patients} of {self.patients} patients)"
+        return synthetic_label(self.patients, self.synthetic_patients)
 
 
 def cohort_dashboard(
@@ -104,38 +131,86 @@ def cohort_dashboard(
     """The dashboard of every program on record (see the module text for each part)."""
     rates = cohort_rates(db, actor, None, threshold, missing, by=None)
     with db.transaction() as session:
-        actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
-        frame = _assessments_frame(session, None, False)
-        counted = session.execute(
-            select(func.count(), func.count().filter(Patient.synthetic)).where(
-                Patient.deleted_at.is_(None)
-            )
-        ).one()
-        events = session.execute(
-            select(
-                AdverseEvent.grade,
-                AdverseEvent.patient_id,
-                AdverseEvent.serious,
-            )
-            .join(Patient, Patient.id == AdverseEvent.patient_id)
-            .where(AdverseEvent.deleted_at.is_(None), Patient.deleted_at.is_(None))
-        ).all()
+        resolve_actor(session, actor, Permission.READ_RESEARCH)
+        patients, synthetic = _patient_counts(session)
+        endpoints = _endpoints(session)
+        events = _events(session)
         labs = _lab_frame(session)
-    _, endpoints = status_tables(frame)
+    waterfall, not_evaluable = _waterfall(endpoints)
+    return CohortDashboard(
+        patients=patients,
+        synthetic_patients=synthetic,
+        rates=rates,
+        waterfall=waterfall,
+        not_evaluable=not_evaluable,
+        adverse_events=adverse_events_by_grade(events),
+        biomarkers=_biomarkers(labs, endpoints),
+        evidence=_evidence(),
+    )
+
+
+def labelled_rates(
+    db: Database, actor: Actor, threshold: int = 75, missing: MissingRule = "nri"
+) -> LabelledRates:
+    """The dashboard's responder rates alone (every program, one group), with the label."""
+    rates = cohort_rates(db, actor, None, threshold, missing, by=None)
+    with db.transaction() as session:
+        resolve_actor(session, actor, Permission.READ_RESEARCH)
+        label = synthetic_label(*_patient_counts(session))
+    return LabelledRates(rates, label)
+
+
+def best_pasi_change(db: Database, actor: Actor) -> BestChange:
+    """The dashboard's waterfall alone: each patient's best % PASI change, with the label."""
+    with db.transaction() as session:
+        resolve_actor(session, actor, Permission.READ_RESEARCH)
+        label = synthetic_label(*_patient_counts(session))
+        endpoints = _endpoints(session)
+    waterfall, not_evaluable = _waterfall(endpoints)
+    return BestChange(waterfall, not_evaluable, label)
+
+
+def adverse_event_grades(db: Database, actor: Actor) -> AdverseEventGrades:
+    """The dashboard's adverse events by CTCAE grade alone, with the label."""
+    with db.transaction() as session:
+        resolve_actor(session, actor, Permission.READ_RESEARCH)
+        label = synthetic_label(*_patient_counts(session))
+        events = _events(session)
+    return AdverseEventGrades(adverse_events_by_grade(events), label)
+
+
+def _patient_counts(session: Session) -> tuple[int, int]:
+    """Patients on record, and how many of them are synthetic."""
+    counted = session.execute(
+        select(func.count(), func.count().filter(Patient.synthetic)).where(
+            Patient.deleted_at.is_(None)
+        )
+    ).one()
+    return int(counted[0]), int(counted[1])
+
+
+def _endpoints(session: Session) -> pl.DataFrame:
+    """Each patient's endpoints (research ids) from the long table of every program."""
+    _, endpoints = status_tables(_assessments_frame(session, None, False))
+    return endpoints
+
+
+def _waterfall(endpoints: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     evaluable = endpoints.filter(pl.col("best_pchg").is_not_null())
     waterfall = evaluable.select("patient_id", "best_pchg").sort(
         "best_pchg", "patient_id", descending=[True, False]
     )
-    return CohortDashboard(
-        patients=int(counted[0]),
-        synthetic_patients=int(counted[1]),
-        rates=rates,
-        waterfall=waterfall,
-        not_evaluable=endpoints.height - evaluable.height,
-        adverse_events=adverse_events_by_grade([(g, p, s) for g, p, s in events]),
-        biomarkers=_biomarkers(labs, endpoints),
-        evidence=_evidence(),
-    )
+    return waterfall, endpoints.height - evaluable.height
+
+
+def _events(session: Session) -> list[tuple[int, int, bool]]:
+    """``(grade, patient, serious)`` of every live adverse event of a patient on record."""
+    found = session.execute(
+        select(AdverseEvent.grade, AdverseEvent.patient_id, AdverseEvent.serious)
+        .join(Patient, Patient.id == AdverseEvent.patient_id)
+        .where(AdverseEvent.deleted_at.is_(None), Patient.deleted_at.is_(None))
+    ).all()
+    return [(int(g), int(p), bool(s)) for g, p, s in found]
 
 
 def adverse_events_by_grade(events: list[tuple[int, int, bool]]) -> pl.DataFrame:

@@ -18,7 +18,12 @@ from psotrack.reports.cohort_figures import (
     waterfall_svg,
 )
 from psotrack.services.context import Actor
-from psotrack.services.dashboard import cohort_dashboard
+from psotrack.services.dashboard import (
+    adverse_event_grades,
+    best_pasi_change,
+    cohort_dashboard,
+    labelled_rates,
+)
 from psotrack.web import rules
 from psotrack.web.params import WholeNumber
 from psotrack.web.templating import render
@@ -66,21 +71,20 @@ def rates_chart(
     missing: Missing = "nri",
     actor: Actor = Depends(rules.RESEARCH),
 ) -> Response:
-    dashboard = cohort_dashboard(request.app.state.db, actor, threshold, missing)
+    found = labelled_rates(request.app.state.db, actor, threshold, missing)
     title = f"PASI {threshold} responders by visit ({missing})"
-    note = dashboard.synthetic_label
-    return svg_response(responder_rates_svg(dashboard.rates.rates, title, note=note))
+    svg = responder_rates_svg(found.rates.rates, title, note=found.synthetic_label)
+    return svg_response(svg)
 
 
 @router.get("/cohort/waterfall.svg")
 def waterfall_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) -> Response:
-    dashboard = cohort_dashboard(request.app.state.db, actor)
-    best = dashboard.waterfall["best_pchg"].to_list()
-    return svg_response(waterfall_svg(best, note=dashboard.synthetic_label))
+    found = best_pasi_change(request.app.state.db, actor)
+    best = found.waterfall["best_pchg"].to_list()
+    return svg_response(waterfall_svg(best, note=found.synthetic_label))
 
 
 @router.get("/cohort/adverse-events.svg")
 def adverse_events_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) -> Response:
-    dashboard = cohort_dashboard(request.app.state.db, actor)
-    note = dashboard.synthetic_label
-    return svg_response(adverse_events_svg(dashboard.adverse_events, note=note))
+    found = adverse_event_grades(request.app.state.db, actor)
+    return svg_response(adverse_events_svg(found.by_grade, note=found.synthetic_label))
