@@ -152,7 +152,7 @@ def test_an_interrupted_demo_into_an_existing_database_adds_nothing_and_a_rerun_
     def stops_at_patient_3(db, clinician, program, number, *args):
         if number == 3:
             raise KeyboardInterrupt
-        real(db, clinician, program, number, *args)
+        return real(db, clinician, program, number, *args)  # the patient's id
 
     monkeypatch.setattr(demo_service, "_one_patient", stops_at_patient_3)
     assert main(["demo", "--patients", "4", "--database-url", url]) == 130
@@ -162,3 +162,53 @@ def test_an_interrupted_demo_into_an_existing_database_adds_nothing_and_a_rerun_
     assert main(["demo", "--patients", "4", "--database-url", url]) == 0
     assert "Recorded through the services: 4 patients" in " ".join(capsys.readouterr().out.split())
     assert counts(url)["patients"] == 4
+
+
+def test_the_demo_prints_one_sign_in_per_role_that_works(tmp_path, capsys, monkeypatch):
+    from psotrack.services.auth import authenticate
+    from psotrack.services.context import Database
+    from psotrack.services.demo import demo_logins
+    from psotrack.store.vocabulary import Role
+
+    monkeypatch.setenv("PSOTRACK_PHOTO_DIR", str(tmp_path / "photos"))
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert main(["demo", "--patients", "2", "--database-url", url]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Demo sign-ins (synthetic demo database only; not secret)" in out
+    db = Database.from_engine(make_engine(url))
+    for role in Role:
+        username = f"demo-{role.value}"
+        assert f"{role.value} │ {username} │ {username}-synthetic-demo" in out
+        assert authenticate(db, username, f"{username}-synthetic-demo").role == role
+    assert [login.role for login in demo_logins(db)] == list(Role)
+
+
+def test_no_sign_in_is_printed_for_a_database_with_real_patients(tmp_path, capsys, monkeypatch):
+    from datetime import date
+
+    from psotrack.services.context import SYSTEM, Database
+    from psotrack.services.demo import demo_logins
+    from psotrack.services.patients import create_program, enroll_patient
+
+    monkeypatch.setenv("PSOTRACK_PHOTO_DIR", str(tmp_path / "photos"))
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert main(["demo", "--patients", "1", "--database-url", url]) == 0
+    db = Database.from_engine(make_engine(url))
+    program = create_program(
+        db, SYSTEM, {"name": "Real", "regimen": "r", "product_source": "UC-MSC", "route": "IV"}
+    )
+    real = {
+        "mrn": "MRN-REAL-1",
+        "family_name": "Real",
+        "given_name": "Person",
+        "birth_date": date(1970, 1, 1),
+        "sex": "male",
+        "program_id": program,
+        "start_date": date(2026, 1, 5),
+        "status": "active",
+    }
+    enroll_patient(db, SYSTEM, real)
+    capsys.readouterr()
+    assert main(["demo", "--patients", "1", "--database-url", url]) == 0
+    assert "synthetic-demo" not in capsys.readouterr().out
+    assert demo_logins(db) == []

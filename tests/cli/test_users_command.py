@@ -114,3 +114,34 @@ def test_a_taken_username_is_refused(url, monkeypatch, capsys):
     assert run(monkeypatch, argv) == 0
     assert run(monkeypatch, argv) == 1
     assert "the username 'ada' is taken" in capsys.readouterr().err
+
+
+def test_a_patient_account_is_added_with_its_patient(url, monkeypatch, capsys):
+    from datetime import date
+
+    from psotrack.services.context import SYSTEM
+    from psotrack.services.patients import create_program, enroll_patient
+
+    db = Database.from_engine(make_engine(url))
+    program = create_program(
+        db, SYSTEM, {"name": "P", "regimen": "r", "product_source": "UC-MSC", "route": "IV"}
+    )
+    form = {
+        "mrn": "MRN-CLI-1",
+        "family_name": "Doe",
+        "given_name": "Jo",
+        "birth_date": date(1980, 1, 1),
+        "sex": "female",
+        "program_id": program,
+        "start_date": date(2026, 1, 5),
+        "status": "active",
+    }
+    patient = enroll_patient(db, SYSTEM, form)
+    add = ["users", "add", "jo", "--role", "patient", "--database-url", url]
+    assert run(monkeypatch, add) == 2
+    err = capsys.readouterr().err
+    assert "patient_id is missing" in " ".join(err.split())
+    assert run(monkeypatch, [*add, "--patient-id", str(patient)]) == 0
+    with db.transaction() as session:
+        linked = session.scalar(select(User.patient_id).where(User.username == "jo"))
+    assert linked == patient

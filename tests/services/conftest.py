@@ -6,6 +6,7 @@ import pytest
 
 from psotrack.services.context import SYSTEM, Actor, Database
 from psotrack.services.patients import create_program, create_user, enroll_patient, record_visit
+from psotrack.store.models import Patient
 from psotrack.store.vocabulary import Role
 
 
@@ -31,10 +32,40 @@ def program_id(db) -> int:
     )
 
 
+class Actors(dict[Role, Actor]):
+    """One user per role; the patient account is made on first use, with the patient it must
+    be linked to (migration 0006), so tests that never use it hold no extra patient."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+
+    def __missing__(self, role: Role) -> Actor:
+        if role is not Role.PATIENT:
+            raise KeyError(role)
+        with self.db.transaction() as session:
+            patient = Patient(
+                research_id="PT-ACCOUNT1",
+                sex="unknown",
+                birth_year=None,
+                psoriasis_type="plaque",
+                synthetic=True,
+            )
+            session.add(patient)
+            session.flush()
+            patient_id = patient.id
+        form = {"username": "patient", "display_name": "patient", "role": "patient"}
+        user_id = create_user(self.db, SYSTEM, {**form, "patient_id": patient_id})
+        self[role] = Actor(user_id=user_id, role=role, name=role.value)
+        return self[role]
+
+
 @pytest.fixture
 def actors(db) -> dict[Role, Actor]:
-    out = {}
+    out = Actors(db)
     for role in Role:
+        if role is Role.PATIENT:
+            continue
         user_id = create_user(
             db, SYSTEM, {"username": role.value, "display_name": role.value, "role": role.value}
         )

@@ -77,7 +77,7 @@ def test_an_interrupted_demo_leaves_the_database_as_it_was_and_a_rerun_completes
     def dies_at_patient_3(db, clinician, program, number, *args):
         if number == 3:
             raise KeyboardInterrupt
-        real(db, clinician, program, number, *args)
+        return real(db, clinician, program, number, *args)  # the patient's id
 
     monkeypatch.setattr(demo_service, "_one_patient", dies_at_patient_3)
     with pytest.raises(KeyboardInterrupt):
@@ -87,7 +87,7 @@ def test_an_interrupted_demo_leaves_the_database_as_it_was_and_a_rerun_completes
     monkeypatch.setattr(demo_service, "_one_patient", real)
     summary = build_demo(db, patients=4, seed=2)
     assert summary.patients == count_patients(db) == 4
-    assert rows(db, User) == 4  # demo-admin, -clinician, -coordinator, -researcher
+    assert rows(db, User) == 5  # demo-admin, -clinician, -coordinator, -researcher, -patient
 
 
 def test_the_demo_refuses_a_database_that_holds_patients(db, clinician, patient_id):

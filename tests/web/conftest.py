@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import date
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from psotrack.services.context import SYSTEM, Actor, Database
+from psotrack.services.patients import create_program, enroll_patient
 from psotrack.services.users import create_user
 from psotrack.settings import Settings
 from psotrack.store.vocabulary import Role
@@ -36,12 +38,46 @@ def db(engine, tmp_path) -> Database:
     return Database.from_engine(engine, photo_dir=tmp_path / "photos")
 
 
+#: The patient the ``patient`` user is linked to (a patient account names its patient).
+OWN_MRN = "MRN-OWN-1"
+OWN_NAME = ("Ownrecord", "Pat")
+
+
 @pytest.fixture
-def users(db) -> dict[Role, Actor]:
-    """One active user of every role, named after it, with :data:`PASSWORD`."""
+def own_patient(db) -> int:
+    """The patient the patient-role user is linked to: one patient enrolled in a program."""
+    program = create_program(
+        db,
+        SYSTEM,
+        {
+            "name": "Own-record test program",
+            "regimen": "UC-MSC 1.5e6 cells/kg IV at weeks 0, 4, 8",
+            "product_source": "UC-MSC",
+            "route": "IV",
+        },
+    )
+    form = {
+        "mrn": OWN_MRN,
+        "family_name": OWN_NAME[0],
+        "given_name": OWN_NAME[1],
+        "birth_date": date(1979, 3, 14),
+        "sex": "female",
+        "program_id": program,
+        "start_date": date(2026, 1, 5),
+        "status": "active",
+    }
+    return enroll_patient(db, SYSTEM, form)
+
+
+@pytest.fixture
+def users(db, own_patient) -> dict[Role, Actor]:
+    """One active user of every role, named after it, with :data:`PASSWORD`; the patient user
+    is linked to :func:`own_patient`."""
     out = {}
     for role in Role:
         form = {"username": role.value, "display_name": f"Test {role.value}", "role": role.value}
+        if role is Role.PATIENT:
+            form["patient_id"] = own_patient
         out[role] = Actor(create_user(db, SYSTEM, form, PASSWORD), role, role.value)
     return out
 

@@ -20,18 +20,16 @@ from urllib.parse import quote
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import select
 
 from psotrack.services.administrations import log_administration
 from psotrack.services.assessments import record_assessment
 from psotrack.services.context import SYSTEM
-from psotrack.services.demo import build_demo, synthetic_photo
+from psotrack.services.demo import synthetic_photo
 from psotrack.services.flags import list_alerts
 from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import create_program, enroll_patient, record_visit
 from psotrack.services.photos import attach_photo, read_photo
 from psotrack.services.status import patient_status
-from psotrack.store.models import Patient
 from psotrack.store.vocabulary import Role
 from psotrack.web.routes.patient_page import SVG_CSP
 
@@ -171,10 +169,22 @@ def test_the_page_shows_the_services_status_sentence_cells_per_kg_and_the_flag(
         assert f'<img class="chart" src="/patients/{patient}/charts/{chart}.svg"' in text
 
 
-def test_a_synthetic_patient_is_badged(db, client_for):
-    build_demo(db, patients=1, seed=3)
-    with db.transaction() as session:
-        patient = session.scalar(select(Patient.id))
+def test_a_synthetic_patient_is_badged(db, users, client_for):
+    program = create_program(
+        db, SYSTEM, {"name": "Demo", "regimen": "x", "product_source": "UC-MSC", "route": "IV"}
+    )
+    form = {
+        "mrn": "DEMO-0001",
+        "family_name": "Synthetic",
+        "given_name": "Patient 001",
+        "birth_date": date(1980, 5, 17),
+        "sex": "female",
+        "program_id": program,
+        "start_date": date(2026, 1, 5),
+        "status": "active",
+        "synthetic": True,
+    }
+    patient = enroll_patient(db, users[Role.CLINICIAN], form)
     page = client_for(Role.CLINICIAN).get(f"/patients/{patient}")
     assert page.status_code == 200
     assert '<span class="badge synthetic"' in page.text and "Synthetic, Patient 001" in page.text

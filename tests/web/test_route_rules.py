@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from psotrack.services.demo import build_demo
-from psotrack.store.models import Patient, PatientIdentity, Photo
+from psotrack.store.models import Patient, PatientIdentity, Photo, SafetyFlag
 from psotrack.store.vocabulary import Role
 from psotrack.web.rules import Rule
 from tests.web.conftest import csrf_of
@@ -39,6 +39,9 @@ EXPECTED: dict[str, set[Role | None]] = {
     "enroll and withdraw": STAFF,
     "correct or delete": {Role.ADMIN, Role.CLINICIAN},
     "manage users": {Role.ADMIN},
+    "acknowledge alerts": STAFF,
+    "own record": {Role.PATIENT},
+    "record own outcomes": {Role.PATIENT},
 }
 
 
@@ -59,23 +62,38 @@ def test_every_route_declares_exactly_one_known_rule(app):
 
 
 @pytest.fixture
-def cohort(db, users) -> dict[str, Any]:
-    """Three synthetic patients; path values for every route parameter; their identifiers."""
+def own_patient(db) -> int:
+    """Three synthetic patients; the patient-role user is linked to the second (the demo's own
+    patient account has the first)."""
     build_demo(db, patients=3, seed=7)
+    with db.transaction() as session:
+        return session.scalars(select(Patient.id).order_by(Patient.id)).all()[1]
+
+
+@pytest.fixture
+def cohort(db, users, own_patient) -> dict[str, Any]:
+    """Path values for every route parameter; the identifiers of every patient, and those of
+    the patient-role user's own patient (which that user may see)."""
     with db.transaction() as session:
         patients = session.scalars(select(Patient).order_by(Patient.id)).all()
         identities = session.scalars(select(PatientIdentity)).all()
         photo = session.scalar(select(Photo.id).where(Photo.patient_id == patients[0].id))
+        flag = session.scalar(select(SafetyFlag.id).order_by(SafetyFlag.id))
         values = {
             "patient_id": patients[0].id,
             "instrument": "pasi",
             "chart": "pasi",
             "photo_id": photo,
+            "flag_id": flag or 1,
+            "user_id": users[Role.RESEARCHER].user_id,
         }
-        secrets = set()
+        secrets, own = set(), set()
         for identity in identities:
-            secrets |= {identity.mrn, identity.family_name + ", " + identity.given_name}
-    return {"values": values, "identifiers": secrets}
+            shown = {identity.mrn, identity.family_name + ", " + identity.given_name}
+            secrets |= shown
+            if identity.patient_id == own_patient:
+                own |= shown
+    return {"values": values, "identifiers": secrets, "own": own}
 
 
 def fill(path: str, values: dict[str, Any]) -> str:
@@ -123,5 +141,7 @@ def test_every_route_with_every_role(app, client_for, cohort):
                     f"{'allows' if allowed else 'refuses'} it"
                 )
                 if role in (Role.RESEARCHER, Role.PATIENT, None):
-                    leaked = [s for s in cohort["identifiers"] if s in response.text]
+                    # A patient may see their own identifiers, never another patient's.
+                    mine = cohort["own"] if role is Role.PATIENT else set()
+                    leaked = [s for s in cohort["identifiers"] - mine if s in response.text]
                     assert not leaked, f"{where}: shows {leaked}"

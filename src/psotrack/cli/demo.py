@@ -132,6 +132,24 @@ def _fill(console: Console, engine: Engine, patients: int, seed: int) -> None:
     )
 
 
+def _print_logins(console: Console, db: Database) -> None:
+    """The demo's sign-ins, one per role: printed for a demo database only (every patient
+    synthetic), never for another; their passwords are not secret (see services.demo)."""
+    from rich.table import Table
+
+    from psotrack.services.demo import demo_logins
+
+    logins = demo_logins(db)
+    if not logins:
+        return
+    table = Table(title="Demo sign-ins (synthetic demo database only; not secret)")
+    for column in ("role", "username", "password"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.role.value, login.username, login.password)
+    console.print(table)
+
+
 def _remove_sqlite_files(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -159,6 +177,7 @@ def _summarise(console: Console, db: Database, actor: Actor) -> None:
     console.print(table)
     alerts = list_alerts(db, actor)
     console.print(f"Open safety flags: {len(alerts)} (list them with `psotrack alerts`).")
+    _print_logins(console, db)
     console.print(
         "These are measurements of synthetic data with their uncertainty; "
         "they say nothing about whether any therapy works."

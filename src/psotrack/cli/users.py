@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from psotrack.cli.db import DatabaseUrl, open_engine
+from psotrack.cli.number_options import whole_number
 from psotrack.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -44,6 +45,14 @@ def add(
         str | None, typer.Option("--display-name", help="Name shown to others (default: USERNAME).")
     ] = None,
     password_stdin: PasswordStdin = False,
+    patient_id: Annotated[
+        int | None,
+        typer.Option(
+            "--patient-id",
+            help="For --role patient: the id of the patient the account belongs to.",
+            parser=whole_number("--patient-id", (1, 2**31 - 1), "a patient id"),
+        ),
+    ] = None,
     url: DatabaseUrl = None,
 ) -> None:
     """Add a user; without --password-stdin they cannot sign in until a password is set."""
@@ -51,7 +60,13 @@ def add(
     from psotrack.services.users import create_user
 
     password = _read_password() if password_stdin else None
-    form = {"username": username, "display_name": display_name or username, "role": role}
+    form: dict[str, object] = {
+        "username": username,
+        "display_name": display_name or username,
+        "role": role,
+    }
+    if patient_id is not None:
+        form["patient_id"] = patient_id
     with open_engine(url, require_schema=True) as engine:
         user_id = create_user(Database.from_engine(engine), SYSTEM, form, password)
     sign_in = "can sign in" if password is not None else "no password yet: cannot sign in"

@@ -91,25 +91,53 @@ def record_assessment(db: Database, actor: Actor, payload: Mapping[str, Any] | A
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
         visit = _live_visit(session, data.visit_id)
-        if data.assessor_id is not None:
-            require_user(session, "assessor_id", data.assessor_id)
-        values = {
-            "visit_id": visit.id,
-            "patient_id": visit.patient_id,
-            "instrument": data.instrument,
-            "responses": responses,
-            "score": scored.score,
-            "score_value": scored.score_value,
-            "assessor_id": data.assessor_id,
-            "created_at": utcnow(),
-        }
-        # A Core INSERT … RETURNING: the hot path of data entry skips the ORM's unit of work.
-        statement = insert(Assessment).values(values).returning(Assessment.id)
-        assessment_id = int(session.execute(statement).scalar_one())
-        audit_created_values(session, actor, "assessments", assessment_id, values)
-        if data.instrument is Instrument.PASI and scored.score is not None:
-            _check_flare(session, actor, assessment_id, scored.score, visit)
-        return assessment_id
+        return store_assessment(session, actor, visit, data, scored, responses)
+
+
+def read_assessment(
+    payload: Mapping[str, Any] | AssessmentIn,
+) -> tuple[AssessmentIn, Scored, dict[str, Any]]:
+    """The payload parsed and scored (every problem at once), before any database work."""
+    return _read(payload)
+
+
+def live_visit(session: Session, visit_id: int) -> Visit:
+    """The visit, refused as not found when it or its patient is deleted."""
+    return _live_visit(session, visit_id)
+
+
+def store_assessment(
+    session: Session,
+    actor: Actor,
+    visit: Visit,
+    data: AssessmentIn,
+    scored: Scored,
+    responses: dict[str, Any],
+) -> int:
+    """Store a read assessment at ``visit`` with its audit rows and flare check; its id.
+
+    The one place an assessment is written: :func:`record_assessment` and a patient's own entry
+    (:mod:`psotrack.services.own_record`) both come here, after their own permission checks.
+    """
+    if data.assessor_id is not None:
+        require_user(session, "assessor_id", data.assessor_id)
+    values = {
+        "visit_id": visit.id,
+        "patient_id": visit.patient_id,
+        "instrument": data.instrument,
+        "responses": responses,
+        "score": scored.score,
+        "score_value": scored.score_value,
+        "assessor_id": data.assessor_id,
+        "created_at": utcnow(),
+    }
+    # A Core INSERT … RETURNING: the hot path of data entry skips the ORM's unit of work.
+    statement = insert(Assessment).values(values).returning(Assessment.id)
+    assessment_id = int(session.execute(statement).scalar_one())
+    audit_created_values(session, actor, "assessments", assessment_id, values)
+    if data.instrument is Instrument.PASI and scored.score is not None:
+        _check_flare(session, actor, assessment_id, scored.score, visit)
+    return assessment_id
 
 
 def correct_assessment(

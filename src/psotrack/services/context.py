@@ -45,13 +45,23 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage users"
     TIDY_PHOTO_FOLDER = "remove photo files that no record refers to"
     CHANGE_OWN_PASSWORD = "change their own password"
+    ACKNOWLEDGE_ALERTS = "acknowledge and close safety alerts"
+    READ_OWN_RECORD = "read their own record"
+    RECORD_OWN_OUTCOMES = "record their own DLQI and itch"
 
 
-#: Least privilege: each role gets only what its work needs. A patient reads nothing through
-#: services (the web app's patient view serves their own record through its own checks).
+#: What only a patient does, for themselves (the patient linked to their account): an
+#: administrator has every other permission, not these.
+OWN_RECORD: frozenset[Permission] = frozenset(
+    {Permission.READ_OWN_RECORD, Permission.RECORD_OWN_OUTCOMES}
+)
+
+
+#: Least privilege: each role gets only what its work needs. A patient reads and records only
+#: through :mod:`psotrack.services.own_record`, for the patient linked to their account.
 #: Everyone who can sign in may change their own password.
 GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(Permission) - OWN_RECORD,
     Role.CLINICIAN: frozenset(
         {
             Permission.READ_IDENTIFIED,
@@ -62,6 +72,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.ENROLL,
             Permission.CORRECT,
             Permission.CHANGE_OWN_PASSWORD,
+            Permission.ACKNOWLEDGE_ALERTS,
         }
     ),
     Role.COORDINATOR: frozenset(
@@ -72,10 +83,13 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.REPORT_ADVERSE_EVENT,
             Permission.ENROLL,
             Permission.CHANGE_OWN_PASSWORD,
+            Permission.ACKNOWLEDGE_ALERTS,
         }
     ),
     Role.RESEARCHER: frozenset({Permission.READ_RESEARCH, Permission.CHANGE_OWN_PASSWORD}),
-    Role.PATIENT: frozenset({Permission.CHANGE_OWN_PASSWORD}),
+    Role.PATIENT: frozenset(
+        {Permission.CHANGE_OWN_PASSWORD, Permission.READ_OWN_RECORD, Permission.RECORD_OWN_OUTCOMES}
+    ),
 }
 
 
@@ -88,6 +102,8 @@ PERSON_ONLY: frozenset[Permission] = frozenset(
         Permission.RECORD_ADMINISTRATION,
         Permission.CORRECT,
         Permission.CHANGE_OWN_PASSWORD,
+        Permission.ACKNOWLEDGE_ALERTS,
+        *OWN_RECORD,
     }
 )
 

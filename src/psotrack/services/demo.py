@@ -5,6 +5,12 @@ describe no real person and no real product. Courses are drawn from a simple see
 (an exponential approach to a patient-specific plateau), not from any study's results, so the
 demo shows what psotrack measures and says nothing about whether a therapy works.
 
+Every demo user (one per role; the patient account is linked to the first synthetic patient) has
+the password :func:`demo_password` gives: its username followed by ``-synthetic-demo``. That is
+not a secret and is meant not to be: it is printed by ``psotrack demo`` (hence ``make run``), and
+only for a database that :func:`demo_logins` recognises as the demo's (every patient synthetic).
+Never use a demo database for real patients.
+
 The whole cohort is one transaction (:meth:`Database.unit_of_work`): a demo that is interrupted,
 even by SIGKILL, leaves the database as it was, and the next run starts again from nothing.
 """
@@ -30,7 +36,7 @@ from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import create_program, create_user, enroll_patient, record_visit
 from psotrack.services.photos import attach_photo
 from psotrack.services.therapies import record_concomitant_therapy
-from psotrack.store.models import Patient
+from psotrack.store.models import Patient, User
 from psotrack.store.vocabulary import Role
 
 #: Visit plan: label, week, type; infusions at weeks 0, 4 and 8 (after that day's assessments).
@@ -47,6 +53,59 @@ INFUSION_WEEKS = (0, 4, 8)
 LAB_WEEKS = (0, 12, 24)
 DLQI_ANSWERS = ("not at all", "a little", "a lot", "very much")
 START = date(2026, 1, 5)
+
+
+#: The staff roles of the demo's users (the patient account is made with the first patient).
+STAFF_ROLES = (Role.ADMIN, Role.CLINICIAN, Role.COORDINATOR, Role.RESEARCHER)
+#: What follows the username in every demo password: clearly not a secret.
+DEMO_PASSWORD_SUFFIX = "-synthetic-demo"
+
+
+def demo_username(role: Role) -> str:
+    return f"demo-{role.value}"
+
+
+def demo_password(username: str) -> str:
+    """The demo user's password: not a secret (see the module text).
+
+    >>> demo_password("demo-admin")
+    'demo-admin-synthetic-demo'
+    """
+    return f"{username}{DEMO_PASSWORD_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: Role
+    username: str
+    password: str
+
+
+def demo_logins(db: Database) -> list[DemoLogin]:
+    """One sign-in per role, for a demo database only; empty for any other database.
+
+    A demo database holds patients, every one of them synthetic, and the demo's users. A
+    password changed since the demo was built is not known here: the printed one then fails.
+    """
+    with db.transaction() as session:
+        patients, synthetic = session.execute(
+            select(func.count(), func.count().filter(Patient.synthetic)).where(
+                Patient.deleted_at.is_(None)
+            )
+        ).one()
+        if not patients or patients != synthetic:
+            return []
+        names = [demo_username(role) for role in Role]
+        found = dict(
+            session.execute(
+                select(User.username, User.role).where(
+                    User.username.in_(names), User.active, User.deleted_at.is_(None)
+                )
+            ).all()
+        )
+    return [
+        DemoLogin(Role(found[name]), name, demo_password(name)) for name in names if name in found
+    ]
 
 
 @dataclass(frozen=True)
@@ -96,12 +155,13 @@ def _build(
             db,
             SYSTEM,
             {
-                "username": f"demo-{role.value}",
+                "username": demo_username(role),
                 "display_name": f"Demo {role.value}",
                 "role": role.value,
             },
+            demo_password(demo_username(role)),
         )
-        for role in (Role.ADMIN, Role.CLINICIAN, Role.COORDINATOR, Role.RESEARCHER)
+        for role in STAFF_ROLES
     }
     clinician = Actor(users[Role.CLINICIAN], Role.CLINICIAN, "Demo clinician")
     program = create_program(
@@ -120,7 +180,18 @@ def _build(
     counts = dict.fromkeys(("visits", "assessments", "administrations", "aes", "labs", "photos"), 0)
     photo = synthetic_photo()
     for number in range(1, patients + 1):
-        _one_patient(db, clinician, program, number, rng, counts, photo, users[Role.CLINICIAN])
+        patient = _one_patient(
+            db, clinician, program, number, rng, counts, photo, users[Role.CLINICIAN]
+        )
+        if number == 1:
+            username = demo_username(Role.PATIENT)
+            account = {
+                "username": username,
+                "display_name": "Demo patient (Synthetic Patient 001)",
+                "role": Role.PATIENT.value,
+                "patient_id": patient,
+            }
+            create_user(db, SYSTEM, account, demo_password(username))
         if progress is not None:
             progress(number)
     return DemoSummary(
@@ -143,7 +214,7 @@ def _one_patient(
     counts: dict[str, int],
     photo: bytes,
     clinician_id: int,
-) -> None:
+) -> int:
     patient = enroll_patient(
         db,
         clinician,
@@ -225,6 +296,7 @@ def _one_patient(
                 captured_at=moment,
             )
             counts["photos"] += 1
+    return patient
 
 
 def _assessments(

@@ -5,6 +5,11 @@ fresh database is made, by ``psotrack users add``), but it never gets a password
 deactivated here; nobody deactivates themselves (another administrator must, so a clinic is not
 left without one by a slip). Deactivation keeps the row: the audit log names its user.
 Passwords follow :func:`~psotrack.services.auth.check_password` and are audited as "changed".
+
+A patient account names the patient it belongs to (``patient_id``: their own record and their
+own DLQI and itch, nothing else); a staff account names none, and a patient has one account at
+most. The database holds the same rule (migration 0006); it is checked here first so that the
+answer is one clear line.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from psotrack.services.audit import audit_changed, audit_created
 from psotrack.services.auth import check_password, store_password
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.payloads import (
+    Id,
     Payload,
     Text,
     as_utc,
@@ -30,7 +36,7 @@ from psotrack.services.payloads import (
     require_id,
     require_reason,
 )
-from psotrack.store.models import User
+from psotrack.store.models import Patient, User
 from psotrack.store.models.base import utcnow
 from psotrack.store.vocabulary import SYSTEM_USERNAME, Role
 
@@ -41,6 +47,8 @@ class UserIn(Payload):
     username: Annotated[Text, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")]
     display_name: Annotated[Text, Field(min_length=1, max_length=200)]
     role: Role
+    #: The patient a patient-role account belongs to; only for that role.
+    patient_id: Id | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,9 @@ class UserSummary:
     has_password: bool
     locked_until: datetime | None
     password_changed_at: datetime | None
+    #: The linked patient (patient accounts only) and their research id.
+    patient_id: int | None = None
+    research_id: str | None = None
 
     def locked(self, now: datetime | None = None) -> bool:
         moment = utcnow() if now is None else as_utc(now)
@@ -85,6 +96,7 @@ def create_user(
         actor = resolve_actor(session, actor, Permission.MANAGE_USERS)
         if session.scalar(select(User.id).where(User.username == data.username)) is not None:
             raise Conflict(f"the username {data.username!r} is taken")
+        _check_patient_link(session, data)
         user = User(**data.model_dump())
         session.add(user)
         audit_created(session, actor, user)  # before the hash is set: it never reaches the log
@@ -135,6 +147,13 @@ def list_users(db: Database, actor: Actor) -> list[UserSummary]:
         users = session.scalars(
             select(User).where(User.deleted_at.is_(None)).order_by(User.username)
         ).all()
+        research_ids = dict(
+            session.execute(
+                select(Patient.id, Patient.research_id).where(
+                    Patient.id.in_([u.patient_id for u in users if u.patient_id is not None])
+                )
+            ).all()
+        )
         return [
             UserSummary(
                 id=user.id,
@@ -147,9 +166,29 @@ def list_users(db: Database, actor: Actor) -> list[UserSummary]:
                 password_changed_at=None
                 if user.password_changed_at is None
                 else as_utc(user.password_changed_at),
+                patient_id=user.patient_id,
+                research_id=research_ids.get(user.patient_id) if user.patient_id else None,
             )
             for user in users
         ]
+
+
+def _check_patient_link(session: Session, data: UserIn) -> None:
+    """A patient account names a live patient no other account names; staff accounts none."""
+    if data.role is not Role.PATIENT:
+        if data.patient_id is not None:
+            allowed = "empty: only a patient account is linked to a patient"
+            raise ValidationError("patient_id", data.patient_id, allowed, "invalid")
+        return
+    if data.patient_id is None:
+        allowed = "the id of the patient this account belongs to (a patient account needs one)"
+        raise ValidationError("patient_id", None, allowed, "missing")
+    patient = session.get(Patient, data.patient_id)
+    if patient is None or patient.deleted_at is not None:
+        raise NotFound(f"no patient with id {data.patient_id}")
+    taken = session.scalar(select(User.username).where(User.patient_id == data.patient_id))
+    if taken is not None:
+        raise Conflict(f"patient {data.patient_id} already has an account ({taken!r})")
 
 
 def _get_user(session: Session, user_id: int) -> User:

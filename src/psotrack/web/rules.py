@@ -84,6 +84,12 @@ ADVERSE_EVENT: Final = Rule("report adverse events", Permission.REPORT_ADVERSE_E
 ENROLL: Final = Rule("enroll and withdraw", Permission.ENROLL)
 CORRECT: Final = Rule("correct or delete", Permission.CORRECT)
 MANAGE_USERS: Final = Rule("manage users", Permission.MANAGE_USERS)
+#: Acknowledging and closing safety alerts (the care team).
+ACKNOWLEDGE_ALERTS: Final = Rule("acknowledge alerts", Permission.ACKNOWLEDGE_ALERTS)
+#: A patient's own record (the patient linked to the signed-in account, read-only).
+OWN_RECORD: Final = Rule("own record", Permission.READ_OWN_RECORD)
+#: A patient's own DLQI and itch entries.
+OWN_OUTCOMES: Final = Rule("record own outcomes", Permission.RECORD_OWN_OUTCOMES)
 
 
 def app_state(request: Request) -> tuple[Database, Signer]:

@@ -27,6 +27,7 @@ NAV: Final = (
     ("Alerts", "/alerts", rules.RESEARCH),
     ("Cohort", "/cohort", rules.RESEARCH),
     ("Users", "/admin/users", rules.MANAGE_USERS),
+    ("My record", "/me", rules.OWN_RECORD),
 )
 
 

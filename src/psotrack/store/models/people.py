@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from psotrack.store.models.base import CODED_TEXT, Base, Timestamps, coded
@@ -20,6 +20,18 @@ from psotrack.store.vocabulary import (
 
 class User(Base, Timestamps):
     __tablename__ = "users"
+    __table_args__ = (
+        # A patient account reads and reports for one patient, named here; staff accounts for
+        # none. An unlinked patient account may exist only deactivated (migration 0006 leaves
+        # older ones so). On SQLite the rule is two triggers (a CHECK cannot be added to a table
+        # that rows of the audit log refer to); services check it first, with a clear message.
+        CheckConstraint(
+            "(role = 'patient' OR patient_id IS NULL) "
+            "AND (role <> 'patient' OR patient_id IS NOT NULL OR NOT active)",
+            name="patient_link",
+        ),
+        Index("uq_users_patient_id", "patient_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
@@ -35,6 +47,8 @@ class User(Base, Timestamps):
     password_changed_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), default=None
     )
+    #: The patient a patient-role account belongs to (their own record only); empty for staff.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), default=None)
 
 
 class Patient(Base, Timestamps):

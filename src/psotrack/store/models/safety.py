@@ -58,3 +58,10 @@ class SafetyFlag(Base):
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    #: What the acknowledging person wrote (free text: care team only).
+    acknowledged_note: Mapped[str | None] = mapped_column(default=None)
+    #: Closed: dealt with, off every alert list (the row and its audit history stay).
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    #: Why it was closed (free text: care team only).
+    closed_note: Mapped[str | None] = mapped_column(default=None)

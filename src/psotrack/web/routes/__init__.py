@@ -6,7 +6,17 @@ Pages (HTML) and the JSON API (``/api/v1``) of one resource live in separate mod
 
 from fastapi import APIRouter
 
-from psotrack.web.routes import api_auth, api_score, auth, patient_page, patients
+from psotrack.web.routes import (
+    admin,
+    alerts,
+    api_auth,
+    api_score,
+    auth,
+    cohort,
+    own_record,
+    patient_page,
+    patients,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
@@ -14,4 +24,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     patient_page.router,
     api_auth.router,
     api_score.router,
+    alerts.router,
+    cohort.router,
+    admin.router,
+    own_record.router,
 )

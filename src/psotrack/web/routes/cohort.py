@@ -1,0 +1,90 @@
+"""The cohort dashboard (``/cohort``) and its charts as SVG (coded fields and research ids only).
+
+Each chart route sets its own Content-Security-Policy: matplotlib's SVG carries inline styles,
+and nothing else may load or run in it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from psotrack.endpoints.rates import MissingRule
+from psotrack.reports.cohort_figures import (
+    adverse_events_svg,
+    responder_rates_svg,
+    waterfall_svg,
+)
+from psotrack.services.context import Actor
+from psotrack.services.dashboard import (
+    adverse_event_grades,
+    best_pasi_change,
+    cohort_dashboard,
+    labelled_rates,
+)
+from psotrack.web import rules
+from psotrack.web.params import WholeNumber
+from psotrack.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+SVG_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'"
+Threshold = Annotated[
+    WholeNumber, Query(ge=1, le=100, description="PASI improvement threshold, % (1–100)")
+]
+Missing = Annotated[MissingRule, Query(description="missing-data rule: nri, observed or locf")]
+
+
+def svg_response(svg: str) -> Response:
+    return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": SVG_CSP})
+
+
+@router.get("/cohort", response_class=HTMLResponse)
+def cohort_page(
+    request: Request,
+    threshold: Threshold = 75,
+    missing: Missing = "nri",
+    actor: Actor = Depends(rules.RESEARCH),
+) -> Response:
+    dashboard = cohort_dashboard(request.app.state.db, actor, threshold, missing)
+    context = {
+        "d": dashboard,
+        "threshold": threshold,
+        "missing": missing,
+        "rates": dashboard.rates.rates.to_dicts(),
+        "published": dashboard.evidence.rows.to_dicts(),
+        "studies": dashboard.evidence.rows.unique("study_id", maintain_order=True).to_dicts(),
+        "grades": dashboard.adverse_events.to_dicts(),
+        "biomarkers": [
+            (section, section.change.summary().to_dicts()) for section in dashboard.biomarkers
+        ],
+    }
+    return render(request, "cohort.html", context)
+
+
+@router.get("/cohort/rates.svg")
+def rates_chart(
+    request: Request,
+    threshold: Threshold = 75,
+    missing: Missing = "nri",
+    actor: Actor = Depends(rules.RESEARCH),
+) -> Response:
+    found = labelled_rates(request.app.state.db, actor, threshold, missing)
+    title = f"PASI {threshold} responders by visit ({missing})"
+    svg = responder_rates_svg(found.rates.rates, title, note=found.synthetic_label)
+    return svg_response(svg)
+
+
+@router.get("/cohort/waterfall.svg")
+def waterfall_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) -> Response:
+    found = best_pasi_change(request.app.state.db, actor)
+    best = found.waterfall["best_pchg"].to_list()
+    return svg_response(waterfall_svg(best, note=found.synthetic_label))
+
+
+@router.get("/cohort/adverse-events.svg")
+def adverse_events_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) -> Response:
+    found = adverse_event_grades(request.app.state.db, actor)
+    return svg_response(adverse_events_svg(found.by_grade, note=found.synthetic_label))
