@@ -13,8 +13,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The clinic web app on the embedded SQLite default (psotrack.db): the synthetic demo is built
+# once (whole or not at all; later runs leave it as it is), its sign-ins are printed, and the
+# server runs until Ctrl-C. HOST and PORT choose where it listens.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP)
 	$(BIN)/psotrack demo
+	$(BIN)/psotrack serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
