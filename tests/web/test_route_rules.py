@@ -65,7 +65,12 @@ def cohort(db, users) -> dict[str, Any]:
     with db.transaction() as session:
         patients = session.scalars(select(Patient).order_by(Patient.id)).all()
         identities = session.scalars(select(PatientIdentity)).all()
-        values = {"patient_id": patients[0].id, "instrument": "pasi"}
+        values = {
+            "patient_id": patients[0].id,
+            "instrument": "pasi",
+            "research_id": patients[0].research_id,
+            "photo_id": 1,  # the demo has no photos: staff get 404, the others the rule's refusal
+        }
         secrets = set()
         for identity in identities:
             secrets |= {identity.mrn, identity.family_name + ", " + identity.given_name}

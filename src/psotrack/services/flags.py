@@ -54,10 +54,12 @@ def raise_flag(
 
 @dataclass(frozen=True)
 class Alert:
-    """A flag as a list shows it."""
+    """A flag as a list shows it; ``patient_id`` (the internal id) is ``None`` for a role without
+    access to identified records, who find patients by ``research_id`` only."""
 
     id: int
-    patient_id: int
+    patient_id: int | None
+    research_id: str
     kind: str
     message: str
     entity: str
@@ -72,13 +74,14 @@ def list_alerts(
 ) -> list[Alert]:
     """Flags of patients still on record, newest first; unacknowledged only unless asked.
 
-    A role without access to identified records gets each flag's coded message.
+    A role without access to identified records gets each flag's coded message and the
+    patient's research id only.
     """
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
         identified = actor.may(Permission.READ_IDENTIFIED)
         query = (
-            select(SafetyFlag)
+            select(SafetyFlag, Patient.research_id)
             .join(Patient, Patient.id == SafetyFlag.patient_id)
             .where(Patient.deleted_at.is_(None))
             .order_by(SafetyFlag.raised_at.desc(), SafetyFlag.id.desc())
@@ -90,7 +93,8 @@ def list_alerts(
         return [
             Alert(
                 id=f.id,
-                patient_id=f.patient_id,
+                patient_id=f.patient_id if identified else None,
+                research_id=research_id,
                 kind=f.kind.value,
                 message=f.message if identified else f.coded_message,
                 entity=f.entity,
@@ -99,5 +103,5 @@ def list_alerts(
                 due_date=f.due_date,
                 acknowledged=f.acknowledged_at is not None,
             )
-            for f in session.scalars(query)
+            for f, research_id in session.execute(query)
         ]

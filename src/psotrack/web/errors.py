@@ -95,7 +95,15 @@ def install(app: FastAPI) -> None:
 
     async def request_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return error_response(request, 422, "the input breaks a rule", request_problems(exc))
+        problems = request_problems(exc)
+        if is_api(request):
+            # FastAPI's own location, which says where the value was: query, path or body.
+            details = [
+                {**detail, "loc": [str(part) for part in error.get("loc", ())] or ["body"]}
+                for detail, error in zip(problem_details(problems), exc.errors(), strict=True)
+            ]
+            return JSONResponse({"detail": details}, status_code=422)
+        return error_response(request, 422, "the input breaks a rule", problems)
 
     async def not_signed_in(request: Request, exc: Exception) -> Response:
         if is_api(request):

@@ -6,11 +6,34 @@ Pages (HTML) and the JSON API (``/api/v1``) of one resource live in separate mod
 
 from fastapi import APIRouter
 
-from psotrack.web.routes import api_auth, api_score, auth, patients
+from psotrack.web.routes import (
+    api_administrations,
+    api_adverse_events,
+    api_alerts,
+    api_assessments,
+    api_auth,
+    api_endpoints,
+    api_labs,
+    api_patients,
+    api_photos,
+    api_score,
+    api_visits,
+    auth,
+    patients,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     patients.router,
     api_auth.router,
     api_score.router,
+    api_patients.router,
+    api_visits.router,
+    api_assessments.router,
+    api_administrations.router,
+    api_labs.router,
+    api_adverse_events.router,
+    api_photos.router,
+    api_alerts.router,
+    api_endpoints.router,
 )
