@@ -35,7 +35,12 @@ def pasi(**regions: tuple[int, int, int, int]) -> dict[str, Any]:
 
 @pytest.fixture
 def program_id(db) -> int:
-    form = {"name": "API test program", "regimen": "1e6 cells/kg IV x3", "product_source": "UC-MSC", "route": "IV"}
+    form = {
+        "name": "API test program",
+        "regimen": "1e6 cells/kg IV x3",
+        "product_source": "UC-MSC",
+        "route": "IV",
+    }
     return create_program(db, SYSTEM, form)
 
 
@@ -81,7 +86,12 @@ def test_pasi_posted_reads_back_exactly(api_for: Client, program_id: int) -> Non
     assert listed["total"] == 1
     (row,) = listed["items"]
     assert (row["instrument"], row["score"], row["visit_id"]) == ("pasi", "10.0", week0)
-    assert row["responses"]["lower_limbs"] == {"erythema": 2, "induration": 2, "desquamation": 1, "area": 3}
+    assert row["responses"]["lower_limbs"] == {
+        "erythema": 2,
+        "induration": 2,
+        "desquamation": 1,
+        "area": 3,
+    }
     found = api.get("/api/v1/patients", params={"q": "MRN-1"}).json()
     assert [(r["patient_id"], r["current_pasi"]) for r in found["items"]] == [(patient, "10.0")]
     detail = api.get(f"/api/v1/patients/{patient}").json()
@@ -171,10 +181,22 @@ def test_bad_input_is_a_422_naming_field_value_and_rule(api_for: Client, program
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"page_size": 201}, "page_size", "page_size='201': Input should be less than or equal to 200"),
-        ({"page_size": 0}, "page_size", "page_size='0': Input should be greater than or equal to 1"),
+        (
+            {"page_size": 201},
+            "page_size",
+            "page_size='201': Input should be less than or equal to 200",
+        ),
+        (
+            {"page_size": 0},
+            "page_size",
+            "page_size='0': Input should be greater than or equal to 1",
+        ),
         ({"page": "٣"}, "page", "page='٣': Value error, not a whole number in ASCII digits"),
-        ({"page": 1_000_001}, "page", "page='1000001': Input should be less than or equal to 1000000"),
+        (
+            {"page": 1_000_001},
+            "page",
+            "page='1000001': Input should be less than or equal to 1000000",
+        ),
     ],
 )
 def test_page_bounds(api_for: Client, params: dict[str, Any], field: str, message: str) -> None:
@@ -203,7 +225,9 @@ def test_no_token_is_401_with_the_bearer_challenge(anonymous: TestClient) -> Non
     assert forged.status_code == 401
 
 
-def test_a_researcher_asking_by_internal_id_learns_nothing(api_for: Client, program_id: int) -> None:
+def test_a_researcher_asking_by_internal_id_learns_nothing(
+    api_for: Client, program_id: int
+) -> None:
     patient = enroll(api_for(Role.CLINICIAN), program_id, "MRN-5")
     researcher = api_for(Role.RESEARCHER)
     real = researcher.get(f"/api/v1/patients/{patient}/endpoints")
@@ -213,12 +237,12 @@ def test_a_researcher_asking_by_internal_id_learns_nothing(api_for: Client, prog
     assert researcher.get(f"/api/v1/patients/{patient}").status_code == 403
 
 
-def test_a_researcher_lists_and_reads_by_research_id_only(
-    api_for: Client, program_id: int
-) -> None:
+def test_a_researcher_lists_and_reads_by_research_id_only(api_for: Client, program_id: int) -> None:
     clinician = api_for(Role.CLINICIAN)
     patient = enroll(clinician, program_id, "MRN-6", family_name="Hidden")
-    assess(clinician, visit(clinician, patient, "2026-01-05", "Jane's W0"), pasi(trunk=(1, 1, 1, 1)))
+    assess(
+        clinician, visit(clinician, patient, "2026-01-05", "Jane's W0"), pasi(trunk=(1, 1, 1, 1))
+    )
     research_id = clinician.get(f"/api/v1/patients/{patient}").json()["research_id"]
     researcher = api_for(Role.RESEARCHER)
     assert researcher.get("/api/v1/patients", params={"q": "Hidden"}).json()["total"] == 0
@@ -229,7 +253,11 @@ def test_a_researcher_lists_and_reads_by_research_id_only(
     status = researcher.get(f"/api/v1/research/patients/{research_id.lower()}")
     assert status.status_code == 200, status.text
     body = status.json()
-    assert (body["patient_id"], body["research_id"], body["kind"]) == (None, research_id, "no_follow_up")
+    assert (body["patient_id"], body["research_id"], body["kind"]) == (
+        None,
+        research_id,
+        "no_follow_up",
+    )
     # trunk (1+1+1)×1×0.3 = 0.9; the visit is named by study day, never by its free-text label
     assert [(r["visit"], r["pasi"]) for r in body["rows"]] == [("day 0", 0.9)]
     assert "Jane" not in status.text and "Hidden" not in status.text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,7 +14,7 @@ from psotrack.web import rules
 from psotrack.web.params import Page, PageSize
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
-from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, PageOut, page_of
+from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, Moment, PageOut, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["administrations"], dependencies=[Depends(bearer)])
 
@@ -36,8 +35,8 @@ class AdministrationOut(ApiModel):
     route: Route
     volume_ml: float | None
     rate_ml_per_h: float | None
-    started_at: datetime
-    stopped_at: datetime | None
+    started_at: Moment
+    stopped_at: Moment | None
     premedication: str | None
     operator_id: int | None
     vitals_before: dict[str, Any] | None
@@ -60,9 +59,7 @@ def list_administrations(
     return page_of(AdministrationOut, timeline.administrations, page, page_size)
 
 
-@router.post(
-    "/administrations", status_code=201, response_model=Created, responses=WRITE_ERRORS
-)
+@router.post("/administrations", status_code=201, response_model=Created, responses=WRITE_ERRORS)
 def add_administration(
     request: Request,
     administration: AdministrationIn,

@@ -6,7 +6,7 @@ patient is keyed by the internal id, so it is for the care team only.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 
@@ -17,7 +17,7 @@ from psotrack.web import rules
 from psotrack.web.params import Page, PageSize
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
-from psotrack.web.schemas import ERRORS, ApiModel, PageOut, page_of
+from psotrack.web.schemas import ERRORS, ApiModel, Moment, PageOut, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(bearer)])
 
@@ -32,7 +32,7 @@ class AlertOut(ApiModel):
     #: The record that raised the flag (table and id).
     entity: str
     entity_id: int
-    raised_at: datetime
+    raised_at: Moment
     #: The expedited-report deadline, when the flag starts one.
     due_date: date | None
     acknowledged: bool
@@ -50,9 +50,7 @@ def alerts(
     return page_of(AlertOut, found, page, page_size)
 
 
-@router.get(
-    "/patients/{patient_id}/alerts", response_model=PageOut[AlertOut], responses=ERRORS
-)
+@router.get("/patients/{patient_id}/alerts", response_model=PageOut[AlertOut], responses=ERRORS)
 def patient_alerts(
     request: Request,
     patient_id: PatientId,

@@ -7,7 +7,7 @@ taken from the client.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +19,7 @@ from psotrack.web import rules
 from psotrack.web.params import Page, PageSize
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
-from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, PageOut, page_of
+from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, Moment, PageOut, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["assessments"], dependencies=[Depends(bearer)])
 
@@ -36,7 +36,7 @@ class AssessmentOut(ApiModel):
     score: str | None
     responses: dict[str, Any]
     assessor_id: int | None
-    recorded_at: datetime
+    recorded_at: Moment
 
 
 @router.get(

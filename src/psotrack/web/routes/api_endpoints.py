@@ -122,18 +122,14 @@ def _status(status: PatientStatus) -> PatientStatusOut:
     )
 
 
-@router.get(
-    "/patients/{patient_id}/endpoints", response_model=PatientStatusOut, responses=ERRORS
-)
+@router.get("/patients/{patient_id}/endpoints", response_model=PatientStatusOut, responses=ERRORS)
 def endpoints_of_patient(
     request: Request, patient_id: PatientId, actor: Actor = Depends(rules.IDENTIFIED)
 ) -> PatientStatusOut:
     return _status(patient_status(request.app.state.db, actor, patient_id))
 
 
-@router.get(
-    "/research/patients/{research_id}", response_model=PatientStatusOut, responses=ERRORS
-)
+@router.get("/research/patients/{research_id}", response_model=PatientStatusOut, responses=ERRORS)
 def research_patient(
     request: Request, research_id: ResearchId, actor: Actor = Depends(rules.RESEARCH)
 ) -> PatientStatusOut:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Request
 
 from psotrack.services.context import Actor
@@ -13,7 +11,7 @@ from psotrack.web import rules
 from psotrack.web.params import Page, PageSize
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
-from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, PageOut, page_of
+from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, Moment, PageOut, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["labs"], dependencies=[Depends(bearer)])
 
@@ -28,12 +26,10 @@ class LabResultOut(ApiModel):
     unit: str
     reference_low: float | None
     reference_high: float | None
-    sampled_at: datetime
+    sampled_at: Moment
 
 
-@router.get(
-    "/patients/{patient_id}/labs", response_model=PageOut[LabResultOut], responses=ERRORS
-)
+@router.get("/patients/{patient_id}/labs", response_model=PageOut[LabResultOut], responses=ERRORS)
 def list_labs(
     request: Request,
     patient_id: PatientId,

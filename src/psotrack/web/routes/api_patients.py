@@ -21,6 +21,7 @@ from psotrack.services.search import SortKey, search_patients
 from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import EnrollmentStatus, PsoriasisType, Sex
 from psotrack.web import rules
+from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.schemas import (
     ERRORS,
@@ -29,7 +30,6 @@ from psotrack.web.schemas import (
     Created,
     PageOut,
 )
-from psotrack.web.params import Page, PageSize, WholeNumber
 
 router = APIRouter(prefix="/api/v1", tags=["patients"], dependencies=[Depends(bearer)])
 
@@ -100,7 +100,9 @@ def list_patients(
     page_size: PageSize = 50,
     actor: Actor = Depends(rules.RESEARCH),
 ) -> PageOut[PatientRowOut]:
-    found = search_patients(request.app.state.db, actor, q, None, status, sort, desc, page, page_size)
+    found = search_patients(
+        request.app.state.db, actor, q, None, status, sort, desc, page, page_size
+    )
     items = [PatientRowOut.model_validate(row, from_attributes=True) for row in found.rows]
     return PageOut[PatientRowOut](
         items=items, total=found.total, page=found.page, page_size=found.page_size

@@ -22,7 +22,7 @@ from psotrack.web import rules
 from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
-from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, PageOut, page_of
+from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, Moment, PageOut, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["photos"], dependencies=[Depends(bearer)])
 
@@ -37,7 +37,7 @@ class PhotoOut(ApiModel):
     visit_id: int | None
     body_site: str
     view: str
-    captured_at: datetime | None
+    captured_at: Moment | None
     media_type: str
     width: int
     height: int
@@ -45,9 +45,7 @@ class PhotoOut(ApiModel):
     colour_space: ColourSpace
 
 
-@router.get(
-    "/patients/{patient_id}/photos", response_model=PageOut[PhotoOut], responses=ERRORS
-)
+@router.get("/patients/{patient_id}/photos", response_model=PageOut[PhotoOut], responses=ERRORS)
 def list_photos(
     request: Request,
     patient_id: PatientId,

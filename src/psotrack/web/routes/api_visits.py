@@ -29,9 +29,7 @@ class VisitOut(ApiModel):
     study_day: int | None
 
 
-@router.get(
-    "/patients/{patient_id}/visits", response_model=PageOut[VisitOut], responses=ERRORS
-)
+@router.get("/patients/{patient_id}/visits", response_model=PageOut[VisitOut], responses=ERRORS)
 def list_visits(
     request: Request,
     patient_id: PatientId,
