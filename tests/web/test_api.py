@@ -9,6 +9,7 @@ independently, from the beta quantiles of Clopper & Pearson (1934), with scipy.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -363,3 +364,50 @@ def test_the_schema_documents_every_api_operation(app) -> None:
             assert operation["security"] == [{"OAuth2PasswordBearer": []}], where
             if method == "post":
                 assert "requestBody" in operation, where
+
+
+def test_input_that_once_crashed_the_server_is_a_clear_refusal(
+    api_for: Client, anonymous: TestClient, program_id: int
+) -> None:
+    """Each of these was a 500 (PostgreSQL cannot compare a NUL; year 1 with an offset has no
+    UTC time; ``Infinity`` was stored and could not be answered)."""
+    api = api_for(Role.CLINICIAN)
+    patient = enroll(api, program_id, "MRN-9")
+    nul = api_for(Role.RESEARCHER).get("/api/v1/research/patients/PT-%00AB")
+    assert nul.status_code == 422
+    assert "text without control characters" in nul.json()["detail"][0]["msg"]
+    token = anonymous.post("/api/v1/token", data={"username": "clini\x00cian", "password": "x"})
+    assert token.status_code == 401
+    dose = {
+        "patient_id": patient,
+        "product_source": "UC-MSC",
+        "manufacturer": "Synthetic lab",
+        "lot": "L1",
+        "cryopreserved": False,
+        "total_cells": 70_000_000,
+        "body_weight_kg": 70,
+        "cells_per_kg": 1_000_000,
+        "viability_pct": 90,
+        "route": "IV",
+        "started_at": "0001-01-01T00:00:00+05:00",
+    }
+    early = api.post("/api/v1/administrations", json=dose)
+    assert early.status_code == 422
+    assert early.json()["detail"] == [
+        {
+            "loc": ["body", "started_at"],
+            "msg": "started_at='0001-01-01T00:00:00+05:00': a date from 1900-01-01 to 2100-12-31",
+            "type": "invalid",
+        }
+    ]
+    body = json.dumps({**dose, "started_at": "2026-01-05T09:00:00Z"})[:-1] + ', "volume_ml": Infinity}'
+    endless = api.post(
+        "/api/v1/administrations", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert endless.status_code == 422
+    assert endless.json()["detail"][0]["msg"] == "volume_ml=inf: Input should be a finite number"
+    assert api.get(f"/api/v1/patients/{patient}/administrations").json()["total"] == 0
+    unreadable = api.post(
+        "/api/v1/visits", content=b"\xff\xfe{", headers={"Content-Type": "application/json"}
+    )
+    assert unreadable.status_code == 400
