@@ -400,7 +400,8 @@ def test_input_that_once_crashed_the_server_is_a_clear_refusal(
             "type": "invalid",
         }
     ]
-    body = json.dumps({**dose, "started_at": "2026-01-05T09:00:00Z"})[:-1] + ', "volume_ml": Infinity}'
+    valid = json.dumps({**dose, "started_at": "2026-01-05T09:00:00Z"})
+    body = valid[:-1] + ', "volume_ml": Infinity}'
     endless = api.post(
         "/api/v1/administrations", content=body, headers={"Content-Type": "application/json"}
     )

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from psotrack.services.demo import build_demo
-from psotrack.store.models import Patient, PatientIdentity
+from psotrack.store.models import Patient, PatientIdentity, Photo
 from psotrack.store.vocabulary import Role
 from psotrack.web.rules import Rule
 from tests.web.conftest import csrf_of
@@ -69,7 +69,7 @@ def cohort(db, users) -> dict[str, Any]:
             "patient_id": patients[0].id,
             "instrument": "pasi",
             "research_id": patients[0].research_id,
-            "photo_id": 1,  # the demo has no photos: staff get 404, the others the rule's refusal
+            "photo_id": session.scalars(select(Photo.id).order_by(Photo.id)).first() or 1,
         }
         secrets = set()
         for identity in identities:

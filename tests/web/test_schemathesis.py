@@ -85,13 +85,13 @@ def exercise(app: FastAPI, token: str) -> dict[str, int]:
     sent: dict[str, int] = {}
     for result in schema.get_all_operations():
         operation = result.ok()
-        name = f"{operation.method.upper()} {operation.path}"
         for mode in GenerationMode:
 
             @given(case=operation.as_strategy(generation_mode=mode))
             @SETTINGS
             def run(case: schemathesis.Case) -> None:
-                sent[name] = sent.get(name, 0) + 1
+                key = f"{case.method.upper()} {case.path}"
+                sent[key] = sent.get(key, 0) + 1
                 case.call_and_validate(headers=headers, checks=CHECKS)
 
             run()

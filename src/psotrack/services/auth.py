@@ -149,7 +149,11 @@ def authenticate(db: Database, username: str, password: str, now: datetime | Non
     with db.transaction() as session:
         name = username.strip()
         # No username holds a control character, and PostgreSQL cannot compare a NUL at all.
-        found = None if re.search(CONTROL_CHARACTERS, name) else select(User).where(User.username == name)
+        found = (
+            None
+            if re.search(CONTROL_CHARACTERS, name)
+            else select(User).where(User.username == name)
+        )
         user = None if found is None else session.scalar(found)
         usable = (
             user is not None

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["photos"], dependencies=[Depends(bear
 
 FormId = Annotated[WholeNumber, Form(ge=1, le=MAX_ID)]
 #: The media types a stored photo is served as (the service re-encodes to one of these).
-IMAGE_TYPES = {media: {} for _, media in FORMATS.values()}
+IMAGE_TYPES: dict[str, dict[str, str]] = {media: {} for _, media in FORMATS.values()}
 
 
 class PhotoOut(ApiModel):
