@@ -412,3 +412,15 @@ def test_input_that_once_crashed_the_server_is_a_clear_refusal(
         "/api/v1/visits", content=b"\xff\xfe{", headers={"Content-Type": "application/json"}
     )
     assert unreadable.status_code == 400
+
+
+def test_a_bad_path_value_names_the_parameter(api_for: Client) -> None:
+    answer = api_for(Role.CLINICIAN).get("/api/v1/patients/0/visits")
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == [
+        {
+            "loc": ["path", "patient_id"],
+            "msg": "patient_id='0': Input should be greater than or equal to 1",
+            "type": "invalid",
+        }
+    ]
