@@ -7,6 +7,8 @@ their first visits are given to the forecast and their later readings held out.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 import pytest
@@ -14,6 +16,8 @@ import pytest
 from psotrack.errors import ValidationError
 from psotrack.model.forecast import (
     LABEL,
+    UNEXPLAINED_Z,
+    _best_fit_z,
     _classify,
     _match_baseline,
     _systematic_resample,
@@ -247,3 +251,53 @@ def test_perilesional_expected_course_improves_less_than_iv_at_the_same_dose():
     assert expected_median("ad-msc-pl:1.5e6/kg x4 q2w") > expected_median(
         "ad-msc-iv:1.5e6/kg x4 q2w"
     )
+
+
+def test_best_fit_z_is_the_best_particles_rms_z_known_answer() -> None:
+    # Baseline 20 on day 0; readings 12 on day 14 and 8 on day 28. Particle 0 predicts 10 then 4:
+    # z = (12 − 10)/(1 + 1.0) = 1 and (8 − 4)/(1 + 0.4) = 2.857…, RMS = √((1 + 8.1633)/2) = 2.1405.
+    # Particle 1 predicts 16 then 16: z = −4/2.6 and −8/2.6, RMS = 2.6312. The best is particle 0.
+    record = patient_record(_patient([0, 14, 28], [20.0, 12.0, 8.0]))
+    pasi = np.array([[20.0, 20.0], [10.0, 16.0], [4.0, 16.0]])
+    assert _best_fit_z(record, np.array([0, 14, 28]), pasi) == pytest.approx(2.1405, abs=1e-4)
+    alone = patient_record(_patient([0], [20.0]))
+    assert _best_fit_z(alone, np.array([0]), pasi[:1]) is None
+
+
+def test_warning_only_when_the_model_cannot_explain_the_patient(prior: Population) -> None:
+    days = [0, 28, 56, 84]
+    typical = forecast_patient(_patient(days, [20, 12, 9, 8]), SCHEDULE, prior=prior)
+    assert typical.best_fit_z is not None and typical.best_fit_z <= UNEXPLAINED_Z
+    assert typical.warning is None
+    # PASI trebling to the scale's maximum after cell therapy: no virtual patient does that.
+    rising = forecast_patient(_patient(days, [20, 40, 60, 72]), SCHEDULE, prior=prior)
+    assert rising.best_fit_z is not None and rising.best_fit_z > UNEXPLAINED_Z
+    assert rising.warning is not None and "cannot explain this patient" in rising.warning
+    alone = forecast_patient(_patient([0], [20]), SCHEDULE, prior=prior)
+    assert alone.best_fit_z is None and alone.warning is None
+
+
+def test_expected_course_spans_day_0_the_readings_and_the_forecast_weeks(
+    prior: Population,
+) -> None:
+    result = forecast_patient(_patient([-7, 0, 14, 30], [21, 20, 12, 16]), SCHEDULE, prior=prior)
+    course = result.expected_course
+    assert course is not None and course["simulated"].all()
+    weeks = result.table["day"].to_list()
+    assert course["day"].to_list() == [0, 14, 30, *weeks]
+    at_weeks = course.filter(pl.col("day").is_in(weeks)).drop("day", "simulated")
+    assert at_weeks.equals(result.table.select("expected_p10", "expected_median", "expected_p90"))
+
+
+def test_reading_tells_the_course_with_its_numbers(prior: Population) -> None:
+    result = forecast_patient(_patient([0, 28], [20, 12]), SCHEDULE, prior=prior)
+    shown = replace(
+        result, course="on", latest_day=84, latest_change_pct=-60.0,
+        expected_change_pct=(-95.0, -45.0),
+    )  # fmt: skip
+    assert shown.reading == (
+        "On the expected course (simulated): PASI change on day 84 -60.0 % from baseline; "
+        "expected -95.0 % to -45.0 % (10th–90th percentile)"
+    )
+    alone = replace(result, course="unassessable", latest_change_pct=None)
+    assert alone.reading == "Not assessable yet (no PASI after day 0) (simulated)"

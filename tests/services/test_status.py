@@ -173,3 +173,28 @@ def test_refusals(db, actors, clinician, program_id):
         patient_status(db, clinician, patient + 1000)
     with pytest.raises(ValidationError, match="patient_id"):
         patient_status(db, clinician, "")
+
+
+def test_a_change_to_the_record_is_seen_at_once(db, clinician, program_id):
+    """Derived status and list changes are kept per recorded values (services/memo.py): the
+    view after a deletion is computed anew, never the kept one."""
+    from psotrack.services.corrections import delete_record
+    from psotrack.services.search import search_patients
+    from psotrack.store.models import Assessment
+
+    rows = [(0, "20.0"), (28, "12.0"), (56, "8.0"), (84, "5.0"), (112, "4.0"), (140, "3.0")]
+    patient = scored(db, clinician, program_id, "MRN-MEMO", rows)
+    assert patient_status(db, clinician, patient).kind == "sustained"
+    assert search_patients(db, clinician, "MRN-MEMO").rows[0].pchg == -85.0  # (3 − 20) / 20
+    with db.transaction() as session:
+        ids = session.scalars(
+            select(Assessment.id).where(Assessment.patient_id == patient).order_by(Assessment.id)
+        ).all()
+    for assessment_id in ids[3:]:  # days 84, 112 and 140
+        delete_record(db, clinician, "assessments", assessment_id, "entered for the wrong patient")
+    after = patient_status(db, clinician, patient)
+    assert (after.kind, after.sentence) == (
+        "reached",
+        "PASI 50 reached on day 56, at the latest visit (PASI 8.0, 60 % below baseline)",
+    )
+    assert search_patients(db, clinician, "MRN-MEMO").rows[0].pchg == -60.0

@@ -65,11 +65,13 @@ def cohort(db, users) -> dict[str, Any]:
     with db.transaction() as session:
         patients = session.scalars(select(Patient).order_by(Patient.id)).all()
         identities = session.scalars(select(PatientIdentity)).all()
+        photo = session.scalar(select(Photo.id).where(Photo.patient_id == patients[0].id))
         values = {
             "patient_id": patients[0].id,
             "instrument": "pasi",
+            "chart": "pasi",
+            "photo_id": photo,
             "research_id": patients[0].research_id,
-            "photo_id": session.scalars(select(Photo.id).order_by(Photo.id)).first() or 1,
         }
         secrets = set()
         for identity in identities:

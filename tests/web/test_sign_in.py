@@ -182,3 +182,11 @@ def test_the_api_token_flow(anonymous):
 def test_an_oversized_body_is_refused_before_it_is_read(anonymous):
     response = anonymous.post("/api/v1/token", content=b"x" * (21 * 1024 * 1024))
     assert response.status_code == 413
+
+
+def test_an_unknown_address_keeps_the_session(client_for):
+    client = client_for(Role.CLINICIAN)
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404
+    assert "set-cookie" not in missing.headers
+    assert client.get("/patients").status_code == 200

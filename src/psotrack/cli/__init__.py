@@ -30,6 +30,7 @@ def create_app() -> typer.Typer:
         demo,
         endpoints,
         evidence,
+        exports,
         forecast,
         imports,
         photos,
@@ -60,6 +61,7 @@ def create_app() -> typer.Typer:
         photos,
         users,
         serve,
+        exports,
     ):
         group.register(app)
     return app

@@ -20,13 +20,6 @@ from psotrack.cli.number_options import whole_number
 if TYPE_CHECKING:
     from psotrack.model.forecast import Forecast
 
-COURSE_TEXT = {
-    "ahead": "ahead of the expected course",
-    "on": "on the expected course",
-    "behind": "behind the expected course",
-    "unassessable": "not assessable yet (no PASI after day 0)",
-}
-
 
 def register(app: typer.Typer) -> None:
     """Add the ``forecast`` command to the psotrack application."""
@@ -102,6 +95,8 @@ def forecast_json(result: Forecast) -> dict[str, Any]:
 
 def render(result: Forecast) -> str:
     """Plain-text report: label, classification, observed readings and the weekly table."""
+    from psotrack.model.forecast import COURSE_TEXT
+
     lines = [result.label, f"patient {result.patient_id}; schedule {result.schedule}"]
     course = COURSE_TEXT[result.course]
     if result.expected_change_pct is not None and result.latest_change_pct is not None:

@@ -28,6 +28,15 @@ Method (documented; every number it gives is **simulated** and says nothing abou
    percentiles. The latest reading after day 0 is **ahead** when
    its percent change from baseline is below the expected 10th percentile, **behind** when
    above the 90th, **on** otherwise (``unassessable`` without a reading after day 0).
+   ``expected_course`` holds the same percentiles at day 0, every reading's day and every
+   forecast week, to draw the band behind the measured PASI.
+7. **Cannot explain this patient.** Every particle's fit to the readings (all but the baseline)
+   is its root-mean-square z-score, ``z = (reading − particle PASI) / SD``; ``best_fit_z`` is
+   the best particle's. Above :data:`UNEXPLAINED_Z` (3: even the best-fitting virtual patient
+   misses the readings by more than three reading SDs on average) the model cannot explain the
+   patient, and :attr:`Forecast.warning` says so: the bands are then not to be read as the
+   patient's expected course (psotrack's choice of threshold; the effective sample size is not
+   used, as it falls with every reading even for a patient the model fits well).
 
 Reading noise: ``a = 1.0``, ``b = 0.10``. At PASI 8.8 this gives SD 1.9, the within-rater SD
 implied by the mean absolute difference of 2.2 points between two readings of the same rater
@@ -79,6 +88,15 @@ AREA_FACTORS: Final = np.geomspace(0.01, 100.0, 121)  # 8 % apart
 READINGS_PER_PARTICLE: Final = 10
 MAX_WEEKS: Final = 52
 PARTICLE_RANGE: Final = (50, 50_000)
+#: Each course in words (the CLI's report and the patient page's reading).
+COURSE_TEXT: Final[dict[str, str]] = {
+    "ahead": "ahead of the expected course",
+    "on": "on the expected course",
+    "behind": "behind the expected course",
+    "unassessable": "not assessable yet (no PASI after day 0)",
+}
+#: Best particle's RMS z-score above which the model cannot explain the patient (step 7).
+UNEXPLAINED_Z: Final = 3.0
 
 
 def pasi_noise_sd(pasi: npt.ArrayLike) -> FloatArray:
@@ -247,6 +265,32 @@ class Forecast:
     particles: int
     seed: int
     label: str = LABEL
+    expected_course: pl.DataFrame | None = None
+    best_fit_z: float | None = None
+
+    @property
+    def reading(self) -> str:
+        """The course in one plain sentence, with the numbers it was decided on (simulated)."""
+        words = COURSE_TEXT[self.course]
+        text = f"{words[0].upper()}{words[1:]} (simulated)"
+        if self.expected_change_pct is None or self.latest_change_pct is None:
+            return text
+        low, high = self.expected_change_pct
+        return (
+            f"{text}: PASI change on day {self.latest_day} {self.latest_change_pct:+.1f} % from "
+            f"baseline; expected {low:+.1f} % to {high:+.1f} % (10th–90th percentile)"
+        )
+
+    @property
+    def warning(self) -> str | None:
+        """Why the bands do not describe this patient (step 7), or ``None`` when the model fits."""
+        if self.best_fit_z is None or self.best_fit_z <= UNEXPLAINED_Z:
+            return None
+        return (
+            "the model cannot explain this patient: even the best-fitting simulated patient "
+            f"misses the PASI readings by {self.best_fit_z:.1f} reading SDs on average "
+            f"(more than {UNEXPLAINED_Z:g}); the expected course does not describe this patient"
+        )
 
     def summary(self) -> pl.DataFrame:
         """The weekly forecast table (every row simulated)."""
@@ -321,6 +365,15 @@ def forecast_patient(
     course, latest_day, latest_change, expected_change = _classify(
         record, baseline, sim_days, expected
     )
+    expected_course = pl.DataFrame(
+        {
+            "day": sim_days.astype(np.int64),
+            "expected_p10": expected[:, 0],
+            "expected_median": expected[:, 1],
+            "expected_p90": expected[:, 2],
+            "simulated": np.ones(sim_days.size, dtype=bool),
+        }
+    )
     observed = pl.DataFrame(
         {
             "visit": list(record.visit),
@@ -341,6 +394,8 @@ def forecast_patient(
         effective_sample_size=float(1.0 / np.sum(weights**2)),
         particles=k,
         seed=seed,
+        expected_course=expected_course,
+        best_fit_z=_best_fit_z(record, sim_days, pasi),
     )
 
 
@@ -386,6 +441,22 @@ def _readings_loglik(
                 z = (np.log(values[row]) - np.log(predicted)) / np.sqrt(np.log1p(cv * cv))
                 loglik -= 0.5 * z * z
     return loglik
+
+
+def _best_fit_z(
+    record: PatientRecord, sim_days: npt.NDArray[np.int64], pasi: FloatArray
+) -> float | None:
+    """RMS z-score of the readings (all but the baseline) for the best-fitting particle.
+
+    ``None`` when the baseline is the only reading (nothing to fit).
+    """
+    rows = np.flatnonzero(~np.isnan(record.pasi))
+    rows = rows[rows != record.baseline_index]
+    if rows.size == 0:
+        return None
+    predicted = pasi[np.searchsorted(sim_days, np.maximum(record.day[rows], 0))]
+    z = (record.pasi[rows][:, None] - predicted) / pasi_noise_sd(predicted)
+    return float(np.sqrt(np.mean(z * z, axis=0)).min())
 
 
 def _classify(

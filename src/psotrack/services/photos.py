@@ -111,8 +111,21 @@ def attach_photo(
         return photo.id
 
 
+@dataclass(frozen=True)
+class PhotoFile:
+    """A stored photo's bytes and their media type (``image/jpeg``, ``image/png`` or WebP)."""
+
+    content: bytes
+    media_type: str
+
+
 def read_photo(db: Database, actor: Actor, photo_id: int) -> bytes:
     """The stored (stripped) bytes of a photo, checked against its hash."""
+    return open_photo(db, actor, photo_id).content
+
+
+def open_photo(db: Database, actor: Actor, photo_id: int) -> PhotoFile:
+    """The stored (stripped) bytes of a photo, checked against its hash, with its media type."""
     with db.transaction() as session:
         resolve_actor(session, actor, Permission.READ_IDENTIFIED)
         photo = session.get(Photo, require_id("photo_id", photo_id))
@@ -126,7 +139,7 @@ def read_photo(db: Database, actor: Actor, photo_id: int) -> bytes:
         raise NotFound(f"the file of photo {photo_id} is missing from the photo folder") from None
     if hashlib.sha256(content).hexdigest() != photo.content_hash:
         raise Conflict(f"the file of photo {photo_id} does not match its recorded hash")
-    return content
+    return PhotoFile(content, photo.media_type)
 
 
 def clean_image(image_bytes: bytes) -> CleanImage:

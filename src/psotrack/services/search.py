@@ -33,9 +33,10 @@ from sqlalchemy.orm import Session, aliased
 
 from psotrack.errors import ValidationError
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.memo import Memo
 from psotrack.services.payloads import Bool, Id, Int, Payload, Text, parse_payload
 from psotrack.services.status import latest_by_patient
-from psotrack.services.timeline import _assessments_frame
+from psotrack.services.timeline import FRAME_SCHEMA, assessment_rows
 from psotrack.store.models import (
     Assessment,
     Enrollment,
@@ -311,9 +312,7 @@ def _details(
         .where(Patient.id.in_(ids))
     )
     found = {row[0]: row for row in session.execute(query)}
-    frame = _assessments_frame(session, program_id, identified, ids)
-    latest = latest_by_patient(frame).select("patient_id", "pchg")
-    change = dict(latest.iter_rows())
+    change = _changes(assessment_rows(session, program_id, identified, ids))
     out = []
     for patient_id in ids:
         _, research_id, family, given, mrn, program_id, program, status, last, score, alerts_n = (
@@ -336,3 +335,31 @@ def _details(
             )
         )
     return tuple(out)
+
+
+#: Each patient's latest change from baseline (in a 1-tuple: it may be None), keyed by their
+#: rows of the long table.
+_CHANGES: Final[Memo[tuple[float | None]]] = Memo(8192)
+
+
+def _changes(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Research id → percent change of the latest PASI from baseline, by the endpoint engine
+    (:func:`~psotrack.services.status.latest_by_patient`), computed only for patients whose
+    recorded values have not been seen before (see :mod:`psotrack.services.memo`)."""
+    columns = tuple(FRAME_SCHEMA)
+    by_patient: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_patient.setdefault(row["patient_id"], []).append(tuple(row[c] for c in columns))
+    keys = {pid: tuple(sorted(found, key=lambda r: r[3])) for pid, found in by_patient.items()}
+    kept = {pid: _CHANGES.get(key) for pid, key in keys.items()}
+    missing = [pid for pid, value in kept.items() if value is None]
+    if missing:
+        frame = pl.DataFrame(
+            [row for pid in missing for row in keys[pid]], schema=FRAME_SCHEMA, orient="row"
+        )
+        latest = latest_by_patient(frame.sort("patient_id", "day"))
+        computed = dict(latest.select("patient_id", "pchg").iter_rows())
+        for pid in missing:
+            kept[pid] = (computed.get(pid),)
+            _CHANGES.put(keys[pid], (computed.get(pid),))
+    return {pid: value[0] for pid, value in kept.items() if value is not None}

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any, Final
 
 import polars as pl
@@ -50,7 +51,7 @@ from psotrack.errors import NotFound, ValidationError
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS
-from psotrack.services.timeline import _assessments_frame
+from psotrack.services.timeline import FRAME_SCHEMA, _assessments_frame
 from psotrack.store.models import Patient
 
 #: The per-visit columns of a status (``summary()``), in this order.
@@ -101,10 +102,7 @@ def patient_status(db: Database, actor: Actor, patient_id: int | str) -> Patient
         identified = actor.may(Permission.READ_IDENTIFIED)
         patient = _find(session, patient_id)
         frame = _assessments_frame(session, None, identified, [patient.id])
-    rows, endpoints = status_tables(frame)
-    rows = rows.drop("patient_id")
-    kind, sentence = status_sentence(rows, endpoints)
-    current = _current(rows)
+    rows, endpoints, kind, sentence, current = _derived(tuple(frame.rows()))
     return PatientStatus(
         patient_id=patient.id if identified else None,
         research_id=patient.research_id,
@@ -117,6 +115,29 @@ def patient_status(db: Database, actor: Actor, patient_id: int | str) -> Patient
         rows=rows,
         endpoints=endpoints,
     )
+
+
+#: How many patients' derived status one process keeps (a few MB at most).
+CACHED_PATIENTS: Final = 4096
+
+
+@lru_cache(maxsize=CACHED_PATIENTS)
+def _derived(
+    rows: tuple[tuple[Any, ...], ...],
+) -> tuple[pl.DataFrame, pl.DataFrame, str, str, dict[str, Any] | None]:
+    """The engine's rows and endpoints, the sentence and the current values of one patient's
+    long table, given as its rows (``_assessments_frame``'s columns, in order).
+
+    A pure function of the recorded values, kept for the last :data:`CACHED_PATIENTS` inputs:
+    the patient page and the list ask for it on every view, and any change to what is recorded
+    is a different input (a new computation), so a kept result is never stale. The frames are
+    shared between callers: treat them as read-only (polars methods return new frames).
+    """
+    frame = pl.DataFrame(list(rows), schema=FRAME_SCHEMA, orient="row")
+    table, endpoints = status_tables(frame)
+    table = table.drop("patient_id")
+    kind, sentence = status_sentence(table, endpoints)
+    return table, endpoints, kind, sentence, _current(table)
 
 
 def _find(session: Session, patient_id: int | str) -> Patient:

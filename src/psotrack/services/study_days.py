@@ -3,18 +3,40 @@
 Day 0 is the date of the patient's first cell-therapy administration: the date of the visit it
 was given at, or, when it was logged without a visit, the calendar date of its start time (UTC).
 An assessment on day 0 made before the infusion is therefore baseline (``day ≤ 0``). A patient
-with no administration yet is counted from the start of the first enrollment.
+with no administration yet is counted from the start of the first enrollment
+(:func:`day_zero_dates`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from psotrack.store.models import Administration, Visit
+from psotrack.store.models import Administration, Enrollment, Visit
+
+
+def utc_date(moment: datetime) -> date:
+    """The calendar date of ``moment`` in UTC (a time without a zone is taken as UTC).
+
+    >>> from datetime import timedelta, timezone
+    >>> utc_date(datetime(2026, 1, 5, 23, 30, tzinfo=timezone(timedelta(hours=-2))))
+    datetime.date(2026, 1, 6)
+    """
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(UTC).date()
+
+
+def study_day(on: date, day_zero: date) -> int:
+    """Days from day 0 (day 0 itself is 0, the day before is −1: there is no day between).
+
+    >>> study_day(date(2026, 2, 2), date(2026, 1, 5)), study_day(date(2026, 1, 4), date(2026, 1, 5))
+    (28, -1)
+    """
+    return (on - day_zero).days
 
 
 def first_dose_dates(
@@ -30,7 +52,39 @@ def first_dose_dates(
         query = query.where(Administration.patient_id.in_(list(patient_ids)))
     first: dict[int, date] = {}
     for patient_id, started, on_visit in session.execute(query):
-        day = on_visit or started.date()
+        day = on_visit or utc_date(started)
         if patient_id not in first or day < first[patient_id]:
             first[patient_id] = day
     return first
+
+
+def day_zero_dates(
+    session: Session, patient_ids: Collection[int] | None = None
+) -> dict[int, tuple[date, str]]:
+    """Day 0 of each patient that has one, and what it is: ``"first administration"`` or,
+    for a patient with none yet, ``"enrollment start"`` (the earliest live enrollment's start).
+
+    A patient with neither (no live enrollment, no administration) has no day 0 and is absent.
+    """
+    zero = {
+        pid: (day, "first administration")
+        for pid, day in first_dose_dates(session, patient_ids).items()
+    }
+    query = select(Enrollment.patient_id, Enrollment.start_date).where(
+        Enrollment.deleted_at.is_(None)
+    )
+    if patient_ids is not None:
+        query = query.where(Enrollment.patient_id.in_(list(patient_ids)))
+    starts: dict[int, date] = {}
+    for patient_id, start in session.execute(query):
+        if patient_id not in starts or start < starts[patient_id]:
+            starts[patient_id] = start
+    for patient_id, start in starts.items():
+        zero.setdefault(patient_id, (start, "enrollment start"))
+    return zero
+
+
+def day_zero(session: Session, patient_id: int) -> date | None:
+    """One patient's day 0 (:func:`day_zero_dates`), or ``None`` when they have none."""
+    found = day_zero_dates(session, [patient_id]).get(patient_id)
+    return found[0] if found is not None else None

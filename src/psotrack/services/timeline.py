@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 from sqlalchemy import select
@@ -112,6 +112,14 @@ SCORE_COLUMNS = {
     Instrument.DLQI: "dlqi",
     Instrument.ITCH_NRS: "itch",
 }
+#: The columns and types of the long table (:func:`assessments_frame`).
+FRAME_SCHEMA: Final = {
+    "patient_id": pl.String,
+    "arm": pl.String,
+    "visit": pl.String,
+    "day": pl.Int64,
+    **dict.fromkeys(SCORE_COLUMNS.values(), pl.String),
+}
 
 
 def assessments_frame(db: Database, actor: Actor, program_id: int | None = None) -> pl.DataFrame:
@@ -136,6 +144,18 @@ def _assessments_frame(
     patient_ids: Collection[int] | None = None,
 ) -> pl.DataFrame:
     """The long table of :func:`assessments_frame`, of these patients only when given."""
+    rows = assessment_rows(session, program_id, labels, patient_ids)
+    frame = pl.DataFrame(rows, schema=FRAME_SCHEMA, orient="row")
+    return frame.sort("patient_id", "day")
+
+
+def assessment_rows(
+    session: Session,
+    program_id: int | None,
+    labels: bool,
+    patient_ids: Collection[int] | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of :func:`_assessments_frame` (``FRAME_SCHEMA``'s keys), in no set order."""
     enrollment_query = select(Enrollment.patient_id, Enrollment.arm, Enrollment.start_date).where(
         Enrollment.deleted_at.is_(None)
     )
@@ -187,7 +207,4 @@ def _assessments_frame(
             },
         )
         row[SCORE_COLUMNS[instrument]] = score
-    schema = {"patient_id": pl.String, "arm": pl.String, "visit": pl.String, "day": pl.Int64}
-    schema.update(dict.fromkeys(SCORE_COLUMNS.values(), pl.String))
-    frame = pl.DataFrame(list(rows.values()), schema=schema, orient="row")
-    return frame.sort("patient_id", "day")
+    return list(rows.values())

@@ -157,3 +157,24 @@ def _get_user(session: Session, user_id: int) -> User:
     if user is None or user.deleted_at is not None:
         raise NotFound(f"no user with id {user_id}")
     return user
+
+
+def actor_named(db: Database, username: str) -> Actor:
+    """The actor a command names with ``--user``: a claim that each service checks again.
+
+    The command line has no sign-in (whoever runs it can open the database), so this only says
+    whose permissions apply and whom the audit log names. The system user is refused: a
+    command run with ``--user`` is a person's act.
+    """
+    if username.strip().lower() == SYSTEM_USERNAME:
+        allowed = f"a person's user name ({SYSTEM_USERNAME!r} is psotrack's own account)"
+        raise ValidationError("--user", username, allowed, "invalid")
+    with db.transaction() as session:
+        user = session.scalar(
+            select(User).where(User.username == username, User.deleted_at.is_(None))
+        )
+        if user is None:
+            raise ValidationError(
+                "--user", username, "an existing user (see psotrack users list)", "invalid"
+            )
+        return Actor(user_id=user.id, role=user.role, name=user.username)

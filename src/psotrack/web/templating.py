@@ -35,8 +35,10 @@ def render(
 ) -> HTMLResponse:
     """``template`` rendered with ``context`` and the page basics; status ``status_code``."""
     actor: Actor | None = getattr(request.state, "actor", None)
-    claim: SessionClaim | None = getattr(request.state, "claim", None)
     signer: Signer = request.app.state.signer
+    claim: SessionClaim | None = getattr(request.state, "claim", None)
+    if claim is None:  # no rule ran (an unknown address), or a bearer token: keep the cookie's
+        claim = signer.read_session(request.cookies.get(COOKIE))
     new_cookie = None
     if claim is None:
         new_cookie, claim = signer.session_cookie(0, "")

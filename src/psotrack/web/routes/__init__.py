@@ -19,12 +19,14 @@ from psotrack.web.routes import (
     api_score,
     api_visits,
     auth,
+    patient_page,
     patients,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     patients.router,
+    patient_page.router,
     api_auth.router,
     api_score.router,
     api_patients.router,

@@ -5,24 +5,31 @@ Photos are identified records: every route here is for the care team only.
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import Response
-from PIL import Image
 
 from psotrack.services.context import Actor
 from psotrack.services.payloads import MAX_ID
-from psotrack.services.photos import FORMATS, MAX_BYTES, attach_photo, read_photo
+from psotrack.services.photos import FORMATS, MAX_BYTES, attach_photo, open_photo
 from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import ColourSpace
 from psotrack.web import rules
 from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
-from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, Moment, PageOut, page_of
+from psotrack.web.schemas import (
+    ERRORS,
+    WRITE_ERRORS,
+    ApiModel,
+    Created,
+    Message,
+    Moment,
+    PageOut,
+    page_of,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["photos"], dependencies=[Depends(bearer)])
 
@@ -84,13 +91,16 @@ def upload_photo(
 @router.get(
     "/photos/{photo_id}",
     response_class=Response,
-    responses={200: {"content": IMAGE_TYPES, "description": "the stored image"}, **ERRORS},
+    responses={
+        200: {"content": IMAGE_TYPES, "description": "the stored image"},
+        **ERRORS,
+        409: {"model": Message, "description": "the stored file does not match its hash"},
+    },
 )
 def photo_bytes(
     request: Request,
     photo_id: Annotated[WholeNumber, Path(ge=1, le=MAX_ID, description="photo id")],
     actor: Actor = Depends(rules.IDENTIFIED),
 ) -> Response:
-    content = read_photo(request.app.state.db, actor, photo_id)
-    media_type = FORMATS[str(Image.open(io.BytesIO(content)).format)][1]
-    return Response(content, media_type=media_type)
+    stored = open_photo(request.app.state.db, actor, photo_id)
+    return Response(stored.content, media_type=stored.media_type)

@@ -22,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 def patient_list(
     request: Request,
     q: Annotated[str, Query(max_length=100)] = "",
-    status: EnrollmentStatus | None = None,
+    status: Annotated[str, Query(max_length=20)] = "",
     sort: Annotated[str, Query(max_length=20)] = "last_visit",
     desc: bool = True,
     page: Page = 1,
@@ -32,14 +32,14 @@ def patient_list(
     db = request.app.state.db
     context: dict[str, Any] = {
         "q": q,
-        "status": status.value if status else "",
+        "status": status,
         "sort": sort,
         "desc": desc,
         "sort_keys": SORT_KEYS,
         "statuses": [s.value for s in EnrollmentStatus],
     }
     try:
-        found = search_patients(db, actor, q, None, status, sort, desc, page, page_size)
+        found = search_patients(db, actor, q, None, status or None, sort, desc, page, page_size)
     except ValidationError as refused:
         context["problems"] = [str(p) for p in refused.problems]
         return render(request, "patients.html", context, status_code=422)

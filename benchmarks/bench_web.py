@@ -1,0 +1,304 @@
+"""Benchmark: the web app under load from 50 concurrent clients, on SQLite and PostgreSQL.
+
+Run: ``.venv/bin/python benchmarks/bench_web.py [--patients 1000] [--seconds 30] [--clients 50]
+[--postgres URL]``.
+
+For each database a synthetic demo of ``--patients`` patients is built (not timed; the SQLite
+file is kept in ``.bench-cache/`` and reused while the schema is the same), then ``psotrack
+serve`` runs in its own process on 127.0.0.1 and this process drives it for ``--seconds`` with
+``--clients`` concurrent clients (httpx, one connection each). Each client sends its requests at
+random (Poisson) moments so that together they offer ``--rate`` requests/s (default 300, the
+target); a client whose answer has not come yet waits for it (so an overloaded server shows as
+a lower rate and longer times, never as lost requests). With ``--rate 0`` the clients send
+back to back (the server's saturation throughput). The requests follow a weighted mix:
+
+======================  ======  ===================================================
+route                   share   what it does
+======================  ======  ===================================================
+patient page            40 %    ``GET /patients/{id}`` of a random patient (HTML)
+patient list            20 %    ``GET /patients?page=…`` sorted by last visit
+assessment POST         15 %    ``POST /api/v1/assessments`` (a PASI, bearer token)
+live score              25 %    ``POST /api/v1/score/pasi`` (bearer token)
+======================  ======  ===================================================
+
+It prints requests/s overall, p50/p95/p99 per route and the errors (any answer other than the
+expected status, or a failed connection). The baseline, measured in the same run against the
+same server, is ``GET /healthz`` alone (no database): the ratio says how much of the server's
+capacity the clinical routes get. Targets on the project's 2-core machine (the load generator
+shares the cores with the server): ≥ 300 requests/s overall, patient page p95 ≤ 100 ms,
+assessment POST p95 ≤ 50 ms, live score p95 ≤ 20 ms, zero errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".bench-cache"
+PASSWORD = "bench-web-password-1"
+SECRET = "bench-web-secret-key-0123456789abcdefghij"
+MIX = (("patient page", 40), ("patient list", 20), ("assessment POST", 15), ("live score", 25))
+TARGETS_P95_MS = {"patient page": 100.0, "assessment POST": 50.0, "live score": 20.0}
+TARGET_RPS = 300.0
+REGION = {"erythema": 2, "induration": 2, "desquamation": 1, "area": 3}
+PASI = {r: REGION for r in ("head", "upper_limbs", "trunk", "lower_limbs")}
+
+
+@dataclass
+class Results:
+    times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    samples: dict[str, str] = field(default_factory=dict)
+
+
+def prepare(url: str, patients: int, console: Console) -> tuple[list[int], list[int]]:
+    """Build the demo (unless there) and set every demo user's password; patient and visit ids."""
+    from psotrack.services.context import SYSTEM, Database
+    from psotrack.services.demo import build_demo, count_patients
+    from psotrack.services.users import set_password
+    from psotrack.store import make_engine, upgrade
+    from psotrack.store.models import Patient, User, Visit
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        db = Database.from_engine(engine, photo_dir=CACHE / "photos")
+        if count_patients(db) == 0:
+            started = time.perf_counter()
+            with console.status(f"building a {patients}-patient synthetic demo (once)…"):
+                build_demo(db, patients=patients, seed=11)
+            console.print(f"demo built in {time.perf_counter() - started:.0f} s")
+        with db.transaction() as session:
+            users = session.scalars(select(User.id).where(User.username.like("demo-%"))).all()
+            patient_ids = list(session.scalars(select(Patient.id)).all())
+            visit_ids = list(session.scalars(select(Visit.id).where(Visit.deleted_at.is_(None))))
+        for user_id in users:
+            set_password(db, SYSTEM, user_id, PASSWORD)
+        return patient_ids, visit_ids
+    finally:
+        engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(url: str) -> Iterator[str]:
+    """``psotrack serve`` on a free port in its own process; its base address."""
+    port = free_port()
+    env = {**os.environ, "PSOTRACK_DATABASE_URL": url, "PSOTRACK_SECRET_KEY": SECRET}
+    env["PSOTRACK_PHOTO_DIR"] = str(CACHE / "photos")
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/psotrack"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("the server did not start within 60 s")
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def signed_in(base: str) -> tuple[httpx.AsyncClient, str]:
+    """A client with a page session (cookie) and an API bearer token of the demo clinician."""
+    client = httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False)
+    login = await client.get("/login")
+    token = login.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    form = {"username": "demo-clinician", "password": PASSWORD, "csrf_token": token}
+    answer = await client.post("/login", data=form)
+    assert answer.status_code == 303, answer.text
+    async with httpx.AsyncClient(base_url=base, timeout=30) as bare:  # no cookie: no CSRF
+        api = await bare.post(
+            "/api/v1/token", data={"username": "demo-clinician", "password": PASSWORD}
+        )
+    return client, api.json()["access_token"]
+
+
+async def drive(
+    base: str, seconds: float, clients: int, rate: float, patients: list[int], visits: list[int]
+) -> tuple[Results, float]:
+    results = Results()
+    pages = max(1, len(patients) // 50)
+    routes = [name for name, share in MIX for _ in range(share)]
+    sessions = [await signed_in(base) for _ in range(clients)]
+    stop = time.perf_counter() + seconds
+
+    async def one_client(client: httpx.AsyncClient, bearer: str, rng: random.Random) -> None:
+        auth = {"Authorization": f"Bearer {bearer}"}
+        due = time.perf_counter()
+        while time.perf_counter() < stop:
+            if rate > 0:  # Poisson arrivals: this client's share of the offered rate
+                due += rng.expovariate(rate / clients)
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            route = rng.choice(routes)
+            started = time.perf_counter()
+            try:
+                if route == "patient page":
+                    answer = await client.get(f"/patients/{rng.choice(patients)}")
+                elif route == "patient list":
+                    answer = await client.get(f"/patients?page={rng.randint(1, pages)}")
+                elif route == "assessment POST":
+                    body = {"visit_id": rng.choice(visits), "instrument": "pasi", "responses": PASI}
+                    answer = await client.post("/api/v1/assessments", json=body, headers=auth)
+                else:
+                    answer = await client.post("/api/v1/score/pasi", json=PASI, headers=auth)
+            except httpx.HTTPError as error:
+                results.errors[route] += 1
+                results.samples.setdefault(route, type(error).__name__)
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            if answer.status_code not in (200, 201):
+                results.errors[route] += 1
+                results.samples.setdefault(route, f"{answer.status_code} {answer.text[:120]}")
+            else:
+                results.times[route].append(elapsed)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one_client(c, t, random.Random(i)) for i, (c, t) in enumerate(sessions)))
+    wall = time.perf_counter() - began
+    for client, _ in sessions:
+        await client.aclose()
+    return results, wall
+
+
+async def baseline(base: str, seconds: float, clients: int) -> float:
+    """Requests/s of ``GET /healthz`` (no database) from the same number of clients."""
+    count = 0
+    stop = time.perf_counter() + seconds
+
+    async def one() -> None:
+        nonlocal count
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            while time.perf_counter() < stop:
+                if (await client.get("/healthz")).status_code == 200:
+                    count += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(clients)))
+    return count / (time.perf_counter() - began)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def report(
+    console: Console, name: str, results: Results, wall: float, base_rps: float, rate: float
+) -> bool:
+    total = sum(len(v) for v in results.times.values())
+    errors = sum(results.errors.values())
+    rps = (total + errors) / wall
+    table = Table(title=f"{name}: {rps:.0f} requests/s answered, {errors} errors, {wall:.0f} s")
+    for column in ("route", "requests", "p50 ms", "p95 ms", "p99 ms", "target p95", "errors"):
+        table.add_column(column, justify="left" if column == "route" else "right")
+    met = rps >= TARGET_RPS * 0.97 and errors == 0  # Poisson arrivals: ±3 % of the rate
+    for route, _ in MIX:
+        times = results.times.get(route, [])
+        target = TARGETS_P95_MS.get(route)
+        p95 = percentile(times, 95) if times else float("nan")
+        if target is not None and not p95 <= target:
+            met = False
+        table.add_row(
+            route,
+            str(len(times)),
+            f"{statistics.median(times):.1f}" if times else "—",
+            f"{p95:.1f}" if times else "—",
+            f"{percentile(times, 99):.1f}" if times else "—",
+            f"≤ {target:.0f}" if target else "—",
+            str(results.errors.get(route, 0)),
+        )
+    console.print(table)
+    for route, sample in results.samples.items():
+        console.print(f"  first error of {route}: {sample}")
+    console.print(
+        f"  baseline GET /healthz: {base_rps:.0f} requests/s; clinical mix / baseline = "
+        f"{rps / base_rps:.2f}; targets (≥ {TARGET_RPS:.0f} req/s, p95s, 0 errors) "
+        f"{'met' if met else 'NOT met'}"
+    )
+    return met
+
+
+def run_one(console: Console, name: str, url: str, args: argparse.Namespace) -> None:
+    patients, visits = prepare(url, args.patients, console)
+    with server(url) as base:
+        base_rps = asyncio.run(baseline(base, min(10.0, args.seconds), args.clients))
+        results, wall = asyncio.run(
+            drive(base, args.seconds, args.clients, args.rate, patients, visits)
+        )
+    offered = f"offered {args.rate:.0f}/s" if args.rate else "back to back"
+    report(console, f"{name} ({offered})", results, wall, base_rps, args.rate)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=TARGET_RPS, help="offered requests/s")
+    parser.add_argument("--postgres", default=os.environ.get("PSOTRACK_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    if not 1 <= args.patients <= 10_000 or not 1 <= args.seconds <= 600:
+        raise SystemExit("--patients must be 1–10000 and --seconds 1–600")
+    if not 1 <= args.clients <= 500 or not 0 <= args.rate <= 10_000:
+        raise SystemExit("--clients must be 1–500 and --rate 0–10000")
+    console = Console()
+    console.print("[bold]SYNTHETIC DEMO DATA[/bold] — load test of the web app")
+    CACHE.mkdir(exist_ok=True)
+    sqlite_file = CACHE / f"web-{args.patients}.db"
+    run_one(console, "SQLite", f"sqlite:///{sqlite_file}", args)
+    if args.postgres:
+        from psotrack.store.engine import temporary_schema_engine
+
+        with temporary_schema_engine(args.postgres, prefix="bench_web") as engine:
+            schema = engine.dialect.default_schema_name
+            with engine.connect() as connection:
+                schema = connection.exec_driver_sql("select current_schema()").scalar_one()
+            url = f"{args.postgres}?options=-csearch_path%3D{schema}"
+            run_one(console, "PostgreSQL", url, args)
+    else:
+        console.print("PostgreSQL skipped: pass --postgres URL or set PSOTRACK_TEST_POSTGRES_URL")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,107 @@
+"""`psotrack export research`: the de-identified research data set, written as one folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from psotrack.cli.db import DatabaseUrl, open_engine
+
+app = typer.Typer(help="Export the record to files.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="export")
+
+
+@app.command("research")
+def research(
+    output: Annotated[
+        Path, typer.Option("--output", help="A new or empty folder to write the export into.")
+    ],
+    user: Annotated[
+        str,
+        typer.Option(
+            "--user", help="Your psotrack user name: the export runs and is audited as you."
+        ),
+    ],
+    file_format: Annotated[
+        str, typer.Option("--format", help="parquet (default) or csv.")
+    ] = "parquet",
+    date_shift: Annotated[
+        bool,
+        typer.Option(
+            "--date-shift/--study-days",
+            help="Dates as study days (default), or shifted by random days per patient.",
+        ),
+    ] = False,
+    include_photos: Annotated[
+        bool,
+        typer.Option(
+            "--include-photos",
+            help="Add the photos (only for roles that read identified records).",
+        ),
+    ] = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, help="Seed of the date shifts (default: random; never written)."),
+    ] = None,
+    photo_dir: Annotated[
+        Path | None,
+        typer.Option("--photo-dir", help="The photo folder; default PSOTRACK_PHOTO_DIR."),
+    ] = None,
+    url: DatabaseUrl = None,
+) -> None:
+    """Write the record without direct identifiers, keyed by research id, with manifest.json
+    (what was removed and how) and summary.csv (rows per table) beside the data.
+
+    Names, MRNs, birth dates, free text and staff are left out; ages of 90 or more are 90+.
+    Nothing is written unless the whole export is.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from psotrack.interop.files import check_output_folder
+    from psotrack.interop.research_files import (
+        export_steps,
+        parse_file_format,
+        write_research_export,
+    )
+    from psotrack.services.context import Database
+    from psotrack.services.research_export import research_dataset
+    from psotrack.services.research_tables import DateOption
+    from psotrack.services.users import actor_named
+    from psotrack.settings import load_settings
+
+    chosen = parse_file_format(file_format)
+    check_output_folder(output)
+    dates = DateOption.DATE_SHIFT if date_shift else DateOption.STUDY_DAYS
+    folder = photo_dir if photo_dir is not None else load_settings().photo_dir
+    console = Console(stderr=True)
+    with open_engine(url, require_schema=True) as engine:
+        db = Database.from_engine(engine, photo_dir=folder)
+        actor = actor_named(db, user)
+        with console.status("reading the record"):
+            dataset = research_dataset(
+                db, actor, dates=dates, include_photos=include_photos, seed=seed
+            )
+    columns = (TextColumn("writing {task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(output.name, total=export_steps(dataset))
+        written = write_research_export(
+            dataset, output, chosen, progress=lambda _name: bar.advance(task)
+        )
+    typer.echo(
+        f"wrote {len(dataset.tables)} tables ({written.rows:,} rows, {dataset.patients:,} "
+        f"patients, dates as {dates.value}) and {len(dataset.photos)} photos to {output}, "
+        "with manifest.json and summary.csv"
+    )
+    if dataset.left_out_patients:
+        typer.echo(
+            f"left out {dataset.left_out_patients} patients with no enrollment and no "
+            "administration (no day 0)"
+        )
+    if dataset.synthetic_patients:
+        typer.echo(f"SYNTHETIC: {dataset.synthetic_patients} patients are synthetic data")

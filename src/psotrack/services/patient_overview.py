@@ -1,0 +1,88 @@
+"""Everything the patient page shows in one call: record, status sentence, open flags, programs.
+
+The parts come from the services that own them (:func:`~psotrack.services.timeline.load_timeline`,
+:func:`~psotrack.services.status.patient_status`, :func:`~psotrack.services.flags.list_alerts`);
+this module only adds what none of them gives (the names of the patient's programs, the
+analytes that have a chart) and requires the right to read identified records first, as the
+page shows names, MRNs and photos.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Final
+
+from sqlalchemy import select
+
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.flags import Alert, list_alerts
+from psotrack.services.patients import get_patient
+from psotrack.services.status import PatientStatus, patient_status
+from psotrack.services.timeline import PatientTimeline, load_timeline
+from psotrack.store.models import Assessment, Enrollment, Program, Visit
+from psotrack.store.vocabulary import ANALYTES
+
+#: The score charts of the patient page, in the order shown (``reports.figures.SCORES``).
+SCORE_CHARTS: Final = ("pasi", "bsa", "pga", "dlqi", "itch")
+
+
+@dataclass(frozen=True)
+class PatientOverview:
+    """One patient's page: the whole record, where they stand, what needs attention.
+
+    ``programs``: program id → name, for the patient's enrollments. ``analytes``: the analytes
+    with at least one result, each with its label (a chart each).
+    """
+
+    timeline: PatientTimeline
+    status: PatientStatus
+    alerts: tuple[Alert, ...]
+    programs: Mapping[int, str]
+    analytes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def visits(self) -> dict[int, Visit]:
+        """The patient's visits by id (assessments, labs and photos name their visit by id)."""
+        return {visit.id: visit for visit in self.timeline.visits}
+
+    @property
+    def assessments(self) -> list[tuple[Visit, Assessment]]:
+        """Each assessment with its visit, oldest visit first."""
+        visits = self.visits
+        found = [(visits[a.visit_id], a) for a in self.timeline.assessments if a.visit_id in visits]
+        return sorted(found, key=lambda pair: (pair[0].visit_date, pair[0].id, pair[1].id))
+
+    def study_day(self, when: date) -> int | None:
+        """Days from day 0 (the first administration) to ``when``."""
+        zero = self.timeline.day_zero
+        return None if zero is None else (when - zero).days
+
+    @property
+    def current_enrollment(self) -> Enrollment | None:
+        """The newest enrollment (its program and status head the page)."""
+        return self.timeline.enrollments[-1] if self.timeline.enrollments else None
+
+
+def patient_overview(db: Database, actor: Actor, patient_id: int) -> PatientOverview:
+    """The patient page's content; :class:`~psotrack.errors.NotFound` for an unknown patient."""
+    with db.transaction() as session:
+        actor = resolve_actor(session, actor, Permission.READ_IDENTIFIED)
+        get_patient(session, patient_id)
+        programs = dict(
+            session.execute(
+                select(Program.id, Program.name)
+                .join(Enrollment, Enrollment.program_id == Program.id)
+                .where(Enrollment.patient_id == patient_id)
+            ).all()
+        )
+    timeline = load_timeline(db, actor, patient_id)
+    recorded = {lab.analyte for lab in timeline.labs}
+    return PatientOverview(
+        timeline=timeline,
+        status=patient_status(db, actor, patient_id),
+        alerts=tuple(list_alerts(db, actor, patient_id=patient_id)),
+        programs=programs,
+        analytes={code: label for code, (label, _) in ANALYTES.items() if code in recorded},
+    )

@@ -1,0 +1,129 @@
+"""The patient page (record, status, flags, charts), its SVG charts, the mirror, and photos.
+
+Every route here shows identified records (names, MRNs, photos): rule ``IDENTIFIED``. An unknown
+patient, chart or photo is the services' :class:`~psotrack.errors.NotFound`, answered 404 by
+:mod:`psotrack.web.errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from psotrack.errors import NotFound, ValidationError
+from psotrack.reports.figures import SCORES, course_chart, lab_chart, score_chart
+from psotrack.services.context import Actor, Database
+from psotrack.services.mirror import MAX_VISITS, mirror
+from psotrack.services.patient_charts import expected_course, lab_series, score_series
+from psotrack.services.patient_overview import SCORE_CHARTS, patient_overview
+from psotrack.services.photos import open_photo
+from psotrack.web import rules
+from psotrack.web.params import WholeNumber
+from psotrack.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+#: A chart's own policy: matplotlib's SVG carries inline styles, and nothing else may load.
+SVG_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'"
+LAB_PREFIX: Final = "lab-"
+COURSE: Final = "course"
+_SUPERSCRIPT: Final = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def scientific(value: float) -> str:
+    """A cell count as people write it: ``1.5 × 10⁶`` (3 significant digits).
+
+    >>> scientific(1.5e6), scientific(2.25e8), scientific(500.0)
+    ('1.5 × 10⁶', '2.25 × 10⁸', '500')
+    """
+    text = f"{value:.3g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(
+    request: Request, patient_id: WholeNumber, actor: Actor = Depends(rules.IDENTIFIED)
+) -> Response:
+    overview = patient_overview(_db(request), actor, patient_id)
+    context = {
+        "overview": overview,
+        "timeline": overview.timeline,
+        "status": overview.status,
+        "score_charts": [(name, SCORES[name].name) for name in SCORE_CHARTS],
+        "lab_prefix": LAB_PREFIX,
+        "scientific": scientific,
+    }
+    return render(request, "patient.html", context)
+
+
+@router.get("/patients/{patient_id}/charts/{chart}.svg")
+def patient_chart(
+    request: Request,
+    patient_id: WholeNumber,
+    chart: Annotated[str, Path(max_length=60)],
+    actor: Actor = Depends(rules.IDENTIFIED),
+) -> Response:
+    db = _db(request)
+    if chart in SCORES:
+        series = score_series(db, actor, patient_id)
+        svg = score_chart(series.scores, chart, baseline_pasi=series.baseline_pasi)
+    elif chart.startswith(LAB_PREFIX):
+        lab = lab_series(db, actor, patient_id, chart.removeprefix(LAB_PREFIX))
+        svg = lab_chart(lab.results, name=lab.name, unit=lab.unit)
+    elif chart == COURSE:
+        course = expected_course(db, actor, patient_id)
+        forecast = course.forecast
+        if forecast is None:
+            reading, warning = f"No expected course: {course.reason}.", None
+        else:
+            reading, warning = forecast.reading, forecast.warning
+            if course.irregular:
+                reading += "; the intervals between doses were averaged"
+            reading += f". Schedule: {course.schedule}."
+        expected = forecast.expected_course if forecast is not None else None
+        svg = course_chart(course.measured, expected, reading=reading, warning=warning)
+    else:
+        raise NotFound(f"no chart {chart}")
+    return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": SVG_CSP})
+
+
+@router.get("/patients/{patient_id}/mirror", response_class=HTMLResponse)
+def patient_mirror(
+    request: Request,
+    patient_id: WholeNumber,
+    site: Annotated[str | None, Query(max_length=80)] = None,
+    visit: Annotated[list[WholeNumber] | None, Query(max_length=MAX_VISITS * 4)] = None,
+    actor: Actor = Depends(rules.IDENTIFIED),
+) -> Response:
+    db = _db(request)
+    try:
+        shown = mirror(db, actor, patient_id, site, visit or [])
+    except ValidationError as refused:
+        context = {
+            "mirror": mirror(db, actor, patient_id, None, []),
+            "problems": [str(p) for p in refused.problems],
+            "patient_id": patient_id,
+            "max_visits": MAX_VISITS,
+        }
+        return render(request, "mirror.html", context, status_code=422)
+    context = {"mirror": shown, "patient_id": patient_id, "max_visits": MAX_VISITS}
+    return render(request, "mirror.html", context)
+
+
+@router.get("/photos/{photo_id}")
+def photo(
+    request: Request, photo_id: WholeNumber, actor: Actor = Depends(rules.IDENTIFIED)
+) -> Response:
+    stored = open_photo(_db(request), actor, photo_id)
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"}
+    return Response(stored.content, media_type=stored.media_type, headers=headers)
