@@ -307,3 +307,9 @@ def test_a_user_without_a_password_cannot_sign_in(db):
     create_user(db, SYSTEM, {"username": "nopw", "display_name": "No PW", "role": "coordinator"})
     assert refusal(db, "nopw", "") == SIGN_IN_REFUSED
     assert refusal(db, "nopw", PASSWORD) == SIGN_IN_REFUSED
+
+
+def test_a_username_with_a_control_character_is_refused_like_an_unknown_one(db):
+    # PostgreSQL cannot compare a text holding NUL: the look-up raised a driver error (a 500).
+    add_user(db)
+    assert refusal(db, "jd\x00oe", PASSWORD) == refusal(db, "jdoe\x1b", PASSWORD) == SIGN_IN_REFUSED

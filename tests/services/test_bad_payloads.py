@@ -5,7 +5,8 @@ a service answers with success or one of psotrack's own errors, and a refusal le
 exactly as it was.
 """
 
-from datetime import date, datetime
+import math
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import polars as pl
 import pytest
@@ -252,4 +253,32 @@ def test_an_mrn_with_a_nul_byte_is_refused_on_enrollment(db, clinician, program_
     with pytest.raises(ValidationError) as caught:
         enroll_patient(db, clinician, form)
     assert caught.value.field == "mrn"
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        # Year 1 at UTC+5 has no UTC time at all: converting it raised OverflowError (a 500).
+        (
+            {"started_at": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))},
+            "started_at",
+            "started_at=0001-01-01 00:00:00+05:00: a date from 1900-01-01 to 2100-12-31",
+        ),
+        (
+            {"stopped_at": datetime(2101, 1, 1, tzinfo=UTC)},
+            "stopped_at",
+            "stopped_at=2101-01-01 00:00:00+00:00: a date from 1900-01-01 to 2100-12-31",
+        ),
+        # Python's JSON reader takes Infinity; it was stored and no answer could carry it back.
+        ({"volume_ml": math.inf}, "volume_ml", "volume_ml=inf: Input should be a finite number"),
+    ],
+)
+def test_dates_outside_1900_2100_and_infinite_numbers_are_refused(
+    db, clinician, patient_id, changes, field, message
+):
+    before = snapshot(db)
+    with pytest.raises(ValidationError) as caught:
+        log_administration(db, clinician, administration_form(patient_id, **changes))
+    assert (caught.value.field, str(caught.value)) == (field, message)
     assert snapshot(db) == before

@@ -123,3 +123,28 @@ def client_for(app) -> Iterator[Callable[[Role], TestClient]]:
     yield make
     for client in opened:
         client.__exit__(None, None, None)
+
+
+def token_of(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """A bearer token for ``username`` from ``POST /api/v1/token`` (the OAuth2 password flow)."""
+    response = client.post("/api/v1/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture
+def api_for(app) -> Iterator[Callable[[Role], TestClient]]:
+    """A factory: a new client that sends a bearer token of the user of that role (no cookie)."""
+    opened: list[TestClient] = []
+
+    def make(role: Role) -> TestClient:
+        client = TestClient(app, follow_redirects=False)
+        client.__enter__()
+        opened.append(client)
+        client.headers["Authorization"] = f"Bearer {token_of(client, role.value)}"
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)

@@ -86,6 +86,7 @@ def cohort(db, users, own_patient) -> dict[str, Any]:
             "photo_id": photo,
             "flag_id": flag or 1,
             "user_id": users[Role.RESEARCHER].user_id,
+            "research_id": patients[0].research_id,
         }
         secrets, own = set(), set()
         for identity in identities:

@@ -21,6 +21,7 @@ psotrack's choices, where the issue leaves them open:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 from psotrack.errors import PermissionDenied, ValidationError
 from psotrack.services.audit import audit_changed
 from psotrack.services.context import SYSTEM, Actor, Database, Permission, resolve_actor
-from psotrack.services.payloads import as_utc
+from psotrack.services.payloads import CONTROL_CHARACTERS, as_utc
 from psotrack.store.models import User
 from psotrack.store.models.base import utcnow
 from psotrack.store.vocabulary import SYSTEM_USERNAME
@@ -146,7 +147,14 @@ def authenticate(db: Database, username: str, password: str, now: datetime | Non
         raise PermissionDenied(SIGN_IN_REFUSED)
     signed_in: Actor | None = None
     with db.transaction() as session:
-        user = session.scalar(select(User).where(User.username == username.strip()))
+        name = username.strip()
+        # No username holds a control character, and PostgreSQL cannot compare a NUL at all.
+        found = (
+            None
+            if re.search(CONTROL_CHARACTERS, name)
+            else select(User).where(User.username == name)
+        )
+        user = None if found is None else session.scalar(found)
         usable = (
             user is not None
             and user.active

@@ -71,10 +71,12 @@ def raise_flag(
 
 @dataclass(frozen=True)
 class Alert:
-    """A flag as a list shows it."""
+    """A flag as a list shows it; ``patient_id`` (the internal id) is ``None`` for a role without
+    access to identified records, who find patients by ``research_id`` only."""
 
     id: int
-    patient_id: int
+    patient_id: int | None
+    research_id: str
     kind: str
     message: str
     entity: str
@@ -82,8 +84,6 @@ class Alert:
     raised_at: datetime
     due_date: date | None
     acknowledged: bool
-    #: The patient's research id (what a researcher is shown instead of any identifier).
-    research_id: str = ""
     closed: bool = False
     acknowledged_at: datetime | None = None
     #: The care team's notes (free text): empty for roles without identified access.
@@ -103,7 +103,8 @@ def list_alerts(
     """Flags of patients still on record; unacknowledged (open) only unless asked.
 
     ``order``: ``"newest"`` raised first, or ``"deadline"`` (see :data:`AlertOrder`). A role
-    without access to identified records gets each flag's coded message and no notes.
+    without access to identified records gets each flag's coded message, no notes and the
+    patient's research id only.
     """
     if order not in ("newest", "deadline"):
         raise ValidationError("order", order, "newest, or deadline", "invalid")
@@ -133,7 +134,8 @@ def list_alerts(
         return [
             Alert(
                 id=f.id,
-                patient_id=f.patient_id,
+                patient_id=f.patient_id if identified else None,
+                research_id=research_id,
                 kind=f.kind.value,
                 message=f.message if identified else f.coded_message,
                 entity=f.entity,
@@ -141,7 +143,6 @@ def list_alerts(
                 raised_at=f.raised_at,
                 due_date=f.due_date,
                 acknowledged=f.acknowledged_at is not None,
-                research_id=research_id,
                 closed=f.closed_at is not None,
                 acknowledged_at=f.acknowledged_at,
                 acknowledged_note=f.acknowledged_note if identified else None,

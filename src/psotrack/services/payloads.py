@@ -5,6 +5,7 @@ pydantic turns ``false`` into 0 and ``"3"`` into 3. Dates and times stay lax, so
 form or JSON body is read. Each pydantic error becomes a :class:`~psotrack.errors.Problem`
 naming field, value and rule.
 
+Dates and times lie from 1900-01-01 to 2100-12-31 (:data:`EARLIEST_DATE`, :data:`LATEST_DATE`).
 Text is checked here, before the database, the same way for SQLite and PostgreSQL: surrounding
 whitespace is trimmed, lengths are those of the columns, and control characters (NUL, which
 PostgreSQL cannot store, and the rest; tab and line breaks excepted) are refused.
@@ -25,7 +26,9 @@ from psotrack.errors import Problem, ValidationError
 Model = TypeVar("Model", bound=pydantic.BaseModel)
 
 Int = pydantic.StrictInt
-Float = pydantic.StrictFloat  # also takes an int, never a bool or text
+#: Also takes an int, never a bool or text; never infinite or NaN (JSON has no such numbers, but
+#: Python's reader takes ``Infinity`` and ``NaN``, and no answer could carry them back).
+Float = Annotated[pydantic.StrictFloat, pydantic.Field(allow_inf_nan=False)]
 Bool = pydantic.StrictBool
 Text = pydantic.StrictStr
 #: A row id: a positive integer that fits the database's INTEGER column (PostgreSQL int4).
@@ -37,6 +40,7 @@ NO_CONTROL_CHARACTERS: Final = "text without control characters (tab and line br
 #: Calendar dates psotrack accepts where a date anchors study days (e.g. an import's day 0).
 EARLIEST_DATE: Final = date(1900, 1, 1)
 LATEST_DATE: Final = date(2100, 12, 31)
+DATE_RANGE: Final = f"a date from {EARLIEST_DATE} to {LATEST_DATE}"
 
 _CONTROL: Final = re.compile(CONTROL_CHARACTERS)
 
@@ -51,6 +55,16 @@ class Payload(pydantic.BaseModel):
     def _storable_text(cls, value: Any) -> Any:
         if isinstance(value, str) and _CONTROL.search(value):
             raise PydanticCustomError("control_character", NO_CONTROL_CHARACTERS)
+        return value
+
+    @pydantic.field_validator("*", mode="after")
+    @classmethod
+    def _calendar_date(cls, value: Any) -> Any:
+        # Year 1 or 9999 with a UTC offset cannot even be converted to UTC; no clinical date
+        # lies outside these bounds.
+        day = value.date() if isinstance(value, datetime) else value
+        if isinstance(day, date) and not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise PydanticCustomError("date_range", DATE_RANGE)
         return value
 
 

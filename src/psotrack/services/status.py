@@ -27,6 +27,7 @@ A researcher (no access to identified records) gets the status keyed by research
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -49,6 +50,7 @@ from psotrack.endpoints import (
 from psotrack.errors import NotFound, ValidationError
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import get_patient
+from psotrack.services.payloads import CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS
 from psotrack.services.timeline import FRAME_SCHEMA, _assessments_frame
 from psotrack.store.models import Patient
 
@@ -143,6 +145,8 @@ def _find(session: Session, patient_id: int | str) -> Patient:
         code = patient_id.strip()
         if not code or len(code) > 20:
             raise ValidationError("patient_id", patient_id, "a patient id or a research id")
+        if re.search(CONTROL_CHARACTERS, code):  # PostgreSQL cannot even compare a NUL
+            raise ValidationError("patient_id", patient_id, NO_CONTROL_CHARACTERS, "invalid")
         found = session.scalar(
             select(Patient).where(Patient.research_id == code.upper(), Patient.deleted_at.is_(None))
         )

@@ -34,6 +34,9 @@ from psotrack.web.rules import CsrfRefused, NotSignedIn
 from psotrack.web.templating import render
 
 NOT_FOUND = "not found"
+#: The first part of a request error's location, where the value came from (kept in ``loc``,
+#: left out of the field's name).
+_WHERE = ("body", "query", "path", "header", "cookie")
 
 
 def is_api(request: Request) -> bool:
@@ -57,7 +60,7 @@ def request_problems(exc: RequestValidationError) -> tuple[Problem, ...]:
     """FastAPI's validation errors as psotrack problems (field, value, what is allowed)."""
     found = []
     for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
+        location = [str(part) for part in error.get("loc", ()) if part not in _WHERE]
         field = ".".join(location) or "request"
         value = error.get("input")
         if error.get("type") == "missing":
@@ -95,7 +98,15 @@ def install(app: FastAPI) -> None:
 
     async def request_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return error_response(request, 422, "the input breaks a rule", request_problems(exc))
+        problems = request_problems(exc)
+        if is_api(request):
+            # FastAPI's own location, which says where the value was: query, path or body.
+            details = [
+                {**detail, "loc": [str(part) for part in error.get("loc", ())] or ["body"]}
+                for detail, error in zip(problem_details(problems), exc.errors(), strict=True)
+            ]
+            return JSONResponse({"detail": details}, status_code=422)
+        return error_response(request, 422, "the input breaks a rule", problems)
 
     async def not_signed_in(request: Request, exc: Exception) -> Response:
         if is_api(request):

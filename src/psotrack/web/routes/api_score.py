@@ -17,7 +17,7 @@ from psotrack.services.scoring import score_responses
 from psotrack.store.vocabulary import Instrument
 from psotrack.web import rules
 from psotrack.web.routes.api_auth import bearer
-from psotrack.web.schemas import ERRORS
+from psotrack.web.schemas import WRITE_ERRORS
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"], dependencies=[Depends(bearer)])
 
@@ -31,7 +31,7 @@ class ScoreOut(BaseModel):
     details: dict[str, Any]
 
 
-@router.post("/score/{instrument}", response_model=ScoreOut, responses=ERRORS)
+@router.post("/score/{instrument}", response_model=ScoreOut, responses=WRITE_ERRORS)
 def score(
     instrument: Instrument,
     responses: dict[str, Any] = Body(
