@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from psotrack.services.demo import build_demo
-from psotrack.store.models import Patient, PatientIdentity
+from psotrack.store.models import Patient, PatientIdentity, Visit
 from psotrack.store.vocabulary import Role
 from psotrack.web.rules import Rule
 from tests.web.conftest import csrf_of
@@ -66,6 +66,9 @@ def cohort(db, users) -> dict[str, Any]:
         patients = session.scalars(select(Patient).order_by(Patient.id)).all()
         identities = session.scalars(select(PatientIdentity)).all()
         values = {"patient_id": patients[0].id, "instrument": "pasi"}
+        visit = session.scalars(select(Visit).where(Visit.patient_id == patients[0].id)).first()
+        assert visit is not None
+        values |= {"table": "visits", "row_id": visit.id}
         secrets = set()
         for identity in identities:
             secrets |= {identity.mrn, identity.family_name + ", " + identity.given_name}

@@ -6,11 +6,24 @@ Pages (HTML) and the JSON API (``/api/v1``) of one resource live in separate mod
 
 from fastapi import APIRouter
 
-from psotrack.web.routes import api_auth, api_score, auth, patients
+from psotrack.web.routes import (
+    api_auth,
+    api_score,
+    assessment_entry,
+    auth,
+    patients,
+    record_entry,
+    records,
+    safety_entry,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     patients.router,
     api_auth.router,
     api_score.router,
+    assessment_entry.router,
+    safety_entry.router,
+    record_entry.router,
+    records.router,
 )
