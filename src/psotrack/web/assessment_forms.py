@@ -73,7 +73,7 @@ def _dlqi_answers(number: int) -> tuple[str, ...]:
 
 
 def _signs_and_area(reader: FormReader, name: str) -> dict[str, Any]:
-    values: dict[str, int | float | None] = {
+    values: dict[str, int | float | str | None] = {
         s: reader.integer(f"{name}_{s}", f"a grade of {s} 0–4") for s in SIGNS
     }
     values["area"] = reader.integer(f"{name}_area", "an area score 0–6")

@@ -5,7 +5,7 @@ digits only, no exponent, so ``٣`` and ``1e1`` are refused here with a line nam
 the value and what is allowed. Everything else (ranges, codes, dates, cross-field rules) is left
 to the service, whose problems come back named by the payload's field; :func:`place` puts each
 next to the form field of that name. A blank field is left out of the payload, so the service
-reports it as missing in its own words.
+reports it as missing in its own words; a form with a field the reader refused is never stored.
 """
 
 from __future__ import annotations
@@ -61,53 +61,57 @@ class FormReader:
         """Every value of a multi-valued field (checkboxes), blanks left out."""
         return [v for v in self.form.getlist(name) if isinstance(v, str) and v.strip()]
 
-    def integer(self, name: str, what: str = "") -> int | None:
-        """A whole number, or None when blank; a problem when it is not one."""
+    def integer(self, name: str, what: str = "") -> int | str | None:
+        """A whole number, None when blank, or (with a problem) the text that is not one."""
         text = self.text(name)
         if text is None:
             return None
         number = parse_integer(text)
         if number is None:
-            self._refuse(name, text, WHOLE, what)
+            return self._refuse(name, text, WHOLE, what)
         return number
 
-    def decimal(self, name: str, what: str = "") -> Decimal | None:
-        """A decimal exactly as typed, or None when blank; a problem when it is not one."""
+    def decimal(self, name: str, what: str = "") -> Decimal | str | None:
+        """A decimal exactly as typed, None when blank, or (with a problem) the text."""
         text = self.text(name)
         if text is None:
             return None
         number = parse_decimal(text)
         if number is None:
-            self._refuse(name, text, DECIMAL, what)
+            return self._refuse(name, text, DECIMAL, what)
         return number
 
-    def number(self, name: str, what: str = "") -> int | float | None:
-        """A decimal as a JSON/strict-float number (see :func:`json_number`)."""
+    def number(self, name: str, what: str = "") -> int | float | str | None:
+        """A decimal as a JSON number (see :func:`json_number`); else as :meth:`decimal`."""
         value = self.decimal(name, what)
-        return None if value is None else json_number(value)
+        return json_number(value) if isinstance(value, Decimal) else value
 
-    def real(self, name: str, what: str = "") -> float | None:
-        """A decimal as a float (for the services' strict float fields)."""
+    def real(self, name: str, what: str = "") -> float | str | None:
+        """A decimal as a float (the services' strict float fields); else as :meth:`decimal`."""
         value = self.decimal(name, what)
-        return None if value is None else float(value)
+        return float(value) if isinstance(value, Decimal) else value
 
-    def yes_no(self, name: str) -> bool | None:
-        """``yes`` → True, ``no`` → False, blank → None; anything else is a problem."""
+    def yes_no(self, name: str) -> bool | str | None:
+        """``yes`` → True, ``no`` → False, blank → None; else (with a problem) the text."""
         text = self.text(name)
         if text is None:
             return None
         if text in ("yes", "no"):
             return text == "yes"
-        self._refuse(name, text, "yes or no", "")
-        return None
+        return self._refuse(name, text, "yes or no", "")
 
     def checked(self, name: str) -> bool:
         """A checkbox: ticked or not."""
         return self.text(name) is not None
 
-    def _refuse(self, name: str, text: str, grammar: str, what: str) -> None:
+    def _refuse(self, name: str, text: str, grammar: str, what: str) -> str:
+        """Note the problem; the text goes on into the payload, where the service refuses the
+        same field (its line is then left out, see :func:`other_problems`) instead of calling it
+        missing, and nothing is stored while the reader holds a problem.
+        """
         allowed = f"{grammar} ({what})" if what else grammar
         self.problems.append(Problem(self.prefix + name, text, allowed, kind="type"))
+        return text
 
 
 class Refusal(Problem):

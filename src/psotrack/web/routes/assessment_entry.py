@@ -58,9 +58,13 @@ def assessment_record(
     reader = FormReader(form, prefix=RESPONSES)
     responses = read_responses(instrument, reader)
     visit = FormReader(form)
+    visit_id = visit.integer("visit_id", "one of the patient's visits")
+    if visit_id is None:
+        # Checked here so that the responses are checked too (the service stops at the visit).
+        visit.problems.append(Problem("visit_id", None, "one of the patient's visits", "missing"))
     payload: dict[str, Any] = {
         "patient_id": patient_id,
-        "visit_id": visit.integer("visit_id", "one of the patient's visits"),
+        "visit_id": visit_id,
         "instrument": instrument,
         "responses": responses,
     }

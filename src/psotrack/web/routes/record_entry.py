@@ -234,7 +234,9 @@ def photo_record(
         content = upload.file.read(limit + 1)
         if len(content) > limit:
             size = f"{upload.filename} (more than {limit} bytes)"
-            reader.problems.append(Problem("photo", size, f"a file of at most {limit} bytes"))
+            reader.problems.append(
+                Problem("photo", size, f"a file of at most {limit} bytes", "invalid")
+            )
     payload = {
         "patient_id": patient_id,
         "body_site": reader.text("body_site"),

@@ -11,6 +11,7 @@ and by when (computed by the adverse-event service's own rule).
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -102,7 +103,9 @@ def administration_record(
     reader = FormReader(form)
     total = reader.integer("total_cells", "cells in the dose")
     weight = reader.decimal("body_weight_kg", "kg")
-    computed = cells_per_kg(total, weight) if total and weight and total > 0 < weight else None
+    computed = None
+    if isinstance(total, int) and isinstance(weight, Decimal) and total > 0 < weight:
+        computed = cells_per_kg(total, weight)
     typed_dose = reader.real("cells_per_kg", "cells per kg")
     payload: dict[str, Any] = {
         "patient_id": patient_id,
@@ -113,7 +116,7 @@ def administration_record(
         "passage": reader.integer("passage", "0–50"),
         "cryopreserved": reader.yes_no("cryopreserved"),
         "total_cells": total,
-        "body_weight_kg": None if weight is None else float(weight),
+        "body_weight_kg": float(weight) if isinstance(weight, Decimal) else weight,
         # Left blank, the dose is the one computed from the total and the weight.
         "cells_per_kg": typed_dose if typed_dose is not None else computed,
         "viability_pct": reader.real("viability_pct", "0–100 %"),
