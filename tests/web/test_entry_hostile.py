@@ -13,7 +13,7 @@ from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import Role
 from psotrack.web.routes import assessment_entry, record_entry, records, safety_entry
 from tests.web.clinic import make_clinic
-from tests.web.conftest import csrf_of
+from tests.web.conftest import PASSWORD, csrf_of
 
 #: Breaks out of an attribute and opens a script, if anything were printed unescaped.
 TAG = '"><script>alert(1)</script>'
@@ -172,3 +172,15 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), (10, 20, 30)).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def test_a_not_found_page_keeps_the_session(anonymous, client_for):
+    # Browsers ask /favicon.ico: its 404 page must not replace the session cookie, or the
+    # sign-in form's CSRF token expires (and a signed-in user is signed out).
+    token = csrf_of(anonymous.get("/login").text)
+    assert anonymous.get("/favicon.ico").status_code == 404
+    form = {"username": "clinician", "password": PASSWORD, "csrf_token": token}
+    assert anonymous.post("/login", data=form).status_code == 303
+    clinician = client_for(Role.CLINICIAN)
+    assert clinician.get("/favicon.ico").status_code == 404
+    assert clinician.get("/enrollments/new").status_code == 200

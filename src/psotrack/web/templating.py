@@ -35,8 +35,12 @@ def render(
 ) -> HTMLResponse:
     """``template`` rendered with ``context`` and the page basics; status ``status_code``."""
     actor: Actor | None = getattr(request.state, "actor", None)
-    claim: SessionClaim | None = getattr(request.state, "claim", None)
     signer: Signer = request.app.state.signer
+    claim: SessionClaim | None = getattr(request.state, "claim", None)
+    if claim is None and not hasattr(request.state, "claim"):
+        # A page no rule signed in (a 404 for a browser's /favicon.ico): keep the visitor's
+        # session, or its new cookie would sign them out and expire the forms they hold.
+        claim = signer.read_session(request.cookies.get(COOKIE))
     new_cookie = None
     if claim is None:
         new_cookie, claim = signer.session_cookie(0, "")
