@@ -153,3 +153,21 @@ def test_record_history_service_rules(db, users, clinic, lab_id):
     assert found.deletable and not found.deleted
     created = {e.field: e.new_value for e in found.entries if e.action == "create"}
     assert created["analyte"] == "crp" and created["unit"] == "mg/L"
+
+
+def test_a_correction_that_clashes_keeps_the_form(db, users, clinic, clinician):
+    from psotrack.services.patients import record_visit
+
+    visit = {"patient_id": clinic.patient_id, "visit_date": "2026-02-02"}
+    week_4 = record_visit(
+        db, users[Role.CLINICIAN], {**visit, "visit_type": "treatment", "label": "Week 4"}
+    )
+    url = f"/records/visits/{week_4}/correct"
+    token = csrf_of(clinician.get(url).text)
+    fields = {"field": "label", "value": "Baseline", "reason": "relabel"}
+    response = clinician.post(url, data={"csrf_token": token, **fields})
+    assert response.status_code == 422
+    assert "the change clashes with what is stored" in response.text
+    assert 'value="relabel"' in response.text
+    labels = [v.label for v in load_timeline(db, users[Role.CLINICIAN], clinic.patient_id).visits]
+    assert labels == ["Baseline", "Week 4"]

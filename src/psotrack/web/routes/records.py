@@ -17,14 +17,14 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from psotrack.errors import Problem, ValidationError
+from psotrack.errors import Conflict, Problem, ValidationError
 from psotrack.number_text import parse_decimal, parse_integer
 from psotrack.services.context import Actor, Permission
 from psotrack.services.corrections import CORRECTABLE, correct_value, delete_record
 from psotrack.services.history import RecordHistory, record_history
 from psotrack.web import rules
 from psotrack.web.entry import RowId, form_data, form_page
-from psotrack.web.forms import DECIMAL, WHOLE, FormReader
+from psotrack.web.forms import DECIMAL, WHOLE, FormReader, Refusal
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,6 +67,8 @@ def correction_record(
             correct_value(db, actor, table, row_id, field, value, reason)
         except ValidationError as invalid:
             problems = list(invalid.problems)
+        except Conflict as clash:  # e.g. a visit label the patient already has
+            problems = [Refusal(str(clash))]
         else:
             return RedirectResponse(f"/history/{table}/{row_id}", status_code=303)
     found = record_history(db, actor, table, row_id)
