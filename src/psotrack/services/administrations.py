@@ -144,6 +144,18 @@ def protocol_breaches(data: AdministrationIn, program: Program) -> list[tuple[Fl
     return breaches
 
 
+def cells_per_kg(total_cells: int, body_weight_kg: float | Decimal) -> float:
+    """The dose per kilogram of body weight: total cells ÷ weight (what entry is checked against).
+
+    >>> cells_per_kg(150_000_000, 75)
+    2000000.0
+    >>> cells_per_kg(100_000_000, Decimal("62.5"))
+    1600000.0
+    """
+    weight = body_weight_kg if isinstance(body_weight_kg, Decimal) else _exact(body_weight_kg)
+    return float(Decimal(total_cells) / weight)
+
+
 def current_program(
     session: Session, patient_id: int, statuses: tuple[EnrollmentStatus, ...]
 ) -> Program | None:
@@ -173,7 +185,7 @@ def _check(data: AdministrationIn) -> None:
     recorded = _exact(data.cells_per_kg)
     # |recorded − total/weight| ≤ 1 % of total/weight, multiplied through by weight: exact.
     if abs(recorded * weight - total) > DOSE_TOLERANCE * total:
-        computed = float(total / weight)
+        computed = cells_per_kg(data.total_cells, weight)
         allowed = (
             f"total_cells / body_weight_kg = {data.total_cells} / {data.body_weight_kg:g} "
             f"= {_cells(computed)} cells/kg, within 1 %"

@@ -57,6 +57,8 @@ class AssessmentIn(Payload):
     instrument: Instrument
     responses: dict[str, Any]
     assessor_id: Id | None = None
+    #: The patient the form was opened for, when the caller knows it: the visit must be theirs.
+    patient_id: Id | None = None
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,16 @@ def record_assessment(db: Database, actor: Actor, payload: Mapping[str, Any] | A
     """Score and store one assessment with its audit rows (and a possible-flare flag); its id.
 
     ``assessor_id`` is optional: when left out the assessor is not stated (who entered the
-    assessment is in the audit log). The assessment's patient is the visit's patient.
+    assessment is in the audit log). The assessment's patient is the visit's patient; a
+    ``patient_id`` given too (a form opened for one patient) must be that patient.
     """
     data, scored, responses = _read(payload)
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.RECORD_CLINICAL)
         visit = _live_visit(session, data.visit_id)
+        if data.patient_id is not None and visit.patient_id != data.patient_id:
+            allowed = f"a visit of patient {data.patient_id}"
+            raise ValidationError("visit_id", data.visit_id, allowed, "invalid")
         return store_assessment(session, actor, visit, data, scored, responses)
 
 

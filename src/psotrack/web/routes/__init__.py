@@ -20,11 +20,15 @@ from psotrack.web.routes import (
     api_photos,
     api_score,
     api_visits,
+    assessment_entry,
     auth,
     cohort,
     own_record,
     patient_page,
     patients,
+    record_entry,
+    records,
+    safety_entry,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -46,4 +50,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_photos.router,
     api_alerts.router,
     api_endpoints.router,
+    assessment_entry.router,
+    safety_entry.router,
+    record_entry.router,
+    records.router,
 )
