@@ -118,3 +118,104 @@ def test_the_patient_sees_only_their_own_record(page, live_server):
     response = page.goto(f"/patients/{first_patient(live_server)}")
     assert response is not None and response.status == 403
     screenshot(page, "patient-own-record")
+
+
+def select_first_choice(page, name: str) -> None:
+    """Pick the first real option of a select (the blank "choose…" is the first entry)."""
+    value = page.eval_on_selector(f"select[name={name}]", "s => s.options[1].value")
+    page.select_option(f"select[name={name}]", value)
+
+
+def test_a_saved_pasi_shows_on_the_timeline_chart_and_status_sentence(page, live_server):
+    from psotrack.services.context import SYSTEM
+    from psotrack.services.status import patient_status
+
+    sign_in(page, "demo-clinician")
+    page.wait_for_url("**/patients")
+    patient = first_patient(live_server)
+    page.goto(f"/patients/{patient}")
+    before = page.inner_text("#status-sentence")
+    rows_before = page.locator("#assessments tbody tr").count()
+    page.goto(f"/patients/{patient}/visits/new")
+    page.fill("input[name=visit_date]", "2026-12-01")
+    page.select_option("select[name=visit_type]", "follow-up")
+    page.fill("input[name=label]", "Browser follow-up")
+    page.click("form.entry button[type=submit]")
+    page.wait_for_url(f"**/patients/{patient}")
+    page.goto(f"/patients/{patient}/assessments/new?instrument=pasi")
+    # At the new visit: a PASI of 0.6 (0.1 × 2 × 1 + 0.2 × 2 × 1), hand-computed.
+    page.select_option(
+        "select[name=visit_id]",
+        label=page.eval_on_selector(
+            "select[name=visit_id]",
+            "s => [...s.options].find(o => o.text.includes('Browser follow-up')).text",
+        ),
+    )
+    for region in ("head", "upper_limbs", "trunk", "lower_limbs"):
+        signs = ("1", "1", "0", "1") if region in ("head", "upper_limbs") else ("0", "0", "0", "0")
+        for item, value in zip(
+            ("erythema", "induration", "desquamation", "area"), signs, strict=True
+        ):
+            page.fill(f"input[name={region}_{item}]", value)
+    from playwright.sync_api import expect
+
+    expect(page.locator("[data-live-total]")).to_have_text("0.6")
+    page.click("#assessment-form button[type=submit]")
+    page.wait_for_url(f"**/patients/{patient}")
+    after = patient_status(live_server.db, SYSTEM, patient).sentence
+    assert page.inner_text("#status-sentence") == after != before
+    assert page.locator("#assessments tbody tr").count() == rows_before + 1
+    assert "0.6" in page.inner_text("#assessments")
+    assert all(images_drawn(page, "img.chart"))
+    screenshot(page, "patient-page-after-pasi")
+
+
+def test_an_uploaded_photo_can_be_compared_with_an_earlier_visit(page, live_server, tmp_path):
+    from PIL import Image
+
+    sign_in(page, "demo-clinician")
+    page.wait_for_url("**/patients")
+    patient = first_patient(live_server)
+    picture = tmp_path / "plaque.png"
+    Image.new("RGB", (64, 48), (200, 90, 80)).save(picture)
+    page.goto(f"/patients/{patient}/photos/new")
+    last = page.eval_on_selector(
+        "select[name=visit_id]", "s => s.options[s.options.length - 1].value"
+    )
+    page.select_option("select[name=visit_id]", last)
+    page.fill("input[name=body_site]", "trunk")
+    page.fill("input[name=view]", "front")
+    page.set_input_files("input[name=photo]", str(picture))
+    page.click("form.entry button[type=submit]")
+    page.wait_for_url(f"**/patients/{patient}")
+    page.goto(f"/patients/{patient}/mirror?site=trunk")
+    boxes = page.locator("#mirror-choice input[name=visit]")
+    for i in range(boxes.count()):
+        boxes.nth(i).set_checked(True)
+    page.click("#mirror-choice button")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#mirror img.photo").count() >= 2
+    assert all(images_drawn(page, "#mirror img.photo"))
+    screenshot(page, "mirror-after-upload")
+
+
+def test_a_grade_3_adverse_event_raises_an_alert(page, live_server):
+    sign_in(page, "demo-clinician")
+    page.wait_for_url("**/patients")
+    patient = first_patient(live_server)
+    page.goto("/alerts")
+    open_before = page.locator("#open-alerts tbody tr").count()
+    page.goto(f"/patients/{patient}/adverse-events/new")
+    select_first_choice(page, "term")
+    page.fill("input[name=onset_date]", "2026-11-30")
+    page.check("input[name=grade][value='3']")
+    page.check("input[name=serious][value=no]")
+    select_first_choice(page, "relatedness")
+    select_first_choice(page, "outcome")
+    page.click("button[name=action][value=save]")
+    page.wait_for_url(f"**/patients/{patient}")
+    page.goto("/alerts")
+    alerts = page.locator("#open-alerts tbody tr")
+    assert alerts.count() == open_before + 1
+    assert "grade ≥ 3" in page.inner_text("#open-alerts")
+    screenshot(page, "alerts")
