@@ -50,7 +50,10 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
+
+from bench_interop import grow_cohort
+from psotrack.store.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".bench-cache"
@@ -59,6 +62,8 @@ SECRET = "bench-web-secret-key-0123456789abcdefghij"
 MIX = (("patient page", 40), ("patient list", 20), ("assessment POST", 15), ("live score", 25))
 TARGETS_P95_MS = {"patient page": 100.0, "assessment POST": 50.0, "live score": 20.0}
 TARGET_RPS = 300.0
+#: Patients recorded through the services (with audit); the rest are copies of them.
+RECORDED = 50
 REGION = {"erythema": 2, "induration": 2, "desquamation": 1, "area": 3}
 PASI = {r: REGION for r in ("head", "upper_limbs", "trunk", "lower_limbs")}
 
@@ -84,9 +89,16 @@ def prepare(url: str, patients: int, console: Console) -> tuple[list[int], list[
         db = Database.from_engine(engine, photo_dir=CACHE / "photos")
         if count_patients(db) == 0:
             started = time.perf_counter()
+            recorded = min(patients, RECORDED)
             with console.status(f"building a {patients}-patient synthetic demo (once)…"):
-                build_demo(db, patients=patients, seed=11)
-            console.print(f"demo built in {time.perf_counter() - started:.0f} s")
+                build_demo(db, patients=recorded, seed=11)
+                grow_cohort(engine, patients)
+                if engine.dialect.name == "postgresql":
+                    restart_sequences(engine)
+            console.print(
+                f"demo built in {time.perf_counter() - started:.0f} s ({recorded} patients "
+                f"recorded through the services, copied to {patients}; copies are not audited)"
+            )
         with db.transaction() as session:
             users = session.scalars(select(User.id).where(User.username.like("demo-%"))).all()
             patient_ids = list(session.scalars(select(Patient.id)).all())
@@ -98,6 +110,20 @@ def prepare(url: str, patients: int, console: Console) -> tuple[list[int], list[
         engine.dispose()
 
 
+def restart_sequences(engine: Engine) -> None:
+    """After copying rows with their ids (PostgreSQL), let each id sequence go on past them."""
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            if "id" not in table.c:
+                continue
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table.name}))"
+                )
+            )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,13 +131,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str) -> Iterator[str]:
+def server(url: str, workers: int) -> Iterator[str]:
     """``psotrack serve`` on a free port in its own process; its base address."""
     port = free_port()
     env = {**os.environ, "PSOTRACK_DATABASE_URL": url, "PSOTRACK_SECRET_KEY": SECRET}
     env["PSOTRACK_PHOTO_DIR"] = str(CACHE / "photos")
     process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/psotrack"), "serve", "--port", str(port)],
+        [str(ROOT / ".venv/bin/psotrack"), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -258,12 +284,13 @@ def report(
 
 def run_one(console: Console, name: str, url: str, args: argparse.Namespace) -> None:
     patients, visits = prepare(url, args.patients, console)
-    with server(url) as base:
+    with server(url, args.workers) as base:
         base_rps = asyncio.run(baseline(base, min(10.0, args.seconds), args.clients))
         results, wall = asyncio.run(
             drive(base, args.seconds, args.clients, args.rate, patients, visits)
         )
     offered = f"offered {args.rate:.0f}/s" if args.rate else "back to back"
+    offered += f", {args.workers} server process{'es' if args.workers > 1 else ''}"
     report(console, f"{name} ({offered})", results, wall, base_rps, args.rate)
 
 
@@ -272,6 +299,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (1–16)")
     parser.add_argument("--rate", type=float, default=TARGET_RPS, help="offered requests/s")
     parser.add_argument("--postgres", default=os.environ.get("PSOTRACK_TEST_POSTGRES_URL"))
     args = parser.parse_args()

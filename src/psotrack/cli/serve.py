@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,6 +22,13 @@ def serve(
         int,
         typer.Option(help="Port (1–65535).", parser=whole_number("--port", (1, 65535), "a port")),
     ] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Server processes (1–16); each opens its own connections.",
+            parser=whole_number("--workers", (1, 16), "server processes"),
+        ),
+    ] = 1,
     url: DatabaseUrl = None,
 ) -> None:
     """Serve the web app and its JSON API (/api/v1) until Ctrl-C.
@@ -30,6 +37,8 @@ def serve(
     PSOTRACK_SECRET_KEY (32+ characters) to keep sessions across restarts.
     """
     import logging
+    import os
+    import secrets
 
     import uvicorn
     from rich.console import Console
@@ -40,9 +49,27 @@ def serve(
 
     settings = load_settings()
     with open_engine(url, require_schema=True) as engine:
-        app = create_app(settings, db=Database.from_engine(engine, photo_dir=settings.photo_dir))
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         Console().print(f"psotrack is serving at [bold]http://{host}:{port}/[/bold] (Ctrl-C stops)")
         # uvicorn's own access log prints query strings (a search holds names): psotrack logs
         # requests itself (psotrack.web) without them.
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+        if workers == 1:
+            db = Database.from_engine(engine, photo_dir=settings.photo_dir)
+            uvicorn.run(create_app(settings, db=db), **_uvicorn_options(host, port))
+            return
+    # Several processes build the app themselves from the environment: they must share the
+    # database URL and the key that signs sessions (a random one per process would not do).
+    if url:
+        os.environ["PSOTRACK_DATABASE_URL"] = url
+    if not settings.secret_key:
+        os.environ["PSOTRACK_SECRET_KEY"] = secrets.token_urlsafe(48)
+    uvicorn.run(
+        "psotrack.web.app:create_app",
+        factory=True,
+        workers=workers,
+        **_uvicorn_options(host, port),
+    )
+
+
+def _uvicorn_options(host: str, port: int) -> dict[str, Any]:
+    return {"host": host, "port": port, "access_log": False, "log_level": "warning"}
