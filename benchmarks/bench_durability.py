@@ -44,7 +44,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine, inspect, select, text
 
-from psotrack.services.audit import SKIPPED, as_text, entity_name
+from psotrack.services.audit import SECRETS, SKIPPED, as_text, entity_name
 from psotrack.services.context import SYSTEM, Database
 from psotrack.services.imports import import_assessments
 from psotrack.services.photo_sweep import sweep_photos
@@ -214,6 +214,7 @@ def unaudited(target: Target) -> list[str]:
                     ).where(AuditEntry.action.in_(("create", "update")))
                 )
             )
+            secrets_logged = {(e, i, f) for e, i, f, v in audited if f in SECRETS and v}
             missing = []
             for mapper in Base.registry.mappers:
                 model = mapper.class_
@@ -226,7 +227,11 @@ def unaudited(target: Target) -> list[str]:
                         if column.key in SKIPPED or value is None:
                             continue
                         key = (entity_name(row), int(state.identity[0]), column.key)
-                        if (*key, as_text(_utc(value))) not in audited:
+                        if column.key in SECRETS:  # a hash is logged only as set or changed
+                            seen = key in secrets_logged
+                        else:
+                            seen = (*key, as_text(_utc(value))) in audited
+                        if not seen:
                             missing.append(f"{key[0]} {key[1]} {key[2]}")
             return missing
     finally:

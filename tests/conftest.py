@@ -2,6 +2,8 @@
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -52,3 +54,27 @@ def engine(empty_engine: Engine) -> Engine:
 
     upgrade(empty_engine)
     return empty_engine
+
+
+# --- The browser: Debian's Chromium driven by Playwright (one per test process) ---------------
+# Playwright's own browser download does not work here; ``make test`` installs Debian's
+# chromium. Without it, or without Playwright, browser tests skip and say why. One sync
+# Playwright per process: a second one in the same thread is refused by Playwright.
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests skipped: {CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("browser tests skipped: playwright is not installed (make test installs it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
+        )
+        yield chromium
+        chromium.close()

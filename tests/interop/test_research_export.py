@@ -84,8 +84,12 @@ class Source:
     patients: dict[str, int]
 
 
-def _user(db: Database, username: str, display: str, role: Role) -> Actor:
-    form = {"username": username, "display_name": display, "role": role.value}
+def _user(
+    db: Database, username: str, display: str, role: Role, patient_id: int | None = None
+) -> Actor:
+    form: dict[str, Any] = {"username": username, "display_name": display, "role": role.value}
+    if patient_id is not None:
+        form["patient_id"] = patient_id  # a patient account names its own patient
     return Actor(create_user(db, SYSTEM, form), role, username)
 
 
@@ -290,7 +294,6 @@ def source(
         build_demo(db, patients=3, seed=5)
         clinician = _user(db, "zquartermaine", "Zelda Quartermaine", Role.CLINICIAN)
         researcher = _user(db, "okonkwo.research", "Ravi Okonkwo", Role.RESEARCHER)
-        _user(db, "featherstonehaugh.p", "Philippa at home", Role.PATIENT)
         program = create_program(
             db,
             SYSTEM,
@@ -304,6 +307,8 @@ def source(
             },
         )
         patients = _hand_made(db, clinician, program)
+        own = next(iter(patients.values()))
+        _user(db, "featherstonehaugh.p", "Philippa at home", Role.PATIENT, own)
         _plant_free_text(db)
         yield Source(db, url, folder / "photos", researcher, clinician, patients)
         engine.dispose()

@@ -7,7 +7,6 @@ screenshot of the filled form is kept under ``tests/artifacts/`` (git-ignored).
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -21,7 +20,6 @@ from psotrack.store.vocabulary import Role
 from tests.web.clinic import make_clinic
 from tests.web.conftest import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 #: The hand-computed PASI of test_assessment_entry: parts 0.2, 2.4, 8.4, 6.0; total 17.0.
 FIELDS = {
@@ -33,15 +31,11 @@ FIELDS = {
 
 
 @pytest.fixture
-def browser_page():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"browser test skipped: {CHROMIUM} is missing (make browser installs it)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        yield page
-        browser.close()
+def browser_page(browser):
+    """A fresh page of the test process's one Chromium (tests/conftest.py)."""
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture
