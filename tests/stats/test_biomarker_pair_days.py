@@ -28,7 +28,7 @@ def test_baseline_days_are_not_a_follow_up(day):
     assert (info.value.field, info.value.value, info.value.problems[0].kind) == (
         "follow_up_day",
         day,
-        "range",
+        "invalid",
     )
     assert info.value.problems[0].allowed == "a day after 0 (post-baseline)"
 
