@@ -12,6 +12,7 @@ import pytest
 
 from psotrack.endpoints import (
     FlareRule,
+    LossOfResponseRule,
     derive_baseline,
     derive_flares,
     derive_patient_endpoints,
@@ -221,3 +222,20 @@ def test_pga_and_dlqi_baselines_never_measured_are_empty() -> None:
     )
     out = derive_baseline(rows).select("patient_id", "base_pga", "base_dlqi").rows()
     assert out == [("a", None, 12), ("a", None, 12), ("b", 3, None), ("b", 3, None)]
+
+
+def test_loss_of_response_after_a_level_other_than_50_75_90_100() -> None:
+    # reached PASI 60 on day 28 (10 → 4.0), below PASI 50 on day 56 (6.0 is 40 %): lost on day 56;
+    # PASI 75 was never reached, so the default rule finds no loss
+    rows = pl.DataFrame(
+        {
+            "patient_id": ["a"] * 3,
+            "visit": ["W0", "W4", "W8"],
+            "day": [0, 28, 56],
+            "pasi": [10.0, 4.0, 6.0],
+        }
+    )
+    rule = LossOfResponseRule(reached=60, lost_below=50)
+    assert derive_patient_endpoints(rows, loss_rule=rule)["loss_of_response_day"].to_list() == [56]
+    assert derive_patient_endpoints(rows)["loss_of_response_day"].to_list() == [None]
+    assert derive_time_to_loss(rows, rule).rows() == [("a", None, 28, 28, 1)]

@@ -44,6 +44,9 @@ def _frame(**changes: list[object]) -> pl.DataFrame:
 def refusal(call: Callable[[], object]) -> ValidationError:
     with pytest.raises(ValidationError) as info:
         call()
+    # The wording already tells range, type and missing apart; an unknown kind would read as
+    # "invalid", so check that each kind is one of the four.
+    assert {p.kind for p in info.value.problems} <= {"range", "type", "missing", "invalid"}
     return info.value
 
 
@@ -212,6 +215,22 @@ def test_repeated_visits_days_and_two_arms_in_one_refusal() -> None:
     )
     assert line(lambda: validate_assessments(two_arms)) == (
         "row 5: arm='A': one arm per patient; row 6: arm='B': one arm per patient"
+    )
+
+
+def test_a_repeated_day_after_the_first_is_refused() -> None:
+    # the repeat is on day 28, not on the patient's (or the table's) first day
+    frame = pl.DataFrame(
+        {
+            "patient_id": ["a", "a", "a", "b"],
+            "visit": ["W0", "W4", "W4b", "W0"],
+            "day": [0, 28, 28, -7],
+            "pasi": [10.0, 5.0, 5.0, 3.0],
+        }
+    )
+    assert line(lambda: validate_assessments(frame)) == (
+        "row 2: day=28: one row per patient_id and day (this day is repeated for the patient); "
+        "row 3: day=28: one row per patient_id and day (this day is repeated for the patient)"
     )
 
 

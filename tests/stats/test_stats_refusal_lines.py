@@ -22,6 +22,9 @@ from psotrack.stats.survival import kaplan_meier
 def refusal(call: Callable[[], object]) -> ValidationError:
     with pytest.raises(ValidationError) as info:
         call()
+    # The wording already tells range, type and missing apart; an unknown kind would read as
+    # "invalid", so check that each kind is one of the four.
+    assert {p.kind for p in info.value.problems} <= {"range", "type", "missing", "invalid"}
     return info.value
 
 
