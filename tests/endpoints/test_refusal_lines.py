@@ -8,6 +8,7 @@ Written after the mutation sample of issue 14 (docs/mutation.md) found them unas
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import polars as pl
 import pytest
@@ -145,6 +146,17 @@ def test_study_days_whole_and_within_a_century() -> None:
     assert line(lambda: validate_assessments(_frame(day=[0, 36501, -36501]))) == (
         f"row 2: day=36501: {DAY_RULE}; row 3: day=-36501: {DAY_RULE}"
     )
+
+
+def test_a_decimal_day_column_is_shown_as_the_number_read() -> None:
+    # a Decimal(10, 2) column lists 28.50; the line shows the number read, 28.5
+    decimal = pl.Decimal(10, 2)
+    days = pl.Series([Decimal("0.00"), Decimal("28.50"), Decimal("40000.00")], dtype=decimal)
+    assert line(lambda: validate_assessments(_frame(day=days))) == (
+        f"row 2: day=28.5 is not {DAY_RULE}; row 3: day=40000.0: {DAY_RULE}"
+    )
+    whole = pl.Series([Decimal("0.00"), Decimal("28.00"), Decimal("-7.00")], dtype=decimal)
+    assert validate_assessments(_frame(day=whole))["day"].to_list() == [0, 28, -7]
 
 
 def test_study_day_limits_are_inclusive_and_near_whole_floats_round() -> None:
