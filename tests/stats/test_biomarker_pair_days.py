@@ -35,3 +35,11 @@ def test_baseline_days_are_not_a_follow_up(day):
 
 def test_day_28_pairs_the_baseline_with_day_28():
     assert derive_biomarker_pairs(LONG, 28).rows() == [(1, 1.0, 2.0)]
+
+
+def test_a_sample_on_day_1_is_not_the_baseline():
+    # day 0 is the first treatment: the day-1 sample is post-baseline, so the baseline is the
+    # day-0 value 3.0 (and day 1 can itself be the follow-up)
+    long = pl.DataFrame({"patient_id": [1, 1, 1], "day": [0, 1, 28], "value": [3.0, 9.0, 4.0]})
+    assert derive_biomarker_pairs(long, 28).rows() == [(1, 3.0, 4.0)]
+    assert derive_biomarker_pairs(long, 1).rows() == [(1, 3.0, 9.0)]
