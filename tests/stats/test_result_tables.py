@@ -278,3 +278,25 @@ def test_relapse_and_response_pass_their_options_through() -> None:
     arms = TINY.with_columns(arm=pl.Series(list("AABBB")))
     grouped = time_to_relapse(arms, event="relapsed", group="arm")
     assert [c.group for c in grouped.curves] == ["A", "B"]
+
+
+def test_mann_whitney_is_exact_with_eight_in_the_smaller_group() -> None:
+    # 8 against 8, no ties, every responder change below every other: U = 0, and 2 of the
+    # C(16, 8) = 12 870 equally likely splits are that extreme: p = 2/12 870 (scipy's rule:
+    # exact up to 8 in the smaller group)
+    low, high = np.arange(1.0, 9.0), np.arange(11.0, 19.0)
+    result = compare_groups(-high, -low)
+    assert (result.statistic, result.method) == (0.0, "exact")
+    assert result.p_value == pytest.approx(2 / 12870, rel=1e-9)
+    nine = compare_groups(np.arange(1.0, 10.0), np.arange(11.0, 20.0))
+    assert nine.method == "asymptotic"
+
+
+def test_describe_reads_decimal_values_as_numbers() -> None:
+    from decimal import Decimal
+
+    from psotrack.stats.biomarkers import describe
+
+    # values as a lab system's decimals: 1.5, 2.5 → quartiles 1.75, 2.0, 2.25
+    found = describe([Decimal("1.5"), Decimal("2.5")])  # type: ignore[list-item]
+    assert (found.n, found.q1, found.median, found.q3) == (2, 1.75, 2.0, 2.25)
