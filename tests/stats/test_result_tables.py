@@ -300,3 +300,17 @@ def test_describe_reads_decimal_values_as_numbers() -> None:
     # values as a lab system's decimals: 1.5, 2.5 → quartiles 1.75, 2.0, 2.25
     found = describe([Decimal("1.5"), Decimal("2.5")])  # type: ignore[list-item]
     assert (found.n, found.q1, found.median, found.q3) == (2, 1.75, 2.0, 2.25)
+
+
+def test_the_mixed_model_keeps_its_level_and_uses_it_for_the_intervals() -> None:
+    from psotrack.stats.longitudinal import fit_pasi_trajectory
+
+    # the docstring's cohort: PASI 20 + patient − 2 × week ± 0.5
+    noise = [-0.5, 0.5]
+    rows = [(p, w, 20.0 + p - 2.0 * w + noise[(p + w) % 2]) for p in range(6) for w in range(5)]
+    visits = pl.DataFrame(rows, schema=["patient_id", "week", "pasi"], orient="row")
+    result = fit_pasi_trajectory(visits, level=0.9)
+    assert result.level == 0.9
+    week = result.summary().filter(pl.col("term") == "week").row(0, named=True)
+    # Wald interval at 90 %: estimate ± 1.6448536 × se
+    assert week["ci_high"] - week["estimate"] == pytest.approx(1.6448536269514722 * week["se"])
