@@ -91,3 +91,15 @@ def test_newcombe_at_90_percent_uses_both_wilson_intervals_at_that_level():
     assert (d.second.low, d.second.high) == (pytest.approx(l2), pytest.approx(u2))
     assert d.low == pytest.approx(p1 - p2 - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2))
     assert d.high == pytest.approx(p1 - p2 + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+
+
+def test_difference_refusals_have_their_kinds():
+    error = refusal(lambda: difference_interval(1, 5, True, 0, method="x", level=2))  # type: ignore[arg-type]
+    assert [p.kind for p in error.problems] == ["invalid", "type", "range", "invalid"]
+    error = refusal(lambda: difference_interval("1", 5.0, 6, 5))  # type: ignore[arg-type]
+    assert str(error) == (
+        "first_n=5.0 is not a whole number of patients; "
+        "first_responders='1' is not a whole number of patients; "
+        "second_responders=6 is outside 0–5 (the patients counted)"
+    )
+    assert [p.kind for p in error.problems] == ["type", "type", "range"]

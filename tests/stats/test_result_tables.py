@@ -314,3 +314,10 @@ def test_the_mixed_model_keeps_its_level_and_uses_it_for_the_intervals() -> None
     week = result.summary().filter(pl.col("term") == "week").row(0, named=True)
     # Wald interval at 90 %: estimate ± 1.6448536 × se
     assert week["ci_high"] - week["estimate"] == pytest.approx(1.6448536269514722 * week["se"])
+
+
+def test_a_correlation_not_made_says_why_in_its_row() -> None:
+    row = correlate(np.array([1.0, 2.0]), np.array([3.0, 4.0])).summary().row(0, named=True)
+    assert (row["n"], row["statistic"], row["p_value"]) == (2, None, None)
+    assert row["method"] == "spearman"
+    assert row["note"] == "2 complete pair(s); a correlation needs at least 3"
