@@ -43,3 +43,14 @@ def test_a_sample_on_day_1_is_not_the_baseline():
     long = pl.DataFrame({"patient_id": [1, 1, 1], "day": [0, 1, 28], "value": [3.0, 9.0, 4.0]})
     assert derive_biomarker_pairs(long, 28).rows() == [(1, 3.0, 4.0)]
     assert derive_biomarker_pairs(long, 1).rows() == [(1, 3.0, 9.0)]
+
+
+def test_a_nan_value_is_a_missing_one():
+    # NaN on day 0 is no measurement: the baseline falls back to day −7; NaN on day 28 leaves
+    # no follow-up
+    long = pl.DataFrame(
+        {"patient_id": [1, 1, 1], "day": [-7, 0, 28], "value": [3.0, float("nan"), 4.0]}
+    )
+    assert derive_biomarker_pairs(long, 28).rows() == [(1, 3.0, 4.0)]
+    no_follow_up = long.with_columns(value=pl.Series([3.0, 2.0, float("nan")]))
+    assert derive_biomarker_pairs(no_follow_up, 28).rows() == [(1, 2.0, None)]

@@ -103,3 +103,11 @@ def test_difference_refusals_have_their_kinds():
         "second_responders=6 is outside 0–5 (the patients counted)"
     )
     assert [p.kind for p in error.problems] == ["type", "type", "range"]
+
+
+def test_wilson_limits_are_exactly_0_and_1_at_none_and_all():
+    # At x = n the Wilson upper limit is 1 (and at x = 0 the lower is 0); computed in floating
+    # point, 10/10 at 95 % would come out as 0.9999999999999999.
+    assert proportion_interval(10, 10, "wilson").high == 1.0
+    assert proportion_interval(13, 13, "wilson").high == 1.0
+    assert proportion_interval(0, 10, "wilson").low == 0.0

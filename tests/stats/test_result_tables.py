@@ -321,3 +321,28 @@ def test_a_correlation_not_made_says_why_in_its_row() -> None:
     assert (row["n"], row["statistic"], row["p_value"]) == (2, None, None)
     assert row["method"] == "spearman"
     assert row["note"] == "2 complete pair(s); a correlation needs at least 3"
+
+
+def test_grouped_curves_keep_the_kind_of_endpoint() -> None:
+    arms = TINY.with_columns(arm=pl.Series(list("AABBB")))
+    assert time_to_response(arms, event="relapsed", group="arm").cumulative_incidence is True
+    assert time_to_relapse(arms, event="relapsed", group="arm").cumulative_incidence is False
+
+
+def test_the_mixed_model_is_fitted_by_maximum_likelihood_when_asked() -> None:
+    import statsmodels.formula.api as smf
+
+    from psotrack.stats.longitudinal import fit_pasi_trajectory
+
+    noise = [-0.5, 0.5, 0.25]
+    rows = [(p, w, 20.0 + p - 2.0 * w + noise[(p + 2 * w) % 3]) for p in range(6) for w in range(5)]
+    visits = pl.DataFrame(rows, schema=["patient_id", "week", "pasi"], orient="row")
+    ml = fit_pasi_trajectory(visits, reml=False)
+    reml = fit_pasi_trajectory(visits)
+    # statsmodels itself as the oracle: the ML and REML log-likelihoods of the same model
+    frame = visits.to_pandas().astype({"week": float, "pasi": float})
+    model = smf.mixedlm("pasi ~ week", frame, groups=frame["patient_id"])
+    assert ml.reml is False and reml.reml is True
+    assert ml.log_likelihood == pytest.approx(model.fit(reml=False, method=["powell", "lbfgs"]).llf)
+    assert reml.log_likelihood == pytest.approx(model.fit(method=["powell", "lbfgs"]).llf)
+    assert ml.log_likelihood != pytest.approx(reml.log_likelihood)
