@@ -3,6 +3,8 @@
 Pinned after a mutation run over stats/ (docs/mutation.md).
 """
 
+import math
+
 import pytest
 
 from psotrack.errors import ValidationError
@@ -69,3 +71,43 @@ def test_every_problem_of_a_difference_in_one_line():
     )
     error = refusal(lambda: difference_interval(6, 5, 1, 5))
     assert str(error) == "first_responders=6 is outside 0–5 (the patients counted)"
+
+
+def test_newcombe_at_90_percent_uses_both_wilson_intervals_at_that_level():
+    # Wilson at 90 % (z = 1.6448536) by its formula for 20/30 and 10/30, then Newcombe's hybrid:
+    # low = d − √((p₁ − l₁)² + (u₂ − p₂)²), high = d + √((u₁ − p₁)² + (p₂ − l₂)²)
+    z = 1.6448536269514722
+
+    def wilson(x, n):
+        p = x / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return centre - half, centre + half
+
+    (l1, u1), (l2, u2) = wilson(20, 30), wilson(10, 30)
+    p1, p2 = 20 / 30, 10 / 30
+    d = difference_interval(20, 30, 10, 30, level=0.9)
+    assert (d.first.level, d.second.level) == (0.9, 0.9)
+    assert (d.second.low, d.second.high) == (pytest.approx(l2), pytest.approx(u2))
+    assert d.low == pytest.approx(p1 - p2 - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2))
+    assert d.high == pytest.approx(p1 - p2 + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+
+
+def test_difference_refusals_have_their_kinds():
+    error = refusal(lambda: difference_interval(1, 5, True, 0, method="x", level=2))  # type: ignore[arg-type]
+    assert [p.kind for p in error.problems] == ["invalid", "type", "range", "invalid"]
+    error = refusal(lambda: difference_interval("1", 5.0, 6, 5))  # type: ignore[arg-type]
+    assert str(error) == (
+        "first_n=5.0 is not a whole number of patients; "
+        "first_responders='1' is not a whole number of patients; "
+        "second_responders=6 is outside 0–5 (the patients counted)"
+    )
+    assert [p.kind for p in error.problems] == ["type", "type", "range"]
+
+
+def test_wilson_limits_are_exactly_0_and_1_at_none_and_all():
+    # At x = n the Wilson upper limit is 1 (and at x = 0 the lower is 0); computed in floating
+    # point, 10/10 at 95 % would come out as 0.9999999999999999.
+    assert proportion_interval(10, 10, "wilson").high == 1.0
+    assert proportion_interval(13, 13, "wilson").high == 1.0
+    assert proportion_interval(0, 10, "wilson").low == 0.0

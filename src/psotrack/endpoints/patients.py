@@ -64,7 +64,9 @@ class FlareRule:
         if isinstance(self.rise_percent, bool) or not isinstance(self.rise_percent, int):
             raise ValidationError("rise_percent", self.rise_percent, "a whole percentage", "type")
         if self.rise_percent < 1:
-            raise ValidationError("rise_percent", self.rise_percent, "1 or more (a rise in %)")
+            raise ValidationError(
+                "rise_percent", self.rise_percent, "1 or more (a rise in %)", "invalid"
+            )
         if isinstance(self.min_rise_tenths, bool) or not isinstance(self.min_rise_tenths, int):
             raise ValidationError(
                 "min_rise_tenths", self.min_rise_tenths, "a whole number of PASI tenths", "type"

@@ -62,6 +62,8 @@ def wide_to_long(
     [('S1', 'A', 'BASELINE', 0, 7.6), ('S1', 'A', 'WEEK12', 84, 1.9)]
     """
     identity = _pick(frame.columns, id_column, ID_COLUMNS)
+    if id_column is not None and identity is None:
+        raise ValidationError("id_column", id_column, "a column of the table", kind="invalid")
     if identity is None:
         allowed = "a patient id column (" + ", ".join(ID_COLUMNS) + ")"
         raise ValidationError("id_column", id_column, allowed, kind="missing")

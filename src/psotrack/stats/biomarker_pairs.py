@@ -26,7 +26,8 @@ def derive_biomarker_pairs(
     if isinstance(follow_up_day, bool) or not isinstance(follow_up_day, int):
         raise ValidationError("follow_up_day", follow_up_day, "a whole study day", kind="type")
     if follow_up_day <= 0:
-        raise ValidationError("follow_up_day", follow_up_day, "a day after 0 (post-baseline)")
+        allowed = "a day after 0 (post-baseline)"
+        raise ValidationError("follow_up_day", follow_up_day, allowed, kind="invalid")
     columns = ("patient_id", "day", value)
     _check_frame(measurements, "measurements", columns, ("day", value), ("patient_id", "day"))
     observed = measurements.with_columns(pl.col(value).cast(pl.Float64).alias("_value")).filter(
