@@ -66,8 +66,11 @@ class PatientOverview:
 
 
 def patient_overview(db: Database, actor: Actor, patient_id: int) -> PatientOverview:
-    """The patient page's content; :class:`~psotrack.errors.NotFound` for an unknown patient."""
-    with db.transaction() as session:
+    """The patient page's content; :class:`~psotrack.errors.NotFound` for an unknown patient.
+
+    Read in one transaction (one consistent view, one look-up of the acting user).
+    """
+    with db.unit_of_work() as unit, unit.transaction() as session:
         actor = resolve_actor(session, actor, Permission.READ_IDENTIFIED)
         get_patient(session, patient_id)
         programs = dict(
@@ -77,12 +80,12 @@ def patient_overview(db: Database, actor: Actor, patient_id: int) -> PatientOver
                 .where(Enrollment.patient_id == patient_id)
             ).all()
         )
-    timeline = load_timeline(db, actor, patient_id)
-    recorded = {lab.analyte for lab in timeline.labs}
-    return PatientOverview(
-        timeline=timeline,
-        status=patient_status(db, actor, patient_id),
-        alerts=tuple(list_alerts(db, actor, patient_id=patient_id)),
-        programs=programs,
-        analytes={code: label for code, (label, _) in ANALYTES.items() if code in recorded},
-    )
+        timeline = load_timeline(unit, actor, patient_id)
+        recorded = {lab.analyte for lab in timeline.labs}
+        return PatientOverview(
+            timeline=timeline,
+            status=patient_status(unit, actor, patient_id),
+            alerts=tuple(list_alerts(unit, actor, patient_id=patient_id)),
+            programs=programs,
+            analytes={code: label for code, (label, _) in ANALYTES.items() if code in recorded},
+        )

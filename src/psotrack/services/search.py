@@ -312,7 +312,8 @@ def _details(
         .where(Patient.id.in_(ids))
     )
     found = {row[0]: row for row in session.execute(query)}
-    change = _changes(assessment_rows(session, program_id, identified, ids))
+    pasi_rows = assessment_rows(session, program_id, identified, ids, (Instrument.PASI,))
+    change = _changes(pasi_rows)
     out = []
     for patient_id in ids:
         _, research_id, family, given, mrn, program_id, program, status, last, score, alerts_n = (

@@ -154,8 +154,10 @@ def assessment_rows(
     program_id: int | None,
     labels: bool,
     patient_ids: Collection[int] | None = None,
+    instruments: Collection[Instrument] = tuple(SCORE_COLUMNS),
 ) -> list[dict[str, Any]]:
-    """The rows of :func:`_assessments_frame` (``FRAME_SCHEMA``'s keys), in no set order."""
+    """The rows of :func:`_assessments_frame` (``FRAME_SCHEMA``'s keys), in no set order; with
+    ``instruments``, only visits with one of those (the other score columns stay empty)."""
     enrollment_query = select(Enrollment.patient_id, Enrollment.arm, Enrollment.start_date).where(
         Enrollment.deleted_at.is_(None)
     )
@@ -187,7 +189,7 @@ def assessment_rows(
         )
         .join(Assessment, Assessment.visit_id == Visit.id)
         .where(Visit.deleted_at.is_(None), Assessment.deleted_at.is_(None))
-        .where(Assessment.instrument.in_(list(SCORE_COLUMNS)))
+        .where(Assessment.instrument.in_([i for i in instruments if i in SCORE_COLUMNS]))
     )
     if patient_ids is not None:
         query = query.where(Visit.patient_id.in_(list(patient_ids)))
