@@ -315,3 +315,17 @@ def test_free_text_is_escaped_on_the_page_and_in_the_mirror(db, client_for, reco
     for text in (page.text, mirror.text):
         assert hostile not in text
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text
+
+
+def test_the_page_offers_each_role_only_what_it_may_record(client_for, recorded):
+    """The action links follow the roles (every route checks again, see test_route_rules)."""
+    patient = recorded["patient"]
+    clinician = client_for(Role.CLINICIAN).get(f"/patients/{patient}").text
+    coordinator = client_for(Role.COORDINATOR).get(f"/patients/{patient}").text
+    administration = f'href="/patients/{patient}/administrations/new"'
+    for page in (clinician, coordinator):
+        assert f'href="/patients/{patient}/assessments/new?instrument=pasi"' in page
+        assert f'href="/patients/{patient}/adverse-events/new"' in page
+        assert f'href="/history/patients/{patient}"' in page
+    assert administration in clinician  # coordinators do not give cell therapy
+    assert administration not in coordinator

@@ -30,6 +30,15 @@ NAV: Final = (
     ("My record", "/me", rules.OWN_RECORD),
 )
 
+#: The actions a page may offer, by the rule of the route they lead to.
+OFFERS: Final = {
+    "record": rules.CLINICAL_RECORD,
+    "administer": rules.ADMINISTRATION,
+    "report_adverse_event": rules.ADVERSE_EVENT,
+    "enroll": rules.ENROLL,
+    "correct": rules.CORRECT,
+}
+
 
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
@@ -49,6 +58,8 @@ def render(
         "role": role.value if role is not None else "",
         "csrf_token": signer.csrf_token(claim.sid),
         "nav": [(label, href) for label, href, rule in NAV if role and rule.allows(role)],
+        # What the page may offer the signed-in role (links only; every route checks again).
+        "can": {name: role is not None and rule.allows(role) for name, rule in OFFERS.items()},
         **(context or {}),
     }
     response = TEMPLATES.TemplateResponse(request, template, page, status_code=status_code)
