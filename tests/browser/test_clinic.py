@@ -219,3 +219,56 @@ def test_a_grade_3_adverse_event_raises_an_alert(page, live_server):
     assert alerts.count() == open_before + 1
     assert "grade ≥ 3" in page.inner_text("#open-alerts")
     screenshot(page, "alerts")
+
+
+INSTRUMENTS = ("pasi", "bsa", "pga", "dlqi", "itch_nrs", "pssi", "napsi", "tpss")
+
+
+def every_page_opens(page, paths: list[str]) -> None:
+    """Each page answers 200 with its heading; the ``page`` fixture then fails on any script
+    error or refused inline script or style (the Content-Security-Policy) seen on the way."""
+    for path in paths:
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        assert page.locator("main h1").count() >= 1, path
+        page.wait_for_load_state("networkidle")
+
+
+def test_every_staff_page_opens_in_chromium_without_a_script_or_policy_error(page, live_server):
+    from psotrack.store.models import Visit
+
+    patient = first_patient(live_server)
+    with live_server.db.transaction() as session:
+        visit = session.scalar(select(Visit.id).where(Visit.patient_id == patient))
+    sign_in(page, "demo-admin")
+    page.wait_for_url("**/patients")
+    every_page_opens(
+        page,
+        [
+            "/patients",
+            f"/patients/{patient}",
+            f"/patients/{patient}/mirror",
+            *(f"/patients/{patient}/assessments/new?instrument={i}" for i in INSTRUMENTS),
+            f"/patients/{patient}/administrations/new",
+            f"/patients/{patient}/adverse-events/new",
+            f"/patients/{patient}/labs/new",
+            f"/patients/{patient}/therapies/new",
+            f"/patients/{patient}/visits/new",
+            f"/patients/{patient}/photos/new",
+            "/enrollments/new",
+            f"/history/visits/{visit}",
+            f"/history/patients/{patient}",
+            f"/records/visits/{visit}/correct",
+            "/alerts",
+            "/cohort",
+            "/admin/users",
+            "/account/password",
+        ],
+    )
+
+
+def test_the_patients_own_pages_open_in_chromium(page):
+    sign_in(page, "demo-patient")
+    page.wait_for_url("**/me")
+    every_page_opens(page, ["/me", "/me/itch", "/account/password", "/me/dlqi"])
+    screenshot(page, "patient-dlqi")  # the tablet layout of the DLQI
