@@ -7,7 +7,6 @@ Written after the mutation sample of issue 14 (docs/mutation.md) found them unas
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
 import polars as pl
@@ -25,7 +24,7 @@ from psotrack.endpoints import (
     validate_assessments,
     wide_to_long,
 )
-from psotrack.errors import ValidationError
+from tests.refusals import kinds, line, refusal
 
 DAY_RULE = "a whole study day from -36500 to 36500 (±100 years of day 0)"
 KNOWN = "known: patient_id, visit, day, pasi, arm, pga, bsa, dlqi, itch"
@@ -40,23 +39,6 @@ def _frame(**changes: list[object]) -> pl.DataFrame:
     }
     columns.update(changes)
     return pl.DataFrame(columns, strict=False)
-
-
-def refusal(call: Callable[[], object]) -> ValidationError:
-    with pytest.raises(ValidationError) as info:
-        call()
-    # The wording already tells range, type and missing apart; an unknown kind would read as
-    # "invalid", so check that each kind is one of the four.
-    assert {p.kind for p in info.value.problems} <= {"range", "type", "missing", "invalid"}
-    return info.value
-
-
-def line(call: Callable[[], object]) -> str:
-    return str(refusal(call))
-
-
-def kinds(call: Callable[[], object]) -> list[str]:
-    return [p.kind for p in refusal(call).problems]
 
 
 # --- the long assessment table (validate_assessments) ---------------------------------------

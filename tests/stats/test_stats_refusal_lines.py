@@ -7,34 +7,14 @@ of issue 14 (docs/mutation.md) found most of them unasserted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import polars as pl
 import pytest
 
-from psotrack.errors import ValidationError
 from psotrack.stats.biomarker_pairs import derive_biomarker_pairs
 from psotrack.stats.biomarkers import biomarker_change
 from psotrack.stats.longitudinal import MixedModelResult, fit_pasi_trajectory
 from psotrack.stats.survival import kaplan_meier
-
-
-def refusal(call: Callable[[], object]) -> ValidationError:
-    with pytest.raises(ValidationError) as info:
-        call()
-    # The wording already tells range, type and missing apart; an unknown kind would read as
-    # "invalid", so check that each kind is one of the four.
-    assert {p.kind for p in info.value.problems} <= {"range", "type", "missing", "invalid"}
-    return info.value
-
-
-def line(call: Callable[[], object]) -> str:
-    return str(refusal(call))
-
-
-def kinds(call: Callable[[], object]) -> list[str]:
-    return [p.kind for p in refusal(call).problems]
-
+from tests.refusals import kinds, line
 
 # --- biomarker pairs ---------------------------------------------------------------------------
 

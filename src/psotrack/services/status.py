@@ -30,7 +30,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from typing import Any, Final
 
 import polars as pl
@@ -49,6 +48,7 @@ from psotrack.endpoints import (
 )
 from psotrack.errors import NotFound, ValidationError
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.memo import Memo
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS
 from psotrack.services.timeline import FRAME_SCHEMA, _assessments_frame
@@ -64,6 +64,7 @@ ROW_COLUMNS: Final = (
     "pchg",
     *(f"pasi{t}" for t in DEFAULT_THRESHOLDS),
 )
+_Derived = tuple[pl.DataFrame, pl.DataFrame, str, str, dict[str, Any] | None]
 #: The rules the sentence is told by (the engine's defaults, named once here).
 FLARE_RULE: Final = FlareRule()
 LOSS_RULE: Final = LossOfResponseRule()
@@ -117,27 +118,30 @@ def patient_status(db: Database, actor: Actor, patient_id: int | str) -> Patient
     )
 
 
-#: How many patients' derived status one process keeps (a few MB at most).
-CACHED_PATIENTS: Final = 4096
+#: Each patient's derived status (engine rows, endpoints, sentence, current values), keyed by
+#: their rows of the long table (see :mod:`psotrack.services.memo`).
+_DERIVED: Final[Memo[_Derived]] = Memo(4096)
 
 
-@lru_cache(maxsize=CACHED_PATIENTS)
-def _derived(
-    rows: tuple[tuple[Any, ...], ...],
-) -> tuple[pl.DataFrame, pl.DataFrame, str, str, dict[str, Any] | None]:
+def _derived(rows: tuple[tuple[Any, ...], ...]) -> _Derived:
     """The engine's rows and endpoints, the sentence and the current values of one patient's
     long table, given as its rows (``_assessments_frame``'s columns, in order).
 
-    A pure function of the recorded values, kept for the last :data:`CACHED_PATIENTS` inputs:
-    the patient page and the list ask for it on every view, and any change to what is recorded
-    is a different input (a new computation), so a kept result is never stale. The frames are
-    shared between callers: treat them as read-only (polars methods return new frames).
+    A pure function of the recorded values, kept per input: the patient page and the list ask
+    for it on every view, and any change to what is recorded is a different input (a new
+    computation), so a kept result is never stale. The frames are shared between callers: treat
+    them as read-only (polars methods return new frames).
     """
+    kept = _DERIVED.get(rows)
+    if kept is not None:
+        return kept
     frame = pl.DataFrame(list(rows), schema=FRAME_SCHEMA, orient="row")
     table, endpoints = status_tables(frame)
     table = table.drop("patient_id")
     kind, sentence = status_sentence(table, endpoints)
-    return table, endpoints, kind, sentence, _current(table)
+    derived = (table, endpoints, kind, sentence, _current(table))
+    _DERIVED.put(rows, derived)
+    return derived
 
 
 def _find(session: Session, patient_id: int | str) -> Patient:
