@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench mutate clean lock browser
+.PHONY: run test lint typecheck bench mutate clean lock browser pdf-libs
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 # server runs until Ctrl-C. HOST and PORT choose where it listens.
 HOST ?= 127.0.0.1
 PORT ?= 8000
-run: $(STAMP)
+run: $(STAMP) pdf-libs
 	$(BIN)/psotrack demo
 	$(BIN)/psotrack serve --host $(HOST) --port $(PORT)
 
@@ -37,7 +37,18 @@ browser:
 	      || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) \
 	  || echo "chromium could not be installed: the browser tests will be skipped"
 
-test: $(STAMP) browser lint typecheck
+# PDF reports (WeasyPrint) need Pango and a font; the report tests turn PDF pages into PNG with
+# poppler's pdftoppm. Install them from Debian when missing; without them the PDF tests skip,
+# saying so, and `psotrack report --format pdf` says what to install.
+PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
+pdf-libs:
+	@(ldconfig -p | grep -q libpangoft2-1.0 && test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
+	  && command -v pdftoppm >/dev/null 2>&1) \
+	  || (apt-get install -y -q $(PDF_DEBS) >/dev/null 2>&1 \
+	      || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(PDF_DEBS) >/dev/null 2>&1)) \
+	  || echo "Pango, DejaVu fonts or pdftoppm could not be installed: the PDF report tests will be skipped"
+
+test: $(STAMP) browser pdf-libs lint typecheck
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)

@@ -65,3 +65,19 @@ def number_column(text: pl.Expr, *, integer: bool) -> tuple[pl.Expr, pl.Expr]:
     readable = text.str.contains(INTEGER_TEXT if integer else DECIMAL_TEXT)
     values = pl.when(readable).then(text).otherwise(None).cast(pl.Float64, strict=False)
     return values, text.is_not_null() & ~readable
+
+
+_SUPERSCRIPT: Final = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def scientific(value: float) -> str:
+    """A cell count as people write it: ``1.5 × 10⁶`` (3 significant digits).
+
+    >>> scientific(1.5e6), scientific(2.25e8), scientific(500.0)
+    ('1.5 × 10⁶', '2.25 × 10⁸', '500')
+    """
+    text = f"{value:.3g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"

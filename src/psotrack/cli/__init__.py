@@ -34,6 +34,7 @@ def create_app() -> typer.Typer:
         forecast,
         imports,
         photos,
+        reports,
         score,
         serve,
         simulate,
@@ -62,6 +63,7 @@ def create_app() -> typer.Typer:
         users,
         serve,
         exports,
+        reports,
     ):
         group.register(app)
     return app

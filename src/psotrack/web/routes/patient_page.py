@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from psotrack.errors import NotFound, ValidationError
+from psotrack.number_text import scientific
 from psotrack.reports.figures import SCORES, course_chart, lab_chart, score_chart
 from psotrack.services.context import Actor, Database
 from psotrack.services.mirror import MAX_VISITS, mirror
@@ -29,20 +30,6 @@ router = APIRouter(include_in_schema=False)
 SVG_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'"
 LAB_PREFIX: Final = "lab-"
 COURSE: Final = "course"
-_SUPERSCRIPT: Final = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-
-
-def scientific(value: float) -> str:
-    """A cell count as people write it: ``1.5 × 10⁶`` (3 significant digits).
-
-    >>> scientific(1.5e6), scientific(2.25e8), scientific(500.0)
-    ('1.5 × 10⁶', '2.25 × 10⁸', '500')
-    """
-    text = f"{value:.3g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
 def _db(request: Request) -> Database:
