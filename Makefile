@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench mutate clean lock browser pdf-libs
+.PHONY: run test lint typecheck bench mutate clean lock browser poppler
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 # server runs until Ctrl-C. HOST and PORT choose where it listens.
 HOST ?= 127.0.0.1
 PORT ?= 8000
-run: $(STAMP) pdf-libs
+run: $(STAMP)
 	$(BIN)/psotrack demo
 	$(BIN)/psotrack serve --host $(HOST) --port $(PORT)
 
@@ -37,18 +37,16 @@ browser:
 	      || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) \
 	  || echo "chromium could not be installed: the browser tests will be skipped"
 
-# PDF reports (WeasyPrint) need Pango and a font; the report tests turn PDF pages into PNG with
-# poppler's pdftoppm. Install them from Debian when missing; without them the PDF tests skip,
-# saying so, and `psotrack report --format pdf` says what to install.
-PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
-pdf-libs:
-	@(ldconfig -p | grep -q libpangoft2-1.0 && test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
-	  && command -v pdftoppm >/dev/null 2>&1) \
-	  || (apt-get install -y -q $(PDF_DEBS) >/dev/null 2>&1 \
-	      || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(PDF_DEBS) >/dev/null 2>&1)) \
-	  || echo "Pango, DejaVu fonts or pdftoppm could not be installed: the PDF report tests will be skipped"
+# The report tests turn PDF pages into PNG with poppler's pdftoppm; install it from Debian when
+# missing. Without it those checks skip, saying so. (The PDFs themselves need nothing from the
+# system: Typst is bundled by its Python package, the font comes with matplotlib.)
+poppler:
+	@command -v pdftoppm >/dev/null 2>&1 \
+	  || (apt-get install -y -q poppler-utils >/dev/null 2>&1 \
+	      || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q poppler-utils >/dev/null 2>&1)) \
+	  || echo "poppler-utils could not be installed: the PDF page images will not be made"
 
-test: $(STAMP) browser pdf-libs lint typecheck
+test: $(STAMP) browser poppler lint typecheck
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)

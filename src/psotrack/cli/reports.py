@@ -13,6 +13,9 @@ from typing import Annotated
 
 import typer
 
+from psotrack.cli.db import DatabaseUrl, open_engine
+from psotrack.cli.number_options import whole_number
+
 app = typer.Typer(help="Write progress reports (HTML or PDF).", no_args_is_help=True)
 
 OutputOption = Annotated[
@@ -38,3 +41,47 @@ PhotoDirOption = Annotated[
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="report")
+
+
+@app.command("patient")
+def patient(
+    patient_id: Annotated[
+        int,
+        typer.Argument(
+            help="The patient's id (a whole number).", parser=whole_number("PATIENT_ID")
+        ),
+    ],
+    output: OutputOption,
+    user: UserOption,
+    file_format: FormatOption = "pdf",
+    generated_at: GeneratedAtOption = None,
+    photo_dir: PhotoDirOption = None,
+    url: DatabaseUrl = None,
+) -> None:
+    """One patient's progress report: status, scores over study days, where the improvement
+    is, the mirror (photos), immune labs, safety, for the patient and their dermatologist."""
+    from rich.console import Console
+
+    from psotrack.interop.files import check_output_path
+    from psotrack.reports.document import parse_generated_at, parse_report_format, write_document
+    from psotrack.reports.patient_report import patient_document
+    from psotrack.services.context import Database
+    from psotrack.services.patient_report import patient_report
+    from psotrack.services.users import actor_named
+    from psotrack.settings import load_settings
+
+    chosen = parse_report_format(file_format)
+    when = parse_generated_at(generated_at)
+    check_output_path(output)
+    folder = photo_dir if photo_dir is not None else load_settings().photo_dir
+    console = Console(stderr=True)
+    with open_engine(url, require_schema=True) as engine:
+        db = Database.from_engine(engine, photo_dir=folder)
+        actor = actor_named(db, user)
+        with console.status("reading the record"):
+            report = patient_report(db, actor, patient_id)
+    with console.status(f"drawing the charts and writing the {chosen.value.upper()}"):
+        write_document(patient_document(report, chosen, generated_at=when), output)
+    typer.echo(f"wrote the progress report of patient {patient_id} to {output} ({chosen.value})")
+    if report.data_label:
+        typer.echo(f"SYNTHETIC: {report.data_label}")

@@ -1,37 +1,44 @@
-"""Reports as documents: Jinja2 templates rendered to one self-contained HTML file, and to PDF.
+"""Reports as documents: one view of the report, written as a self-contained HTML file or a PDF.
 
-One Jinja2 environment (autoescaped) over ``reports/templates``; every report extends
-``report_base.html``, which carries the print stylesheet, the data's label (e.g. "SYNTHETIC
-DATA") at the top of every page and the page numbers. Charts and photos are embedded as
-``data:`` URIs, so the HTML file stands alone (no file beside it, nothing fetched) and the PDF
-is drawn from the same HTML by WeasyPrint.
+A report is first turned into a *view*: plain JSON-ready values, every number already written as
+the text it is printed as (:mod:`psotrack.reports.view`). Both formats print that view, so the
+HTML and the PDF cannot disagree on a number:
 
-The same data give the same HTML: the printed date is ``generated_at`` (the command's
-``--generated-at``), never the clock inside a template.
+- HTML: a Jinja2 template (autoescaped) over ``reports/templates``, extending
+  ``report_base.html`` (print stylesheet, the data's label at the top, the footer). Charts and
+  photos are embedded as ``data:`` URIs, so the file stands alone.
+- PDF: a Typst template (``reports/templates/*.typ``) that reads the view as ``view.json`` and
+  the charts and photos as files beside it, compiled by the Typst compiler that the ``typst``
+  package bundles. psotrack measured WeasyPrint first (the HTML to PDF): 2.3–2.6 s for one
+  patient's report against Typst's 0.19 s for the same content (see benchmarks/bench_reports.py),
+  so the PDF is drawn by Typst. The font is the DejaVu Sans that matplotlib ships, and system
+  fonts are ignored: the same view gives the same PDF on any machine, with nothing to install.
 
-WeasyPrint needs Pango and a font from the operating system; when they are missing the PDF step
-fails with :class:`ReportUnavailable`, which says what to install (``make test`` and ``make run``
-install them on Debian). The HTML format needs nothing beyond Python.
+The printed date is ``generated_at`` (the command's ``--generated-at``), never the clock inside a
+template, and the PDF's own timestamp is the same date: the same data give the same bytes.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+import matplotlib
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from psotrack.errors import PsotrackError, ValidationError
 from psotrack.number_text import scientific
 
-#: What the PDF step needs from the operating system, as Debian names it.
-PDF_LIBRARIES: Final = "libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core"
+#: The report's font (DejaVu Sans, as the charts use): the copy matplotlib ships.
+FONT_FOLDER: Final = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 #: Printed at the foot of every report: what the numbers are and what they are not.
 MEASUREMENT_NOTE: Final = (
     "This report describes measurements recorded in psotrack and their uncertainty. It is not "
@@ -44,10 +51,6 @@ class ReportFormat(StrEnum):
 
     HTML = "html"
     PDF = "pdf"
-
-
-class ReportUnavailable(PsotrackError):
-    """The PDF step cannot run on this machine (WeasyPrint's system libraries are missing)."""
 
 
 def parse_report_format(text: str) -> ReportFormat:
@@ -127,22 +130,36 @@ def render_html(template: str, context: Mapping[str, Any]) -> str:
     return _ENVIRONMENT.get_template(template).render(**context)
 
 
-def html_to_pdf(html: str) -> bytes:
-    """The PDF WeasyPrint draws from ``html`` (A4, the report's print stylesheet)."""
-    try:
-        import weasyprint
-    except OSError as missing:  # cffi could not load Pango (or one of its libraries)
-        raise ReportUnavailable(
-            f"PDF reports need Pango and a font ({missing}); on Debian or Ubuntu: "
-            f"apt-get install {PDF_LIBRARIES} (or choose --format html)"
-        ) from missing
-    pdf: bytes = weasyprint.HTML(string=html).write_pdf()
+def typst_pdf(template: str, view: Mapping[str, Any], files: Mapping[str, bytes]) -> bytes:
+    """The PDF Typst draws from ``template`` (a ``.typ`` file of ``reports/templates``), which
+    reads ``view`` as ``view.json`` and ``files`` (charts, photos) by name.
+
+    The PDF's timestamp is ``view["generated_at"]``; a Typst error (a template bug, never bad
+    input: the view is plain data) is raised as :class:`PsotrackError`.
+    """
+    import typst
+
+    templates = resources.files("psotrack.reports").joinpath("templates")
+    generated = datetime.fromisoformat(view["generated_at"])
+    with tempfile.TemporaryDirectory(prefix="psotrack-report-") as folder:
+        root = Path(folder)
+        for item in templates.iterdir():  # the report's template and the layout it imports
+            if item.name.endswith(".typ"):
+                (root / item.name).write_bytes(item.read_bytes())
+        (root / "view.json").write_text(json.dumps(view, ensure_ascii=False), encoding="utf-8")
+        for name, content in files.items():
+            (root / name).write_bytes(content)
+        try:
+            pdf: bytes = typst.compile(
+                str(root / template),
+                root=str(root),
+                font_paths=[str(FONT_FOLDER)],
+                ignore_system_fonts=True,
+                timestamp=int(generated.timestamp()),
+            )
+        except RuntimeError as failed:  # typst reports compile errors as RuntimeError
+            raise PsotrackError(f"the PDF could not be drawn: {failed}") from None
     return pdf
-
-
-def document_bytes(html: str, fmt: ReportFormat) -> bytes:
-    """The report file's content: the HTML as UTF-8, or the PDF drawn from it."""
-    return html.encode("utf-8") if fmt is ReportFormat.HTML else html_to_pdf(html)
 
 
 def write_document(content: bytes, output: Path) -> None:

@@ -48,6 +48,8 @@ OKABE_ITO: Final = {
     "purple": "#CC79A7",
 }
 STUDY_DAY: Final = "Study day (day 0 = first cell-therapy administration)"
+#: The same, short enough for a half-width chart.
+SHORT_STUDY_DAY: Final = "Study day (0 = first administration)"
 #: PASI response lines drawn on the PASI chart: PASI 50, 75 and 90 (PASI 100 is the zero line).
 PASI_LINES: Final = tuple(t for t in DEFAULT_THRESHOLDS if t < 100)
 _LINE_STYLE: Final = {50: ("orange", "--"), 75: ("green", "-."), 90: ("purple", ":")}
@@ -126,12 +128,15 @@ def _kept(key: tuple[object, ...], draw: Callable[[], str]) -> str:
 
 
 @contextmanager
-def _drawing() -> Iterator[None]:
+def drawing() -> Iterator[None]:
+    """Draw under psotrack's chart style, one figure at a time (matplotlib's settings are
+    process-wide)."""
     with _DRAWING, mpl.rc_context(_STYLE):
         yield
 
 
-def _svg(figure: Figure) -> str:
+def svg_text(figure: Figure) -> str:
+    """The figure as SVG text, with no creation date (the same figure gives the same bytes)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue().decode("utf-8")
@@ -155,11 +160,24 @@ def _day0(ax: Axes) -> None:
     ax.axvline(0, color="#8a939c", linewidth=0.8, gid="day0")
 
 
-def _new(bottom: float = 0.27, height: float = 4.0) -> tuple[Figure, Axes]:
+#: Chart sizes in inches: ``wide`` fills a page's width (a web page's chart, the PASI chart of a
+#: report); ``half`` is drawn for half a printed page's width, so that its text prints at the
+#: same size as a wide chart's.
+SIZES: Final = {"wide": (6.4, 4.0, 0.27), "half": (3.9, 3.1, 0.3)}
+
+
+def _sized(size: str) -> tuple[Figure, Axes]:
+    width, height, bottom = SIZES[size]
+    figure, ax = _new(bottom, height, width)
+    ax.set_xlabel(STUDY_DAY if size == "wide" else SHORT_STUDY_DAY)
+    return figure, ax
+
+
+def _new(bottom: float = 0.27, height: float = 4.0, width: float = 6.4) -> tuple[Figure, Axes]:
     # Fixed margins, not constrained layout: a chart is drawn per request, and working out the
     # layout took as long as drawing. The bottom margin holds the x label and the legend.
-    figure = Figure(figsize=(6.4, height))
-    figure.subplots_adjust(left=0.1, right=0.97, top=1 - 0.32 / height, bottom=bottom)
+    figure = Figure(figsize=(width, height))
+    figure.subplots_adjust(left=0.65 / width, right=0.97, top=1 - 0.32 / height, bottom=bottom)
     ax = figure.add_subplot()
     ax.patch.set_gid("axes")
     return figure, ax
@@ -170,7 +188,9 @@ def _legend(figure: Figure, ax: Axes) -> None:
         figure.legend(loc="lower center", ncol=2)
 
 
-def score_chart(scores: pl.DataFrame, score: str, *, baseline_pasi: float | None = None) -> str:
+def score_chart(
+    scores: pl.DataFrame, score: str, *, baseline_pasi: float | None = None, size: str = "wide"
+) -> str:
     """One score over study days (``scores``: ``day`` and the ``score`` column), as SVG.
 
     ``score`` is a key of :data:`SCORES`. On the PASI chart, a ``baseline_pasi`` above 0 (the
@@ -179,17 +199,21 @@ def score_chart(scores: pl.DataFrame, score: str, *, baseline_pasi: float | None
     """
     axis = SCORES[score]
     days, values = _points(scores, score)
-    key = ("score", score, tuple(days), tuple(values), baseline_pasi)
-    return _kept(key, lambda: _score_chart(axis, score, days, values, baseline_pasi))
+    key = ("score", score, tuple(days), tuple(values), baseline_pasi, size)
+    return _kept(key, lambda: _score_chart(axis, score, days, values, baseline_pasi, size))
 
 
 def _score_chart(
-    axis: ScoreAxis, score: str, days: list[int], values: list[float], baseline_pasi: float | None
+    axis: ScoreAxis,
+    score: str,
+    days: list[int],
+    values: list[float],
+    baseline_pasi: float | None,
+    size: str,
 ) -> str:
-    with _drawing():
-        figure, ax = _new()
+    with drawing():
+        figure, ax = _sized(size)
         ax.set_title(f"{axis.name} over study days")
-        ax.set_xlabel(STUDY_DAY)
         ax.set_ylabel(axis.label)
         _day0(ax)
         top = max([*values, 1.0])
@@ -221,10 +245,10 @@ def _score_chart(
                 )
         ax.set_ylim(0, axis.maximum if axis.full_scale else min(axis.maximum, top * 1.15))
         _legend(figure, ax)
-        return _svg(figure)
+        return svg_text(figure)
 
 
-def lab_chart(labs: pl.DataFrame, *, name: str, unit: str) -> str:
+def lab_chart(labs: pl.DataFrame, *, name: str, unit: str, size: str = "wide") -> str:
     """One lab analyte over study days, with its reference range shaded where one is recorded.
 
     ``labs``: ``day``, ``value``, ``reference_low``, ``reference_high`` (one unit, ``unit``).
@@ -234,17 +258,16 @@ def lab_chart(labs: pl.DataFrame, *, name: str, unit: str) -> str:
     """
     days, values = _points(labs, "value")
     ranges = labs.select("day", "reference_low", "reference_high").drop_nulls().sort("day")
-    key = ("lab", name, unit, tuple(days), tuple(values), tuple(ranges.rows()))
-    return _kept(key, lambda: _lab_chart(name, unit, days, values, ranges))
+    key = ("lab", name, unit, tuple(days), tuple(values), tuple(ranges.rows()), size)
+    return _kept(key, lambda: _lab_chart(name, unit, days, values, ranges, size))
 
 
 def _lab_chart(
-    name: str, unit: str, days: list[int], values: list[float], ranges: pl.DataFrame
+    name: str, unit: str, days: list[int], values: list[float], ranges: pl.DataFrame, size: str
 ) -> str:
-    with _drawing():
-        figure, ax = _new()
+    with drawing():
+        figure, ax = _sized(size)
         ax.set_title(f"{name} over study days")
-        ax.set_xlabel(STUDY_DAY)
         ax.set_ylabel(f"{name}, {unit}")
         _day0(ax)
         distinct = ranges.select("reference_low", "reference_high").unique()
@@ -277,7 +300,7 @@ def _lab_chart(
             _empty(ax, name)
         ax.set_ylim(bottom=0)
         _legend(figure, ax)
-        return _svg(figure)
+        return svg_text(figure)
 
 
 def course_chart(
@@ -304,7 +327,7 @@ def course_chart(
 def _course_chart(
     days: list[int], values: list[float], band: pl.DataFrame, reading: str, warning: str | None
 ) -> str:
-    with _drawing():
+    with drawing():
         figure, ax = _new(bottom=0.38, height=4.8)
         ax.set_title("Expected course (simulated) and measured PASI")
         ax.set_xlabel(STUDY_DAY)
@@ -338,7 +361,7 @@ def _course_chart(
                 annotation_clip=False,
                 gid="warning",
             )
-        return _svg(figure)
+        return svg_text(figure)
 
 
 _NO_COURSE: Final = pl.DataFrame(

@@ -169,7 +169,7 @@ def mirror(
             if p.visit_id == visit.id
         )
         assessed = pasi_of.get(visit.id)
-        signs = _signs(assessed, region) if assessed is not None and region else None
+        signs = region_signs(assessed, region) if assessed is not None and region else None
         day = None if zero is None else (visit.visit_date - zero).days
         return MirrorVisit(visit.id, visit.label, visit.visit_date, day, shown, signs)
 
@@ -214,7 +214,7 @@ def _chosen_visits(
     return sorted(dict.fromkeys(visit_ids), key=lambda v: (visits[v].visit_date, v))
 
 
-def _signs(assessment: Assessment, region: str) -> RegionSigns | None:
+def region_signs(assessment: Assessment, region: str) -> RegionSigns | None:
     """The region's items of a stored PASI (``None`` if the stored shape cannot be read)."""
     part: Any = assessment.responses.get(region)
     if not isinstance(part, dict):
