@@ -31,7 +31,7 @@ from psotrack.services.patients import create_program, enroll_patient, record_vi
 from psotrack.services.photos import attach_photo, read_photo
 from psotrack.services.status import patient_status
 from psotrack.store.vocabulary import Role
-from psotrack.web.routes.patient_page import SVG_CSP
+from psotrack.web.routes.patient_page import REPORT_CSP, SVG_CSP
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -167,6 +167,25 @@ def test_the_page_shows_the_services_status_sentence_cells_per_kg_and_the_flag(
     assert "SYNTHETIC" not in text  # a real (non-synthetic) patient carries no badge
     for chart in ("pasi", "bsa", "pga", "dlqi", "itch", "course", "lab-treg_pct_cd4"):
         assert f'<img class="chart" src="/patients/{patient}/charts/{chart}.svg"' in text
+
+
+def test_the_page_links_to_the_progress_report_served_as_html_and_pdf(client_for, recorded):
+    client = client_for(Role.COORDINATOR)
+    patient = recorded["patient"]
+    page = client.get(f"/patients/{patient}").text
+    assert f'href="/patients/{patient}/report.pdf"' in page
+    assert f'href="/patients/{patient}/report.html"' in page
+    html = client.get(f"/patients/{patient}/report.html")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert html.headers["content-security-policy"] == REPORT_CSP
+    assert "PASI 75 reached on day 84, at the latest visit" in html.text
+    assert "20.0 → 4.0 (−16.0 points)" in html.text  # the module docstring's totals
+    pdf = client.get(f"/patients/{patient}/report.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"].startswith(
+        'attachment; filename="progress-report-PT-'
+    )
+    assert pdf.content.startswith(b"%PDF-")
 
 
 def test_a_synthetic_patient_is_badged(db, users, client_for):

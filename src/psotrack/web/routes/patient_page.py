@@ -14,11 +14,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from psotrack.errors import NotFound, ValidationError
 from psotrack.number_text import scientific
+from psotrack.reports.document import ReportFormat, parse_generated_at
 from psotrack.reports.figures import SCORES, course_chart, lab_chart, score_chart
+from psotrack.reports.patient_report import patient_document
 from psotrack.services.context import Actor, Database
 from psotrack.services.mirror import MAX_VISITS, mirror
 from psotrack.services.patient_charts import expected_course, lab_series, score_series
 from psotrack.services.patient_overview import SCORE_CHARTS, patient_overview
+from psotrack.services.patient_report import patient_report
 from psotrack.services.photos import open_photo
 from psotrack.web import rules
 from psotrack.web.params import WholeNumber
@@ -82,6 +85,45 @@ def patient_chart(
     else:
         raise NotFound(f"no chart {chart}")
     return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": SVG_CSP})
+
+
+#: A served HTML report's own policy: its stylesheet is inline, its images ``data:`` URIs.
+REPORT_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def report_response(content: bytes, fmt: ReportFormat, name: str) -> Response:
+    """A report file as the browser gets it: HTML shown under its own policy, PDF downloaded."""
+    if fmt is ReportFormat.HTML:
+        return Response(
+            content,
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": REPORT_CSP},
+        )
+    disposition = f'attachment; filename="{name}.pdf"'
+    return Response(
+        content, media_type="application/pdf", headers={"Content-Disposition": disposition}
+    )
+
+
+@router.get("/patients/{patient_id}/report.html")
+def patient_report_html(
+    request: Request, patient_id: WholeNumber, actor: Actor = Depends(rules.IDENTIFIED)
+) -> Response:
+    return _patient_report(request, patient_id, actor, ReportFormat.HTML)
+
+
+@router.get("/patients/{patient_id}/report.pdf")
+def patient_report_pdf(
+    request: Request, patient_id: WholeNumber, actor: Actor = Depends(rules.IDENTIFIED)
+) -> Response:
+    return _patient_report(request, patient_id, actor, ReportFormat.PDF)
+
+
+def _patient_report(request: Request, patient_id: int, actor: Actor, fmt: ReportFormat) -> Response:
+    report = patient_report(_db(request), actor, patient_id)
+    content = patient_document(report, fmt, generated_at=parse_generated_at(None))
+    research_id = report.overview.timeline.patient.research_id
+    return report_response(content, fmt, f"progress-report-{research_id}")
 
 
 @router.get("/patients/{patient_id}/mirror", response_class=HTMLResponse)
