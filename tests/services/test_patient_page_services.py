@@ -33,7 +33,9 @@ UC_IV = (ProductSource.UC_MSC, Route.IV, 1.5e6)
         "psotrack.services.mirror",
         "psotrack.services.patient_charts",
         "psotrack.reports.figures",
-        "psotrack.web.routes.patient_page",
+        "psotrack.number_text",
+        "psotrack.reports.document",
+        "psotrack.reports.view",
     ],
 )
 def test_docstring_examples_hold(module):
