@@ -40,6 +40,7 @@ from psotrack.services.status import patient_status
 from psotrack.store.vocabulary import Role
 from tests.reports.pdf_pages import keep_page_images, pdf_pages
 from tests.services.conftest import add_visit, administration_form
+from tests.services.test_adverse_events import event_form
 
 GENERATED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
@@ -96,19 +97,7 @@ def course(db, clinician, patient_id) -> int:
             view="front",
             visit_id=visits[label],
         )
-    headache = {
-        "patient_id": patient_id,
-        "term": "headache",
-        "verbatim_term": "Headache",
-        "onset_date": date(2026, 1, 6),
-        "resolution_date": date(2026, 1, 7),
-        "grade": 1,
-        "serious": False,
-        "expected": True,
-        "relatedness": "possible",
-        "action_taken": "none",
-        "outcome": "recovered",
-    }
+    headache = event_form(patient_id, onset_date=date(2026, 1, 6), resolution_date=date(2026, 1, 7))
     report_adverse_event(db, clinician, headache)
     return patient_id
 
