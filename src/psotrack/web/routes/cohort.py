@@ -1,7 +1,9 @@
 """The cohort dashboard (``/cohort``) and its charts as SVG (coded fields and research ids only).
 
 Each chart route sets its own Content-Security-Policy: matplotlib's SVG carries inline styles,
-and nothing else may load or run in it.
+and nothing else may load or run in it. The cohort report (``/cohort/report.html`` and
+``.pdf``, the document ``psotrack report cohort`` writes) gets its own as well: inline styles and
+``data:`` images (its charts), nothing else; the PDF comes as an attachment.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from psotrack.reports.cohort_figures import (
     responder_rates_svg,
     waterfall_svg,
 )
+from psotrack.reports.cohort_report import draw_cohort_figures, render_cohort_report
+from psotrack.services.cohort_report import cohort_report
 from psotrack.services.context import Actor
 from psotrack.services.dashboard import (
     adverse_event_grades,
@@ -31,6 +35,8 @@ from psotrack.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 SVG_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'"
+REPORT_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+Program = Annotated[WholeNumber | None, Query(ge=1, description="a program's id (default: all)")]
 Threshold = Annotated[
     WholeNumber, Query(ge=1, le=100, description="PASI improvement threshold, % (1–100)")
 ]
@@ -88,3 +94,33 @@ def waterfall_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) ->
 def adverse_events_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) -> Response:
     found = adverse_event_grades(request.app.state.db, actor)
     return svg_response(adverse_events_svg(found.by_grade, note=found.synthetic_label))
+
+
+def _report_html(request: Request, actor: Actor, program: int | None) -> str:
+    from datetime import UTC, datetime
+
+    report = cohort_report(request.app.state.db, actor, program)
+    generated_at = datetime.now(UTC).replace(microsecond=0)
+    return render_cohort_report(report, draw_cohort_figures(report), generated_at=generated_at)
+
+
+@router.get("/cohort/report.html")
+def cohort_report_html(
+    request: Request, program: Program = None, actor: Actor = Depends(rules.RESEARCH)
+) -> Response:
+    html = _report_html(request, actor, program)
+    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@router.get("/cohort/report.pdf")
+def cohort_report_pdf(
+    request: Request, program: Program = None, actor: Actor = Depends(rules.RESEARCH)
+) -> Response:
+    from psotrack.reports.document import html_to_pdf
+
+    pdf = html_to_pdf(_report_html(request, actor, program))
+    headers = {
+        "Content-Security-Policy": REPORT_CSP,
+        "Content-Disposition": 'attachment; filename="cohort-report.pdf"',
+    }
+    return Response(pdf, media_type="application/pdf", headers=headers)
