@@ -86,6 +86,8 @@ def patient(
     typer.echo(f"wrote the progress report of patient {patient_id} to {output} ({chosen.value})")
     if report.data_label:
         typer.echo(f"SYNTHETIC: {report.data_label}")
+
+
 def _report_date(option: str, text: str | None) -> date | None:
     """``--from``/``--to``: an ISO date (YYYY-MM-DD) in the range the record takes, or none."""
     from psotrack.errors import ValidationError
@@ -140,13 +142,8 @@ def cohort(
 
     from psotrack.errors import ValidationError
     from psotrack.interop.files import check_output_path
-    from psotrack.reports.cohort_report import draw_cohort_figures, render_cohort_report
-    from psotrack.reports.document import (
-        document_bytes,
-        parse_generated_at,
-        parse_report_format,
-        write_document,
-    )
+    from psotrack.reports.cohort_report import cohort_document
+    from psotrack.reports.document import parse_generated_at, parse_report_format, write_document
     from psotrack.services.cohort_report import cohort_report
     from psotrack.services.context import Database
     from psotrack.services.users import actor_named
@@ -164,8 +161,6 @@ def cohort(
         with console.status("reading the cohort"):
             report = cohort_report(db, actor, program, start, end)
     with console.status(f"drawing the {chosen.value.upper()} report"):
-        figures = draw_cohort_figures(report)
-        html = render_cohort_report(report, figures, generated_at=printed)
-        write_document(document_bytes(html, chosen), output)
+        write_document(cohort_document(report, chosen, generated_at=printed), output)
     label = f" ({report.synthetic_label})" if report.synthetic_label else ""
     typer.echo(f"wrote the cohort report of {report.patients} enrolled patients to {output}{label}")

@@ -1,155 +1,444 @@
-"""The cohort report: its charts drawn from a :class:`CohortReport`, then one HTML document.
+"""The cohort report: its charts, its view (the text as printed), and the HTML or PDF of it.
 
-Two steps so that each can be timed apart (``benchmarks/bench_cohort_report.py``):
-:func:`draw_cohort_figures` draws every chart as SVG text, :func:`render_cohort_report` renders
-``templates/cohort_report.html`` with the data and the charts embedded as ``data:`` URIs. The
-PDF is drawn from that HTML by :func:`psotrack.reports.document.html_to_pdf`. Numbers are
-formatted here, once, by the helpers the template calls (:func:`percent`, :func:`interval`), so
-a test can format the engine's numbers the same way and find each one in the HTML.
+Built from :class:`~psotrack.services.cohort_report.CohortReport` only: every number printed is
+one the services, the endpoint engine or :mod:`psotrack.stats` gave; it is written once here as
+text (:mod:`psotrack.reports.view`), and both formats lay out that text. In steps, so that each
+can be timed (``benchmarks/bench_cohort_report.py``): :func:`draw_cohort_figures` (matplotlib),
+:func:`cohort_view`, then :func:`render_cohort_html` (Jinja2) or :func:`render_cohort_pdf`
+(Typst). A 1 000-patient cohort prints aggregates: tables by endpoint, visit, term and
+administration number, never a row per patient (the serious adverse events excepted).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from psotrack.reports.cohort_figures import adverse_events_svg, waterfall_svg
 from psotrack.reports.cohort_report_figures import forest_svg, km_svg, spaghetti_svg
-from psotrack.reports.document import render_html, svg_uri
+from psotrack.reports.document import (
+    MEASUREMENT_NOTE,
+    ReportFormat,
+    render_html,
+    svg_uri,
+    typst_pdf,
+)
+from psotrack.reports.view import DASH, Images, decimal_text, table
 from psotrack.services.cohort_report import CohortReport
 
-TEMPLATE: Final = "cohort_report.html"
 TITLE: Final = "Cohort report"
+#: Every chart the view names (``None`` where the data hold nothing to draw).
+CHARTS: Final = (
+    "spaghetti",
+    "waterfall",
+    "km-pasi75",
+    "km-relapse",
+    "adverse-events",
+    "forest",
+)
+_DATE_TIME: Final = "%Y-%m-%d %H:%M UTC"
 
 
-@dataclass(frozen=True)
-class CohortFigures:
-    """Each chart of the report as SVG text; ``None`` where the data hold nothing to draw."""
-
-    spaghetti: str | None
-    waterfall: str | None
-    time_to_pasi75: str | None
-    time_to_relapse: str | None
-    adverse_events: str
-    forest: str
-
-
-def draw_cohort_figures(report: CohortReport) -> CohortFigures:
-    """Draw every chart of ``report`` (the slow part of a large report: matplotlib)."""
+def draw_cohort_figures(report: CohortReport) -> Images:
+    """Draw every chart of ``report`` (the slow part of a large report)."""
     note = report.synthetic_label
-    return CohortFigures(
-        spaghetti=(
-            spaghetti_svg(report.pasi_change, report.pasi_median, note=note)
-            if report.pasi_change.height
-            else None
-        ),
-        waterfall=(
-            waterfall_svg(report.waterfall["best_pchg"].to_list(), note=note)
-            if report.waterfall.height
-            else None
-        ),
-        time_to_pasi75=(
-            km_svg(
-                report.time_to_pasi75,
-                "Time to PASI 75 (Kaplan–Meier)",
-                "reached PASI 75 (% of patients)",
-                note=note,
-            )
-            if report.time_to_pasi75 is not None
-            else None
-        ),
-        time_to_relapse=(
-            km_svg(
-                report.time_to_relapse,
-                "Time to relapse after the last dose (Kaplan–Meier)",
-                "relapse-free (% of responders)",
-                note=note,
-            )
-            if report.time_to_relapse is not None
-            else None
-        ),
-        adverse_events=adverse_events_svg(report.safety.by_grade, note=note),
-        forest=forest_svg(report.evidence, note=note),
-    )
+    images = Images()
+    if report.pasi_change.height:
+        images.add_svg(
+            "spaghetti", spaghetti_svg(report.pasi_change, report.pasi_median, note=note)
+        )
+    if report.waterfall.height:
+        images.add_svg(
+            "waterfall", waterfall_svg(report.waterfall["best_pchg"].to_list(), note=note)
+        )
+    if report.time_to_pasi75 is not None:
+        chart = km_svg(
+            report.time_to_pasi75,
+            "Time to PASI 75 (Kaplan–Meier)",
+            "reached PASI 75 (% of patients)",
+            note=note,
+        )
+        images.add_svg("km-pasi75", chart)
+    if report.time_to_relapse is not None:
+        chart = km_svg(
+            report.time_to_relapse,
+            "Time to relapse after the last dose (Kaplan–Meier)",
+            "relapse-free (% of responders)",
+            note=note,
+        )
+        images.add_svg("km-relapse", chart)
+    images.add_svg("adverse-events", adverse_events_svg(report.safety.by_grade, note=note))
+    images.add_svg("forest", forest_svg(report.evidence, note=note))
+    return images
 
 
 def percent(value: float | None, digits: int = 1) -> str:
-    """A proportion 0–1 as a percentage with ``digits`` decimals; "—" when empty.
+    """A proportion 0–1 as a percentage with ``digits`` decimals; a dash when empty.
 
     >>> percent(0.35), percent(None), percent(1 / 3, 0)
     ('35.0 %', '—', '33 %')
     """
-    return "—" if value is None else f"{value * 100:.{digits}f} %"
+    return DASH if value is None else f"{value * 100:.{digits}f} %"
 
 
 def interval(low: float | None, high: float | None) -> str:
-    """An interval of proportions as "20.6–51.7 %"; "—" when either end is empty.
+    """An interval of proportions as "20.6–51.7 %"; a dash when either end is empty.
 
     >>> interval(0.2062, 0.5168), interval(None, 0.5)
     ('20.6–51.7 %', '—')
     """
     if low is None or high is None:
-        return "—"
+        return DASH
     return f"{low * 100:.1f}–{high * 100:.1f} %"
 
 
-def number(value: float | None, digits: int = 1) -> str:
-    """A value with ``digits`` decimals; "—" when empty.
-
-    >>> number(20.25), number(None), number(0.000123, 3)
-    ('20.2', '—', '0.000')
-    """
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
 def p_value(value: float | None) -> str:
-    """A p-value as printed: three decimals, "< 0.001" below that, "—" when not computed.
+    """A p-value as printed: three decimals, "< 0.001" below that, a dash when not computed.
 
     >>> p_value(0.0068), p_value(0.00001), p_value(None)
     ('0.007', '< 0.001', '—')
     """
     if value is None:
-        return "—"
+        return DASH
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _km_facts(report: CohortReport) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
-    for name, km in (("pasi75", report.time_to_pasi75), ("relapse", report.time_to_relapse)):
-        facts[name] = None if km is None else km.summary().row(0, named=True)
-    return facts
+def _days(value: float | None) -> str:
+    return "not reached" if value is None else f"{value:.0f} days"
 
 
-def render_cohort_report(
-    report: CohortReport, figures: CohortFigures, *, generated_at: datetime
-) -> str:
-    """The report as one self-contained HTML document (the same data, the same text)."""
-    charts = {
-        name: (svg_uri(svg) if svg is not None else None) for name, svg in vars(figures).items()
-    }
-    biomarkers = [
-        (section, section.change.summary().to_dicts(), section.change.tests().to_dicts())
-        for section in report.biomarkers
-    ]
-    context = {
+def cohort_view(report: CohortReport, images: Images, *, generated_at: datetime) -> dict[str, Any]:
+    """Everything the report prints, as text (see :mod:`psotrack.reports.view`)."""
+    drawn = {name.removesuffix(".svg"): name for name in images.files}
+    charts = {name: drawn.get(name) for name in CHARTS}
+    return {
         "title": TITLE,
         "data_label": report.synthetic_label,
-        "generated_at": generated_at,
-        "r": report,
+        "generated_at": generated_at.isoformat(),
+        "generated": generated_at.strftime(_DATE_TIME),
+        "measurement_note": MEASUREMENT_NOTE,
+        "facts": [
+            ["Scope", report.scope.text, "scope"],
+            ["Enrolled patients", str(report.patients), "patients"],
+            ["Screened", str(report.screened), "screened"],
+        ],
+        "scope_note": (
+            "Patients are those with an enrollment in scope (their newest one); the dates filter "
+            "on the enrollment's start date. Every table and chart counts the enrolled patients "
+            "(status other than screening), keyed by research id; no name, MRN, birth date or "
+            "free text is read. Study day 0 is the first cell-therapy administration (the "
+            "enrollment's start when there is none)."
+        ),
+        "flow": table(
+            "flow",
+            ("Step", "Patients", "What counts"),
+            report.flow.rows(),
+            empty="No patient in scope.",
+            numeric=(1,),
+        ),
+        "baseline": _baseline(report),
+        "rates_rule": (
+            f"Missing data: {report.missing_text}. Denominator: every enrolled patient (ITT); "
+            "a patient without an evaluable baseline PASI is a non-responder for the PASI "
+            "endpoints; PGA 0/1 and DLQI 0/1 need no baseline. Interval: exact "
+            "(Clopper–Pearson) 95 %."
+        ),
+        "rates": table(
+            "rates",
+            ("Endpoint", "Visit", "Study day", "Responders / n", "Rate", "95 % CI (exact)"),
+            (
+                (
+                    r["endpoint"],
+                    r["visit"],
+                    r["day"],
+                    f"{r['responders']} / {r['n']}",
+                    percent(r["rate"]),
+                    interval(r["ci_low"], r["ci_high"]),
+                )
+                for r in report.rates.iter_rows(named=True)
+            ),
+            empty="No post-baseline visit with a score yet: no rate to give.",
+            numeric=(2, 3, 4, 5),
+        ),
         "charts": charts,
-        "flow": report.flow.to_dicts(),
-        "baseline": report.baseline.to_dicts(),
-        "rates": report.rates.to_dicts(),
-        "biomarkers": biomarkers,
-        "by_term": report.safety.by_term.to_dicts(),
-        "serious": report.safety.serious.to_dicts(),
-        "infusions": report.safety.infusions.to_dicts(),
-        "evidence": report.evidence.to_dicts(),
-        "km": _km_facts(report),
-        "percent": percent,
-        "interval": interval,
-        "number": number,
-        "p_value": p_value,
+        "captions": _captions(report),
+        "biomarkers": _biomarkers(report),
+        "safety": _safety(report),
+        "evidence": {
+            "caveat": report.evidence_caveat,
+            "table": table(
+                "evidence",
+                ("Endpoint", "Source", "Time point", "Responders / n", "Rate", "95 % CI (exact)"),
+                (
+                    (
+                        r["endpoint"],
+                        r["label"],
+                        r["time_point"],
+                        f"{r['responders']} / {r['n']}",
+                        percent(r["rate"]),
+                        interval(r["ci_low"], r["ci_high"]),
+                    )
+                    for r in report.evidence.iter_rows(named=True)
+                ),
+                empty="The published table has no row.",
+                numeric=(3, 4, 5),
+                note=(
+                    "Same endpoint on both sides. The cohort's rate is non-responder imputation "
+                    "over every enrolled patient (the published rows: all enrolled in the "
+                    "denominator), at the visit nearest the published time point, or at its "
+                    "last visit when the publication states none. Exact 95 % intervals."
+                ),
+            ),
+        },
+        "footer": (
+            f"Cohort report of {report.scope.text}: {report.patients} enrolled patients."
+            + (
+                f" {report.synthetic_label}: the patients are synthetic and describe no real "
+                "person or product."
+                if report.synthetic_label
+                else ""
+            )
+        ),
     }
-    return render_html(TEMPLATE, context)
+
+
+def _baseline(report: CohortReport) -> dict[str, Any]:
+    rows = []
+    for r in report.baseline.iter_rows(named=True):
+        if r["percent"] is not None:
+            rows.append(
+                (r["characteristic"], r["level"], r["n"], decimal_text(r["percent"]), "", "")
+            )
+        else:
+            spread = (
+                f"{decimal_text(r['median'])} [{decimal_text(r['q1'])}, {decimal_text(r['q3'])}]"
+            )
+            span = f"{decimal_text(r['minimum'])}–{decimal_text(r['maximum'])}"
+            empty = r["n"] == 0
+            rows.append(
+                (
+                    r["characteristic"],
+                    "",
+                    r["n"],
+                    "",
+                    DASH if empty else spread,
+                    DASH if empty else span,
+                )
+            )
+    return table(
+        "baseline",
+        ("Characteristic", "", "n", "%", "Median [Q1, Q3]", "Range"),
+        rows,
+        empty="No enrolled patient.",
+        numeric=(2, 3, 4, 5),
+        note=(
+            f"Counts are n (% of {report.patients} enrolled); distributions are median [Q1, Q3] "
+            "and range over the n patients with a value. Age is the enrollment year minus the "
+            "birth year, ages of 90 or more counted as 90; disease duration is the enrollment "
+            "year minus the onset year. Baselines are the last value on or before day 0. Prior "
+            "therapy: started before day 0; systemic = methotrexate, ciclosporin, acitretin, "
+            "apremilast or a biologic."
+        ),
+    )
+
+
+def _captions(report: CohortReport) -> dict[str, str]:
+    captions = {
+        "spaghetti": (
+            "Each faint line is one patient with an evaluable baseline; the median and "
+            "interquartile range are of the patients observed at each visit."
+        ),
+        "waterfall": (
+            f"Best (lowest) post-baseline % change per patient; {report.waterfall.height} "
+            f"patients evaluable, {report.not_evaluable} without an evaluable baseline or a "
+            "follow-up PASI left out."
+        ),
+        "no_course": (
+            "No patient has an evaluable baseline and a follow-up PASI: no course to draw."
+        ),
+        "km_pasi75": "No patient with an evaluable baseline: no time to PASI 75.",
+    }
+    km = report.time_to_pasi75
+    if km is not None:
+        c = km.summary().row(0, named=True)
+        captions["km_pasi75"] = (
+            f"{c['n']} patients with an evaluable baseline, {c['events']} reached PASI 75; "
+            "censored at the last visit with a PASI. Median time to PASI 75: "
+            f"{_days(c['median'])} (95 % CI {_days(c['median_ci_low'])} to "
+            f"{_days(c['median_ci_high'])}). Numbers at risk under the axis."
+        )
+    relapse = report.time_to_relapse
+    stop = report.relapse_stop_day
+    if relapse is not None:
+        c = relapse.summary().row(0, named=True)
+        captions["km_relapse"] = (
+            f"Relapse: the first visit after study day {stop} (the last-dose day most patients "
+            "share) that has given back at least 50 % of the improvement reached on therapy; "
+            f"among the {c['n']} patients who reached PASI 50 by then and were seen after it, "
+            f"{c['events']} relapsed. Median: {_days(c['median'])}."
+        )
+    elif stop is None:
+        captions["km_relapse"] = (
+            "Time to relapse: no administration recorded, so no stop of therapy to count from."
+        )
+    else:
+        captions["km_relapse"] = (
+            f"Time to relapse: no PASI 50 responder was seen after study day {stop} (the "
+            "last-dose day most patients share)."
+        )
+    return captions
+
+
+def _biomarkers(report: CohortReport) -> dict[str, Any]:
+    sections = []
+    for section in report.biomarkers:
+        rows: list[tuple[object, ...]] = []
+        for g in section.change.summary().iter_rows(named=True):
+            method = f" ({g['method']})" if g["method"] else ""
+            rows.append(
+                (
+                    g["group"],
+                    g["n_pairs"],
+                    _spread(g, "baseline"),
+                    _spread(g, "follow_up"),
+                    _spread(g, "change"),
+                    f"Wilcoxon signed-rank{method}" + (f": {g['note']}" if g["note"] else ""),
+                    p_value(g["wilcoxon_p"]),
+                )
+            )
+        for t in section.change.tests().iter_rows(named=True):
+            if not t["test"].startswith("Wilcoxon"):
+                method = f" ({t['method']})" if t["method"] else ""
+                rows.append(
+                    (
+                        t["test"],
+                        t["n"],
+                        "",
+                        "",
+                        "",
+                        f"{t['test'].split(' (')[0]}{method}",
+                        p_value(t["p_value"]),
+                    )
+                )
+        sections.append(
+            {
+                "title": f"{section.analyte} ({section.unit})",
+                "table": table(
+                    f"biomarker-{section.analyte}",
+                    ("Group", "Pairs", "Baseline", "Follow-up", "Change", "Test", "p"),
+                    rows,
+                    empty="No pair of values.",
+                    numeric=(1, 2, 3, 4, 6),
+                    note=(
+                        f"Baseline to study day {section.follow_up_day} (the day most patients "
+                        "have a value); responder: PASI 75 reached on or before that day. "
+                        "Median [Q1, Q3]. Within groups: Wilcoxon signed-rank test; between "
+                        "groups: Mann–Whitney U test on the changes."
+                    ),
+                ),
+            }
+        )
+    return {
+        "sections": sections,
+        "empty": "No laboratory values with a post-baseline sample in this cohort: no biomarker "
+        "change to show.",
+    }
+
+
+def _spread(row: dict[str, Any], name: str) -> str:
+    median, q1, q3 = (row[f"{name}_{part}"] for part in ("median", "q1", "q3"))
+    return f"{decimal_text(median, 2)} [{decimal_text(q1, 2)}, {decimal_text(q3, 2)}]"
+
+
+def _safety(report: CohortReport) -> dict[str, Any]:
+    safety = report.safety
+    unlinked = (
+        f" {safety.unlinked_reactions} infusion reactions are not linked to an administration "
+        "and are not counted here."
+        if safety.unlinked_reactions
+        else ""
+    )
+    return {
+        "summary": (
+            f"{safety.events} adverse events in {safety.patients_with_event} of "
+            f"{report.patients} patients (CTCAE v5.0 terms and grades; verbatim terms are not "
+            "read)."
+        ),
+        "by_term": table(
+            "ae-terms",
+            ("Term", *(f"Grade {g}" for g in range(1, 6)), "Events", "Patients", "Serious"),
+            safety.by_term.rows(),
+            empty="No adverse event recorded.",
+            numeric=tuple(range(1, 9)),
+            note="Events by term and grade; patients: with at least one event of the term.",
+        ),
+        "serious": table(
+            "serious",
+            (
+                "Research id",
+                "Term",
+                "Grade",
+                "Onset (study day)",
+                "Criteria (ICH E2A)",
+                "Relatedness",
+                "Outcome",
+            ),
+            safety.serious.rows(),
+            empty="No serious adverse event recorded.",
+            numeric=(2, 3),
+        ),
+        "infusions": table(
+            "infusions",
+            (
+                "Administration",
+                "Given",
+                "With a reaction",
+                "Reactions",
+                "Share",
+                "95 % CI (exact)",
+            ),
+            (
+                (
+                    r["administration"],
+                    r["administrations"],
+                    r["with_reaction"],
+                    r["reactions"],
+                    percent(r["rate"]),
+                    interval(r["ci_low"], r["ci_high"]),
+                )
+                for r in safety.infusions.iter_rows(named=True)
+            ),
+            empty="No administration recorded.",
+            numeric=(1, 2, 3, 4, 5),
+            note=(
+                "Administrations numbered per patient in the order given; with a reaction: at "
+                "least one adverse event flagged as an infusion reaction and linked to the "
+                "administration. Exact 95 % interval." + unlinked
+            ),
+        ),
+    }
+
+
+def render_cohort_html(view: dict[str, Any], images: Images) -> str:
+    """The view as one self-contained HTML document (charts as ``data:`` URIs)."""
+    uris = {name: svg_uri(content.decode("utf-8")) for name, content in images.contents().items()}
+    return render_html("cohort_report.html", {**view, "v": view, "uri": uris})
+
+
+def render_cohort_pdf(view: dict[str, Any], images: Images) -> bytes:
+    """The view as PDF (Typst)."""
+    return typst_pdf("cohort_report.typ", view, images.contents())
+
+
+def render_cohort_report(report: CohortReport, images: Images, *, generated_at: datetime) -> str:
+    """The report as HTML in one call (the view, then the HTML)."""
+    return render_cohort_html(cohort_view(report, images, generated_at=generated_at), images)
+
+
+def cohort_document(report: CohortReport, fmt: ReportFormat, *, generated_at: datetime) -> bytes:
+    """The report file's content in ``fmt``: the charts, the view, then HTML or PDF."""
+    images = draw_cohort_figures(report)
+    view = cohort_view(report, images, generated_at=generated_at)
+    if fmt is ReportFormat.HTML:
+        return render_cohort_html(view, images).encode("utf-8")
+    return render_cohort_pdf(view, images)

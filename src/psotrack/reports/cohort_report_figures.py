@@ -199,7 +199,8 @@ def forest_svg(rows: pl.DataFrame, *, note: str = "") -> str:
                 va="center",
                 fontsize=8,
             )
-            labels.append((y, f"{row['endpoint']}: {row['label']}"))
+            # The study's short name only: its design and product are in the table below.
+            labels.append((y, f"{row['endpoint']}: {row['label'].split(' (')[0]}"))
         if labels:
             ax.set_yticks([y for y, _ in labels], [text for _, text in labels], fontsize=8)
         else:

@@ -19,7 +19,8 @@ from psotrack.reports.cohort_figures import (
     responder_rates_svg,
     waterfall_svg,
 )
-from psotrack.reports.cohort_report import draw_cohort_figures, render_cohort_report
+from psotrack.reports.cohort_report import cohort_document
+from psotrack.reports.document import ReportFormat
 from psotrack.services.cohort_report import cohort_report
 from psotrack.services.context import Actor
 from psotrack.services.dashboard import (
@@ -96,19 +97,19 @@ def adverse_events_chart(request: Request, actor: Actor = Depends(rules.RESEARCH
     return svg_response(adverse_events_svg(found.by_grade, note=found.synthetic_label))
 
 
-def _report_html(request: Request, actor: Actor, program: int | None) -> str:
+def _report(request: Request, actor: Actor, program: int | None, fmt: ReportFormat) -> bytes:
     from datetime import UTC, datetime
 
     report = cohort_report(request.app.state.db, actor, program)
     generated_at = datetime.now(UTC).replace(microsecond=0)
-    return render_cohort_report(report, draw_cohort_figures(report), generated_at=generated_at)
+    return cohort_document(report, fmt, generated_at=generated_at)
 
 
 @router.get("/cohort/report.html")
 def cohort_report_html(
     request: Request, program: Program = None, actor: Actor = Depends(rules.RESEARCH)
 ) -> Response:
-    html = _report_html(request, actor, program)
+    html = _report(request, actor, program, ReportFormat.HTML)
     return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
 
 
@@ -116,9 +117,7 @@ def cohort_report_html(
 def cohort_report_pdf(
     request: Request, program: Program = None, actor: Actor = Depends(rules.RESEARCH)
 ) -> Response:
-    from psotrack.reports.document import html_to_pdf
-
-    pdf = html_to_pdf(_report_html(request, actor, program))
+    pdf = _report(request, actor, program, ReportFormat.PDF)
     headers = {
         "Content-Security-Policy": REPORT_CSP,
         "Content-Disposition": 'attachment; filename="cohort-report.pdf"',
