@@ -20,13 +20,8 @@ import pypdf
 import pytest
 
 from psotrack.endpoints import derive_flag_rates, derive_response_rates
-from psotrack.reports.cohort_report import (
-    draw_cohort_figures,
-    interval,
-    percent,
-    render_cohort_report,
-)
-from psotrack.reports.document import html_to_pdf
+from psotrack.reports.cohort_report import cohort_document, interval, percent
+from psotrack.reports.document import ReportFormat
 from psotrack.services.cohort_report import cohort_report
 from psotrack.services.context import SYSTEM, Actor, Database
 from psotrack.services.demo import build_demo
@@ -39,7 +34,8 @@ from tests.web.records import pasi_with_lower_limb_area
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PRINTED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-ROW = re.compile(r'<tr data-endpoint="([^"]+)" data-day="(-?\d+)">(.*?)</tr>', re.S)
+RATES = re.compile(r'<table id="rates">.*?<tbody>(.*?)</tbody>', re.S)
+ROW = re.compile(r"<tr>(.*?)</tr>", re.S)
 CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
 ENDPOINTS = {"PASI 50": 50, "PASI 75": 75, "PASI 90": 90, "PASI 100": 100,
              "PGA 0/1": "pga01", "DLQI 0/1": "dlqi01"}  # fmt: skip
@@ -57,18 +53,29 @@ HEADINGS = (
 
 def render(db: Database, actor: Actor, program: int | None = None, **dates: date) -> str:
     report = cohort_report(db, actor, program, **dates)
-    return render_cohort_report(report, draw_cohort_figures(report), generated_at=PRINTED)
+    return cohort_document(report, ReportFormat.HTML, generated_at=PRINTED).decode("utf-8")
+
+
+def pdf_of(db: Database, actor: Actor, program: int | None = None, **dates: date) -> bytes:
+    report = cohort_report(db, actor, program, **dates)
+    return cohort_document(report, ReportFormat.PDF, generated_at=PRINTED)
 
 
 def printed_rates(page: str) -> dict[tuple[str, int], list[str]]:
     """``(endpoint, day) → [visit, day, responders / n, rate, interval]`` as printed."""
-    return {
-        (endpoint, int(day)): [html_text.unescape(c).strip() for c in CELL.findall(row)[1:]]
-        for endpoint, day, row in ROW.findall(page)
-    }
+    found = RATES.search(page)
+    if found is None:
+        return {}
+    out = {}
+    for row in ROW.findall(found.group(1)):
+        cells = [html_text.unescape(c).strip() for c in CELL.findall(row)]
+        out[(cells[0], int(cells[2]))] = cells[1:]
+    return out
 
 
-def engine_rates(db: Database, actor: Actor, program: int | None) -> dict[tuple[str, int], list[str]]:
+def engine_rates(
+    db: Database, actor: Actor, program: int | None
+) -> dict[tuple[str, int], list[str]]:
     """The same table from the endpoint engine, formatted as the report formats numbers."""
     frame = assessments_frame(db, actor, program)
     out = {}
@@ -146,10 +153,13 @@ def test_a_cohort_of_one_and_an_empty_one_render(db, staff):
     page = render(db, staff[Role.RESEARCHER], program)
     # One patient, 20.0 → 4.0 (−80 %): PASI 75 at day 84 is 1 of 1.
     assert printed_rates(page)[("PASI 75", 84)][2:4] == ["1 / 1", "100.0 %"]
-    assert html_to_pdf(page).startswith(b"%PDF")
+    assert "No laboratory values" in page and "No adverse event recorded." in page
+    assert pdf_of(db, staff[Role.RESEARCHER], program).startswith(b"%PDF")
     empty = render(db, staff[Role.RESEARCHER], program, date_from=date(2030, 1, 1))
     assert "No post-baseline visit with a score yet" in empty
-    assert html_to_pdf(empty).startswith(b"%PDF")
+    assert pdf_of(db, staff[Role.RESEARCHER], program, date_from=date(2030, 1, 1)).startswith(
+        b"%PDF"
+    )
 
 
 def test_demo_cohort_pdf_pages_text_and_label(db, staff):
@@ -157,7 +167,7 @@ def test_demo_cohort_pdf_pages_text_and_label(db, staff):
     researcher = staff[Role.RESEARCHER]
     page = render(db, researcher)
     assert printed_rates(page) == engine_rates(db, researcher, None)
-    pdf = html_to_pdf(page)
+    pdf = pdf_of(db, researcher)
     reader = pypdf.PdfReader(BytesIO(pdf))
     texts = [p.extract_text() for p in reader.pages]
     assert 6 <= len(texts) <= 10
@@ -168,6 +178,7 @@ def test_demo_cohort_pdf_pages_text_and_label(db, staff):
     for heading in HEADINGS:
         assert heading in whole
     assert "descriptive comparison only" in whole  # the evidence table's own sentence
+    assert pdf == pdf_of(db, researcher)  # the same data, the same bytes
     _save_pages(pdf, "cohort-report-demo")
 
 
