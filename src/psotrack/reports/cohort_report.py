@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from psotrack.reports.cohort_figures import adverse_events_svg, waterfall_svg
-from psotrack.reports.cohort_report_figures import forest_svg, km_svg, spaghetti_svg
+from psotrack.reports.cohort_report_figures import flow_svg, forest_svg, km_svg, spaghetti_svg
 from psotrack.reports.cohort_text import (
     biomarker_tables,
     interval,
@@ -36,6 +36,7 @@ from psotrack.services.cohort_report import CohortReport
 TITLE: Final = "Cohort report"
 #: Every chart the view names (``None`` where the data hold nothing to draw).
 CHARTS: Final = (
+    "flow",
     "spaghetti",
     "waterfall",
     "km-pasi75",
@@ -50,6 +51,7 @@ def draw_cohort_figures(report: CohortReport) -> Images:
     """Draw every chart of ``report`` (the slow part of a large report)."""
     note = report.synthetic_label
     images = Images()
+    images.add_svg("flow", flow_svg(report.flow, note=note))
     if report.pasi_change.height:
         images.add_svg(
             "spaghetti", spaghetti_svg(report.pasi_change, report.pasi_median, note=note)

@@ -219,3 +219,52 @@ def forest_svg(rows: pl.DataFrame, *, note: str = "") -> str:
         ]
         fig.legend(handles=legend, loc="outside lower center", ncol=2, frameon=False, fontsize=8)
         return svg_text(fig)
+
+
+#: The flow's steps drawn beside the main column (people who left it) and under it (where the
+#: enrolled patients stand now).
+_SIDE: Final = {"Not enrolled": "Screened"}
+_OUTCOMES: Final = ("Completed", "Withdrawn", "Ongoing")
+
+
+def flow_svg(flow: pl.DataFrame, *, note: str = "") -> str:
+    """A CONSORT-style diagram of ``flow`` (``step, patients, note``): screened → enrolled →
+    treated → followed to each visit, those not enrolled beside, the outcomes underneath."""
+    counts = dict(flow.select("step", "patients").rows())
+    main = [s for s in counts if s not in _SIDE and s not in _OUTCOMES]
+    rows = len(main) + 1
+    with figure(6.8, 0.55 * rows + 0.7) as (fig, ax):
+        ax.set_axis_off()
+        ax.set_xlim(0, 1)
+        ax.set_ylim(-0.6, rows - 0.4)
+
+        def box(x: float, y: float, label: str, width: float = 0.34) -> None:
+            ax.text(
+                x,
+                y,
+                f"{label}: {counts.get(label, 0)}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                bbox={
+                    "boxstyle": "round,pad=0.35",
+                    "facecolor": "#eef1f4",
+                    "edgecolor": OKABE_ITO["blue"],
+                    "linewidth": 1.0,
+                },
+            )
+
+        arrow = {"arrowstyle": "-|>", "color": OKABE_ITO["black"], "linewidth": 0.8}
+        for position, step in enumerate(main):
+            y = rows - 1 - position
+            box(0.35, y, step)
+            if position:
+                ax.annotate("", (0.35, y + 0.25), (0.35, y + 0.75), arrowprops=arrow)
+            for side, after in _SIDE.items():
+                if after == step:
+                    box(0.8, y - 0.5, side)
+                    ax.annotate("", (0.68, y - 0.5), (0.35, y - 0.5), arrowprops=arrow)
+        for number, outcome in enumerate(_OUTCOMES):
+            box(0.17 + 0.33 * number, 0, outcome)
+        ax.set_title(titled("Enrolment and retention (patients)", note))
+        return svg_text(fig)
