@@ -61,6 +61,16 @@ def pdf_of(db: Database, actor: Actor, program: int | None = None, **dates: date
     return cohort_document(report, ReportFormat.PDF, generated_at=PRINTED)
 
 
+def printed_table(page: str, id: str) -> list[list[str]]:
+    """The body rows of the table ``id`` as printed (cell text, entities decoded)."""
+    found = re.search(rf'<table id="{id}">.*?<tbody>(.*?)</tbody>', page, re.S)
+    assert found is not None, f"no table {id}"
+    return [
+        [html_text.unescape(c).strip() for c in CELL.findall(row)]
+        for row in ROW.findall(found.group(1))
+    ]
+
+
 def printed_rates(page: str) -> dict[tuple[str, int], list[str]]:
     """``(endpoint, day) → [visit, day, responders / n, rate, interval]`` as printed."""
     found = RATES.search(page)
@@ -127,6 +137,24 @@ def test_every_printed_rate_is_the_engines_tiny_cohort(db, staff, tiny):
     for secret in ("MRN-TINY", "Alpha", "moved to another city"):
         assert secret not in page
     assert "No laboratory values" in page  # a program with no labs reads, not fails
+
+
+def test_printed_tables_hold_the_hand_worked_numbers(db, staff, tiny):
+    page = render(db, staff[Role.RESEARCHER], tiny["program"])
+    flow = {row[0]: row[1] for row in printed_table(page, "flow")}
+    assert [flow[s] for s in ("Screened", "Enrolled", "Treated", "Followed to day 84")] == [
+        "4", "3", "2", "2"
+    ]  # fmt: skip
+    baseline = {(r[0], r[1]): r[2:] for r in printed_table(page, "baseline")}
+    # Baseline PASI 20, 20, 16: median 20.0 [18.0, 20.0], range 16.0–20.0.
+    assert baseline[("Baseline PASI (points)", "")] == ["3", "", "20.0 [18.0, 20.0]", "16.0–20.0"]
+    assert baseline[("Sex", "male")] == ["2", "66.7", "", ""]
+    # Two first doses, one with a reaction: 50.0 %, Clopper–Pearson 1/2 = 1.3–98.7 %.
+    assert printed_table(page, "infusions")[0] == ["1st", "2", "1", "1", "50.0 %", "1.3–98.7 %"]
+    serious = printed_table(page, "serious")
+    assert [row[1:4] for row in serious] == [["infection", "3", "10"]]
+    assert "3 patients with an evaluable baseline, 1 reached PASI 75" in page
+    assert "no PASI 50 responder was seen after study day 0" in page
 
 
 def test_the_same_data_give_the_same_html(db, staff, tiny):
