@@ -14,8 +14,8 @@ CHANGE = pl.DataFrame(
     {"patient_id": ["a", "a", "b", "b"], "day": [0, 28, 0, 28], "pchg": [0.0, -80.0, 0.0, -20.0]}
 )
 MEDIAN = pl.DataFrame({"day": [28], "median": [-50.0], "q1": [-65.0], "q3": [-35.0], "n": [2]})
-#: Greys, black and white may appear besides the Okabe–Ito colours (grid, text, boxes).
-NEUTRAL = {"#000000", "#ffffff", "#dddddd", "#999999", "#eef1f4", "#cccccc"}
+#: Greys, black and white may appear besides the Okabe–Ito colours (grids, text, boxes).
+NEUTRAL = {"#000000", "#ffffff", "#dddddd", "#d5dae0", "#999999", "#eef1f4", "#cccccc"}
 
 
 def colours(svg: str) -> set[str]:

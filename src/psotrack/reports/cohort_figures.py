@@ -34,17 +34,18 @@ _RC: Final[dict[Any, Any]] = {
 
 @contextmanager
 def figure(width: float = 6.4, height: float = 3.6) -> Iterator[tuple[Any, Any]]:
+    """A new figure and its axes, drawn under psotrack's chart style and lock
+    (:func:`psotrack.reports.figures.drawing`: matplotlib's settings are process-wide, and the
+    web app draws in a thread pool), with these charts' sizes on top. No pyplot: a bare
+    :class:`~matplotlib.figure.Figure` is not registered anywhere, so nothing is left open."""
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from psotrack.reports.figures import drawing
 
-    with matplotlib.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
-        try:
-            yield fig, ax
-        finally:
-            plt.close(fig)
+    with drawing(), matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        yield fig, fig.add_subplot()
 
 
 def svg_text(fig: Any) -> str:
