@@ -20,6 +20,7 @@ from psotrack.endpoints.rates import (
     MISSING_TEXT,
     DenominatorRule,
     MissingRule,
+    derive_flag_rates,
     derive_response_rates,
     visit_days,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "MissingRule",
     "derive_baseline",
     "derive_change",
+    "derive_flag_rates",
     "derive_flares",
     "derive_patient_endpoints",
     "derive_responders",

@@ -28,6 +28,12 @@ a post-baseline visit is not a response).
 Each patient belongs to one group: the first non-empty value of the ``by`` column among the
 patient's rows (so an arm recorded only on the W0 row applies to every visit). Patients with no
 value at all form a group of their own (an empty ``arm``), kept in every rule.
+
+:func:`derive_flag_rates` counts the absolute targets PGA 0/1 and DLQI 0/1 (the ``pga01`` and
+``dlqi01`` row flags of :func:`~psotrack.endpoints.derive_responders`) on the same visit grid,
+with the same groups and missing-data rules. They need no baseline, so every patient of the
+group is in the denominator (``itt``) and there is no ``evaluable`` rule; ``observed`` counts the
+patients with a PGA (or DLQI) at the visit and ``locf`` carries the last post-baseline one.
 """
 
 from __future__ import annotations
@@ -37,8 +43,8 @@ from typing import Final, Literal
 import polars as pl
 
 from psotrack.endpoints._validate import PASI_T, PATIENT_KEY
-from psotrack.endpoints.baseline import BASE_T, Assessments, prepared
-from psotrack.endpoints.response import check_percent, improved_by
+from psotrack.endpoints.baseline import BASE_T, Assessments, prepare_assessments, prepared
+from psotrack.endpoints.response import check_percent, derive_responders, improved_by
 from psotrack.errors import ValidationError
 from psotrack.stats.proportions import PROPORTION_METHODS, ProportionMethod, proportion_interval
 
@@ -139,6 +145,13 @@ def _locf(counted_rows: pl.DataFrame, grid: pl.DataFrame, threshold: int) -> pl.
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
 
 
+def _group_column(by: str | None) -> pl.Expr:
+    """The patient's group, not the row's: the first non-empty value among the patient's rows."""
+    if by is None:
+        return pl.lit(ALL_PATIENTS)
+    return pl.col(by).cast(pl.String).drop_nulls().first().over(PATIENT_KEY)
+
+
 def derive_response_rates(
     frame: pl.DataFrame | Assessments,
     threshold: int = 75,
@@ -169,15 +182,21 @@ def derive_response_rates(
     check_percent("threshold", threshold)
     rows = prepared(frame)
     _check(missing, denominator, ci, by, rows.columns)
-    # The patient's group, not the row's: the first non-empty value among the patient's rows.
-    group = (
-        pl.col(by).cast(pl.String).drop_nulls().first().over(PATIENT_KEY)
-        if by is not None
-        else pl.lit(ALL_PATIENTS)
-    )
-    rows = rows.with_columns(group.alias("_group"))
+    rows = rows.with_columns(_group_column(by).alias("_group"))
     grid = visit_days(rows).filter(pl.col("day") > 0)
     counts = _counts(rows, grid, threshold, missing, denominator).sort("day", "_group", "visit")
+    return _with_intervals(counts, by, missing, denominator, ci, level)
+
+
+def _with_intervals(
+    counts: pl.DataFrame,
+    by: str | None,
+    missing: str,
+    denominator: str,
+    ci: ProportionMethod,
+    level: float,
+) -> pl.DataFrame:
+    """The published columns of a rates table from ``_group, visit, day, n, responders``."""
     intervals = [
         proportion_interval(int(x), int(n), ci, level) if n > 0 else None
         for x, n in zip(counts["responders"].to_list(), counts["n"].to_list(), strict=True)
@@ -195,3 +214,78 @@ def derive_response_rates(
         pl.lit(denominator).alias("denominator"),
         pl.lit(ci).alias("ci"),
     )
+
+
+#: The absolute-target row flags of :func:`derive_responders` and the score each one reads.
+FLAG_SOURCES: Final = {"pga01": "pga", "dlqi01": "dlqi"}
+
+
+def derive_flag_rates(
+    frame: pl.DataFrame | Assessments,
+    flag: str = "pga01",
+    missing: MissingRule = "nri",
+    by: str | None = "arm",
+    ci: ProportionMethod = "exact",
+    level: float = 0.95,
+) -> pl.DataFrame:
+    """PGA 0/1 (``flag="pga01"``) or DLQI 0/1 (``"dlqi01"``) rate per group and visit.
+
+    The same columns, visit grid, groups and missing-data rules as
+    :func:`derive_response_rates`; the denominator is always every patient of the group
+    (``itt``): these targets need no baseline (see the module text).
+
+    >>> rows = pl.DataFrame({
+    ...     "patient_id": ["a", "a", "b", "b", "c", "c"], "visit": ["W0", "W4"] * 3,
+    ...     "day": [0, 28] * 3, "pasi": [10.0, 2.5, 10.0, 6.0, 8.0, None],
+    ...     "pga": [3, 1, 4, 2, 3, None],
+    ... })
+    >>> derive_flag_rates(rows, by=None).select("n", "responders").rows()
+    [(3, 1)]
+    >>> derive_flag_rates(rows, missing="observed", by=None).select("n", "responders").rows()
+    [(2, 1)]
+    """
+    if flag not in FLAG_SOURCES:
+        raise ValidationError("flag", flag, "pga01 or dlqi01", kind="invalid")
+    source = FLAG_SOURCES[flag]
+    assessments = prepare_assessments(frame)
+    _check(missing, "itt", ci, by, assessments.frame.columns)
+    if source not in assessments.frame.columns:
+        raise ValidationError(flag, None, f"a {source} column in the assessments", "missing")
+    # derive_responders drops the internal key: group over patient_id (one id, one patient).
+    group = (
+        pl.col(by).cast(pl.String).drop_nulls().first().over("patient_id")
+        if by is not None
+        else pl.lit(ALL_PATIENTS)
+    )
+    rows = derive_responders(assessments).with_columns(group.alias("_group"))
+    grid = visit_days(rows).filter(pl.col("day") > 0)
+    patients = rows.group_by("patient_id").agg(pl.col("_group").first())
+    groups = patients.group_by("_group").agg(pl.len().alias("_patients"))
+    flagged = rows.filter(pl.col(flag).is_not_null())
+    if missing == "locf":
+        # The flag of the patient's latest post-baseline visit on or before each grid visit's
+        # day (visits placed at their grid day, as for PASI).
+        placed = flagged.join(grid.rename({"day": "_visit_day"}), on="visit", how="inner")
+        carried = (
+            placed.join(grid.rename({"visit": "_grid_visit", "day": "_grid_day"}), how="cross")
+            .filter(pl.col("_visit_day") <= pl.col("_grid_day"))
+            .sort("_visit_day")
+            .group_by("patient_id", "_grid_visit")
+            .agg(pl.col("_group").first(), pl.col(flag).last())
+        )
+        counted = carried.group_by("_group", pl.col("_grid_visit").alias("visit")).agg(
+            pl.len().alias("n"), pl.col(flag).cast(pl.Int64).sum().alias("responders")
+        )
+    else:
+        counted = flagged.group_by("_group", "visit").agg(
+            pl.len().alias("n"), pl.col(flag).cast(pl.Int64).sum().alias("responders")
+        )
+    counts = (
+        groups.join(grid, how="cross")
+        .join(counted, on=["_group", "visit"], how="left", nulls_equal=True)
+        .with_columns(pl.col("n").fill_null(0), pl.col("responders").fill_null(0))
+    )
+    if missing == "nri":
+        counts = counts.with_columns(pl.col("_patients").alias("n"))
+    counts = counts.sort("day", "_group", "visit")
+    return _with_intervals(counts, by, missing, "itt", ci, level)

@@ -16,46 +16,45 @@ from typing import Any, Final
 
 import polars as pl
 
-#: Okabe & Ito (2008), "Color Universal Design": colours told apart with any colour vision.
-OKABE_ITO: Final = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-}
+from psotrack.reports.figures import OKABE_ITO
+
 #: CTCAE grade 1 → 5, mildest to worst, in palette colours.
 GRADE_COLOURS: Final = ("#56B4E9", "#009E73", "#E69F00", "#D55E00", "#000000")
 #: Response thresholds drawn on the waterfall (PASI 50/75/90: −50/−75/−90 % from baseline).
 THRESHOLD_LINES: Final = (50, 75, 90)
-_RC: Final[dict[Any, Any]] = {"svg.fonttype": "none", "font.size": 10, "axes.titlesize": 11}
+_RC: Final[dict[Any, Any]] = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "psotrack",  # the same data draw the same ids (deterministic reports)
+    "text.parse_math": False,
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.titlesize": 11,
+}
 
 
 @contextmanager
-def _figure(width: float = 6.4, height: float = 3.6) -> Iterator[tuple[Any, Any]]:
+def figure(width: float = 6.4, height: float = 3.6) -> Iterator[tuple[Any, Any]]:
+    """A new figure and its axes, drawn under psotrack's chart style and lock
+    (:func:`psotrack.reports.figures.drawing`: matplotlib's settings are process-wide, and the
+    web app draws in a thread pool), with these charts' sizes on top. No pyplot: a bare
+    :class:`~matplotlib.figure.Figure` is not registered anywhere, so nothing is left open."""
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from psotrack.reports.figures import drawing
 
-    with matplotlib.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
-        try:
-            yield fig, ax
-        finally:
-            plt.close(fig)
+    with drawing(), matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        yield fig, fig.add_subplot()
 
 
-def _svg(fig: Any) -> str:
+def svg_text(fig: Any) -> str:
     out = io.StringIO()
     fig.savefig(out, format="svg", metadata={"Date": None})
     return out.getvalue()
 
 
-def _titled(title: str, note: str) -> str:
+def titled(title: str, note: str) -> str:
     """The title with the data's label (e.g. "SYNTHETIC DATA") when there is one."""
     return f"{title} — {note}" if note else title
 
@@ -64,7 +63,7 @@ def responder_rates_svg(rates: pl.DataFrame, title: str, *, note: str = "") -> s
     """Rate (%) by study day with its exact interval as an error bar; ``rates`` has ``day,
     rate, ci_low, ci_high, n`` (proportions 0–1; a visit with ``n`` 0 is left out)."""
     shown = rates.filter(pl.col("n") > 0).sort("day")
-    with _figure() as (fig, ax):
+    with figure() as (fig, ax):
         if shown.height:
             days = shown["day"].to_list()
             rate = [r * 100 for r in shown["rate"].to_list()]
@@ -86,21 +85,29 @@ def responder_rates_svg(rates: pl.DataFrame, title: str, *, note: str = "") -> s
         ax.set_ylim(0, 100)
         ax.set_xlabel("study day (days since first administration)")
         ax.set_ylabel("responders (% of patients)")
-        ax.set_title(_titled(title, note))
+        ax.set_title(titled(title, note))
         ax.grid(axis="y", color="#dddddd")
-        return _svg(fig)
+        return svg_text(fig)
 
 
 def waterfall_svg(best_pchg: list[float], *, note: str = "") -> str:
     """One bar per patient, best % change of PASI from baseline, largest rise first; dashed
     lines at −50, −75 and −90 % (PASI 50, 75 and 90)."""
     values = sorted(best_pchg, reverse=True)
-    with _figure() as (fig, ax):
+    with figure() as (fig, ax):
         colours = [
             OKABE_ITO["green"] if v <= -75 else OKABE_ITO["orange"] if v <= -50 else "#999999"
             for v in values
         ]
-        ax.bar(range(1, len(values) + 1), values, color=colours, width=0.85)
+        # One collection of rectangles, not a patch per bar: a 1 000-patient waterfall draws in
+        # a tenth of the time (ax.bar makes one artist per bar).
+        from matplotlib.collections import PolyCollection
+
+        bars = [
+            [(x - 0.425, 0.0), (x - 0.425, v), (x + 0.425, v), (x + 0.425, 0.0)]
+            for x, v in enumerate(values, start=1)
+        ]
+        ax.add_collection(PolyCollection(bars, facecolors=colours, edgecolors="none"))
         for threshold in THRESHOLD_LINES:
             ax.axhline(-threshold, color=OKABE_ITO["black"], linestyle="--", linewidth=0.8)
             ax.annotate(
@@ -128,15 +135,15 @@ def waterfall_svg(best_pchg: list[float], *, note: str = "") -> str:
         ax.set_xticks([])
         ax.set_xlabel(f"patients, one bar each (n = {len(values)})")
         ax.set_ylabel("best change of PASI from baseline (%)")
-        ax.set_title(_titled("Best PASI change per patient", note))
-        return _svg(fig)
+        ax.set_title(titled("Best PASI change per patient", note))
+        return svg_text(fig)
 
 
 def adverse_events_svg(by_grade: pl.DataFrame, *, note: str = "") -> str:
     """Adverse events (count) by CTCAE grade 1–5; ``by_grade`` has ``grade, events``."""
     grades = by_grade["grade"].to_list()
     events = by_grade["events"].to_list()
-    with _figure(5.6, 3.4) as (fig, ax):
+    with figure(5.6, 3.4) as (fig, ax):
         bars = ax.bar(
             [f"grade {g}" for g in grades],
             events,
@@ -146,5 +153,5 @@ def adverse_events_svg(by_grade: pl.DataFrame, *, note: str = "") -> str:
         ax.set_ylim(0, max([*events, 1]) * 1.2)
         ax.set_xlabel("CTCAE grade (v5.0)")
         ax.set_ylabel("adverse events (count)")
-        ax.set_title(_titled("Adverse events by CTCAE grade", note))
-        return _svg(fig)
+        ax.set_title(titled("Adverse events by CTCAE grade", note))
+        return svg_text(fig)

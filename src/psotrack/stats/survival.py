@@ -43,6 +43,17 @@ class SurvivalCurve:
         (plus ``incidence, incidence_low, incidence_high`` for time to response)."""
         return self.table
 
+    def at_risk_at(self, time: float) -> int:
+        """Patients still at risk at ``time``: those whose event or censoring time is ≥ it
+        (the "numbers at risk" printed under a Kaplan–Meier plot).
+
+        >>> km = kaplan_meier(pl.DataFrame({"time": [1, 2, 2, 3, 4], "event": [1, 1, 0, 1, 0]}))
+        >>> [km.curve().at_risk_at(t) for t in (0, 2, 2.5, 5)]
+        [5, 4, 2, 0]
+        """
+        left = self.table.filter(pl.col("time") >= time)
+        return int(left.select(pl.col("events").sum() + pl.col("censored").sum()).item())
+
     def survival_at(self, time: float) -> float:
         """S(t): the step function's value at ``time`` (1 before the first event)."""
         times = self.table["time"].to_numpy()

@@ -1,7 +1,9 @@
 """The cohort dashboard (``/cohort``) and its charts as SVG (coded fields and research ids only).
 
 Each chart route sets its own Content-Security-Policy: matplotlib's SVG carries inline styles,
-and nothing else may load or run in it.
+and nothing else may load or run in it. The cohort report (``/cohort/report.html`` and
+``.pdf``, the document ``psotrack report cohort`` writes) gets its own as well: inline styles and
+``data:`` images (its charts), nothing else; the PDF comes as an attachment.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from psotrack.reports.cohort_figures import (
     responder_rates_svg,
     waterfall_svg,
 )
+from psotrack.reports.cohort_report import cohort_document
+from psotrack.reports.document import ReportFormat
+from psotrack.services.cohort_report import cohort_report
 from psotrack.services.context import Actor
 from psotrack.services.dashboard import (
     adverse_event_grades,
@@ -31,6 +36,8 @@ from psotrack.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 SVG_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'"
+REPORT_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+Program = Annotated[WholeNumber | None, Query(ge=1, description="a program's id (default: all)")]
 Threshold = Annotated[
     WholeNumber, Query(ge=1, le=100, description="PASI improvement threshold, % (1–100)")
 ]
@@ -88,3 +95,31 @@ def waterfall_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) ->
 def adverse_events_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) -> Response:
     found = adverse_event_grades(request.app.state.db, actor)
     return svg_response(adverse_events_svg(found.by_grade, note=found.synthetic_label))
+
+
+def _report(request: Request, actor: Actor, program: int | None, fmt: ReportFormat) -> bytes:
+    from datetime import UTC, datetime
+
+    report = cohort_report(request.app.state.db, actor, program)
+    generated_at = datetime.now(UTC).replace(microsecond=0)
+    return cohort_document(report, fmt, generated_at=generated_at)
+
+
+@router.get("/cohort/report.html")
+def cohort_report_html(
+    request: Request, program: Program = None, actor: Actor = Depends(rules.RESEARCH)
+) -> Response:
+    html = _report(request, actor, program, ReportFormat.HTML)
+    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@router.get("/cohort/report.pdf")
+def cohort_report_pdf(
+    request: Request, program: Program = None, actor: Actor = Depends(rules.RESEARCH)
+) -> Response:
+    pdf = _report(request, actor, program, ReportFormat.PDF)
+    headers = {
+        "Content-Security-Policy": REPORT_CSP,
+        "Content-Disposition": 'attachment; filename="cohort-report.pdf"',
+    }
+    return Response(pdf, media_type="application/pdf", headers=headers)
