@@ -1,7 +1,9 @@
-"""Benchmark: the patient progress report (issue 16). Target: PDF ≤ 1.5 s for a patient with 30
-visits and 10 photos.
+"""Benchmark: the progress reports (issue 16). Targets: the patient report's PDF ≤ 1.5 s for a
+patient with 30 visits and 10 photos; the cohort report's PDF ≤ 8 s for 1 000 patients.
 
-Run: ``.venv/bin/python benchmarks/bench_reports.py [--repeats 5]``.
+Run: ``.venv/bin/python benchmarks/bench_reports.py [--repeats 5] [--part patient|cohort|both]``.
+The cohort part is :mod:`bench_cohort_report` (also runnable alone); this section describes the
+patient part.
 
 Set-up (not timed): a SQLite file with one patient recorded through the services: 30 visits two
 weeks apart (PASI, BSA, PGA, DLQI and itch at each), 3 administrations, Treg and IL-17A at every
@@ -181,15 +183,31 @@ def timed(step: Callable[[], Any], repeats: int) -> tuple[float, float, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--part", choices=("patient", "cohort", "both"), default="both")
     options = parser.parse_args()
     console = Console()
+    if options.part in ("patient", "both"):
+        patient_part(console, options.repeats)
+    if options.part in ("cohort", "both"):
+        cohort_part(console, repeats=3)
+
+
+def cohort_part(console: Console, repeats: int) -> None:
+    """The 1 000-patient cohort report, step by step (:mod:`bench_cohort_report`)."""
+    from bench_cohort_report import report_steps
+
+    report_steps(console, patients=1000, seed_patients=50, repeats=repeats)
+
+
+def patient_part(console: Console, repeats: int) -> None:
+    """The patient report of :func:`record_patient`, step by step, with WeasyPrint beside it."""
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
         upgrade(engine)
         db = Database.from_engine(engine, photo_dir=Path(folder) / "photos")
         with console.status("recording the benchmark patient through the services"):
             clinician, patient = record_patient(db)
-        n = options.repeats
+        n = repeats
         rows = []
 
         def read() -> Any:

@@ -51,10 +51,15 @@ from psotrack.errors import NotFound, ValidationError
 from psotrack.services.cohort_safety import SafetyTables, safety_tables
 from psotrack.services.cohort_tables import baseline_table, evidence_rows, flow_table
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
-from psotrack.services.dashboard import BiomarkerSection, _biomarkers, _lab_frame, synthetic_label
+from psotrack.services.dashboard import (
+    BiomarkerSection,
+    biomarker_sections,
+    lab_frame,
+    synthetic_label,
+)
 from psotrack.services.payloads import require_date, require_id
 from psotrack.services.study_days import first_dose_dates
-from psotrack.services.timeline import _assessments_frame
+from psotrack.services.timeline import session_assessments_frame
 from psotrack.stats import KaplanMeier, time_to_relapse, time_to_response
 from psotrack.store.models import Enrollment, Patient, Program
 
@@ -164,13 +169,13 @@ def cohort_report(
         scope = Scope(program_id, _program_name(session, program_id), date_from, date_to)
         enrollments = _enrollments(session, program_id, date_from, date_to)
         enrolled = [pid for pid, (status, _, _) in enrollments.items() if status != "screening"]
-        frame = _assessments_frame(
+        frame = session_assessments_frame(
             session, program_id, actor.may(Permission.READ_IDENTIFIED), enrolled
         )
         patients = _patients(session, list(enrollments))
         zero = first_dose_dates(session, enrolled)
         safety = safety_tables(session, enrolled, zero, enrollments)
-        labs = _lab_frame(session)
+        labs = lab_frame(session)
         therapies = _prior_therapy(session, enrolled, zero, enrollments)
     research = {pid: patients[pid][0] for pid in enrolled}
     labs = labs.filter(pl.col("patient_id").is_in(list(research.values())))
@@ -195,7 +200,7 @@ def cohort_report(
         time_to_pasi75=_time_to_pasi75(frame) if scored else None,
         relapse_stop_day=stop_day,
         time_to_relapse=_time_to_relapse(frame, stop_day) if scored else None,
-        biomarkers=_biomarkers(labs, endpoints) if endpoints is not None else (),
+        biomarkers=biomarker_sections(labs, endpoints) if endpoints is not None else (),
         safety=safety,
         evidence=evidence_rows(frame) if scored else evidence_rows(None),
         evidence_caveat=_caveat(),

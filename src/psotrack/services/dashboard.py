@@ -34,7 +34,7 @@ from psotrack.services.cohort import CohortRates, cohort_rates
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.status import status_tables
 from psotrack.services.study_days import first_dose_dates
-from psotrack.services.timeline import _assessments_frame
+from psotrack.services.timeline import session_assessments_frame
 from psotrack.stats import biomarker_change, derive_biomarker_pairs
 from psotrack.stats.biomarkers import BiomarkerChange
 from psotrack.store.models import AdverseEvent, Enrollment, LabResult, Patient
@@ -135,7 +135,7 @@ def cohort_dashboard(
         patients, synthetic = _patient_counts(session)
         endpoints = _endpoints(session)
         events = _events(session)
-        labs = _lab_frame(session)
+        labs = lab_frame(session)
     waterfall, not_evaluable = _waterfall(endpoints)
     return CohortDashboard(
         patients=patients,
@@ -144,7 +144,7 @@ def cohort_dashboard(
         waterfall=waterfall,
         not_evaluable=not_evaluable,
         adverse_events=adverse_events_by_grade(events),
-        biomarkers=_biomarkers(labs, endpoints),
+        biomarkers=biomarker_sections(labs, endpoints),
         evidence=_evidence(),
     )
 
@@ -191,7 +191,7 @@ def _patient_counts(session: Session) -> tuple[int, int]:
 
 def _endpoints(session: Session) -> pl.DataFrame:
     """Each patient's endpoints (research ids) from the long table of every program."""
-    _, endpoints = status_tables(_assessments_frame(session, None, False))
+    _, endpoints = status_tables(session_assessments_frame(session, None, False))
     return endpoints
 
 
@@ -236,7 +236,7 @@ def adverse_events_by_grade(events: list[tuple[int, int, bool]]) -> pl.DataFrame
     )
 
 
-def _lab_frame(session: Session) -> pl.DataFrame:
+def lab_frame(session: Session) -> pl.DataFrame:
     """Every live lab value as ``patient_id`` (research id), ``analyte, unit, day, value``."""
     found = session.execute(
         select(
@@ -282,7 +282,8 @@ def _lab_frame(session: Session) -> pl.DataFrame:
     )
 
 
-def _biomarkers(labs: pl.DataFrame, endpoints: pl.DataFrame) -> tuple[BiomarkerSection, ...]:
+def biomarker_sections(labs: pl.DataFrame, endpoints: pl.DataFrame) -> tuple[BiomarkerSection, ...]:
+    """Change of each analyte from baseline to its follow-up day, PASI 75 responders vs not."""
     sections = []
     for analyte in labs["analyte"].unique().sort().to_list():
         rows = labs.filter(pl.col("analyte") == analyte)

@@ -29,7 +29,7 @@ from psotrack.services.assessments import live_visit, read_assessment, store_ass
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.status import status_sentence, status_tables
 from psotrack.services.study_days import first_dose_dates
-from psotrack.services.timeline import SCORE_COLUMNS, _assessments_frame
+from psotrack.services.timeline import SCORE_COLUMNS, session_assessments_frame
 from psotrack.store.models import Enrollment, Patient, PatientIdentity, User, Visit
 from psotrack.store.vocabulary import Instrument
 
@@ -75,7 +75,7 @@ def own_record(db: Database, actor: Actor) -> OwnRecord:
         actor = resolve_actor(session, actor, Permission.READ_OWN_RECORD)
         patient = _own_patient(session, actor)
         identity = session.get(PatientIdentity, patient.id)
-        frame = _assessments_frame(session, None, False, [patient.id])
+        frame = session_assessments_frame(session, None, False, [patient.id])
         visits = _own_visits(session, patient.id)
     rows, endpoints = status_tables(frame)
     kind, sentence = status_sentence(rows.drop("patient_id"), endpoints)

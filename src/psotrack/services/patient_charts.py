@@ -40,7 +40,7 @@ from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import get_patient
 from psotrack.services.status import status_tables
 from psotrack.services.study_days import day_zero
-from psotrack.services.timeline import _assessments_frame
+from psotrack.services.timeline import session_assessments_frame
 from psotrack.store.models import Administration, ConcomitantTherapy, LabResult, Visit
 from psotrack.store.vocabulary import ANALYTES, ProductSource, Route, TherapyClass
 
@@ -96,7 +96,7 @@ def score_series(db: Database, actor: Actor, patient_id: int) -> ScoreSeries:
     with db.transaction() as session:
         resolve_actor(session, actor, Permission.READ_IDENTIFIED)
         get_patient(session, patient_id)
-        frame = _assessments_frame(session, None, True, [patient_id])
+        frame = session_assessments_frame(session, None, True, [patient_id])
     _, endpoints = status_tables(frame)
     baseline = endpoints["base"][0] if endpoints.height else None
     return ScoreSeries(frame.drop("patient_id", "arm"), baseline)
@@ -150,7 +150,7 @@ def expected_course(db: Database, actor: Actor, patient_id: int) -> ExpectedCour
     with db.transaction() as session:
         resolve_actor(session, actor, Permission.READ_IDENTIFIED)
         patient = get_patient(session, patient_id)
-        frame = _assessments_frame(session, None, True, [patient_id])
+        frame = session_assessments_frame(session, None, True, [patient_id])
         doses = session.execute(
             select(
                 Administration.product_source,

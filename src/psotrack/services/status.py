@@ -51,7 +51,7 @@ from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.memo import Memo
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS
-from psotrack.services.timeline import FRAME_SCHEMA, _assessments_frame
+from psotrack.services.timeline import FRAME_SCHEMA, session_assessments_frame
 from psotrack.store.models import Patient
 
 #: The per-visit columns of a status (``summary()``), in this order.
@@ -102,7 +102,7 @@ def patient_status(db: Database, actor: Actor, patient_id: int | str) -> Patient
         actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
         identified = actor.may(Permission.READ_IDENTIFIED)
         patient = _find(session, patient_id)
-        frame = _assessments_frame(session, None, identified, [patient.id])
+        frame = session_assessments_frame(session, None, identified, [patient.id])
     rows, endpoints, kind, sentence, current = _derived(tuple(frame.rows()))
     return PatientStatus(
         patient_id=patient.id if identified else None,
@@ -125,7 +125,7 @@ _DERIVED: Final[Memo[_Derived]] = Memo(4096)
 
 def _derived(rows: tuple[tuple[Any, ...], ...]) -> _Derived:
     """The engine's rows and endpoints, the sentence and the current values of one patient's
-    long table, given as its rows (``_assessments_frame``'s columns, in order).
+    long table, given as its rows (``session_assessments_frame``'s columns, in order).
 
     A pure function of the recorded values, kept per input: the patient page and the list ask
     for it on every view, and any change to what is recorded is a different input (a new

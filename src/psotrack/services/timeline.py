@@ -134,10 +134,10 @@ def assessments_frame(db: Database, actor: Actor, program_id: int | None = None)
     """
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
-        return _assessments_frame(session, program_id, actor.may(Permission.READ_IDENTIFIED))
+        return session_assessments_frame(session, program_id, actor.may(Permission.READ_IDENTIFIED))
 
 
-def _assessments_frame(
+def session_assessments_frame(
     session: Session,
     program_id: int | None,
     labels: bool,
@@ -156,8 +156,9 @@ def assessment_rows(
     patient_ids: Collection[int] | None = None,
     instruments: Collection[Instrument] = tuple(SCORE_COLUMNS),
 ) -> list[dict[str, Any]]:
-    """The rows of :func:`_assessments_frame` (``FRAME_SCHEMA``'s keys), in no set order; with
-    ``instruments``, only visits with one of those (the other score columns stay empty)."""
+    """The rows of :func:`session_assessments_frame` (``FRAME_SCHEMA``'s keys), in no set
+    order; with ``instruments``, only visits with one of those (the other score columns stay
+    empty)."""
     enrollment_query = select(Enrollment.patient_id, Enrollment.arm, Enrollment.start_date).where(
         Enrollment.deleted_at.is_(None)
     )
