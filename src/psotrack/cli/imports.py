@@ -77,3 +77,143 @@ def import_assessments(
         f"imported {summary.rows:,} rows: {summary.patients_created:,} new patients, "
         f"{summary.visits:,} visits, {summary.assessments:,} assessments"
     )
+
+
+@app.command("redcap")
+def import_redcap(
+    dictionary: Annotated[Path, typer.Option("--dictionary", help="REDCap data dictionary CSV.")],
+    records: Annotated[Path, typer.Option("--records", help="REDCap flat record export CSV.")],
+    program: Annotated[str, typer.Option(help="Name of the program the patients follow.")],
+    user: Annotated[
+        str, typer.Option("--user", help="Your psotrack user name: the import is audited as you.")
+    ],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="TOML mapping for fields not named plainly.")
+    ] = None,
+    day_zero: Annotated[
+        str | None, typer.Option(help="Date of study day 0, for events given a day in the mapping.")
+    ] = None,
+    create_program: Annotated[
+        bool, typer.Option("--create-program", help="Create the program if it does not exist.")
+    ] = False,
+    synthetic: Annotated[
+        bool, typer.Option("--synthetic", help="Mark the imported patients as synthetic data.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and report everything; store nothing.")
+    ] = False,
+    url: DatabaseUrl = None,
+) -> None:
+    """Check every row, recompute every score, then store it all through the services, or nothing.
+
+    Every REDCap calculated total that disagrees with psotrack's is listed (psotrack's is stored).
+    A live REDCap is read with PyCap into the same two files (see docs/redcap.md).
+    """
+    from psotrack.errors import ValidationError
+    from psotrack.interop.redcap_files import read_dictionary, read_records
+    from psotrack.interop.redcap_mapping import read_mapping
+    from psotrack.services.context import Database
+    from psotrack.services.redcap_import import import_redcap as run_import
+    from psotrack.services.users import actor_named
+
+    zero = None
+    if day_zero is not None:
+        try:
+            zero = date.fromisoformat(day_zero)
+        except ValueError:
+            raise ValidationError("--day-zero", day_zero, "a date as YYYY-MM-DD", "type") from None
+    rules = read_mapping(mapping)
+    fields = read_dictionary(dictionary)
+    rows = read_records(records, fields)
+    with open_engine(url, require_schema=True) as engine:
+        db = Database.from_engine(engine)
+        result = run_import(
+            db,
+            actor_named(db, user),
+            fields,
+            rows,
+            rules,
+            program=program,
+            create_program=create_program,
+            day_zero=zero,
+            source=records.name,
+            synthetic=synthetic,
+            dry_run=dry_run,
+        )
+    _print_import(result)
+
+
+@app.command("dlqi")
+def import_dlqi(
+    input_csv: Annotated[
+        Path, typer.Option("--input", help="CSV of DLQI items DLQI101–DLQI110 coded 0–3.")
+    ],
+    program: Annotated[str, typer.Option(help="Name of the program the patients follow.")],
+    user: Annotated[
+        str, typer.Option("--user", help="Your psotrack user name: the import is audited as you.")
+    ],
+    day_zero: Annotated[
+        str | None, typer.Option(help="Date of study day 0, when the file gives study days.")
+    ] = None,
+    create_program: Annotated[
+        bool, typer.Option("--create-program", help="Create the program if it does not exist.")
+    ] = False,
+    synthetic: Annotated[
+        bool, typer.Option("--synthetic", help="Mark the imported patients as synthetic data.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and report everything; store nothing.")
+    ] = False,
+    url: DatabaseUrl = None,
+) -> None:
+    """Import item-level DLQI questionnaires; every total is recomputed from the items and each
+    row whose supplied total disagrees is listed."""
+    from psotrack.errors import ValidationError
+    from psotrack.interop.files import read_csv_text
+    from psotrack.services.context import Database
+    from psotrack.services.dlqi_import import import_dlqi_items
+    from psotrack.services.users import actor_named
+
+    zero = None
+    if day_zero is not None:
+        try:
+            zero = date.fromisoformat(day_zero)
+        except ValueError:
+            raise ValidationError("--day-zero", day_zero, "a date as YYYY-MM-DD", "type") from None
+    frame = read_csv_text(input_csv)
+    with open_engine(url, require_schema=True) as engine:
+        db = Database.from_engine(engine)
+        result = import_dlqi_items(
+            db,
+            actor_named(db, user),
+            frame,
+            program=program,
+            create_program=create_program,
+            day_zero=zero,
+            source=input_csv.name,
+            synthetic=synthetic,
+            dry_run=dry_run,
+        )
+    _print_import(result)
+
+
+def _print_import(result: object) -> None:
+    """The counts of an import (or dry run), then every total that disagrees with the file."""
+    from psotrack.services.redcap_import import ImportResult
+
+    assert isinstance(result, ImportResult)
+    verb = "would import (dry run, nothing stored)" if result.dry_run else "imported"
+    typer.echo(
+        f"{verb} from {result.source}: {result.records:,} records, "
+        f"{result.patients_created:,} new patients, {result.visits:,} visits, "
+        f"{result.assessments:,} assessments, {result.lab_results:,} lab results, "
+        f"{result.administrations:,} administrations, {result.adverse_events:,} adverse events; "
+        f"{result.skipped_rows:,} rows without data skipped"
+    )
+    if result.disagreements:
+        typer.echo(
+            f"{len(result.disagreements):,} totals in the file disagree with the score psotrack "
+            "computed from the items (psotrack's score is stored):"
+        )
+        for disagreement in result.disagreements:
+            typer.echo(f"  {disagreement}")

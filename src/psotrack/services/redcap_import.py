@@ -1,0 +1,375 @@
+"""Importing a REDCap export (or a file of DLQI items) through the services: all rows or none.
+
+Two steps, as ``psotrack import assessments`` does. First every row is read and scored
+(:mod:`psotrack.services.redcap_plan`, no database): any problem refuses the whole file, each named
+by record, event, instance and field. Then, in one unit of work, every visit, assessment, lab
+result, administration and adverse event is written by its own service (``record_visit``,
+``record_assessment``, ``record_lab_result``, ``log_administration``, ``report_adverse_event``),
+so each is checked, scored by the instruments, flagged and audited exactly as if entered by hand.
+A problem a service finds (a unit that does not fit the analyte, a serious event without a
+criterion) is collected with the row it came from, and the unit is rolled back: nothing stored.
+A dry run does all of this and rolls back at the end, so it reports what would be imported.
+
+Patients are matched by the record id used as MRN. Unknown ones are registered as
+``import assessments`` registers research patients (no name or birth date: a research export
+carries none), enrolled in the chosen program from their first visit's date, with the REDCap arm
+(``…_arm_2`` → "arm 2"). A visit label (the event name) already recorded for a patient is refused.
+
+Who acts is a person (``--user``): adverse events and administrations may not be recorded by the
+system user, and the audit log should name who brought the data in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from psotrack.errors import Problem, ValidationError
+from psotrack.interop.redcap_files import DataDictionary, LocatedProblem, RecordRow
+from psotrack.interop.redcap_mapping import RedcapMapping
+from psotrack.services.administrations import log_administration
+from psotrack.services.adverse_events import report_adverse_event
+from psotrack.services.assessments import record_assessment
+from psotrack.services.audit import audit_created_many
+from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.labs import record_lab_result
+from psotrack.services.patients import create_program, new_research_id, record_visit
+from psotrack.services.redcap_plan import Disagreement, Plan, PlannedRecord, plan_redcap
+from psotrack.store.models import Enrollment, Patient, PatientIdentity, Program, Visit
+from psotrack.store.vocabulary import EnrollmentStatus, PsoriasisType, Sex
+
+#: At most this many problems are listed (a wholly wrong file would otherwise print thousands).
+MAX_PROBLEMS = 200
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import stored (or, for a dry run, would store), and the totals that disagree."""
+
+    source: str
+    rows: int
+    skipped_rows: int
+    records: int
+    patients_created: int
+    visits: int
+    assessments: int
+    lab_results: int
+    administrations: int
+    adverse_events: int
+    disagreements: tuple[Disagreement, ...]
+    dry_run: bool
+
+    def summary(self) -> pl.DataFrame:
+        counts = {
+            "rows read": self.rows,
+            "rows skipped (no data)": self.skipped_rows,
+            "records": self.records,
+            "patients created": self.patients_created,
+            "visits": self.visits,
+            "assessments": self.assessments,
+            "lab results": self.lab_results,
+            "administrations": self.administrations,
+            "adverse events": self.adverse_events,
+            "totals disagreeing with the file": len(self.disagreements),
+        }
+        return pl.DataFrame({"what": list(counts), "count": list(counts.values())})
+
+
+class _DryRun(Exception):
+    def __init__(self, result: ImportResult) -> None:
+        self.result = result
+
+
+def import_redcap(
+    db: Database,
+    actor: Actor,
+    dictionary: DataDictionary,
+    rows: list[RecordRow],
+    mapping: RedcapMapping,
+    *,
+    program: str,
+    create_program: bool = False,
+    day_zero: date | None = None,
+    source: str = "REDCap export",
+    synthetic: bool = False,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Check, score and store a REDCap export in one unit of work (see the module docstring)."""
+    plan = plan_redcap(dictionary, rows, mapping, day_zero)
+    return store_plan(db, actor, plan, program, create_program, source, synthetic, dry_run)
+
+
+def store_plan(
+    db: Database,
+    actor: Actor,
+    plan: Plan,
+    program: str,
+    create: bool,
+    source: str,
+    synthetic: bool,
+    dry_run: bool,
+) -> ImportResult:
+    """Write a checked plan through the services in one unit of work (rolled back if dry)."""
+    try:
+        with db.unit_of_work() as unit:
+            result = _store(unit, actor, plan, program, create, source, synthetic, dry_run)
+            if dry_run:
+                raise _DryRun(result)
+            return result
+    except _DryRun as dry:
+        return dry.result
+
+
+def _store(
+    unit: Database,
+    actor: Actor,
+    plan: Plan,
+    program: str,
+    create: bool,
+    source: str,
+    synthetic: bool,
+    dry_run: bool,
+) -> ImportResult:
+    problems: list[Problem] = list(plan.problems)
+    with unit.transaction() as session:
+        person = resolve_actor(session, actor, Permission.ENROLL)
+        person.require(Permission.RECORD_CLINICAL)
+        program_id = _program(unit, session, actor, program, create, source)
+        patients, created = _patients(
+            session, person, plan, program_id, source, synthetic, problems
+        )
+    if len(problems) > len(plan.problems):
+        raise ValidationError(problems=problems[:MAX_PROBLEMS])
+    counts = dict.fromkeys(
+        ("visits", "assessments", "labs", "administrations", "adverse_events"), 0
+    )
+    for record in plan.records.values():
+        _store_record(unit, actor, record, patients[record.record], counts, problems)
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    if problems:
+        raise ValidationError(problems=problems[:MAX_PROBLEMS])
+    return ImportResult(
+        source=source,
+        rows=plan.rows,
+        skipped_rows=plan.skipped,
+        records=len(plan.records),
+        patients_created=created,
+        visits=counts["visits"],
+        assessments=counts["assessments"],
+        lab_results=counts["labs"],
+        administrations=counts["administrations"],
+        adverse_events=counts["adverse_events"],
+        disagreements=tuple(plan.disagreements),
+        dry_run=dry_run,
+    )
+
+
+def _store_record(
+    unit: Database,
+    actor: Actor,
+    record: PlannedRecord,
+    patient_id: int,
+    counts: dict[str, int],
+    problems: list[Problem],
+) -> None:
+    """One record's visits, administrations, assessments, labs and events, in that order.
+
+    Administrations come before assessments so that the flare check of each PASI sees the
+    patient's first dose, as it would have when the visits were entered one by one.
+    """
+    visits: dict[str, int] = {}
+    ordered = sorted(record.visits.items(), key=lambda item: (item[1].visit_date, item[0]))
+    for event, visit in ordered:
+        payload = {
+            "patient_id": patient_id,
+            "visit_date": visit.visit_date,
+            "visit_type": visit.visit_type,
+            "label": visit.label,
+        }
+        made = _call(
+            problems,
+            visit.where,
+            {"label": "redcap_event_name"},
+            record_visit,
+            unit,
+            actor,
+            payload,
+        )
+        if made is not None:
+            visits[event] = made
+            counts["visits"] += 1
+    for entry in record.entries:
+        if entry.section == "administrations":
+            payload = {**entry.payload, "patient_id": patient_id}
+            if entry.event in visits:
+                payload["visit_id"] = visits[entry.event]
+            if _call(problems, entry.where, entry.fields, log_administration, unit, actor, payload):
+                counts["administrations"] += 1
+    for event, visit in ordered:
+        if event not in visits:
+            continue
+        for assessment in visit.assessments:
+            payload = {
+                "visit_id": visits[event],
+                "instrument": assessment.instrument,
+                "responses": assessment.responses,
+            }
+            fields = {f"responses.{k}": v for k, v in assessment.fields.items()}
+            if _call(problems, visit.where, fields, record_assessment, unit, actor, payload):
+                counts["assessments"] += 1
+    for entry in record.entries:
+        payload = {**entry.payload, "patient_id": patient_id}
+        if entry.section == "labs":
+            if entry.event in visits:
+                payload["visit_id"] = visits[entry.event]
+            if _call(problems, entry.where, entry.fields, record_lab_result, unit, actor, payload):
+                counts["labs"] += 1
+        elif entry.section == "adverse_events":
+            recorded_on = payload.pop("recorded_on", None)
+
+            def report(u: Database, a: Actor, p: Mapping[str, Any], on: Any = recorded_on) -> int:
+                return report_adverse_event(u, a, p, recorded_on=on)
+
+            if _call(problems, entry.where, entry.fields, report, unit, actor, payload):
+                counts["adverse_events"] += 1
+
+
+def _call(
+    problems: list[Problem],
+    where: str,
+    fields: Mapping[str, str],
+    service: Callable[[Database, Actor, Mapping[str, Any]], int],
+    unit: Database,
+    actor: Actor,
+    payload: Mapping[str, Any],
+) -> int | None:
+    """Call one service; its problems are kept, named by the row and the file's field."""
+    try:
+        return service(unit, actor, payload)
+    except ValidationError as exc:
+        problems.extend(
+            LocatedProblem(fields.get(p.field, p.field), p.value, p.allowed, p.kind, where=where)
+            for p in exc.problems
+        )
+        return None
+
+
+def _program(
+    unit: Database, session: Session, actor: Actor, name: str, create: bool, source: str
+) -> int:
+    found = session.scalar(
+        select(Program.id).where(Program.name == name, Program.deleted_at.is_(None))
+    )
+    if found is not None:
+        return int(found)
+    if not create:
+        raise ValidationError(
+            "--program", name, "an existing program (or --create-program)", "invalid"
+        )
+    payload = {
+        "name": name,
+        "regimen": f"imported from {source}",
+        "product_source": "other",
+        "route": "IV",
+    }
+    return create_program(unit, actor, payload)
+
+
+def _patients(
+    session: Session,
+    actor: Actor,
+    plan: Plan,
+    program_id: int,
+    source: str,
+    synthetic: bool,
+    problems: list[Problem],
+) -> tuple[dict[str, int], int]:
+    """Each record's patient id: matched by MRN, or registered and enrolled (audited)."""
+    ids = list(plan.records)
+    before = len(problems)
+    rows = session.execute(
+        select(PatientIdentity.mrn, PatientIdentity.patient_id, Patient.deleted_at)
+        .join(Patient, Patient.id == PatientIdentity.patient_id)
+        .where(PatientIdentity.mrn.in_(ids))
+    ).all()
+    known = {mrn: pid for mrn, pid, gone in rows if gone is None}
+    for mrn, _, gone in rows:
+        if gone is not None:
+            allowed = "a patient not deleted from the record"
+            problems.append(
+                LocatedProblem("record_id", mrn, allowed, "invalid", where=f"record {mrn}")
+            )
+    if known:
+        recorded = set(
+            session.execute(
+                select(Visit.patient_id, Visit.label).where(
+                    Visit.patient_id.in_(list(known.values())), Visit.deleted_at.is_(None)
+                )
+            ).tuples()
+        )
+        for mrn, pid in known.items():
+            for visit in plan.records[mrn].visits.values():
+                if (pid, visit.label) in recorded:
+                    allowed = "a visit not recorded yet (a visit is imported once)"
+                    problems.append(
+                        LocatedProblem(
+                            "redcap_event_name", visit.label, allowed, "invalid", where=visit.where
+                        )
+                    )
+    if len(problems) > before:
+        return known, 0
+    reason = f"import {source}"
+    new = {
+        mrn: Patient(
+            research_id=new_research_id(session),
+            sex=Sex.UNKNOWN,
+            birth_year=None,
+            psoriasis_type=PsoriasisType.PLAQUE,
+            history=f"imported from {source}",
+            synthetic=synthetic,
+        )
+        for mrn in ids
+        if mrn not in known
+    }
+    session.add_all(new.values())
+    audit_created_many(session, actor, new.values(), reason)
+    enrolled = set(
+        session.scalars(
+            select(Enrollment.patient_id).where(
+                Enrollment.program_id == program_id,
+                Enrollment.deleted_at.is_(None),
+                Enrollment.patient_id.in_(list(known.values())),
+            )
+        )
+    )
+    linked: list[PatientIdentity | Enrollment] = []
+    for mrn, patient in new.items():
+        linked.append(PatientIdentity(patient_id=patient.id, mrn=mrn))
+    patient_of = {**known, **{mrn: p.id for mrn, p in new.items()}}
+    for mrn, pid in patient_of.items():
+        if pid in enrolled:
+            continue
+        record = plan.records[mrn]
+        dates = [v.visit_date for v in record.visits.values()]
+        linked.append(
+            Enrollment(
+                patient_id=pid,
+                program_id=program_id,
+                start_date=min(dates) if dates else date.today(),
+                status=EnrollmentStatus.ACTIVE,
+                arm=record.arm,
+            )
+        )
+    session.add_all(linked)
+    audit_created_many(session, actor, linked, reason)
+    return patient_of, len(new)
+
+
+__all__ = ["ImportResult", "import_redcap", "store_plan"]

@@ -1,0 +1,493 @@
+"""What a REDCap export would import: its rows read into visits, scored items, labs and events.
+
+Nothing here touches the database. Each event row with data becomes a visit; its PASI, DLQI, BSA
+and PGA items are read as numbers (:mod:`psotrack.number_text`) and scored by the instruments
+through :func:`~psotrack.services.scoring.score_responses`; REDCap's own calculated total is only
+compared with psotrack's and every disagreement is listed, never stored. Rows of a repeating
+instrument become lab results, adverse events or administrations, as the mapping says. Rows with
+no mapped data (a blank event) are skipped and counted. Every problem of every row is collected
+and named by record, event, instance and REDCap field.
+
+psotrack's choices: a supplied total agrees when it rounds (half up) to psotrack's total at the
+instrument's precision (PASI one decimal, DLQI whole points), since REDCap calculates in binary
+floating point; a field hidden by its branching logic is read as blank.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
+
+from psotrack.errors import Problem, ValidationError
+from psotrack.instruments.pasi import REGIONS, SIGNS
+from psotrack.interop.dlqi_items import dlqi_answer
+from psotrack.interop.redcap_files import (
+    DataDictionary,
+    LocatedProblem,
+    RecordRow,
+    checked_codes,
+    choice_code,
+    located,
+    shown,
+)
+from psotrack.interop.redcap_mapping import SECTIONS, RedcapMapping
+from psotrack.number_text import parse_decimal, parse_integer
+from psotrack.services.scoring import score_responses
+from psotrack.store.vocabulary import (
+    ANALYTES,
+    AeOutcome,
+    AeTerm,
+    Instrument,
+    ProductSource,
+    Relatedness,
+    Route,
+    SeriousCriterion,
+    VisitType,
+)
+
+VISIT_SECTIONS: Final = ("pasi", "dlqi", "bsa", "pga")
+REPEATED_SECTIONS: Final = ("labs", "adverse_events", "administrations")
+INTEGERS: Final = frozenset({"grade", "passage", "total_cells"})
+DECIMALS: Final = frozenset(
+    {"value", "reference_low", "reference_high", "body_weight_kg", "cells_per_kg",
+     "viability_pct", "volume_ml", "rate_ml_per_h"}
+)  # fmt: skip
+DATES: Final = frozenset({"onset_date", "resolution_date", "recorded_on"})
+DATETIMES: Final = frozenset({"sampled_at", "started_at", "stopped_at"})
+FLAGS: Final = frozenset({"serious", "expected", "cryopreserved"})
+CLOSED: Final[dict[str, frozenset[str]]] = {
+    "term": frozenset(AeTerm),
+    "relatedness": frozenset(Relatedness),
+    "outcome": frozenset(AeOutcome),
+    "product_source": frozenset(ProductSource),
+    "route": frozenset(Route),
+    "analyte": frozenset(ANALYTES),
+    "serious_criteria": frozenset(SeriousCriterion),
+}
+PRECISION: Final = {Instrument.PASI: Decimal("0.1"), Instrument.DLQI: Decimal("1")}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A record where REDCap's calculated total differs from psotrack's (psotrack's is stored)."""
+
+    where: str
+    field: str
+    supplied: str
+    computed: str | None
+
+    def __str__(self) -> str:
+        ours = self.computed if self.computed is not None else "no score (too many blanks)"
+        return f"{self.where}: {self.field}={self.supplied} in the file, psotrack computes {ours}"
+
+
+@dataclass(frozen=True)
+class PlannedAssessment:
+    instrument: Instrument
+    responses: dict[str, Any]
+    fields: dict[str, str]  # the instrument's field name → the file's field, for messages
+
+
+@dataclass
+class PlannedVisit:
+    where: str
+    label: str
+    visit_date: date
+    visit_type: VisitType
+    assessments: list[PlannedAssessment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlannedEntry:
+    """A lab result, adverse event or administration: its payload, less the patient's id."""
+
+    where: str
+    section: str
+    payload: dict[str, Any]
+    fields: dict[str, str]
+    event: str
+
+
+@dataclass
+class PlannedRecord:
+    record: str
+    arm: str | None = None
+    visits: dict[str, PlannedVisit] = field(default_factory=dict)
+    entries: list[PlannedEntry] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    records: dict[str, PlannedRecord] = field(default_factory=dict)
+    rows: int = 0
+    skipped: int = 0
+    disagreements: list[Disagreement] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def plan_redcap(
+    dictionary: DataDictionary,
+    rows: list[RecordRow],
+    mapping: RedcapMapping,
+    day_zero: date | None,
+) -> Plan:
+    """Read every row into a plan; its ``problems`` list every row's problems (none: importable).
+
+    The rows that could be read are planned even when others could not, so that the services
+    can still name what they refuse in them: a refused file then lists every problem at once.
+    """
+    active = _active_sections(dictionary, mapping)
+    problems: list[Problem] = []
+    repeating = {r.repeat_instrument for r in rows if r.repeat_instrument}
+    forms = {
+        s: dictionary.fields[next(iter(_present(dictionary, mapping, s)))].form for s in active
+    }
+    plan = Plan(rows=len(rows))
+    seen: set[tuple[str, str, str | None, int | None]] = set()
+    for row in rows:
+        key = (row.record, row.event, row.repeat_instrument, row.instance)
+        if key in seen:
+            problems.append(
+                located(
+                    row,
+                    Problem("row", "duplicate", "each record, event and instance once", "invalid"),
+                )
+            )
+        seen.add(key)
+        record = plan.records.setdefault(row.record, PlannedRecord(row.record, _arm(row.event)))
+        found: list[Problem] = []
+        if row.repeat_instrument:
+            sections = [
+                s for s in REPEATED_SECTIONS if s in active and forms[s] == row.repeat_instrument
+            ]
+            used = any(_entry(row, s, dictionary, mapping, record, found) for s in sections)
+        else:
+            used = _visit(row, active, dictionary, mapping, day_zero, record, plan, found)
+            for section in REPEATED_SECTIONS:  # a non-repeating lab or event form on the event row
+                if section in active and forms[section] not in repeating:
+                    used = _entry(row, section, dictionary, mapping, record, found) or used
+        if not used:
+            plan.skipped += 1
+        problems.extend(p if isinstance(p, LocatedProblem) else located(row, p) for p in found)
+    plan.problems = problems
+    plan.records = {k: r for k, r in plan.records.items() if r.visits or r.entries}
+    return plan
+
+
+def _present(dictionary: DataDictionary, mapping: RedcapMapping, section: str) -> list[str]:
+    return [f for f in mapping.fields[section].values() if f in dictionary.fields]
+
+
+def _active_sections(dictionary: DataDictionary, mapping: RedcapMapping) -> list[str]:
+    """The sections enabled in the mapping with at least one of their fields in the dictionary."""
+    return [
+        section
+        for section in (*VISIT_SECTIONS, *REPEATED_SECTIONS)
+        if section in mapping.enabled and _present(dictionary, mapping, section)
+    ]
+
+
+def _arm(event: str) -> str | None:
+    found = re.search(r"_arm_([0-9]+)$", event)
+    return f"arm {found.group(1)}" if found else None
+
+
+def _cell(row: RecordRow, name: str, dictionary: DataDictionary) -> str | None:
+    item = dictionary.fields.get(name)
+    if item is None or not shown(item, row, dictionary):
+        return None
+    if item.field_type == "checkbox":
+        codes, _ = checked_codes(row, item)
+        return ",".join(codes) or None
+    cell = row.cells.get(name)
+    if item.choices:  # a labels export holds the label: read back its code
+        return choice_code(item, cell) or cell
+    return cell
+
+
+def _visit(
+    row: RecordRow,
+    active: list[str],
+    dictionary: DataDictionary,
+    mapping: RedcapMapping,
+    day_zero: date | None,
+    record: PlannedRecord,
+    plan: Plan,
+    found: list[Problem],
+) -> bool:
+    assessments: list[PlannedAssessment] = []
+    for section in VISIT_SECTIONS:
+        if section not in active:
+            continue
+        names = mapping.fields[section]
+        cells = {k: _cell(row, f, dictionary) for k, f in names.items() if f in dictionary.fields}
+        if all(v is None for v in cells.values()):
+            continue
+        before = len(found)
+        read = _READERS[section](cells, names, dictionary, mapping, found)
+        if read is None or len(found) > before:
+            continue
+        try:
+            scored = score_responses(read.instrument, read.responses)
+        except ValidationError as exc:
+            found.extend(_renamed(p, read.fields) for p in exc.problems)
+            continue
+        assessments.append(read)
+        calculated = mapping.calculated.get(section)
+        supplied = row.cells.get(calculated) if calculated else None
+        if calculated and supplied is not None:
+            _compare(row.where, calculated, supplied, scored.score, read.instrument, plan)
+    if not assessments:
+        return False
+    when = _visit_date(row, dictionary, mapping, day_zero, found)
+    if when is None:
+        return True
+    rule = mapping.events.get(row.event)
+    visit_type = rule.visit_type if rule and rule.visit_type else _visit_type(row.event)
+    label = row.event or when.isoformat()
+    record.visits[row.event] = PlannedVisit(row.where, label, when, visit_type, assessments)
+    return True
+
+
+def _visit_date(
+    row: RecordRow,
+    dictionary: DataDictionary,
+    mapping: RedcapMapping,
+    day_zero: date | None,
+    found: list[Problem],
+) -> date | None:
+    name = mapping.field("visit", "date")
+    text = _cell(row, name, dictionary)
+    if text is not None:
+        return _date(name, text, found)
+    rule = mapping.events.get(row.event)
+    if rule is not None and rule.day is not None and day_zero is not None:
+        return day_zero + timedelta(days=rule.day)
+    allowed = "the visit's date (or a day for this event in the mapping, with --day-zero)"
+    found.append(Problem(name, None, allowed, "missing"))
+    return None
+
+
+def _visit_type(event: str) -> VisitType:
+    if "screen" in event:
+        return VisitType.SCREENING
+    if "baseline" in event or event.startswith(("day_0", "week_0")):
+        return VisitType.BASELINE
+    return VisitType.FOLLOW_UP
+
+
+def _compare(
+    where: str, name: str, supplied: str, computed: str | None, instrument: Instrument, plan: Plan
+) -> None:
+    number = parse_decimal(supplied)
+    if number is not None and computed is not None:
+        step = PRECISION[instrument]
+        if number.quantize(step, rounding=ROUND_HALF_UP) == Decimal(computed):
+            return
+    plan.disagreements.append(Disagreement(where, name, supplied, computed))
+
+
+def _renamed(problem: Problem, fields: dict[str, str]) -> Problem:
+    name = problem.field.removeprefix("responses.")
+    return Problem(fields.get(name, name), problem.value, problem.allowed, problem.kind)
+
+
+# --- items of each instrument ----------------------------------------------------------------
+
+
+def _integer(name: str, text: str | None, found: list[Problem]) -> int | None:
+    if text is None:
+        return None
+    value = parse_integer(text)
+    if value is None:
+        found.append(Problem(name, text, "a whole number", "type"))
+    return value
+
+
+def _pasi(
+    cells: dict[str, str | None],
+    names: dict[str, str],
+    _dictionary: DataDictionary,
+    _mapping: RedcapMapping,
+    found: list[Problem],
+) -> PlannedAssessment:
+    responses: dict[str, Any] = {}
+    fields: dict[str, str] = {}
+    for region in REGIONS:
+        part: dict[str, Any] = {}
+        for item in (*SIGNS, "area"):
+            key = f"{region}_{item}"
+            fields[key] = names[key]
+            value = _integer(names[key], cells.get(key), found)
+            if value is not None:
+                part[item] = value
+        responses[region] = part
+    return PlannedAssessment(Instrument.PASI, responses, fields)
+
+
+def _dlqi(
+    cells: dict[str, str | None],
+    names: dict[str, str],
+    dictionary: DataDictionary,
+    _mapping: RedcapMapping,
+    found: list[Problem],
+) -> PlannedAssessment:
+    responses: dict[str, Any] = {}
+    for number in range(1, 11):
+        key, name = f"q{number}", names[f"q{number}"]
+        cell = cells.get(key)
+        item = dictionary.fields.get(name)
+        if cell is not None and item is not None and item.choices:
+            code = choice_code(item, cell)
+            label = item.choices.get(code or "", "")
+            labelled = dlqi_answer(number, label) if label else ...
+            cell = label if labelled not in (None, ...) else (code or cell)
+        answer = dlqi_answer(number, cell)
+        if answer is ...:
+            found.append(
+                Problem(name, cells.get(key), "a DLQI answer coded 0–3 or its label", "type")
+            )
+            answer = None
+        responses[key] = answer
+    return PlannedAssessment(Instrument.DLQI, responses, {k: v for k, v in names.items()})
+
+
+def _bsa(
+    cells: dict[str, str | None],
+    names: dict[str, str],
+    _dictionary: DataDictionary,
+    _mapping: RedcapMapping,
+    found: list[Problem],
+) -> PlannedAssessment | None:
+    text = cells.get("percent")
+    number = parse_decimal(text) if text is not None else None
+    if number is None:
+        found.append(Problem(names["percent"], text, "a percentage 0–100", "type"))
+        return None
+    value = int(number) if number == number.to_integral_value() else float(number)
+    return PlannedAssessment(Instrument.BSA, {"percent": value}, {"percent": names["percent"]})
+
+
+def _pga(
+    cells: dict[str, str | None],
+    names: dict[str, str],
+    dictionary: DataDictionary,
+    mapping: RedcapMapping,
+    found: list[Problem],
+) -> PlannedAssessment | None:
+    name = names["grade"]
+    item = dictionary.fields[name]
+    text = cells.get("grade")
+    code = choice_code(item, text) if item.choices else text
+    grade = _integer(name, code if code is not None else text, found)
+    if grade is None:
+        return None
+    responses = {"grade": grade, "scale": mapping.pga_scale}
+    return PlannedAssessment(Instrument.PGA, responses, {"grade": name, "scale": "pga scale"})
+
+
+_READERS: Final[dict[str, Any]] = {"pasi": _pasi, "dlqi": _dlqi, "bsa": _bsa, "pga": _pga}
+
+
+# --- lab results, adverse events, administrations --------------------------------------------
+
+
+def _entry(
+    row: RecordRow,
+    section: str,
+    dictionary: DataDictionary,
+    mapping: RedcapMapping,
+    record: PlannedRecord,
+    found: list[Problem],
+) -> bool:
+    names = {k: f for k, f in mapping.fields[section].items() if f in dictionary.fields}
+    payload: dict[str, Any] = {}
+    for key, name in names.items():
+        item = dictionary.fields[name]
+        if not shown(item, row, dictionary):
+            continue
+        if item.field_type == "checkbox":
+            codes, bad = checked_codes(row, item)
+            found.extend(bad)
+            labels = [item.choices[c] for c in codes]
+            payload[key] = [
+                _closed(key, name, lab, c, found) for lab, c in zip(labels, codes, strict=True)
+            ]
+            continue
+        text = row.cells.get(name)
+        if text is None:
+            continue
+        value = _typed(key, name, item, text, found)
+        if value is not None:
+            payload[key] = value
+    if not any(v not in (None, []) for v in payload.values()):
+        return False
+    if section == "adverse_events" and "serious_criteria" in payload:
+        payload["serious_criteria"] = tuple(payload["serious_criteria"])
+    record.entries.append(PlannedEntry(row.where, section, payload, names, row.event))
+    return True
+
+
+def _typed(key: str, name: str, item: Any, text: str, found: list[Problem]) -> Any:
+    if item.choices:
+        code = choice_code(item, text)
+        if code is None:
+            allowed = "one of the field's choices: " + ", ".join(
+                f"{c} {v}" for c, v in item.choices.items()
+            )
+            found.append(Problem(name, text, allowed, "invalid"))
+            return None
+        if key in FLAGS:
+            return code == "1"
+        if key in CLOSED:
+            return _closed(key, name, item.choices[code], code, found)
+        text = code
+    if key in INTEGERS:
+        return _integer(name, text, found)
+    if key in DECIMALS:
+        number = parse_decimal(text)
+        if number is None:
+            found.append(Problem(name, text, "a number", "type"))
+            return None
+        return float(number)
+    if key in DATES or key in DATETIMES:
+        moment = _datetime(name, text, found)
+        if moment is None:
+            return None
+        return moment.date() if key in DATES else moment
+    if key in FLAGS:
+        found.append(Problem(name, text, "1 (yes) or 0 (no)", "type"))
+        return None
+    if key in CLOSED:
+        return _closed(key, name, text, text, found)
+    return text
+
+
+def _closed(key: str, name: str, label: str, code: str, found: list[Problem]) -> str | None:
+    allowed = CLOSED[key]
+    for candidate in (label.casefold(), code.casefold(), label, code):
+        if candidate in allowed:
+            return candidate
+    found.append(Problem(name, label, f"one of {', '.join(sorted(allowed))}", "invalid"))
+    return None
+
+
+def _date(name: str, text: str, found: list[Problem]) -> date | None:
+    moment = _datetime(name, text, found)
+    return None if moment is None else moment.date()
+
+
+def _datetime(name: str, text: str, found: list[Problem]) -> datetime | None:
+    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    found.append(Problem(name, text, "a date as YYYY-MM-DD (REDCap's raw date format)", "type"))
+    return None
+
+
+__all__ = ["SECTIONS", "Plan", "plan_redcap"]
