@@ -72,7 +72,7 @@ def plan_dlqi_items(frame: pl.DataFrame, day_zero: date | None) -> Plan:
         raise ValidationError(problems=problems)
     assert patient is not None and visit is not None
     names = [name for name in items if name is not None]
-    plan = Plan(rows=frame.height)
+    plan = Plan(rows=frame.height, visit_field=visit)
     for number, row in enumerate(frame.iter_rows(named=True), start=1):
         found: list[Problem] = []
         cells = {k: (v.strip() or None) if isinstance(v, str) else None for k, v in row.items()}

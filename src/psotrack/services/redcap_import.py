@@ -150,7 +150,9 @@ def _store(
         ("visits", "assessments", "labs", "administrations", "adverse_events"), 0
     )
     for record in plan.records.values():
-        _store_record(unit, actor, record, patients[record.record], counts, problems)
+        _store_record(
+            unit, actor, record, patients[record.record], plan.visit_field, counts, problems
+        )
         if len(problems) >= MAX_PROBLEMS:
             break
     if problems:
@@ -176,6 +178,7 @@ def _store_record(
     actor: Actor,
     record: PlannedRecord,
     patient_id: int,
+    plan_field: str,
     counts: dict[str, int],
     problems: list[Problem],
 ) -> None:
@@ -196,7 +199,7 @@ def _store_record(
         made = _call(
             problems,
             visit.where,
-            {"label": "redcap_event_name"},
+            {"label": plan_field},
             record_visit,
             unit,
             actor,
@@ -307,13 +310,10 @@ def _patients(
                 LocatedProblem("record_id", mrn, allowed, "invalid", where=f"record {mrn}")
             )
     if known:
-        recorded = set(
-            session.execute(
-                select(Visit.patient_id, Visit.label).where(
-                    Visit.patient_id.in_(list(known.values())), Visit.deleted_at.is_(None)
-                )
-            ).tuples()
+        visits_of = select(Visit.patient_id, Visit.label).where(
+            Visit.patient_id.in_(list(known.values())), Visit.deleted_at.is_(None)
         )
+        recorded = {(pid, label) for pid, label in session.execute(visits_of)}
         for mrn, pid in known.items():
             for visit in plan.records[mrn].visits.values():
                 if (pid, visit.label) in recorded:

@@ -126,6 +126,8 @@ class Plan:
     skipped: int = 0
     disagreements: list[Disagreement] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: The file's column naming a visit, for messages.
+    visit_field: str = "redcap_event_name"
 
 
 def plan_redcap(

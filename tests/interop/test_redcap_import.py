@@ -1,0 +1,170 @@
+"""Importing the hand-written REDCap export through the services: scores recomputed, all or none.
+
+Known answers (PASI = Σ weight × (E + I + D) × area, weights 0.1/0.2/0.3/0.4; instruments.md):
+- record 1, baseline: 0.1×5×2 + 0.2×4×3 + 0.3×7×3 + 0.4×6×4 = 1.0 + 2.4 + 6.3 + 9.6 = 19.3
+- record 1, week 4: 0.1×2×1 + 0.2×3×2 + 0.3×4×2 + 0.4×3×3 = 0.2 + 1.2 + 2.4 + 3.6 = 7.4; the
+  file's calculated pasi_total says 12.4 (deliberately wrong): reported, 7.4 stored.
+- record 2, baseline: 0 + 0.2×3×1 + 0.3×6×2 + 0.4×6×2 = 0.6 + 3.6 + 4.8 = 9.0; REDCap's float
+  8.999999999999998 rounds to 9.0 and agrees.
+- DLQI record 1: 3+2+1+0+1+2+3+1+0+2 = 15 (q7 coded 3 = "yes"); record 3: 1+1+0+0+0+0+1+0+0 and
+  q10 blank (one blank scores 0) = 3 (q7 coded 1 = "no, a little").
+"""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from psotrack.errors import ValidationError
+from psotrack.interop.redcap_files import read_dictionary, read_records
+from psotrack.interop.redcap_mapping import mapping_from, read_mapping
+from psotrack.services.context import SYSTEM, Actor, Database
+from psotrack.services.patients import create_program
+from psotrack.services.redcap_import import import_redcap
+from psotrack.services.users import create_user
+from psotrack.store.models import (
+    AdverseEvent,
+    Assessment,
+    AuditEntry,
+    LabResult,
+    Patient,
+    Visit,
+)
+from psotrack.store.vocabulary import Role
+
+DATA = Path(__file__).parents[1] / "data" / "redcap"
+
+
+@pytest.fixture
+def setup(engine):
+    db = Database.from_engine(engine)
+    form = {"username": "ada", "display_name": "Ada", "role": "clinician"}
+    ada = Actor(create_user(db, SYSTEM, form), Role.CLINICIAN, "ada")
+    program = {"name": "P", "regimen": "r", "product_source": "UC-MSC", "route": "IV"}
+    create_program(db, SYSTEM, program)
+    return db, ada
+
+
+def run(db, actor, records="records.csv", dry_run=False, mapping=None):
+    dictionary = read_dictionary(DATA / "dictionary.csv")
+    rows = read_records(DATA / records, dictionary)
+    return import_redcap(
+        db, actor, dictionary, rows, mapping or read_mapping(None), program="P", dry_run=dry_run
+    )
+
+
+def stored(db):
+    with db.transaction() as session:
+        scores = session.execute(
+            select(Visit.label, Assessment.instrument, Assessment.score)
+            .join(Visit, Visit.id == Assessment.visit_id)
+            .order_by(Assessment.id)
+        ).all()
+        counts = {
+            model.__tablename__: session.scalar(select(func.count()).select_from(model))
+            for model in (Patient, Visit, Assessment, LabResult, AdverseEvent)
+        }
+    return [(label, i.value, s) for label, i, s in scores], counts
+
+
+EXPECTED = [
+    ("baseline_arm_1", "pasi", "19.3"),
+    ("baseline_arm_1", "dlqi", "15"),
+    ("baseline_arm_1", "bsa", "25"),
+    ("baseline_arm_1", "pga", "3"),
+    ("week_4_arm_1", "pasi", "7.4"),
+    ("baseline_arm_2", "pasi", "9.0"),
+    ("baseline_arm_2", "pga", "2"),
+    ("baseline_arm_1", "dlqi", "3"),
+]
+
+
+def test_export_is_imported_with_scores_recomputed(setup):
+    db, ada = setup
+    result = run(db, ada)
+    scores, counts = stored(db)
+    assert scores == EXPECTED
+    assert counts == {
+        "patients": 3,
+        "visits": 4,
+        "assessments": 8,
+        "lab_results": 2,
+        "adverse_events": 2,
+    }
+    assert (result.rows, result.skipped_rows, result.patients_created) == (9, 1, 3)
+    assert [str(d) for d in result.disagreements] == [
+        "record 1, event week_4_arm_1: pasi_total=12.4 in the file, psotrack computes 7.4"
+    ]
+    with db.transaction() as session:
+        events = session.execute(
+            select(AdverseEvent.serious, AdverseEvent.serious_criteria).order_by(AdverseEvent.id)
+        ).all()
+        # the audit log names the person who imported, not the system user
+        actors = set(
+            session.scalars(select(AuditEntry.actor_id).where(AuditEntry.entity == "visits"))
+        )
+    # instance 1 not serious: its hidden checkbox gives no criteria; instance 2 hospitalisation
+    assert [(s, list(c)) for s, c in events] == [(False, []), (True, ["hospitalisation"])]
+    assert actors == {ada.user_id}
+
+
+def test_labels_export_imports_the_same(setup):
+    db, ada = setup
+    result = run(db, ada, "records_labels.csv")
+    assert stored(db)[0] == EXPECTED
+    assert len(result.disagreements) == 1
+
+
+def test_dry_run_reports_and_stores_nothing(setup):
+    db, ada = setup
+    result = run(db, ada, dry_run=True)
+    assert result.dry_run and result.assessments == 8 and len(result.disagreements) == 1
+    assert stored(db) == ([], dict.fromkeys(stored(db)[1], 0))
+
+
+def test_bad_export_names_every_problem_and_stores_nothing(setup):
+    db, ada = setup
+    with db.transaction() as session:
+        audit_before = session.scalar(select(func.count()).select_from(AuditEntry))
+    with pytest.raises(ValidationError) as refused:
+        run(db, ada, "records_bad.csv")
+    assert [str(p) for p in refused.value.problems] == [
+        "record 1, event baseline_arm_1: pasi_trunk_area=7 is outside 0–6 (an area score)",
+        "record 1, event baseline_arm_1: dlqi_q3='5' is not a DLQI answer coded 0–3 or its label",
+        "record 1, event week_4_arm_1: visit_date='05/02/2024' is not a date as YYYY-MM-DD "
+        "(REDCap's raw date format)",
+        "record 2, event baseline_arm_2: pasi_head_area='٣' is not a whole number",
+        "record 1, event baseline_arm_1, instance 1: lab_unit='mmol/L': a unit of C-reactive "
+        "protein: mg/L",
+        "record 1, event week_4_arm_1, instance 2: ae_serious_criteria=[]: at least one ICH E2A "
+        "criterion when serious is true",
+    ]
+    assert stored(db) == ([], dict.fromkeys(stored(db)[1], 0))
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == audit_before
+
+
+def test_a_second_import_of_the_same_visits_is_refused(setup):
+    db, ada = setup
+    run(db, ada)
+    with pytest.raises(ValidationError) as refused:
+        run(db, ada)
+    assert len(refused.value.problems) == 4
+    assert "a visit is imported once" in str(refused.value.problems[0])
+    assert stored(db)[1]["assessments"] == 8
+
+
+def test_the_system_user_may_not_import_adverse_events(setup):
+    from psotrack.errors import PermissionDenied
+
+    db, _ = setup
+    with pytest.raises(PermissionDenied):
+        run(db, SYSTEM)
+    assert stored(db)[1]["patients"] == 0
+
+
+def test_a_mapping_can_turn_sections_off(setup):
+    db, ada = setup
+    mapping = mapping_from({"adverse_events": {"enabled": False}, "labs": {"enabled": False}})
+    result = run(db, ada, mapping=mapping)
+    assert (result.adverse_events, result.lab_results, result.assessments) == (0, 0, 8)
