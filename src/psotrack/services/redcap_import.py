@@ -37,6 +37,7 @@ from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
 from psotrack.services.assessments import record_assessment
 from psotrack.services.audit import audit_created_many
+from psotrack.services.batch_entry import record_assessments_in_bulk, record_visits_in_bulk
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import create_program, new_research_id, record_visit
@@ -141,17 +142,34 @@ def _store(
         person = resolve_actor(session, actor, Permission.ENROLL)
         person.require(Permission.RECORD_CLINICAL)
         program_id = _program(unit, session, actor, program, create, source)
-        patients, created = _patients(
+        patients, created_ids = _patients(
             session, person, plan, program_id, source, synthetic, problems
         )
+    created = len(created_ids)
     if len(problems) > len(plan.problems):
         raise ValidationError(problems=problems[:MAX_PROBLEMS])
     counts = dict.fromkeys(
         ("visits", "assessments", "labs", "administrations", "adverse_events"), 0
     )
+    # New patients without an administration: no flare check can fire, so their visits and
+    # assessments are written in bulk (services.batch_entry); everyone else call by call.
+    bulk = [
+        record
+        for record in plan.records.values()
+        if record.record in created_ids
+        and not any(e.section == "administrations" for e in record.entries)
+    ]
+    in_bulk = _store_in_bulk(unit, person, bulk, patients, plan.visit_field, counts, problems)
     for record in plan.records.values():
         _store_record(
-            unit, actor, record, patients[record.record], plan.visit_field, counts, problems
+            unit,
+            actor,
+            record,
+            patients[record.record],
+            plan.visit_field,
+            counts,
+            problems,
+            in_bulk.get(record.record),
         )
         if len(problems) >= MAX_PROBLEMS:
             break
@@ -181,15 +199,17 @@ def _store_record(
     plan_field: str,
     counts: dict[str, int],
     problems: list[Problem],
+    stored_visits: dict[str, int] | None = None,
 ) -> None:
     """One record's visits, administrations, assessments, labs and events, in that order.
 
     Administrations come before assessments so that the flare check of each PASI sees the
-    patient's first dose, as it would have when the visits were entered one by one.
+    patient's first dose, as it would have when the visits were entered one by one. Visits and
+    assessments already stored in bulk (``stored_visits``) are not stored again.
     """
-    visits: dict[str, int] = {}
+    visits: dict[str, int] = dict(stored_visits or {})
     ordered = sorted(record.visits.items(), key=lambda item: (item[1].visit_date, item[0]))
-    for event, visit in ordered:
+    for event, visit in [] if stored_visits is not None else ordered:
         payload = {
             "patient_id": patient_id,
             "visit_date": visit.visit_date,
@@ -215,7 +235,7 @@ def _store_record(
                 payload["visit_id"] = visits[entry.event]
             if _call(problems, entry.where, entry.fields, log_administration, unit, actor, payload):
                 counts["administrations"] += 1
-    for event, visit in ordered:
+    for event, visit in [] if stored_visits is not None else ordered:
         if event not in visits:
             continue
         for assessment in visit.assessments:
@@ -242,6 +262,51 @@ def _store_record(
 
             if _call(problems, entry.where, entry.fields, report, unit, actor, payload):
                 counts["adverse_events"] += 1
+
+
+def _store_in_bulk(
+    unit: Database,
+    person: Actor,
+    records: list[PlannedRecord],
+    patients: dict[str, int],
+    plan_field: str,
+    counts: dict[str, int],
+    problems: list[Problem],
+) -> dict[str, dict[str, int]]:
+    """Visits and assessments of ``records`` through services.batch_entry; visit ids by event."""
+    planned = [(r, event, v) for r in records for event, v in r.visits.items()]
+    entries = [
+        (
+            v.where,
+            {"label": plan_field},
+            {
+                "patient_id": patients[r.record],
+                "visit_date": v.visit_date,
+                "visit_type": v.visit_type,
+                "label": v.label,
+            },
+        )
+        for r, _, v in planned
+    ]
+    stored: dict[str, dict[str, int]] = {r.record: {} for r in records}
+    with unit.transaction() as session:
+        visits = record_visits_in_bulk(session, person, entries, problems)
+        assessments = []
+        for (record, event, planned_visit), visit in zip(planned, visits, strict=True):
+            if visit is None:
+                continue
+            stored[record.record][event] = visit.id
+            for a in planned_visit.assessments:
+                fields = {f"responses.{k}": v for k, v in a.fields.items()}
+                payload = {
+                    "visit_id": visit.id,
+                    "instrument": a.instrument,
+                    "responses": a.responses,
+                }
+                assessments.append((planned_visit.where, fields, payload))
+        counts["visits"] += sum(visit is not None for visit in visits)
+        counts["assessments"] += record_assessments_in_bulk(session, person, assessments, problems)
+    return stored
 
 
 def _call(
@@ -293,7 +358,7 @@ def _patients(
     source: str,
     synthetic: bool,
     problems: list[Problem],
-) -> tuple[dict[str, int], int]:
+) -> tuple[dict[str, int], set[str]]:
     """Each record's patient id: matched by MRN, or registered and enrolled (audited)."""
     ids = list(plan.records)
     before = len(problems)
@@ -324,7 +389,7 @@ def _patients(
                         )
                     )
     if len(problems) > before:
-        return known, 0
+        return known, set()
     reason = f"import {source}"
     new = {
         mrn: Patient(
@@ -369,7 +434,7 @@ def _patients(
         )
     session.add_all(linked)
     audit_created_many(session, actor, linked, reason)
-    return patient_of, len(new)
+    return patient_of, set(new)
 
 
 __all__ = ["ImportResult", "import_redcap", "store_plan"]
