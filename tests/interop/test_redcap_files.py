@@ -154,3 +154,12 @@ def test_dlqi_items_coded_as_cdisc_qs():
     )
     assert responses["q5"] is None and responses["q7"] is None
     assert [(p.field, p.value) for p in problems] == [("DLQI107", "9")]
+
+
+@pytest.mark.parametrize("module", ["psotrack.interop.redcap_files", "psotrack.interop.dlqi_items"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
@@ -33,40 +33,17 @@ from psotrack.interop.redcap_files import (
     located,
     shown,
 )
-from psotrack.interop.redcap_mapping import SECTIONS, RedcapMapping
+from psotrack.interop.redcap_mapping import RedcapMapping
 from psotrack.number_text import parse_decimal, parse_integer
+from psotrack.services.redcap_entries import read_date, read_entry
 from psotrack.services.scoring import score_responses
 from psotrack.store.vocabulary import (
-    ANALYTES,
-    AeOutcome,
-    AeTerm,
     Instrument,
-    ProductSource,
-    Relatedness,
-    Route,
-    SeriousCriterion,
     VisitType,
 )
 
 VISIT_SECTIONS: Final = ("pasi", "dlqi", "bsa", "pga")
 REPEATED_SECTIONS: Final = ("labs", "adverse_events", "administrations")
-INTEGERS: Final = frozenset({"grade", "passage", "total_cells"})
-DECIMALS: Final = frozenset(
-    {"value", "reference_low", "reference_high", "body_weight_kg", "cells_per_kg",
-     "viability_pct", "volume_ml", "rate_ml_per_h"}
-)  # fmt: skip
-DATES: Final = frozenset({"onset_date", "resolution_date", "recorded_on"})
-DATETIMES: Final = frozenset({"sampled_at", "started_at", "stopped_at"})
-FLAGS: Final = frozenset({"serious", "expected", "cryopreserved"})
-CLOSED: Final[dict[str, frozenset[str]]] = {
-    "term": frozenset(AeTerm),
-    "relatedness": frozenset(Relatedness),
-    "outcome": frozenset(AeOutcome),
-    "product_source": frozenset(ProductSource),
-    "route": frozenset(Route),
-    "analyte": frozenset(ANALYTES),
-    "serious_criteria": frozenset(SeriousCriterion),
-}
 PRECISION: Final = {Instrument.PASI: Decimal("0.1"), Instrument.DLQI: Decimal("1")}
 
 
@@ -264,7 +241,7 @@ def _visit_date(
     name = mapping.field("visit", "date")
     text = _cell(row, name, dictionary)
     if text is not None:
-        return _date(name, text, found)
+        return read_date(name, text, found)
     rule = mapping.events.get(row.event)
     if rule is not None and rule.day is not None and day_zero is not None:
         return day_zero + timedelta(days=rule.day)
@@ -394,9 +371,6 @@ def _pga(
 _READERS: Final[dict[str, Any]] = {"pasi": _pasi, "dlqi": _dlqi, "bsa": _bsa, "pga": _pga}
 
 
-# --- lab results, adverse events, administrations --------------------------------------------
-
-
 def _entry(
     row: RecordRow,
     section: str,
@@ -405,91 +379,9 @@ def _entry(
     record: PlannedRecord,
     found: list[Problem],
 ) -> bool:
-    names = {k: f for k, f in mapping.fields[section].items() if f in dictionary.fields}
-    payload: dict[str, Any] = {}
-    for key, name in names.items():
-        item = dictionary.fields[name]
-        if not shown(item, row, dictionary):
-            continue
-        if item.field_type == "checkbox":
-            codes, bad = checked_codes(row, item)
-            found.extend(bad)
-            labels = [item.choices[c] for c in codes]
-            payload[key] = [
-                _closed(key, name, lab, c, found) for lab, c in zip(labels, codes, strict=True)
-            ]
-            continue
-        text = row.cells.get(name)
-        if text is None:
-            continue
-        value = _typed(key, name, item, text, found)
-        if value is not None:
-            payload[key] = value
-    if not any(v not in (None, []) for v in payload.values()):
+    read = read_entry(row, section, dictionary, mapping, found)
+    if read is None:
         return False
-    if section == "adverse_events" and "serious_criteria" in payload:
-        payload["serious_criteria"] = tuple(payload["serious_criteria"])
+    payload, names = read
     record.entries.append(PlannedEntry(row.where, section, payload, names, row.event))
     return True
-
-
-def _typed(key: str, name: str, item: Any, text: str, found: list[Problem]) -> Any:
-    if item.choices:
-        code = choice_code(item, text)
-        if code is None:
-            allowed = "one of the field's choices: " + ", ".join(
-                f"{c} {v}" for c, v in item.choices.items()
-            )
-            found.append(Problem(name, text, allowed, "invalid"))
-            return None
-        if key in FLAGS:
-            return code == "1"
-        if key in CLOSED:
-            return _closed(key, name, item.choices[code], code, found)
-        text = code
-    if key in INTEGERS:
-        return _integer(name, text, found)
-    if key in DECIMALS:
-        number = parse_decimal(text)
-        if number is None:
-            found.append(Problem(name, text, "a number", "type"))
-            return None
-        return float(number)
-    if key in DATES or key in DATETIMES:
-        moment = _datetime(name, text, found)
-        if moment is None:
-            return None
-        return moment.date() if key in DATES else moment
-    if key in FLAGS:
-        found.append(Problem(name, text, "1 (yes) or 0 (no)", "type"))
-        return None
-    if key in CLOSED:
-        return _closed(key, name, text, text, found)
-    return text
-
-
-def _closed(key: str, name: str, label: str, code: str, found: list[Problem]) -> str | None:
-    allowed = CLOSED[key]
-    for candidate in (label.casefold(), code.casefold(), label, code):
-        if candidate in allowed:
-            return candidate
-    found.append(Problem(name, label, f"one of {', '.join(sorted(allowed))}", "invalid"))
-    return None
-
-
-def _date(name: str, text: str, found: list[Problem]) -> date | None:
-    moment = _datetime(name, text, found)
-    return None if moment is None else moment.date()
-
-
-def _datetime(name: str, text: str, found: list[Problem]) -> datetime | None:
-    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, pattern)
-        except ValueError:
-            continue
-    found.append(Problem(name, text, "a date as YYYY-MM-DD (REDCap's raw date format)", "type"))
-    return None
-
-
-__all__ = ["SECTIONS", "Plan", "plan_redcap"]
