@@ -168,3 +168,79 @@ def test_a_mapping_can_turn_sections_off(setup):
     mapping = mapping_from({"adverse_events": {"enabled": False}, "labs": {"enabled": False}})
     result = run(db, ada, mapping=mapping)
     assert (result.adverse_events, result.lab_results, result.assessments) == (0, 0, 8)
+
+
+ADMINISTRATION_FIELDS = [
+    ("adm_product_source", "dropdown", "1, UC-MSC | 2, AD-MSC"),
+    ("adm_manufacturer", "text", ""),
+    ("adm_lot", "text", ""),
+    ("adm_cryopreserved", "yesno", ""),
+    ("adm_total_cells", "text", ""),
+    ("adm_body_weight_kg", "text", ""),
+    ("adm_cells_per_kg", "text", ""),
+    ("adm_viability_pct", "text", ""),
+    ("adm_route", "dropdown", "1, IV | 2, subcutaneous"),
+    ("adm_started_at", "text", ""),
+]
+
+
+def test_administrations_come_first_so_the_flare_check_sees_the_dose(setup, tmp_path):
+    """Record 7: PASI 10.0 before the dose, 4.0 at week 4, 6.0 at week 8.
+
+    lower limbs (2+2+1) × area 5 × 0.4 = 10.0; × area 2 × 0.4 = 4.0; trunk (2+2+1) × 4 × 0.3 = 6.0.
+    6.0 is 150 % of the best post-dose PASI 4.0: a possible flare (services.assessments).
+    """
+    import csv
+
+    from psotrack.store.models import Administration, SafetyFlag
+
+    db, ada = setup
+    dictionary = tmp_path / "dictionary.csv"
+    lines = (DATA / "dictionary.csv").read_text().splitlines()
+    extra = [
+        ",".join([name, "administration", "", kind, name, f'"{choices}"', *[""] * 12])
+        for name, kind, choices in ADMINISTRATION_FIELDS
+    ]
+    dictionary.write_text("\n".join([*lines, *extra]) + "\n")
+    regions = ["head", "upper_limbs", "trunk", "lower_limbs"]
+    pasi = [
+        f"pasi_{r}_{s}" for r in regions for s in ("erythema", "induration", "desquamation", "area")
+    ]
+    header = [
+        "record_id",
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+    ]
+    header += ["visit_date", "pasi_done", *pasi, *(name for name, _, _ in ADMINISTRATION_FIELDS)]
+    zero = ["0"] * 4
+
+    def visit(event, day, trunk, lower):
+        row = ["7", event, "", "", day, "1", *zero, *zero, *trunk, *lower]
+        return row + [""] * len(ADMINISTRATION_FIELDS)
+
+    dose = ["1", "Acme", "L1", "1", "150000000", "75", "2000000", "92", "1", "2024-01-09 10:00"]
+    rows = [
+        visit("baseline_arm_1", "2024-01-08", zero, ["2", "2", "1", "5"]),
+        ["7", "baseline_arm_1", "administration", "1", "", "", *[""] * 16, *dose],
+        visit("week_4_arm_1", "2024-02-05", zero, ["2", "2", "1", "2"]),
+        visit("week_8_arm_1", "2024-03-04", ["2", "2", "1", "4"], zero),
+    ]
+    records = tmp_path / "records.csv"
+    with records.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    fields = read_dictionary(dictionary)
+    result = import_redcap(
+        db, ada, fields, read_records(records, fields), read_mapping(None), program="P"
+    )
+    assert (result.visits, result.assessments, result.administrations) == (3, 3, 1)
+    scores, _ = stored(db)
+    assert [s for _, _, s in scores] == ["10.0", "4.0", "6.0"]
+    with db.transaction() as session:
+        dose_visit = session.scalar(select(Administration.visit_id))
+        flags = session.scalars(select(SafetyFlag.kind)).all()
+        baseline = session.scalar(select(Visit.id).where(Visit.label == "baseline_arm_1"))
+    assert dose_visit == baseline
+    assert [f.value for f in flags] == ["possible flare (PASI ≥ 150 % of best)"]
