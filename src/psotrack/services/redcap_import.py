@@ -27,8 +27,6 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from psotrack.errors import Problem, ValidationError
 from psotrack.interop.redcap_files import DataDictionary, LocatedProblem, RecordRow
@@ -36,14 +34,12 @@ from psotrack.interop.redcap_mapping import RedcapMapping
 from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
 from psotrack.services.assessments import record_assessment
-from psotrack.services.audit import audit_created_many
 from psotrack.services.batch_entry import record_assessments_in_bulk, record_visits_in_bulk
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.import_patients import import_patients, import_program
 from psotrack.services.labs import record_lab_result
-from psotrack.services.patients import create_program, new_research_id, record_visit
+from psotrack.services.patients import record_visit
 from psotrack.services.redcap_plan import Disagreement, Plan, PlannedRecord, plan_redcap
-from psotrack.store.models import Enrollment, Patient, PatientIdentity, Program, Visit
-from psotrack.store.vocabulary import EnrollmentStatus, PsoriasisType, Sex
 
 #: At most this many problems are listed (a wholly wrong file would otherwise print thousands).
 MAX_PROBLEMS = 200
@@ -141,8 +137,8 @@ def _store(
     with unit.transaction() as session:
         person = resolve_actor(session, actor, Permission.ENROLL)
         person.require(Permission.RECORD_CLINICAL)
-        program_id = _program(unit, session, actor, program, create, source)
-        patients, created_ids = _patients(
+        program_id = import_program(unit, session, actor, program, create, source)
+        patients, created_ids = import_patients(
             session, person, plan, program_id, source, synthetic, problems
         )
     created = len(created_ids)
@@ -327,114 +323,6 @@ def _call(
             for p in exc.problems
         )
         return None
-
-
-def _program(
-    unit: Database, session: Session, actor: Actor, name: str, create: bool, source: str
-) -> int:
-    found = session.scalar(
-        select(Program.id).where(Program.name == name, Program.deleted_at.is_(None))
-    )
-    if found is not None:
-        return int(found)
-    if not create:
-        raise ValidationError(
-            "--program", name, "an existing program (or --create-program)", "invalid"
-        )
-    payload = {
-        "name": name,
-        "regimen": f"imported from {source}",
-        "product_source": "other",
-        "route": "IV",
-    }
-    return create_program(unit, actor, payload)
-
-
-def _patients(
-    session: Session,
-    actor: Actor,
-    plan: Plan,
-    program_id: int,
-    source: str,
-    synthetic: bool,
-    problems: list[Problem],
-) -> tuple[dict[str, int], set[str]]:
-    """Each record's patient id: matched by MRN, or registered and enrolled (audited)."""
-    ids = list(plan.records)
-    before = len(problems)
-    rows = session.execute(
-        select(PatientIdentity.mrn, PatientIdentity.patient_id, Patient.deleted_at)
-        .join(Patient, Patient.id == PatientIdentity.patient_id)
-        .where(PatientIdentity.mrn.in_(ids))
-    ).all()
-    known = {mrn: pid for mrn, pid, gone in rows if gone is None}
-    for mrn, _, gone in rows:
-        if gone is not None:
-            allowed = "a patient not deleted from the record"
-            problems.append(
-                LocatedProblem("record_id", mrn, allowed, "invalid", where=f"record {mrn}")
-            )
-    if known:
-        visits_of = select(Visit.patient_id, Visit.label).where(
-            Visit.patient_id.in_(list(known.values())), Visit.deleted_at.is_(None)
-        )
-        recorded = {(pid, label) for pid, label in session.execute(visits_of)}
-        for mrn, pid in known.items():
-            for visit in plan.records[mrn].visits.values():
-                if (pid, visit.label) in recorded:
-                    allowed = "a visit not recorded yet (a visit is imported once)"
-                    problems.append(
-                        LocatedProblem(
-                            "redcap_event_name", visit.label, allowed, "invalid", where=visit.where
-                        )
-                    )
-    if len(problems) > before:
-        return known, set()
-    reason = f"import {source}"
-    new = {
-        mrn: Patient(
-            research_id=new_research_id(session),
-            sex=Sex.UNKNOWN,
-            birth_year=None,
-            psoriasis_type=PsoriasisType.PLAQUE,
-            history=f"imported from {source}",
-            synthetic=synthetic,
-        )
-        for mrn in ids
-        if mrn not in known
-    }
-    session.add_all(new.values())
-    audit_created_many(session, actor, new.values(), reason)
-    enrolled = set(
-        session.scalars(
-            select(Enrollment.patient_id).where(
-                Enrollment.program_id == program_id,
-                Enrollment.deleted_at.is_(None),
-                Enrollment.patient_id.in_(list(known.values())),
-            )
-        )
-    )
-    linked: list[PatientIdentity | Enrollment] = []
-    for mrn, patient in new.items():
-        linked.append(PatientIdentity(patient_id=patient.id, mrn=mrn))
-    patient_of = {**known, **{mrn: p.id for mrn, p in new.items()}}
-    for mrn, pid in patient_of.items():
-        if pid in enrolled:
-            continue
-        record = plan.records[mrn]
-        dates = [v.visit_date for v in record.visits.values()]
-        linked.append(
-            Enrollment(
-                patient_id=pid,
-                program_id=program_id,
-                start_date=min(dates) if dates else date.today(),
-                status=EnrollmentStatus.ACTIVE,
-                arm=record.arm,
-            )
-        )
-    session.add_all(linked)
-    audit_created_many(session, actor, linked, reason)
-    return patient_of, set(new)
 
 
 __all__ = ["ImportResult", "import_redcap", "store_plan"]

@@ -1,0 +1,133 @@
+"""The patients and program of an imported file: matched by MRN, or registered and enrolled.
+
+A research export (REDCap, a trial's item file) carries no names or birth dates, so a record id
+that is not yet an MRN becomes a patient registered the way ``import assessments`` registers one:
+no identity beyond the MRN, sex unknown, enrolled (active) in the chosen program from the date of
+its first visit, with the file's arm. A patient already on record is matched by MRN and enrolled
+in the program if not yet; a deleted one, or a visit label already recorded for the patient, is
+refused, naming the record. All of it is audited in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from psotrack.errors import Problem, ValidationError
+from psotrack.interop.redcap_files import LocatedProblem
+from psotrack.services.audit import audit_created_many
+from psotrack.services.context import Actor, Database
+from psotrack.services.patients import create_program, new_research_id
+from psotrack.services.redcap_plan import Plan
+from psotrack.store.models import Enrollment, Patient, PatientIdentity, Program, Visit
+from psotrack.store.vocabulary import EnrollmentStatus, PsoriasisType, Sex
+
+
+def import_program(
+    unit: Database, session: Session, actor: Actor, name: str, create: bool, source: str
+) -> int:
+    found = session.scalar(
+        select(Program.id).where(Program.name == name, Program.deleted_at.is_(None))
+    )
+    if found is not None:
+        return int(found)
+    if not create:
+        raise ValidationError(
+            "--program", name, "an existing program (or --create-program)", "invalid"
+        )
+    payload = {
+        "name": name,
+        "regimen": f"imported from {source}",
+        "product_source": "other",
+        "route": "IV",
+    }
+    return create_program(unit, actor, payload)
+
+
+def import_patients(
+    session: Session,
+    actor: Actor,
+    plan: Plan,
+    program_id: int,
+    source: str,
+    synthetic: bool,
+    problems: list[Problem],
+) -> tuple[dict[str, int], set[str]]:
+    """Each record's patient id: matched by MRN, or registered and enrolled (audited)."""
+    ids = list(plan.records)
+    before = len(problems)
+    rows = session.execute(
+        select(PatientIdentity.mrn, PatientIdentity.patient_id, Patient.deleted_at)
+        .join(Patient, Patient.id == PatientIdentity.patient_id)
+        .where(PatientIdentity.mrn.in_(ids))
+    ).all()
+    known = {mrn: pid for mrn, pid, gone in rows if gone is None}
+    for mrn, _, gone in rows:
+        if gone is not None:
+            allowed = "a patient not deleted from the record"
+            problems.append(
+                LocatedProblem("record_id", mrn, allowed, "invalid", where=f"record {mrn}")
+            )
+    if known:
+        visits_of = select(Visit.patient_id, Visit.label).where(
+            Visit.patient_id.in_(list(known.values())), Visit.deleted_at.is_(None)
+        )
+        recorded = {(pid, label) for pid, label in session.execute(visits_of)}
+        for mrn, pid in known.items():
+            for visit in plan.records[mrn].visits.values():
+                if (pid, visit.label) in recorded:
+                    allowed = "a visit not recorded yet (a visit is imported once)"
+                    problems.append(
+                        LocatedProblem(
+                            "redcap_event_name", visit.label, allowed, "invalid", where=visit.where
+                        )
+                    )
+    if len(problems) > before:
+        return known, set()
+    reason = f"import {source}"
+    new = {
+        mrn: Patient(
+            research_id=new_research_id(session),
+            sex=Sex.UNKNOWN,
+            birth_year=None,
+            psoriasis_type=PsoriasisType.PLAQUE,
+            history=f"imported from {source}",
+            synthetic=synthetic,
+        )
+        for mrn in ids
+        if mrn not in known
+    }
+    session.add_all(new.values())
+    audit_created_many(session, actor, new.values(), reason)
+    enrolled = set(
+        session.scalars(
+            select(Enrollment.patient_id).where(
+                Enrollment.program_id == program_id,
+                Enrollment.deleted_at.is_(None),
+                Enrollment.patient_id.in_(list(known.values())),
+            )
+        )
+    )
+    linked: list[PatientIdentity | Enrollment] = []
+    for mrn, patient in new.items():
+        linked.append(PatientIdentity(patient_id=patient.id, mrn=mrn))
+    patient_of = {**known, **{mrn: p.id for mrn, p in new.items()}}
+    for mrn, pid in patient_of.items():
+        if pid in enrolled:
+            continue
+        record = plan.records[mrn]
+        dates = [v.visit_date for v in record.visits.values()]
+        linked.append(
+            Enrollment(
+                patient_id=pid,
+                program_id=program_id,
+                start_date=min(dates) if dates else date.today(),
+                status=EnrollmentStatus.ACTIVE,
+                arm=record.arm,
+            )
+        )
+    session.add_all(linked)
+    audit_created_many(session, actor, linked, reason)
+    return patient_of, set(new)
