@@ -163,3 +163,35 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_dlqi_choices_are_read_by_their_labels_when_coded_otherwise(tmp_path):
+    """A project coding DLQI 1 = very much … 4 = not at all: its labels decide, not the codes."""
+    from psotrack.services.redcap_plan import plan_redcap
+
+    header = (DATA / "dictionary.csv").read_text().splitlines()[0]
+    choices = '"1, Very much | 2, A lot | 3, A little | 4, Not at all"'
+    q7 = '"1, Yes | 2, No - a lot | 3, No - a little | 4, No - not at all"'
+    lines = [header, "record_id,visit,,text,Record ID" + "," * 13]
+    lines.append("visit_date,visit,,text,Date" + "," * 13)
+    for n in range(1, 11):
+        lines.append(f"dlqi_q{n},dlqi,,radio,Item {n},{q7 if n == 7 else choices}" + "," * 12)
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    items = ",".join(f"dlqi_q{n}" for n in range(1, 11))
+    (tmp_path / "r.csv").write_text(
+        f"record_id,redcap_event_name,visit_date,{items}\n"
+        "9,baseline_arm_1,2024-01-08,1,2,3,4,4,4,1,4,4,4\n"
+    )
+    dictionary = read_dictionary(tmp_path / "d.csv")
+    plan = plan_redcap(
+        dictionary, read_records(tmp_path / "r.csv", dictionary), mapping_from({}), None
+    )
+    assert plan.problems == []
+    responses = plan.records["9"].visits["baseline_arm_1"].assessments[0].responses
+    assert [responses[f"q{n}"] for n in (1, 2, 3, 4, 7)] == [
+        "very much",
+        "a lot",
+        "a little",
+        "not at all",
+        "yes",
+    ]
