@@ -13,9 +13,9 @@ from psotrack.interop.redcap_files import (
     parse_choices,
     read_dictionary,
     read_records,
-    shown,
     unique_event_name,
 )
+from psotrack.interop.redcap_logic import shown
 from psotrack.interop.redcap_mapping import mapping_from, read_mapping
 
 DATA = Path(__file__).parents[1] / "data" / "redcap"

@@ -12,10 +12,8 @@ choice (``field___1`` …, ``1``/``0`` raw or ``Checked``/``Unchecked`` as label
 is ``<form>_complete``. Every cell is read as text; numbers pass :mod:`psotrack.number_text`.
 
 A choice cell is taken as its code, or as its label when the export carries labels (compared
-without regard to case). Branching logic of the plain form REDCap writes (``[f] = '1'``,
-``[f(2)] = '1'``, ``<>``, ``and``/``or``, parentheses) is evaluated to tell a field hidden on the
-row; logic psotrack cannot read (smart variables, functions, ``[event][field]``) leaves the field
-shown. Clinics pulling from a live REDCap can fetch the same two files with PyCap
+without regard to case); branching logic is read by :mod:`psotrack.interop.redcap_logic`.
+Clinics pulling from a live REDCap can fetch the same two files with PyCap
 (``redcap.Project(url, token).export_metadata(format_type="csv")`` and
 ``export_records(format_type="csv")``); psotrack itself reads files only.
 """
@@ -23,7 +21,6 @@ shown. Clinics pulling from a live REDCap can fetch the same two files with PyCa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -77,7 +74,7 @@ class DataDictionary:
         names = {self.record_field, *SYSTEM_COLUMNS}
         for item in self.fields.values():
             if item.field_type == "checkbox":
-                names.update(f"{item.name}___{_column_code(code)}" for code in item.choices)
+                names.update(f"{item.name}___{column_code(code)}" for code in item.choices)
             elif item.field_type != "descriptive":
                 names.add(item.name)
             names.add(f"{item.form}_complete")
@@ -255,7 +252,7 @@ def checked_codes(row: RecordRow, item: DictionaryField) -> tuple[list[str], lis
     codes: list[str] = []
     problems: list[Problem] = []
     for code, label in item.choices.items():
-        column = f"{item.name}___{_column_code(code)}"
+        column = f"{item.name}___{column_code(code)}"
         cell = row.cells.get(column) or ""
         ticked = CHECKED.get(cell.casefold())
         if ticked is None and cell.casefold() == label.casefold():
@@ -265,16 +262,6 @@ def checked_codes(row: RecordRow, item: DictionaryField) -> tuple[list[str], lis
         elif ticked:
             codes.append(code)
     return codes, problems
-
-
-def shown(item: DictionaryField, row: RecordRow, dictionary: DataDictionary) -> bool:
-    """Whether the field's branching logic shows it on this row (unreadable logic: shown)."""
-    if not item.branching:
-        return True
-    try:
-        return bool(_Logic(item.branching, row, dictionary).evaluate())
-    except _Unreadable:
-        return True
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -303,113 +290,6 @@ def _choices_of(kind: str, text: str) -> dict[str, str]:
     return {}
 
 
-def _column_code(code: str) -> str:
+def column_code(code: str) -> str:
     """REDCap names a checkbox column by its code, lower case, ``-`` and ``.`` as ``_``."""
     return re.sub(r"[^a-z0-9_]", "_", code.lower())
-
-
-# --- branching logic ------------------------------------------------------------------------
-
-_TOKEN: Final = re.compile(
-    r"\s*(?:(?P<field>\[[a-z][a-z0-9_]*(?:\([A-Za-z0-9_\-]+\))?\])|(?P<text>'[^']*'|\"[^\"]*\")"
-    r"|(?P<number>-?[0-9]+(?:\.[0-9]+)?)|(?P<op><>|!=|>=|<=|=|<|>)|(?P<word>and|or)"
-    r"|(?P<paren>[()]))",
-    re.IGNORECASE,
-)
-
-
-class _Unreadable(Exception):
-    pass
-
-
-class _Logic:
-    """A recursive-descent reading of REDCap's plain branching logic over one row."""
-
-    def __init__(self, text: str, row: RecordRow, dictionary: DataDictionary) -> None:
-        self.tokens: list[tuple[str, str]] = []
-        position = 0
-        while position < len(text):
-            if not text[position:].strip():
-                break
-            match = _TOKEN.match(text, position)
-            if match is None or match.lastgroup is None:
-                raise _Unreadable(text)
-            self.tokens.append((match.lastgroup, match.group(match.lastgroup)))
-            position = match.end()
-        self.row, self.dictionary, self.at = row, dictionary, 0
-
-    def evaluate(self) -> bool:
-        value = self._or()
-        if self.at != len(self.tokens):
-            raise _Unreadable()
-        return value
-
-    def _next(self) -> tuple[str, str]:
-        if self.at >= len(self.tokens):
-            raise _Unreadable()
-        self.at += 1
-        return self.tokens[self.at - 1]
-
-    def _peek(self, kind: str, word: str | None = None) -> bool:
-        if self.at >= len(self.tokens):
-            return False
-        found, text = self.tokens[self.at]
-        return found == kind and (word is None or text.lower() == word)
-
-    def _or(self) -> bool:
-        value = self._and()
-        while self._peek("word", "or"):
-            self._next()
-            value = self._and() or value
-        return value
-
-    def _and(self) -> bool:
-        value = self._comparison()
-        while self._peek("word", "and"):
-            self._next()
-            value = self._comparison() and value
-        return value
-
-    def _comparison(self) -> bool:
-        if self._peek("paren", "("):
-            self._next()
-            value = self._or()
-            if self._next() != ("paren", ")"):
-                raise _Unreadable()
-            return value
-        left = self._operand()
-        kind, op = self._next()
-        if kind != "op":
-            raise _Unreadable()
-        right = self._operand()
-        if op in {"=", "<>", "!="}:
-            return (left == right) == (op == "=")
-        a, b = parse_decimal(left), parse_decimal(right)
-        if a is None or b is None:
-            return False
-        return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
-
-    def _operand(self) -> str:
-        kind, text = self._next()
-        if kind == "text":
-            return text[1:-1]
-        if kind == "number":
-            return text
-        if kind != "field":
-            raise _Unreadable()
-        name, _, code = text[1:-1].partition("(")
-        item = self.dictionary.fields.get(name)
-        if item is None:
-            raise _Unreadable()
-        if code:
-            ticked = self.row.cells.get(f"{name}___{_column_code(code[:-1])}") or ""
-            return "1" if CHECKED.get(ticked.casefold()) else "0"
-        cell = self.row.cells.get(name)
-        if item.field_type in CHOICE_TYPES:
-            return choice_code(item, cell) or (cell or "")
-        return cell or ""
-
-
-def branching_fields(dictionary: DataDictionary) -> Mapping[str, str]:
-    """Each field with branching logic and its logic (for documentation and dry runs)."""
-    return {n: f.branching for n, f in dictionary.fields.items() if f.branching}

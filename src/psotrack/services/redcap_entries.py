@@ -19,8 +19,8 @@ from psotrack.interop.redcap_files import (
     RecordRow,
     checked_codes,
     choice_code,
-    shown,
 )
+from psotrack.interop.redcap_logic import shown
 from psotrack.interop.redcap_mapping import RedcapMapping
 from psotrack.number_text import parse_decimal, parse_integer
 from psotrack.store.vocabulary import (

@@ -31,8 +31,8 @@ from psotrack.interop.redcap_files import (
     checked_codes,
     choice_code,
     located,
-    shown,
 )
+from psotrack.interop.redcap_logic import shown
 from psotrack.interop.redcap_mapping import RedcapMapping
 from psotrack.number_text import parse_decimal, parse_integer
 from psotrack.services.redcap_entries import read_date, read_entry
