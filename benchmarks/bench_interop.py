@@ -182,7 +182,8 @@ def bench_fhir(
 
     from psotrack.interop.fhir_bundle import build_bundle, write_bundle
     from psotrack.interop.fhir_read import read_bundle
-    from psotrack.services.fhir_exchange import fhir_sources, import_fhir
+    from psotrack.services.fhir_export import fhir_sources
+    from psotrack.services.fhir_import import import_fhir
 
     output = folder / "bundle.json"
     read_s, sources = timed(lambda: fhir_sources(db, clinician))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from psotrack.interop.fhir_read import read_bundle_file
 from psotrack.services.context import SYSTEM, Actor, Database
-from psotrack.services.fhir_exchange import import_fhir
+from psotrack.services.fhir_import import import_fhir
 from psotrack.services.users import create_user
 from psotrack.store.models import Assessment, LabResult, Patient, PatientIdentity
 from psotrack.store.vocabulary import Role

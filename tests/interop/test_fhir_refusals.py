@@ -18,7 +18,7 @@ from psotrack.cli import main
 from psotrack.interop.fhir_bundle import build_bundle
 from psotrack.services.context import SYSTEM, Database
 from psotrack.services.demo import build_demo
-from psotrack.services.fhir_exchange import fhir_sources
+from psotrack.services.fhir_export import fhir_sources
 from psotrack.services.users import actor_named, create_user
 from psotrack.store import make_engine, upgrade
 from psotrack.store.models import AuditEntry, Patient, Program
@@ -167,7 +167,8 @@ def test_a_second_import_of_the_same_patient_is_refused_whole(good, target, tmp_
     capsys.readouterr()
     assert import_file(url, good, tmp_path, "second.json") == 2
     number = first(good, "Patient")[0]
-    assert f"entry {number} Patient." in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"entry {number} Patient.identifier='DEMO-0001': a patient with this MRN" in err
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 1
 

@@ -148,7 +148,7 @@ def fhir(
     from psotrack.interop.fhir_bundle import build_bundle, write_bundle
     from psotrack.interop.files import check_output_path
     from psotrack.services.context import Database
-    from psotrack.services.fhir_exchange import count_patients_to_export, fhir_sources
+    from psotrack.services.fhir_export import count_patients_to_export, fhir_sources
     from psotrack.services.users import actor_named
     from psotrack.settings import load_settings
 

@@ -100,7 +100,7 @@ def import_fhir(
 
     from psotrack.interop.fhir_read import read_bundle_file
     from psotrack.services.context import Database
-    from psotrack.services.fhir_exchange import import_fhir as run_import
+    from psotrack.services.fhir_import import import_fhir as run_import
     from psotrack.services.users import actor_named
     from psotrack.settings import load_settings
 

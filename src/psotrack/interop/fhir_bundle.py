@@ -41,7 +41,7 @@ from psotrack.interop.fhir_parts import (
     stable_url,
 )
 from psotrack.interop.files import check_output_path
-from psotrack.services.fhir_exchange import FhirSource
+from psotrack.services.fhir_export import FhirSource
 from psotrack.services.scoring import score_responses
 from psotrack.store.models import (
     Assessment,

@@ -5,7 +5,7 @@ required element is refused), then read: the resources :mod:`psotrack.interop.fh
 writes, with their psotrack extensions; references must point at an entry of the same Bundle of
 the right type. Every problem is prefixed with the entry number (1-based) and resource type, and
 all are raised together; nothing is stored by this module (the store is
-:func:`psotrack.services.fhir_exchange.import_fhir`).
+:func:`psotrack.services.fhir_import.import_fhir`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from psotrack.errors import Problem, ValidationError
 from psotrack.interop import fhir_codes as codes
 from psotrack.interop.fhir_check import checked_entries
-from psotrack.services.fhir_exchange import BundleItem, FhirImportPlan
+from psotrack.services.fhir_import import BundleItem, FhirImportPlan
 from psotrack.store.vocabulary import PsoriasisType
 
 Resource = dict[str, Any]

@@ -1,11 +1,9 @@
-"""FHIR exchange use cases: read patients' whole records for a Bundle; store a read Bundle.
+"""Storing a FHIR Bundle read by :mod:`psotrack.interop.fhir_read`: everything, or nothing.
 
-A FHIR Bundle is identified data (names, MRN, birth date, photos): exporting it needs the
-permission to read identified records (clinician, coordinator, admin), and is audited. Importing
-stores through the record's services (enroll, visits, assessments re-scored by the instruments,
-administrations, labs, therapies, adverse events, photos) inside ONE unit of work, so a refused
-Bundle leaves nothing; every problem is collected, prefixed with its entry number (1-based) and
-resource type. Cell-therapy doses and adverse events are acts of a person, so the importing user
+Importing stores through the record's services (enroll, visits, assessments re-scored by the
+instruments, administrations, labs, therapies, adverse events, photos) inside ONE unit of work,
+so a refused Bundle leaves nothing; every problem is collected, prefixed with its entry number
+(1-based) and resource type. Cell-therapy doses and adverse events are acts of a person, so the importing user
 must be one (the system user may do neither).
 """
 
@@ -13,16 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from psotrack.errors import Conflict, NotFound, Problem, PsotrackError, ValidationError
+from psotrack.errors import Conflict, NotFound, Problem, ValidationError
 from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
 from psotrack.services.assessments import read_assessment, record_assessment
-from psotrack.services.audit import append, audit_changed
+from psotrack.services.audit import audit_changed
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import (
@@ -32,123 +30,17 @@ from psotrack.services.patients import (
     record_visit,
     withdraw_patient,
 )
-from psotrack.services.photos import attach_photo, read_photo
+from psotrack.services.photos import attach_photo
 from psotrack.services.therapies import record_concomitant_therapy
 from psotrack.store.models import (
-    Administration,
-    AdverseEvent,
-    Assessment,
-    ConcomitantTherapy,
     Enrollment,
-    LabResult,
     Patient,
-    PatientIdentity,
-    Photo,
     Program,
-    Visit,
 )
-from psotrack.store.models.base import utcnow
 from psotrack.store.vocabulary import EnrollmentStatus
 
 #: Enrollment statuses a dose may be logged under; others are set after everything is stored.
 OPEN = (EnrollmentStatus.SCREENING, EnrollmentStatus.ACTIVE, EnrollmentStatus.FOLLOW_UP)
-
-
-@dataclass(frozen=True)
-class FhirSource:
-    """One patient's whole record for a Bundle (deleted rows left out), oldest first.
-
-    The rows are those of :func:`psotrack.services.timeline.load_timeline`, read for many
-    patients at once (one query per table), with the programs enrolled in and, when asked,
-    each photo's bytes.
-    """
-
-    patient: Patient
-    identity: PatientIdentity | None
-    programs: dict[int, Program]
-    enrollments: tuple[Enrollment, ...] = ()
-    visits: tuple[Visit, ...] = ()
-    assessments: tuple[Assessment, ...] = ()
-    administrations: tuple[Administration, ...] = ()
-    therapies: tuple[ConcomitantTherapy, ...] = ()
-    labs: tuple[LabResult, ...] = ()
-    adverse_events: tuple[AdverseEvent, ...] = ()
-    photos: tuple[Photo, ...] = ()
-    photo_bytes: dict[int, bytes] = field(default_factory=dict)
-
-
-#: The tables of a patient's record, each with the columns its rows are ordered by.
-RECORD_TABLES: Final = {
-    "enrollments": (Enrollment, Enrollment.start_date),
-    "visits": (Visit, Visit.visit_date),
-    "assessments": (Assessment, Assessment.visit_id),
-    "administrations": (Administration, Administration.started_at),
-    "therapies": (ConcomitantTherapy, ConcomitantTherapy.start_date),
-    "labs": (LabResult, LabResult.sampled_at),
-    "adverse_events": (AdverseEvent, AdverseEvent.onset_date),
-}
-
-
-def fhir_sources(
-    db: Database,
-    actor: Actor,
-    patient_id: int | None = None,
-    *,
-    include_photos: bool = False,
-) -> list[FhirSource]:
-    """Each patient's record (one, or every patient not deleted), audited as one export.
-
-    One read transaction and one query per table for all patients (a thousand patients read one
-    at a time cost a thousand transactions). The actor must read identified records.
-    """
-    with db.transaction() as session:
-        actor = resolve_actor(session, actor, Permission.READ_IDENTIFIED)
-        if patient_id is not None:
-            get_patient(session, patient_id)
-
-        def rows(model: Any, *order: Any) -> dict[int, list[Any]]:
-            query = select(model).where(model.deleted_at.is_(None))
-            if patient_id is not None:
-                query = query.where(model.patient_id == patient_id)
-            grouped: dict[int, list[Any]] = {}
-            for row in session.scalars(query.order_by(model.patient_id, *order, model.id)):
-                grouped.setdefault(row.patient_id, []).append(row)
-            return grouped
-
-        query = select(Patient).where(Patient.deleted_at.is_(None)).order_by(Patient.id)
-        if patient_id is not None:
-            query = query.where(Patient.id == patient_id)
-        patients = list(session.scalars(query))
-        identities = {i.patient_id: i for i in session.scalars(select(PatientIdentity))}
-        programs = {p.id: p for p in session.scalars(select(Program))}
-        tables = {name: rows(*spec) for name, spec in RECORD_TABLES.items()}
-        photos = rows(Photo, Photo.captured_at) if include_photos else {}
-        _audit_export(session, actor, include_photos, len(patients))
-    sources = []
-    for patient in patients:
-        mine = {name: tuple(grouped.get(patient.id, ())) for name, grouped in tables.items()}
-        used = sorted({e.program_id for e in mine["enrollments"]})
-        pictures = tuple(photos.get(patient.id, ()))
-        sources.append(
-            FhirSource(
-                patient=patient,
-                identity=identities.get(patient.id),
-                programs={k: programs[k] for k in used},
-                photos=pictures,
-                photo_bytes={p.id: read_photo(db, actor, p.id) for p in pictures},
-                **mine,
-            )
-        )
-    return sources
-
-
-def count_patients_to_export(db: Database, actor: Actor, patient_id: int | None = None) -> int:
-    with db.transaction() as session:
-        resolve_actor(session, actor, Permission.READ_IDENTIFIED)
-        if patient_id is not None:
-            return 1
-        query = select(Patient.id).where(Patient.deleted_at.is_(None))
-        return len(session.scalars(query).all())
 
 
 @dataclass(frozen=True)
@@ -272,7 +164,11 @@ def _store(
         problems.extend(item.problem(problem) for problem in refused.problems)
         return False
     except (Conflict, NotFound) as refused:
-        problems.append(item.problem(Problem("resource", None, str(refused), "invalid")))
+        # A patient clashes by MRN; anything else is named by its entry's URL.
+        field, value = (
+            ("identifier", payload.get("mrn")) if "mrn" in payload else ("fullUrl", item.url)
+        )
+        problems.append(item.problem(Problem(field, value, str(refused), "invalid")))
         return False
     except SQLAlchemyError as failed:
         # The session cannot go on after a database error: report what was found so far.
@@ -388,21 +284,3 @@ def _entry_number(problem: Problem) -> int:
     """The entry a problem names (``entry 12 Observation…``), 0 for the Bundle itself."""
     words = problem.field.split(" ", 2)
     return int(words[1]) if words[0] == "entry" and words[1].isdigit() else 0
-
-
-def _audit_export(session: Any, actor: Actor, photos: bool, patients: int) -> None:
-    """One audit row naming who exported what (the export changes nothing in the record)."""
-    if actor.user_id is None:
-        raise PsotrackError("the exporting user was not resolved")
-    entry = {
-        "at": utcnow(),
-        "actor_id": actor.user_id,
-        "action": "export",
-        "entity": "users",
-        "entity_id": actor.user_id,
-        "field": "fhir_export",
-        "old_value": None,
-        "new_value": f"photos={'yes' if photos else 'no'}; patients={patients}",
-        "reason": "identified FHIR R4 export",
-    }
-    append(session, [entry])
