@@ -3,8 +3,9 @@
 Importing stores through the record's services (enroll, visits, assessments re-scored by the
 instruments, administrations, labs, therapies, adverse events, photos) inside ONE unit of work,
 so a refused Bundle leaves nothing; every problem is collected, prefixed with its entry number
-(1-based) and resource type. Cell-therapy doses and adverse events are acts of a person, so the importing user
-must be one (the system user may do neither).
+(1-based) and resource type. Cell-therapy doses and adverse events are acts of a person, so the
+importing user must be one (the system user may do neither); creating a program the Bundle
+names and the database lacks needs an administrator.
 """
 
 from __future__ import annotations
