@@ -1,4 +1,4 @@
-"""Benchmark: interoperability paths on a 1 000-patient cohort (issue 17). Research export part.
+"""Benchmark: interoperability paths on a 1 000-patient cohort (issue 17): research export, FHIR.
 
 Run: ``.venv/bin/python benchmarks/bench_interop.py [--patients 1000] [--seed-patients 20]
 [--redcap-records 10000] [--part all|research|redcap]``.
@@ -20,6 +20,12 @@ PASI total) and its data dictionary are imported by ``import_redcap`` into a fre
 read, checked, scored by the instruments and stored through the services (``record_visit``,
 ``record_assessment``) with their audit rows, in one unit of work. Timed end to end and by step
 (read files, plan and score, store). Target: ≥ 2 000 records/s.
+
+FHIR R4 export: reading every patient's record through the services (one read transaction per
+patient), building the transaction Bundle, validating it with the R4B models and writing it
+whole, timed end to end, with patients/s; the R4B validation alone is timed too. FHIR import
+(``--fhir-import N``, default 100): the first N patients' Bundle read and stored through the
+services into an empty database, with patients/s. Target: ≤ 10 s for a 1 000-patient export.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from psotrack.services.demo import build_demo
 from psotrack.services.patients import create_user
 from psotrack.services.research_export import research_dataset
 from psotrack.services.research_tables import EXPORTED
+from psotrack.services.users import actor_named
 from psotrack.store import make_engine, upgrade
 from psotrack.store.models import (
     Administration,
@@ -273,12 +280,72 @@ def bench_redcap_import(folder: Path, records: int, console: Console) -> bool:
     return rate >= REDCAP_TARGET_PER_S
 
 
+def bench_fhir(
+    db: Database, clinician: Actor, folder: Path, import_patients: int, console: Console
+) -> bool:
+    """Time the FHIR export of every patient, and the import of the first ``import_patients``."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    from psotrack.interop.fhir_bundle import build_bundle, write_bundle
+    from psotrack.interop.fhir_read import read_bundle
+    from psotrack.services.fhir_export import fhir_sources
+    from psotrack.services.fhir_import import import_fhir
+
+    output = folder / "bundle.json"
+    read_s, sources = timed(lambda: fhir_sources(db, clinician))
+    build_s, bundle = timed(lambda: build_bundle(sources, validate=False))
+    validate_s, _ = timed(lambda: Bundle.model_validate(bundle))
+    write_s, _ = timed(lambda: write_bundle(bundle, output))
+    patients = len(sources)
+    plain = read_s + build_s + write_s
+    seconds = plain + validate_s
+    size = output.stat().st_size / 2**20
+    console.print(
+        f"FHIR R4 export, {patients:,} patients, {len(bundle['entry']):,} entries, {size:.0f} MiB "
+        f"(read {read_s:.2f} s, build {build_s:.2f} s, R4B validation {validate_s:.2f} s, "
+        f"write {write_s:.2f} s):"
+    )
+    for name, total in (("validated", seconds), ("--no-validate", plain)):
+        console.print(
+            f"  {name:<14} {total:6.2f} s  {patients / total:>8,.0f} patients/s  "
+            f"(target ≤ {TARGET_S:.0f} s)"
+        )
+    if import_patients:
+        part = _first_patients(bundle, import_patients)
+        engine = make_engine(f"sqlite:///{folder / 'fhir-import.db'}")
+        upgrade(engine)
+        target = Database.from_engine(engine, photo_dir=folder / "fhir-photos")
+        form = {"username": "bench-importer", "display_name": "Bench", "role": "admin"}
+        importer = Actor(create_user(target, SYSTEM, form), Role.ADMIN, "bench-importer")
+        import_s, summary = timed(lambda: import_fhir(target, importer, read_bundle(part)))
+        console.print(
+            f"  import   {import_s:6.2f} s  {summary.patients / import_s:>10,.0f} patients/s  "
+            f"({summary.patients:,} patients, {len(part['entry']):,} entries, through the services)"
+        )
+        engine.dispose()
+    return seconds <= TARGET_S
+
+
+def _first_patients(bundle: dict[str, Any], count: int) -> dict[str, Any]:
+    """The Bundle cut to the programs and the entries of its first ``count`` patients."""
+    kept: list[dict[str, Any]] = []
+    seen = 0
+    for entry in bundle["entry"]:
+        kind = entry["resource"]["resourceType"]
+        if kind == "Patient":
+            seen += 1
+        if kind == "ResearchStudy" or 0 < seen <= count:
+            kept.append(entry)
+    return {**bundle, "entry": kept}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--seed-patients", type=int, default=20)
     parser.add_argument("--redcap-records", type=int, default=10_000)
-    parser.add_argument("--part", choices=("all", "research", "redcap"), default="all")
+    parser.add_argument("--part", choices=("all", "research", "redcap", "fhir"), default="all")
+    parser.add_argument("--fhir-import", type=int, default=100)
     args = parser.parse_args(argv)
     console = Console()
     ok = True
@@ -299,7 +366,11 @@ def main(argv: list[str] | None = None) -> int:
             f"set-up: demo of {args.seed_patients} patients {seconds:.1f} s, "
             f"grown to {args.patients:,} patients {grow:.1f} s (not timed below)"
         )
-        ok = bench_research_export(db, researcher, console) and ok
+        if args.part in ("all", "research"):
+            ok = bench_research_export(db, researcher, console) and ok
+        if args.part in ("all", "fhir"):
+            clinician = actor_named(db, "demo-clinician")
+            ok = bench_fhir(db, clinician, Path(folder), args.fhir_import, console) and ok
         engine.dispose()
     return 0 if ok else 1
 

@@ -105,3 +105,76 @@ def research(
         )
     if dataset.synthetic_patients:
         typer.echo(f"SYNTHETIC: {dataset.synthetic_patients} patients are synthetic data")
+
+
+@app.command("fhir")
+def fhir(
+    output: Annotated[Path, typer.Option("--output", help="The Bundle file to write (JSON).")],
+    user: Annotated[
+        str,
+        typer.Option(
+            "--user", help="Your psotrack user name: the export runs and is audited as you."
+        ),
+    ],
+    patient: Annotated[
+        int | None, typer.Option("--patient", help="One patient's id (default: every patient).")
+    ] = None,
+    include_photos: Annotated[
+        bool, typer.Option("--include-photos", help="Add the photos as Media resources.")
+    ] = False,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate/--no-validate",
+            help="Check the Bundle with the R4B models before writing (default; slow on large "
+            "cohorts).",
+        ),
+    ] = True,
+    photo_dir: Annotated[
+        Path | None,
+        typer.Option("--photo-dir", help="The photo folder; default PSOTRACK_PHOTO_DIR."),
+    ] = None,
+    url: DatabaseUrl = None,
+) -> None:
+    """Write a FHIR R4 (4.0.1) transaction Bundle of identified records, checked with the R4B
+    models: Patient, Condition, enrollments, Encounters, scores and labs as Observations, doses,
+    other therapies, adverse events (and photos). Needs a role that reads identified records.
+    """
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from psotrack.interop.fhir_bundle import build_bundle, write_bundle
+    from psotrack.interop.files import check_output_path
+    from psotrack.services.context import Database
+    from psotrack.services.fhir_export import count_patients_to_export, fhir_sources
+    from psotrack.services.users import actor_named
+    from psotrack.settings import load_settings
+
+    check_output_path(output)
+    folder = photo_dir if photo_dir is not None else load_settings().photo_dir
+    console = Console(stderr=True)
+    start = time.perf_counter()
+    with open_engine(url, require_schema=True) as engine:
+        db = Database.from_engine(engine, photo_dir=folder)
+        actor = actor_named(db, user)
+        total = count_patients_to_export(db, actor, patient)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("patients", total=total)
+            sources = fhir_sources(db, actor, patient, include_photos=include_photos)
+            bundle = build_bundle(
+                sources,
+                include_photos=include_photos,
+                validate=validate,
+                progress=lambda: bar.advance(task),
+            )
+    write_bundle(bundle, output)
+    seconds = time.perf_counter() - start
+    checked = "checked with the R4B models" if validate else "not checked (--no-validate)"
+    typer.echo(
+        f"wrote a FHIR R4 (4.0.1) transaction Bundle of {total:,} patients "
+        f"({len(bundle['entry']):,} entries, {checked}) to {output} in {seconds:.1f} s "
+        f"({total / seconds:,.0f} patients/s)"
+    )

@@ -217,3 +217,46 @@ def _print_import(result: object) -> None:
         )
         for disagreement in result.disagreements:
             typer.echo(f"  {disagreement}")
+
+
+@app.command("fhir")
+def import_fhir(
+    bundle: Annotated[Path, typer.Argument(help="A FHIR R4 Bundle (JSON) as psotrack writes.")],
+    user: Annotated[
+        str,
+        typer.Option("--user", help="Your psotrack user name: the import is recorded as you."),
+    ],
+    photo_dir: Annotated[
+        Path | None,
+        typer.Option("--photo-dir", help="The photo folder; default PSOTRACK_PHOTO_DIR."),
+    ] = None,
+    url: DatabaseUrl = None,
+) -> None:
+    """Check every entry of the Bundle, then store everything in one transaction, or nothing.
+
+    Each problem is named by entry number and resource type; a refused Bundle exits with 2.
+    """
+    from rich.console import Console
+
+    from psotrack.interop.fhir_read import read_bundle_file
+    from psotrack.services.context import Database
+    from psotrack.services.fhir_import import import_fhir as run_import
+    from psotrack.services.users import actor_named
+    from psotrack.settings import load_settings
+
+    plan = read_bundle_file(bundle)
+    folder = photo_dir if photo_dir is not None else load_settings().photo_dir
+    console = Console(stderr=True)
+    with (
+        open_engine(url, require_schema=True) as engine,
+        console.status(f"checking and importing {bundle.name}"),
+    ):
+        db = Database.from_engine(engine, photo_dir=folder)
+        summary = run_import(db, actor_named(db, user), plan)
+    typer.echo(
+        f"imported {summary.patients:,} patients: {summary.visits:,} visits, "
+        f"{summary.assessments:,} assessments, {summary.administrations:,} administrations, "
+        f"{summary.labs:,} labs, {summary.therapies:,} therapies, "
+        f"{summary.adverse_events:,} adverse events, {summary.photos:,} photos "
+        f"({summary.programs_created} programs created)"
+    )
