@@ -1,4 +1,6 @@
-"""Benchmark: interoperability paths on a 1 000-patient cohort (issue 17). Research export part.
+"""Benchmark: interoperability paths on a 1 000-patient cohort (issue 17).
+
+Parts: the research export, then the CDISC export.
 
 Run: ``.venv/bin/python benchmarks/bench_interop.py [--patients 1000] [--seed-patients 20]``.
 
@@ -167,6 +169,37 @@ def bench_research_export(db: Database, researcher: Actor, console: Console) -> 
     return all(seconds <= TARGET_S for seconds, _ in results.values())
 
 
+def bench_cdisc_export(db: Database, researcher: Actor, console: Console) -> bool:
+    """Time the CDISC export (SDTM + ADaM, XPT v5 + CSV + define.csv) end to end, by phase."""
+    from psotrack.interop.cdisc_files import cdisc_export, write_cdisc_export
+    from psotrack.services.timeline import assessments_frame
+
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        dataset = research_dataset(db, researcher)
+        assessments = assessments_frame(db, researcher)
+        read = time.perf_counter()
+        export = cdisc_export(dataset, assessments)
+        derived = time.perf_counter()
+        write_cdisc_export(export, Path(folder) / "cdisc")
+        written = time.perf_counter()
+    seconds = written - start
+    records = sum(d.frame.height for d in export.datasets)
+    console.print(
+        f"CDISC export, {export.patients:,} patients, {records:,} records in "
+        f"{len(export.datasets)} data sets (XPT v5 + CSV + define.csv):"
+    )
+    console.print(
+        f"  total {seconds:6.2f} s  {export.patients / seconds:>8,.0f} patients/s  "
+        f"{records / seconds:>10,.0f} records/s  (target ≤ {TARGET_S:.0f} s)"
+    )
+    console.print(
+        f"  phases: read {read - start:5.2f} s, lay out + derive {derived - read:5.2f} s, "
+        f"write {written - derived:5.2f} s"
+    )
+    return seconds <= TARGET_S
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=1000)
@@ -186,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             f"grown to {args.patients:,} patients {grow:.1f} s (not timed below)"
         )
         ok = bench_research_export(db, researcher, console)
+        ok = bench_cdisc_export(db, researcher, console) and ok
         engine.dispose()
     return 0 if ok else 1
 
