@@ -41,7 +41,9 @@ ADSL: Final = DatasetSpec(
         ),
         num("TRTSDY", "Study Day of First Exposure", f"first administration: {_DY}"),
         num("TRTEDY", "Study Day of Last Exposure", f"last administration: {_DY}"),
-        char("SYNTHFL", "Synthetic Record Flag", 1, "Y for synthetic demo records (psotrack)"),
+        char(
+            "SYNTHFL", "Demo (synthetic) Record Flag", 1, "Y for synthetic demo records (psotrack)"
+        ),
     ),
 )
 ADPASI: Final = DatasetSpec(

@@ -37,7 +37,9 @@ DM: Final = DatasetSpec(
         char("ARMCD", "Planned Arm Code", 20, "ARM with letters and digits only, 20 at most"),
         char("ARM", "Description of Planned Arm", 200, "newest enrollment's arm, upper case"),
         char("ACTARM", "Description of Actual Arm", 200, "as ARM (psotrack records one arm)"),
-        char("SYNTHFL", "Synthetic Record Flag", 1, "Y for synthetic demo records (psotrack)"),
+        char(
+            "SYNTHFL", "Demo (synthetic) Record Flag", 1, "Y for synthetic demo records (psotrack)"
+        ),
     ),
 )
 EX: Final = DatasetSpec(
