@@ -207,35 +207,66 @@ def _frame(
     return frame.with_columns(*_common(study, domain), cdisc_day(pl.col("day")).alias(day_name))
 
 
-def _scored_visits(tables: Tables, instrument: Instrument) -> list[dict[str, Any]]:
-    """Assessments of ``instrument`` with their visit day, responses parsed."""
-    visits = tables["visits"].select("visit_key", "visit_day")
+def _assessed(tables: Tables, instrument: Instrument) -> pl.DataFrame:
+    """Assessments of ``instrument`` with their visit's study day as ``day``."""
+    visits = tables["visits"].select("visit_key", pl.col("visit_day").alias("day"))
     chosen = tables["assessments"].filter(pl.col("instrument") == instrument.value)
-    rows = chosen.join(visits, on="visit_key", how="left").iter_rows(named=True)
-    return [r | {"responses": json.loads(r["responses"])} for r in rows]
+    return chosen.join(visits, on="visit_key", how="left")
+
+
+def _records(
+    frame: pl.DataFrame, domain: str, code: str, test: str, text: pl.Expr, number: pl.Expr
+) -> pl.DataFrame:
+    return frame.select(
+        "research_id",
+        "day",
+        pl.lit(code).alias(f"{domain}TESTCD"),
+        pl.lit(test).alias(f"{domain}TEST"),
+        text.alias(f"{domain}ORRES"),
+        text.alias(f"{domain}STRESC"),
+        number.cast(pl.Float64).alias(f"{domain}STRESN"),
+    )
 
 
 def rs(tables: Tables, study: str) -> CdiscDataset:
-    """PASI items (region × sign, area score) and the total, one record each per assessment."""
-    rows = []
-    for record in _scored_visits(tables, Instrument.PASI):
-        base = {"research_id": record["research_id"], "day": record["visit_day"]}
-        for region in REGIONS:
-            given = record["responses"][region]
-            for sign, (code, test) in PASI_SIGN_CODES.items():
-                value = _pasi_item(given, sign)
-                rows.append(
-                    base
-                    | {
-                        "RSTESTCD": f"PA{PASI_REGION_CODES[region][0]}{code}",
-                        "RSTEST": f"{PASI_REGION_CODES[region][1]} {test}",
-                        "RSORRES": str(value),
-                        "RSSTRESC": str(value),
-                        "RSSTRESN": float(value),
-                    }
-                )
-        rows.append(base | _total("RS", "PASITOT", "PASI Total Score", record))
-    frame = _frame(rows, RS.names, day_name="RSDY", study=study, domain="RS").with_columns(
+    """PASI items (region × sign, area score) and the total, one record each per assessment.
+
+    Grades are as recorded; an area entered as a percentage gets its score from
+    :func:`~psotrack.instruments.pasi.area_score` (the PASI bands); the total is the score the
+    instrument stored.
+    """
+    chosen = _assessed(tables, Instrument.PASI)
+    decoded = [json.loads(text) for text in chosen["responses"]]
+    area_scores: dict[float, int] = {}
+
+    def area(region: Mapping[str, Any]) -> int:
+        if "area" in region:
+            return int(region["area"])
+        percent = float(region["area_pct"])
+        if percent not in area_scores:
+            area_scores[percent] = area_score(percent)
+        return area_scores[percent]
+
+    parts = []
+    for region in REGIONS:
+        for sign, (code, test) in PASI_SIGN_CODES.items():
+            if sign == "area":
+                values = [area(given[region]) for given in decoded]
+            else:
+                values = [int(given[region][sign]) for given in decoded]
+            number = pl.Series(values, dtype=pl.Int64)
+            testcd = f"PA{PASI_REGION_CODES[region][0]}{code}"
+            name = f"{PASI_REGION_CODES[region][1]} {test}"
+            parts.append(
+                _records(chosen, "RS", testcd, name, pl.lit(number).cast(pl.String), pl.lit(number))
+            )
+    total = pl.col("score")
+    parts.append(
+        _records(chosen, "RS", "PASITOT", "PASI Total Score", total, pl.col("score_value"))
+    )
+    frame = pl.concat(parts).with_columns(
+        *_common(study, "RS"),
+        cdisc_day(pl.col("day")).alias("RSDY"),
         pl.lit("PASI").alias("RSCAT"),
         (pl.lit("DAY ") + pl.col("day").cast(pl.String)).alias("VISIT"),
     )
@@ -243,35 +274,60 @@ def rs(tables: Tables, study: str) -> CdiscDataset:
 
 
 def qs(tables: Tables, study: str) -> CdiscDataset:
-    """DLQI items DLQI101–DLQI110 (answer text and points 0–3) and the total."""
+    """DLQI items DLQI101–DLQI110 (answer text and points 0–3) and the total.
+
+    Single answers take the instrument's points for that answer; questionnaires with a blank or
+    two ticked answers are scored by the instrument itself (:func:`_dlqi_items`).
+    """
+    chosen = _assessed(tables, Instrument.DLQI)
+    decoded = [json.loads(text) for text in chosen["responses"]]
+    answers = {
+        n: pl.Series([given.get(f"q{n}") if isinstance(given.get(f"q{n}"), str) else None
+                      for given in decoded], dtype=pl.String)
+        for n in range(1, 11)
+    }  # fmt: skip
+    simple = pl.Series([all(isinstance(given.get(f"q{n}"), str) for n in range(1, 11))
+                        for given in decoded], dtype=pl.Boolean)  # fmt: skip
+    plain = chosen.with_columns(pl.Series(f"_q{n}", answers[n]) for n in answers).filter(simple)
+    parts = [
+        _records(
+            plain,
+            "QS",
+            f"DLQI1{n:02d}",
+            ascii_label(ITEM_LABELS[n]),
+            pl.col(f"_q{n}").str.to_uppercase(),
+            pl.col(f"_q{n}").replace_strict(_POINTS, return_dtype=pl.Int64),
+        ).with_columns(pl.col("QSSTRESN").cast(pl.Int64).cast(pl.String).alias("QSSTRESC"))
+        for n in answers
+    ]
     rows = []
-    for record in _scored_visits(tables, Instrument.DLQI):
-        base = {"research_id": record["research_id"], "day": record["visit_day"]}
-        for number, (answer, points) in enumerate(_dlqi_items(record["responses"]), start=1):
+    for record in chosen.filter(~simple).iter_rows(named=True):
+        items = _dlqi_items(json.loads(record["responses"]))
+        for n, (answer, points) in enumerate(items, start=1):
             rows.append(
-                base
-                | {
-                    "QSTESTCD": f"DLQI1{number:02d}",
-                    "QSTEST": ascii_label(ITEM_LABELS[number]),
+                {
+                    "research_id": record["research_id"],
+                    "day": record["day"],
+                    "QSTESTCD": f"DLQI1{n:02d}",
+                    "QSTEST": ascii_label(ITEM_LABELS[n]),
                     "QSORRES": answer,
                     "QSSTRESC": None if points is None else str(points),
                     "QSSTRESN": None if points is None else float(points),
                 }
             )
-        rows.append(base | _total("QS", "DLQITOT", "DLQI total score", record))
-    frame = _frame(rows, QS.names, day_name="QSDY", study=study, domain="QS").with_columns(
+    if rows:
+        parts.append(pl.DataFrame(rows, schema=parts[0].schema, orient="row"))
+    total = pl.col("score")
+    parts.append(
+        _records(chosen, "QS", "DLQITOT", "DLQI total score", total, pl.col("score_value"))
+    )
+    frame = pl.concat(parts).with_columns(
+        *_common(study, "QS"),
+        cdisc_day(pl.col("day")).alias("QSDY"),
         pl.lit("DLQI").alias("QSCAT"),
         (pl.lit("DAY ") + pl.col("day").cast(pl.String)).alias("VISIT"),
     )
     return build(QS, _seq(frame, "QS", "QSDY", "QSTESTCD"))
-
-
-def _pasi_item(region: Mapping[str, Any], sign: str) -> int:
-    """A sign's grade as recorded, or the region's area score (from ``area_pct`` by the PASI
-    bands of :func:`~psotrack.instruments.pasi.area_score` when a percentage was entered)."""
-    if sign != "area":
-        return int(region[sign])
-    return int(region["area"]) if "area" in region else area_score(region["area_pct"])
 
 
 #: Answer text → points, from the instrument's own answer lists (DLQI107: 3 yes, 2/1/0).
@@ -286,17 +342,6 @@ def _dlqi_items(responses: Mapping[str, Any]) -> list[tuple[str | None, int | No
         return [(str(a).upper(), _POINTS[str(a)]) for a in answers]
     scored = score_responses(Instrument.DLQI, responses).details["summary"][:10]
     return [(None if i["answer"] == "blank" else i["answer"].upper(), i["points"]) for i in scored]
-
-
-def _total(domain: str, code: str, name: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """The total as the instrument scored it when the assessment was recorded."""
-    return {
-        f"{domain}TESTCD": code,
-        f"{domain}TEST": name,
-        f"{domain}ORRES": record["score"],
-        f"{domain}STRESC": record["score"],
-        f"{domain}STRESN": record["score_value"],
-    }
 
 
 def ascii_label(text: str) -> str:
