@@ -14,6 +14,7 @@ Every ADaM number is also checked against the endpoint engine run here independe
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -25,12 +26,14 @@ from psotrack.cli import main
 from psotrack.endpoints import derive_responders, derive_time_to_event
 from psotrack.interop.cdisc_adam_specs import ADAM_SPECS
 from psotrack.interop.cdisc_files import cdisc_export, write_cdisc_export
+from psotrack.interop.cdisc_sdtm import qs
 from psotrack.interop.cdisc_sdtm_specs import SDTM_SPECS
 from psotrack.interop.cdisc_specs import check_spec
 from psotrack.services.context import Actor, Database
 from psotrack.services.research_export import research_dataset
+from psotrack.services.scoring import score_responses
 from psotrack.services.timeline import assessments_frame
-from psotrack.store.vocabulary import Role
+from psotrack.store.vocabulary import Instrument, Role
 from tests.cohort_records import build_tiny_cohort
 from tests.services.conftest import actors, db  # noqa: F401  (fixtures)
 
@@ -200,3 +203,33 @@ def test_the_command_line_writes_and_refuses(tmp_path, engine, db, actors, capsy
     assert main(bad) == 2
     # --standard, --study-id, --stop-day, and --output (exists now): one line each.
     assert len(capsys.readouterr().err.strip().splitlines()) == 4
+
+
+def test_a_dlqi_with_a_blank_and_two_ticks_is_scored_by_the_instrument():
+    """Q1 ticked "a lot" and "very much" → the higher, 3; Q2 blank (one blank allowed: no
+    points, total counts it 0); Q7 "yes" → 3 (DLQI107 coding); the rest "not at all" → 0.
+    Total 3 + 0 + 3 = 6 (instruments/dlqi.py rules)."""
+    answers = {f"q{n}": "not at all" for n in range(1, 11)}
+    answers |= {"q1": ["a lot", "very much"], "q2": None, "q7": "yes"}
+    scored = score_responses(Instrument.DLQI, answers)
+    assert scored.score == "6"
+    tables = {
+        "visits": pl.DataFrame({"research_id": ["PT-1"], "visit_key": [1], "visit_day": [0]}),
+        "assessments": pl.DataFrame(
+            {
+                "research_id": ["PT-1"],
+                "visit_key": [1],
+                "instrument": ["dlqi"],
+                "responses": [json.dumps(answers)],
+                "score": [scored.score],
+                "score_value": [scored.score_value],
+            }
+        ),
+    }
+    frame = qs(tables, "S1").frame
+    got = {r["QSTESTCD"]: (r["QSORRES"], r["QSSTRESN"]) for r in frame.iter_rows(named=True)}
+    assert got["DLQI101"] == ("A LOT + VERY MUCH", 3.0)
+    assert got["DLQI102"] == (None, None)
+    assert got["DLQI107"] == ("YES", 3.0)
+    assert got["DLQITOT"] == ("6", 6.0)
+    assert list(frame["QSDY"].unique()) == [1.0] and frame["USUBJID"][0] == "S1-PT-1"

@@ -341,7 +341,14 @@ def _dlqi_items(responses: Mapping[str, Any]) -> list[tuple[str | None, int | No
     if all(isinstance(a, str) for a in answers):
         return [(str(a).upper(), _POINTS[str(a)]) for a in answers]
     scored = score_responses(Instrument.DLQI, responses).details["summary"][:10]
-    return [(None if i["answer"] == "blank" else i["answer"].upper(), i["points"]) for i in scored]
+    # The instrument's summary writes a blank item's points as "" (no points).
+    return [
+        (
+            None if i["answer"] == "blank" else i["answer"].upper(),
+            None if i["points"] == "" else int(i["points"]),
+        )
+        for i in scored
+    ]
 
 
 def ascii_label(text: str) -> str:
