@@ -145,9 +145,10 @@ def write_xpt(data: CdiscDataset, path: Path, label: str) -> None:
     import pyreadstat
 
     spec = data.spec
+    # pyreadstat takes the polars frame as it is (through narwhals): no pandas copy.
     frame = data.frame.with_columns(
         pl.col(v.name).fill_null("") for v in spec.variables if v.kind == "Char"
-    ).to_pandas()
+    )
     pyreadstat.write_xport(
         frame,
         str(path),
@@ -223,6 +224,10 @@ def readme(export: CdiscExport) -> str:
         "DLQI (c) A Y Finlay, G K Khan 1992: research use needs the authors' permission.",
         "ADaM values (BASE, CHG, PCHG, CRIT1FL-CRIT3FL, ADTTE AVAL/CNSR) come from the "
         "psotrack endpoint engine.",
+        "Reading with pandas.read_sas: pandas decodes a numeric 0 as 5.4e-79 "
+        "(pandas-dev/pandas#50670) and, for records shorter than 80 bytes, may drop the last "
+        "record (it counts blank 8-byte blocks of the last card as padding); pyreadstat and "
+        "SAS read these files whole.",
         "TTRELAPS: "
         + (f"from stop day {stop} (psotrack day)." if stop is not None else "not derived."),
     ]
