@@ -29,10 +29,12 @@ from psotrack.interop.cdisc_files import cdisc_export, write_cdisc_export
 from psotrack.interop.cdisc_sdtm import qs
 from psotrack.interop.cdisc_sdtm_specs import SDTM_SPECS
 from psotrack.interop.cdisc_specs import check_spec
-from psotrack.services.context import Actor, Database
+from psotrack.services.context import SYSTEM, Actor, Database
+from psotrack.services.patients import create_user
 from psotrack.services.research_export import research_dataset
 from psotrack.services.scoring import score_responses
 from psotrack.services.timeline import assessments_frame
+from psotrack.store import make_engine, upgrade
 from psotrack.store.vocabulary import Instrument, Role
 from tests.cohort_records import build_tiny_cohort
 from tests.services.conftest import actors, db  # noqa: F401  (fixtures)
@@ -191,9 +193,18 @@ def test_v5_limits_and_define_list_every_variable(exported):
     assert (define["variable"].str.len() <= 8).all()
 
 
-def test_the_command_line_writes_and_refuses(tmp_path, engine, db, actors, capsys):  # noqa: F811
-    build_tiny_cohort(db, actors[Role.CLINICIAN])
-    url = str(engine.url.render_as_string(hide_password=False))
+def test_the_command_line_writes_and_refuses(tmp_path, capsys):
+    """The command on a SQLite file of its own (the command line reaches it by URL)."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    own = Database.from_engine(engine, photo_dir=tmp_path / "photos")
+    users = {}
+    for role in (Role.CLINICIAN, Role.RESEARCHER):
+        form = {"username": role.value, "display_name": role.value, "role": role.value}
+        users[role] = Actor(create_user(own, SYSTEM, form), role, role.value)
+    build_tiny_cohort(own, users[Role.CLINICIAN])
+    engine.dispose()
     out = tmp_path / "cli"
     args = ["export", "cdisc", "--output", str(out), "--user", "researcher", "--database-url", url]
     assert main([*args, "--standard", "adam"]) == 0
