@@ -244,3 +244,25 @@ def test_a_dlqi_with_a_blank_and_two_ticks_is_scored_by_the_instrument():
     assert got["DLQI107"] == ("YES", 3.0)
     assert got["DLQITOT"] == ("6", 6.0)
     assert list(frame["QSDY"].unique()) == [1.0] and frame["USUBJID"][0] == "S1-PT-1"
+
+
+def test_a_failed_write_leaves_no_folder(exported, tmp_path, monkeypatch):
+    _, export, _ = exported
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("disk pulled out")
+
+    monkeypatch.setattr("psotrack.interop.cdisc_files.write_xpt", broken)
+    before = set(tmp_path.iterdir())
+    with pytest.raises(RuntimeError, match="disk pulled out"):
+        write_cdisc_export(export, tmp_path / "again")
+    assert set(tmp_path.iterdir()) == before  # neither the folder nor its temporary one
+
+
+def test_docstring_examples():
+    import doctest
+
+    from psotrack.interop import cdisc_specs
+
+    result = doctest.testmod(cdisc_specs)
+    assert result.attempted > 0 and result.failed == 0
