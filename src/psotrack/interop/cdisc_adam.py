@@ -26,7 +26,7 @@ from psotrack.endpoints import (
     prepare_assessments,
 )
 from psotrack.interop.cdisc_adam_specs import ADPASI, ADSL, ADTTE, CRITERIA
-from psotrack.interop.cdisc_sdtm import Tables, arms
+from psotrack.interop.cdisc_sdtm import SEX, Tables, arms
 from psotrack.interop.cdisc_specs import CdiscDataset, ascii_code, build, cdisc_day
 
 ENGINE_COLUMNS: Final = ("patient_id", "arm", "visit", "day", "pasi")
@@ -64,7 +64,7 @@ def adsl(tables: Tables, assessments: Assessments, study: str) -> CdiscDataset:
             .then(pl.col("age").cast(pl.Int64))
             .alias("AGE"),
             pl.col("age").alias("AGEGR1"),
-            pl.col("sex").replace_strict({"female": "F", "male": "M"}, default="U").alias("SEX"),
+            pl.col("sex").replace_strict(SEX, default="U").alias("SEX"),
             ascii_code(arm, 200).alias("ARM"),
             ascii_code(arm, 200).alias("TRT01P"),
             pl.col("first").is_not_null().replace_strict(_YN).alias("SAFFL"),

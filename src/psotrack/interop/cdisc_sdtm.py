@@ -150,8 +150,11 @@ def lb(tables: Tables, study: str) -> CdiscDataset:
     name = {key: test for key, (_, test) in LAB_CODES.items()}
     frame = labs.select(
         *_common(study, "LB"),
-        pl.col("analyte").replace_strict(code).alias("LBTESTCD"),
-        pl.col("analyte").replace_strict(name).alias("LBTEST"),
+        # An analyte added to the vocabulary later gets a psotrack code from its own key.
+        pl.col("analyte")
+        .replace_strict(code, default=ascii_code(pl.col("analyte"), 8))
+        .alias("LBTESTCD"),
+        pl.col("analyte").replace_strict(name, default=pl.col("analyte")).alias("LBTEST"),
         pl.col("value").cast(pl.String).alias("LBORRES"),
         pl.col("unit").alias("LBORRESU"),
         pl.col("reference_low").cast(pl.String).alias("LBORNRLO"),
