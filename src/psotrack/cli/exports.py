@@ -140,6 +140,8 @@ def cdisc(
     Built from the de-identified research export (research ids, study days, no free text);
     every ADaM value comes from the endpoint engine. Nothing is written unless all of it is.
     """
+    import gc
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -174,14 +176,21 @@ def cdisc(
         with console.status("reading the record"):
             dataset = research_dataset(db, actor)
             assessments = assessments_frame(db, actor)
-    with console.status("deriving the data sets"):
-        export = cdisc_export(
-            dataset, assessments, study=study_id, standard=standard, stop_day=stop_day
-        )
-    columns = (TextColumn("writing {task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(output.name, total=export_steps(export))
-        write_cdisc_export(export, output, progress=lambda _name: bar.advance(task))
+    # What is read stays alive to the end: freezing it (and the imported modules) spares the
+    # collector rescanning it while hundreds of thousands of records are laid out and written.
+    gc.collect()
+    gc.freeze()
+    try:
+        with console.status("deriving the data sets"):
+            export = cdisc_export(
+                dataset, assessments, study=study_id, standard=standard, stop_day=stop_day
+            )
+        columns = (TextColumn("writing {task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task(output.name, total=export_steps(export))
+            write_cdisc_export(export, output, progress=lambda _name: bar.advance(task))
+    finally:
+        gc.unfreeze()
     names = ", ".join(d.spec.name for d in export.datasets)
     typer.echo(
         f"wrote {names} ({export.patients:,} subjects) as .xpt (SAS transport v5) and .csv to "
