@@ -98,7 +98,12 @@ LB: Final = DatasetSpec(
     (
         *_ids("LB"),
         num("LBSEQ", "Sequence Number", "1, 2, ... per subject by LBDY, LBTESTCD"),
-        char("LBTESTCD", "Lab Test or Examination Short Name", 8, "analyte code (LAB_CODES)"),
+        char(
+            "LBTESTCD",
+            "Lab Test or Examination Short Name",
+            8,
+            "analyte code (LAB_CODES; CDISC CT not checked offline)",
+        ),
         char("LBTEST", "Lab Test or Examination Name", 40, "analyte name, ASCII"),
         char("LBORRES", "Result or Finding in Original Units", 200, "value as recorded"),
         char("LBORRESU", "Original Units", 40, "UCUM unit as recorded"),
@@ -198,8 +203,10 @@ PASI_SIGN_CODES: Final = {
     "desquamation": ("DE", "Desquamation"),
     "area": ("AR", "Area Score"),
 }
-#: Analyte → (LBTESTCD, LBTEST). Haematology and chemistry codes are CDISC LBTESTCD terms;
-#: the T-cell fractions (TREG, TH17, CD4MEM, TH1) are psotrack codes.
+#: Analyte → (LBTESTCD, LBTEST). The haematology and chemistry codes are the usual CDISC
+#: LBTESTCD terms and the cytokine codes follow their pattern, written from memory: check them
+#: against the current CDISC CT before a submission. The T-cell fractions (TREG, TH17, CD4MEM,
+#: TH1) are psotrack codes and say so in LBTEST.
 LAB_CODES: Final = {
     "treg_pct_cd4": ("TREG", "Treg/CD4+ T cells (psotrack code)"),
     "th17_pct_cd4": ("TH17", "Th17/CD4+ T cells (psotrack code)"),
