@@ -1,4 +1,5 @@
-"""Benchmark: interoperability paths on a 1 000-patient cohort (issue 17): research export, FHIR.
+"""Benchmark: interoperability paths on a 1 000-patient cohort (issue 17): REDCap import, research,
+CDISC and FHIR exports.
 
 Run: ``.venv/bin/python benchmarks/bench_interop.py [--patients 1000] [--seed-patients 20]
 [--redcap-records 10000] [--part all|research|redcap]``.
