@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from psotrack.cli.db import DatabaseUrl, open_engine
+from psotrack.cli.options import ExportUser, PhotoDir
 
 app = typer.Typer(help="Export the record to files.", no_args_is_help=True)
 
@@ -21,12 +22,7 @@ def research(
     output: Annotated[
         Path, typer.Option("--output", help="A new or empty folder to write the export into.")
     ],
-    user: Annotated[
-        str,
-        typer.Option(
-            "--user", help="Your psotrack user name: the export runs and is audited as you."
-        ),
-    ],
+    user: ExportUser,
     file_format: Annotated[
         str, typer.Option("--format", help="parquet (default) or csv.")
     ] = "parquet",
@@ -48,10 +44,7 @@ def research(
         int | None,
         typer.Option(min=0, help="Seed of the date shifts (default: random; never written)."),
     ] = None,
-    photo_dir: Annotated[
-        Path | None,
-        typer.Option("--photo-dir", help="The photo folder; default PSOTRACK_PHOTO_DIR."),
-    ] = None,
+    photo_dir: PhotoDir = None,
     url: DatabaseUrl = None,
 ) -> None:
     """Write the record without direct identifiers, keyed by research id, with manifest.json
@@ -110,12 +103,7 @@ def research(
 @app.command("fhir")
 def fhir(
     output: Annotated[Path, typer.Option("--output", help="The Bundle file to write (JSON).")],
-    user: Annotated[
-        str,
-        typer.Option(
-            "--user", help="Your psotrack user name: the export runs and is audited as you."
-        ),
-    ],
+    user: ExportUser,
     patient: Annotated[
         int | None, typer.Option("--patient", help="One patient's id (default: every patient).")
     ] = None,
@@ -130,10 +118,7 @@ def fhir(
             "cohorts).",
         ),
     ] = True,
-    photo_dir: Annotated[
-        Path | None,
-        typer.Option("--photo-dir", help="The photo folder; default PSOTRACK_PHOTO_DIR."),
-    ] = None,
+    photo_dir: PhotoDir = None,
     url: DatabaseUrl = None,
 ) -> None:
     """Write a FHIR R4 (4.0.1) transaction Bundle of identified records, checked with the R4B
@@ -185,12 +170,7 @@ def cdisc(
     output: Annotated[
         Path, typer.Option("--output", help="A new or empty folder to write the data sets into.")
     ],
-    user: Annotated[
-        str,
-        typer.Option(
-            "--user", help="Your psotrack user name: the export runs and is audited as you."
-        ),
-    ],
+    user: ExportUser,
     standard: Annotated[
         str, typer.Option("--standard", help="sdtm, adam or both (default).")
     ] = "both",

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from psotrack.cli.db import DatabaseUrl, open_engine
+from psotrack.cli.options import CreateProgram, DryRun, ImportUser, PhotoDir, ProgramName, Synthetic
 
 app = typer.Typer(help="Import files into the record store.", no_args_is_help=True)
 
@@ -20,7 +21,7 @@ def register(root: typer.Typer) -> None:
 @app.command("assessments")
 def import_assessments(
     input_csv: Annotated[Path, typer.Option("--input", help="CSV of scores (long or --wide).")],
-    program: Annotated[str, typer.Option(help="Name of the program the patients follow.")],
+    program: ProgramName,
     wide: Annotated[
         bool, typer.Option("--wide", help="One row per patient, a column per visit.")
     ] = False,
@@ -32,12 +33,8 @@ def import_assessments(
         str,
         typer.Option(help="Calendar date of study day 0 (visit dates are day zero + day)."),
     ] = "2000-01-03",
-    create_program: Annotated[
-        bool, typer.Option("--create-program", help="Create the program if it does not exist.")
-    ] = False,
-    synthetic: Annotated[
-        bool, typer.Option("--synthetic", help="Mark the imported patients as synthetic data.")
-    ] = False,
+    create_program: CreateProgram = False,
+    synthetic: Synthetic = False,
     url: DatabaseUrl = None,
 ) -> None:
     """Check every row, then import patients, visits and scores in one transaction."""
@@ -83,25 +80,17 @@ def import_assessments(
 def import_redcap(
     dictionary: Annotated[Path, typer.Option("--dictionary", help="REDCap data dictionary CSV.")],
     records: Annotated[Path, typer.Option("--records", help="REDCap flat record export CSV.")],
-    program: Annotated[str, typer.Option(help="Name of the program the patients follow.")],
-    user: Annotated[
-        str, typer.Option("--user", help="Your psotrack user name: the import is audited as you.")
-    ],
+    program: ProgramName,
+    user: ImportUser,
     mapping: Annotated[
         Path | None, typer.Option("--mapping", help="TOML mapping for fields not named plainly.")
     ] = None,
     day_zero: Annotated[
         str | None, typer.Option(help="Date of study day 0, for events given a day in the mapping.")
     ] = None,
-    create_program: Annotated[
-        bool, typer.Option("--create-program", help="Create the program if it does not exist.")
-    ] = False,
-    synthetic: Annotated[
-        bool, typer.Option("--synthetic", help="Mark the imported patients as synthetic data.")
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check and report everything; store nothing.")
-    ] = False,
+    create_program: CreateProgram = False,
+    synthetic: Synthetic = False,
+    dry_run: DryRun = False,
     url: DatabaseUrl = None,
 ) -> None:
     """Check every row, recompute every score, then store it all through the services, or nothing.
@@ -148,22 +137,14 @@ def import_dlqi(
     input_csv: Annotated[
         Path, typer.Option("--input", help="CSV of DLQI items DLQI101–DLQI110 coded 0–3.")
     ],
-    program: Annotated[str, typer.Option(help="Name of the program the patients follow.")],
-    user: Annotated[
-        str, typer.Option("--user", help="Your psotrack user name: the import is audited as you.")
-    ],
+    program: ProgramName,
+    user: ImportUser,
     day_zero: Annotated[
         str | None, typer.Option(help="Date of study day 0, when the file gives study days.")
     ] = None,
-    create_program: Annotated[
-        bool, typer.Option("--create-program", help="Create the program if it does not exist.")
-    ] = False,
-    synthetic: Annotated[
-        bool, typer.Option("--synthetic", help="Mark the imported patients as synthetic data.")
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check and report everything; store nothing.")
-    ] = False,
+    create_program: CreateProgram = False,
+    synthetic: Synthetic = False,
+    dry_run: DryRun = False,
     url: DatabaseUrl = None,
 ) -> None:
     """Import item-level DLQI questionnaires; every total is recomputed from the items and each
@@ -226,10 +207,7 @@ def import_fhir(
         str,
         typer.Option("--user", help="Your psotrack user name: the import is recorded as you."),
     ],
-    photo_dir: Annotated[
-        Path | None,
-        typer.Option("--photo-dir", help="The photo folder; default PSOTRACK_PHOTO_DIR."),
-    ] = None,
+    photo_dir: PhotoDir = None,
     url: DatabaseUrl = None,
 ) -> None:
     """Check every entry of the Bundle, then store everything in one transaction, or nothing.

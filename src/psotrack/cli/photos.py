@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from psotrack.cli.db import DatabaseUrl, open_engine, shown
+from psotrack.cli.options import PhotoDir
 
 app = typer.Typer(help="Look after the photo folder (PSOTRACK_PHOTO_DIR).", no_args_is_help=True)
 
@@ -27,10 +27,7 @@ def sweep(
             min=0, help="Spare unreferenced files younger than this many minutes (default 0)."
         ),
     ] = 0.0,
-    photo_dir: Annotated[
-        Path | None,
-        typer.Option("--photo-dir", help="The photo folder; default PSOTRACK_PHOTO_DIR."),
-    ] = None,
+    photo_dir: PhotoDir = None,
     url: DatabaseUrl = None,
 ) -> None:
     """Remove photo files no row refers to and files of uploads that died; restore the file of

@@ -16,6 +16,7 @@ import typer
 
 from psotrack.cli.db import DatabaseUrl, open_engine
 from psotrack.cli.number_options import whole_number
+from psotrack.cli.options import PhotoDir
 
 app = typer.Typer(help="Write progress reports (HTML or PDF).", no_args_is_help=True)
 
@@ -33,10 +34,6 @@ GeneratedAtOption = Annotated[
         "--generated-at",
         help="The date printed as the report's date (ISO 8601; default: now, UTC).",
     ),
-]
-PhotoDirOption = Annotated[
-    Path | None,
-    typer.Option("--photo-dir", help="The photo folder; default PSOTRACK_PHOTO_DIR."),
 ]
 
 
@@ -56,7 +53,7 @@ def patient(
     user: UserOption,
     file_format: FormatOption = "pdf",
     generated_at: GeneratedAtOption = None,
-    photo_dir: PhotoDirOption = None,
+    photo_dir: PhotoDir = None,
     url: DatabaseUrl = None,
 ) -> None:
     """One patient's progress report: status, scores over study days, where the improvement
