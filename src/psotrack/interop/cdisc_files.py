@@ -11,10 +11,7 @@ temporary name and renamed into place only when whole (the pattern of
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,11 +21,11 @@ from typing import Final
 import polars as pl
 
 from psotrack import __version__
-from psotrack.errors import Problem, PsotrackError, ValidationError
+from psotrack.errors import Problem, ValidationError
 from psotrack.interop.cdisc_adam import adam_datasets
 from psotrack.interop.cdisc_sdtm import sdtm_datasets
 from psotrack.interop.cdisc_specs import CdiscDataset
-from psotrack.interop.files import check_output_folder, neutralise_formulas
+from psotrack.interop.files import folder_written_whole, neutralise_formulas
 from psotrack.services.cohort_report import usual_day
 from psotrack.services.research_export import ResearchDataset
 from psotrack.services.research_tables import DateOption
@@ -167,18 +164,10 @@ def write_cdisc_export(
     export: CdiscExport, output: Path, progress: Callable[[str], None] | None = None
 ) -> tuple[str, ...]:
     """Write every data set (XPT and CSV), define.csv and README.txt into the new ``output``."""
-    check_output_folder(output)
-    parent = Path(os.path.abspath(output)).parent
-    try:
-        temporary = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".part", dir=parent))
-    except OSError as exc:
-        raise PsotrackError(
-            f"cannot write {output}: {exc.strerror or exc}; nothing written"
-        ) from None
     done = progress or (lambda _name: None)
     label = "SYNTHETIC DATA psotrack" if export.synthetic_patients else "psotrack CDISC export"
     files: list[str] = []
-    try:
+    with folder_written_whole(output) as temporary:
         for data in export.datasets:
             name = data.spec.name.lower()
             write_xpt(data, temporary / f"{name}.xpt", f"{label}: {data.spec.name}")
@@ -190,15 +179,6 @@ def write_cdisc_export(
         (temporary / README).write_text(readme(export), encoding="utf-8")
         done(README)
         files += [DEFINE, README]
-        os.rename(temporary, output)
-    except OSError as exc:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise PsotrackError(
-            f"cannot write {output}: {exc.strerror or exc}; nothing written"
-        ) from None
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return tuple(files)
 
 

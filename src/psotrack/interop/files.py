@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
@@ -149,4 +151,40 @@ def write_csv_atomically(frame: pl.DataFrame, path: Path) -> None:
         ) from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def folder_written_whole(output: Path) -> Iterator[Path]:
+    """A temporary folder beside ``output`` to write into; renamed to ``output`` when the block
+    ends normally, removed when it fails, so a folder export appears whole or not at all.
+
+    ``output`` is checked first (:func:`check_output_folder`); an operating-system error becomes
+    one line that says nothing was written, and an empty folder that gained content in the
+    meantime is refused as ``--output``.
+    """
+    check_output_folder(output)
+    parent = Path(os.path.abspath(output)).parent
+    try:
+        temporary = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".part", dir=parent))
+    except OSError as exc:
+        raise PsotrackError(
+            f"cannot write {output}: {exc.strerror or exc}; nothing written"
+        ) from None
+    try:
+        yield temporary
+        try:
+            os.rename(temporary, output)
+        except OSError as exc:
+            if output.exists():
+                allowed = "a new or empty folder"
+                raise ValidationError("--output", str(output), allowed, "invalid") from exc
+            raise
+    except OSError as exc:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise PsotrackError(
+            f"cannot write {output}: {exc.strerror or exc}; nothing written"
+        ) from None
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
         raise

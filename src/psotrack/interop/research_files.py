@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,8 +21,8 @@ from typing import Any, Final
 import polars as pl
 
 from psotrack import __version__
-from psotrack.errors import Conflict, PsotrackError, ValidationError
-from psotrack.interop.files import check_output_folder, neutralise_formulas
+from psotrack.errors import Conflict, ValidationError
+from psotrack.interop.files import folder_written_whole, neutralise_formulas
 from psotrack.services.ages import OLDEST_GROUP
 from psotrack.services.research_export import (
     MAX_SHIFT_DAYS,
@@ -88,17 +85,9 @@ def write_research_export(
     ``progress`` is called with each file's name once it is written.
     """
     chosen = parse_file_format(file_format)
-    check_output_folder(output)
-    parent = Path(os.path.abspath(output)).parent
-    try:
-        temporary = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".part", dir=parent))
-    except OSError as exc:
-        raise PsotrackError(
-            f"cannot write {output}: {exc.strerror or exc}; nothing written"
-        ) from None
     done = progress or (lambda _name: None)
     files: list[str] = []
-    try:
+    with folder_written_whole(output) as temporary:
         for table in dataset.tables:
             name = f"{table.name}.{chosen.value}"
             _write_frame(table.frame, temporary / name, chosen)
@@ -117,15 +106,6 @@ def write_research_export(
         )
         files.append(MANIFEST)
         done(MANIFEST)
-        _publish(temporary, output)
-    except OSError as exc:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise PsotrackError(
-            f"cannot write {output}: {exc.strerror or exc}; nothing written"
-        ) from None
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return WrittenExport(output, tuple(files), sum(t.frame.height for t in dataset.tables))
 
 
@@ -154,18 +134,6 @@ def _copy_photo(photo: ResearchPhoto, target: Path) -> None:
         raise Conflict(f"the file of {photo.file_name} does not match its recorded hash")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(content)
-
-
-def _publish(temporary: Path, output: Path) -> None:
-    """Rename the finished folder into place (an empty folder at ``output`` is replaced)."""
-    try:
-        os.rename(temporary, output)
-    except OSError as exc:
-        if output.exists():
-            raise ValidationError(
-                "--output", str(output), "a new or empty folder", "invalid"
-            ) from exc
-        raise
 
 
 def research_manifest(dataset: ResearchDataset, file_format: FileFormat) -> dict[str, Any]:
