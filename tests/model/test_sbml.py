@@ -208,9 +208,11 @@ def test_sbml_events_reproduce_psotracks_treated_trajectory(schedule: str) -> No
     assert got[:, s.DIFFERENTIATED].min() < 0.9 * got[0, s.DIFFERENTIATED]
 
 
-def test_bad_initial_state_is_refused() -> None:
+def test_bad_initial_state_and_population_parameters_are_refused() -> None:
     with pytest.raises(ValidationError, match="initial='sick': plaque or healthy"):
         sbml.sbml_document(initial="sick")
+    with pytest.raises(ValidationError, match="parameters=3: one patient's"):
+        sbml.sbml_document(parameters=ModelParameters().broadcast(3))
 
 
 def test_cli_writes_the_file_whole_and_exit_2_on_bad_input(

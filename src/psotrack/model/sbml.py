@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Final
 
 import libsbml
+import numpy as np
 
 from psotrack.errors import PsotrackError, ValidationError
 from psotrack.model import states as s
@@ -319,6 +320,9 @@ def sbml_document(
     if initial not in INITIAL_STATES:
         raise ValidationError("initial", initial, " or ".join(INITIAL_STATES), kind="invalid")
     p = parameters if parameters is not None else ModelParameters()
+    rows = sorted({np.size(getattr(p, f.name)) for f in fields(p)} - {1})
+    if rows:
+        raise ValidationError("parameters", rows[0], "one patient's (scalar) parameters", "invalid")
     missing = [name for name in s.STATES if name not in RATE_LAWS]
     if missing:
         raise PsotrackError(f"SBML export: no rate law for the states {', '.join(missing)}")
