@@ -156,7 +156,9 @@ def test_sbml_right_hand_side_equals_psotrack_equations_at_random_points() -> No
         )
         odes = SbmlOdes(sbml.sbml_document(parameters=p))
         for _ in range(4):
-            inputs = SiteInputs(*(np.array([v]) for v in rng.uniform(0, 0.9, 5)))
+            inputs = SiteInputs(
+                *(np.array([v]) for v in rng.uniform(0, 0.9, len(fields(SiteInputs))))
+            )
             odes.constants.update({f.name: getattr(inputs, f.name)[0] for f in fields(SiteInputs)})
             y = published_state("plaque", p)[0] * rng.uniform(0.3, 1.7, s.N_STATES)
             y[[s.PARACRINE_SYSTEMIC, s.PARACRINE_LOCAL]] = rng.uniform(0, 5, 2)

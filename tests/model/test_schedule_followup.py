@@ -54,10 +54,13 @@ def test_trial_refuses_an_arm_whose_first_dose_is_after_the_last_visit() -> None
     (problem,) = caught.value.problems
     assert str(problem) == (
         "arm='uc-msc-iv:1e6/kg @30w': the first uc-msc-iv dose is on day 210, "
-        "after the last visit on day 182 (26 weeks of follow-up)"
+        "not before the last visit on day 182 (26 weeks of follow-up), so it would change nothing"
     )
     with pytest.raises(ValidationError, match="anti-il23 dose is on day 28"):
         power_estimate(["control", "anti-il23 x2 q4w @4w"], 2, 3, 1, 1)
+    # A first dose on the last visit day follows that visit's assessment: refused too.
+    with pytest.raises(ValidationError, match="ad-msc-pl dose is on day 28, not before"):
+        simulate_trial(["ad-msc-pl:1e6/kg @4w"], 2, 4, 1)
 
 
 def test_doses_partly_after_follow_up_are_allowed() -> None:
@@ -72,7 +75,7 @@ def test_cli_trial_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1] == (
         "error: arm='anti-il17 @10w': the first anti-il17 dose is on day 70, "
-        "after the last visit on day 56 (8 weeks of follow-up)"
+        "not before the last visit on day 56 (8 weeks of follow-up), so it would change nothing"
     )
     assert not (tmp_path / "out").exists()
 
@@ -81,7 +84,7 @@ def test_forecast_refuses_a_schedule_starting_after_its_last_week(tmp_path: Path
     patient = pl.DataFrame(
         {"patient_id": ["P1"] * 2, "visit": ["W0", "W2"], "day": [0, 14], "pasi": [20.0, 18.0]}
     )
-    with pytest.raises(ValidationError, match=r"on day 140, after the last visit on day 98"):
+    with pytest.raises(ValidationError, match=r"on day 140, not before the last visit on day 98"):
         forecast_patient(patient, "uc-msc-iv:1e6/kg @20w", weeks=12, particles=50)
     path = tmp_path / "p.csv"
     patient.write_csv(path)

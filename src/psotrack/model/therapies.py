@@ -129,11 +129,12 @@ def _doses(text: str, match: re.Match[str], amount: float) -> Doses:
 
 
 def late_first_doses(schedule: Schedule, last_day: float, follow_up: str) -> list[Problem]:
-    """One problem per component whose first dose falls after ``last_day`` (the last visit).
+    """One problem per component whose first dose is not before ``last_day`` (the last visit).
 
-    Such a component would change nothing that is reported, silently; doses that start within
-    the follow-up and continue after it are allowed (the ones after the last visit are never
-    simulated). ``follow_up`` names the window in the message, e.g. ``"26 weeks of follow-up"``.
+    Such a component would change nothing that is reported, silently (a dose on a visit day
+    follows that visit's assessment, solver.py). Doses that start before the last visit and
+    continue after it are allowed: the ones after it are never simulated. ``follow_up`` names
+    the window in the message, e.g. ``"26 weeks of follow-up"``.
     """
     components: list[tuple[str, Doses]] = []
     if (cell := schedule.cell_therapy) is not None:
@@ -145,12 +146,12 @@ def late_first_doses(schedule: Schedule, last_day: float, follow_up: str) -> lis
         Problem(
             "arm",
             schedule.text,
-            f"the first {name} dose is on day {doses.start:g}, after the last visit on day "
-            f"{last_day:g} ({follow_up})",
+            f"the first {name} dose is on day {doses.start:g}, not before the last visit on day "
+            f"{last_day:g} ({follow_up}), so it would change nothing",
             kind="invalid",
         )
         for name, doses in components
-        if doses.start > last_day
+        if doses.start >= last_day
     ]
 
 
