@@ -30,12 +30,12 @@ def export_sbml(
     ] = "plaque",
 ) -> None:
     """Write the model as SBML Level 3 Version 2 (COPASI, libRoadRunner …); outputs SIMULATED."""
-    from psotrack.interop.files import check_output_path
-    from psotrack.model.sbml import sbml_document, write_sbml
+    from psotrack.interop.files import check_output_path, write_text_atomically
+    from psotrack.model.sbml import sbml_document
 
     check_output_path(output)
     text = sbml_document(schedule, initial)  # a bad schedule or state stops here (exit 2)
-    write_sbml(output, text)
+    write_text_atomically(text, output)
     typer.echo(
         f"wrote {output} (SBML L3V2, schedule {schedule!r}, from the {initial} state): "
         "a research model, every output simulated",

@@ -22,10 +22,7 @@ between-patient parts of psotrack (virtual population, observation noise) are no
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Final
 
 import libsbml
@@ -387,21 +384,3 @@ def sbml_document(
 
     text: str = libsbml.writeSBMLToString(document)
     return text
-
-
-def write_sbml(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    folder = Path(os.path.abspath(path)).parent
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise PsotrackError(
-            f"cannot write {path}: {exc.strerror or exc}; nothing written"
-        ) from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
