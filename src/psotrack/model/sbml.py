@@ -27,6 +27,7 @@ from typing import Final
 
 import libsbml
 import numpy as np
+import numpy.typing as npt
 
 from psotrack.errors import PsotrackError, ValidationError
 from psotrack.model import states as s
@@ -34,6 +35,8 @@ from psotrack.model.equations import SiteInputs
 from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD, ModelParameters
 from psotrack.model.solver import Dosing, published_state
 from psotrack.model.therapies import Schedule, build_inputs, parse_schedule
+
+FloatArray = npt.NDArray[np.float64]
 
 SBML_LEVEL: Final = 3
 SBML_VERSION: Final = 2
@@ -283,6 +286,62 @@ def _annotate(model: libsbml.Model) -> None:
     _check(model.addCVTerm(term), "the model's MIRIAM annotation")
 
 
+def _species(model: libsbml.Model, y0: FloatArray) -> None:
+    skin = model.createCompartment()
+    skin.setId("skin")
+    skin.setSpatialDimensions(2.0)
+    skin.setSize(1.0)
+    skin.setUnits("mm2")
+    skin.setConstant(True)
+    skin.setSBOTerm(_SBO_COMPARTMENT)
+    _notes(skin, "<p>1 mm² of epidermis at one plaque (or healthy skin)</p>")
+    for index, name in enumerate(s.STATES):
+        species = model.createSpecies()
+        _check(species.setId(name), name)
+        species.setCompartment("skin")
+        species.setInitialConcentration(float(y0[index]))
+        species.setHasOnlySubstanceUnits(False)
+        species.setBoundaryCondition(False)
+        species.setConstant(False)
+        species.setSubstanceUnits("item" if "cells/mm²" in s.STATE_INFO[name] else "dimensionless")
+        _notes(species, f"<p>{s.STATE_INFO[name]}</p>")
+
+
+def _parameters(model: libsbml.Model, p: ModelParameters, inputs: SiteInputs) -> None:
+    defaults = ModelParameters()
+    for f in fields(ModelParameters):
+        value = float(getattr(p, f.name))
+        note = f"default {float(getattr(defaults, f.name)):g}; see psotrack docs/model.md section 4"
+        _parameter(model, f.name, value, note, PARAMETER_UNITS.get(f.name))
+    for name, (value, note) in CONSTANTS.items():
+        _parameter(model, name, value, note, PARAMETER_UNITS.get(name))
+    for f in fields(SiteInputs):
+        value = float(getattr(inputs, f.name)[0])
+        _parameter(
+            model, f.name, value, f"site input from the schedule ({f.name})", "dimensionless"
+        )
+    for term in DERIVED:
+        _parameter(model, term.id, None, term.note, PARAMETER_UNITS.get(term.id))
+        assignment = model.createInitialAssignment()
+        assignment.setSymbol(term.id)
+        _check(assignment.setMath(_math(term.formula, term.id)), term.id)
+
+
+def _rules(model: libsbml.Model) -> None:
+    for term in ASSIGNMENTS:
+        par = model.createParameter()
+        _check(par.setId(term.id), term.id)
+        par.setConstant(False)
+        _notes(par, f"<p>{term.note}</p>")
+        rule = model.createAssignmentRule()
+        rule.setVariable(term.id)
+        _check(rule.setMath(_math(term.formula, term.id)), term.id)
+    for name in s.STATES:
+        rule = model.createRateRule()
+        rule.setVariable(name)
+        _check(rule.setMath(_math(RATE_LAWS[name].formula, name)), f"the rate law of {name}")
+
+
 def _dose_events(model: libsbml.Model, dosing: Dosing) -> None:
     for k, day in enumerate(dosing.days.tolist()):
         for j, pool in enumerate(Dosing.POOLS):
@@ -324,7 +383,6 @@ def sbml_document(
     if missing:
         raise PsotrackError(f"SBML export: no rate law for the states {', '.join(missing)}")
     inputs, dosing = build_inputs([sched])
-    y0 = published_state(initial, p)[0]
 
     document = libsbml.SBMLDocument(SBML_LEVEL, SBML_VERSION)
     model = document.createModel()
@@ -333,54 +391,9 @@ def sbml_document(
     _notes(model, MODEL_NOTE.format(schedule=sched.text, initial=initial))
     _annotate(model)
     _units(model)
-    skin = model.createCompartment()
-    skin.setId("skin")
-    skin.setSpatialDimensions(2.0)
-    skin.setSize(1.0)
-    skin.setUnits("mm2")
-    skin.setConstant(True)
-    skin.setSBOTerm(_SBO_COMPARTMENT)
-    _notes(skin, "<p>1 mm² of epidermis at one plaque (or healthy skin)</p>")
-
-    for index, name in enumerate(s.STATES):
-        species = model.createSpecies()
-        _check(species.setId(name), name)
-        species.setCompartment("skin")
-        species.setInitialConcentration(float(y0[index]))
-        species.setHasOnlySubstanceUnits(False)
-        species.setBoundaryCondition(False)
-        species.setConstant(False)
-        species.setSubstanceUnits("item" if "cells/mm²" in s.STATE_INFO[name] else "dimensionless")
-        _notes(species, f"<p>{s.STATE_INFO[name]}</p>")
-
-    defaults = ModelParameters()
-    for f in fields(ModelParameters):
-        value = float(getattr(p, f.name))
-        note = f"default {float(getattr(defaults, f.name)):g}; see psotrack docs/model.md section 4"
-        _parameter(model, f.name, value, note, PARAMETER_UNITS.get(f.name))
-    for name, (value, note) in CONSTANTS.items():
-        _parameter(model, name, value, note, PARAMETER_UNITS.get(name))
-    for f in fields(SiteInputs):
-        value = float(getattr(inputs, f.name)[0])
-        _parameter(model, f.name, value, f"site input from the schedule ({f.name})")
-    for term in DERIVED:
-        _parameter(model, term.id, None, term.note, PARAMETER_UNITS.get(term.id))
-        assignment = model.createInitialAssignment()
-        assignment.setSymbol(term.id)
-        _check(assignment.setMath(_math(term.formula, term.id)), term.id)
-    for term in ASSIGNMENTS:
-        par = model.createParameter()
-        _check(par.setId(term.id), term.id)
-        par.setConstant(False)
-        _notes(par, f"<p>{term.note}</p>")
-        rule = model.createAssignmentRule()
-        rule.setVariable(term.id)
-        _check(rule.setMath(_math(term.formula, term.id)), term.id)
-    for name in s.STATES:
-        rule = model.createRateRule()
-        rule.setVariable(name)
-        _check(rule.setMath(_math(RATE_LAWS[name].formula, name)), f"the rate law of {name}")
+    _species(model, published_state(initial, p)[0])
+    _parameters(model, p, inputs)
+    _rules(model)
     _dose_events(model, dosing)
-
     text: str = libsbml.writeSBMLToString(document)
     return text
