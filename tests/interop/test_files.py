@@ -1,16 +1,18 @@
 """Files in and out: one check of every output path, one CSV writer that neutralises formulas."""
 
+import os
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from psotrack.errors import ValidationError
+from psotrack.errors import PsotrackError, ValidationError
 from psotrack.interop.files import (
     check_output_path,
     neutralise_formulas,
     read_csv_text,
     write_csv_atomically,
+    write_text_atomically,
 )
 
 
@@ -77,3 +79,18 @@ def test_header_only_csv_is_refused(tmp_path):
     path.write_text("a,b\n")
     with pytest.raises(ValidationError, match="at least one data row"):
         read_csv_text(path)
+
+
+def test_text_is_written_whole_or_the_old_file_is_kept(tmp_path, monkeypatch):
+    path = tmp_path / "model.xml"
+    write_text_atomically("<sbml/>\n", path)
+    assert path.read_text(encoding="utf-8") == "<sbml/>\n"
+
+    def fail(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(PsotrackError, match="No space left on device; nothing written"):
+        write_text_atomically("<sbml>new</sbml>\n", path)
+    assert path.read_text(encoding="utf-8") == "<sbml/>\n"  # the old file, untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["model.xml"]  # no temporary file left

@@ -33,6 +33,7 @@ def create_app() -> typer.Typer:
         exports,
         forecast,
         imports,
+        model,
         photos,
         reports,
         score,
@@ -64,6 +65,7 @@ def create_app() -> typer.Typer:
         serve,
         exports,
         reports,
+        model,
     ):
         group.register(app)
     return app

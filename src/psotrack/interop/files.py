@@ -13,10 +13,10 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 import polars as pl
 
@@ -138,11 +138,22 @@ def write_csv_atomically(frame: pl.DataFrame, path: Path) -> None:
     never a half-written one.
     """
     check_output_path(path)
+    _write_whole(path, lambda handle: neutralise_formulas(frame).write_csv(handle))
+
+
+def write_text_atomically(text: str, path: Path) -> None:
+    """Write UTF-8 text (an SBML model, a README) whole or not at all, as the CSV writer does."""
+    check_output_path(path)
+    _write_whole(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def _write_whole(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Run ``write`` on a temporary file beside ``path``, then rename it to ``path``."""
     folder = Path(os.path.abspath(path)).parent
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
-            neutralise_formulas(frame).write_csv(handle)
+            write(handle)
         os.replace(temporary, path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)

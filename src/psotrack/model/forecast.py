@@ -69,7 +69,7 @@ from psotrack.model.population import (
     build_population,
     simulate_sites,
 )
-from psotrack.model.therapies import HORIZON_DAYS, Schedule, parse_schedule
+from psotrack.model.therapies import HORIZON_DAYS, Schedule, late_first_doses, parse_schedule
 
 FloatArray = npt.NDArray[np.float64]
 Course = Literal["ahead", "on", "behind", "unassessable"]
@@ -327,6 +327,9 @@ def forecast_patient(
     record = patient if isinstance(patient, PatientRecord) else patient_record(patient)
     sched = parse_schedule(schedule) if isinstance(schedule, str) else schedule
     _check_arguments(weeks, particles if prior is None else len(prior))
+    last_week = int(record.day.max(initial=0)) // 7 + weeks
+    if late := late_first_doses(sched, 7 * last_week, f"the forecast ends at week {last_week}"):
+        raise ValidationError(problems=late)
     prior_seed, target_seed, band_seed = np.random.SeedSequence(seed).spawn(3)
     if prior is None:
         prior = draw_prior(particles, int(prior_seed.generate_state(1)[0]))

@@ -32,7 +32,7 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from psotrack.errors import ValidationError
+from psotrack.errors import Problem, ValidationError
 from psotrack.model.equations import MAX_TOPICAL, SiteInputs
 from psotrack.model.solver import Dosing
 
@@ -67,6 +67,8 @@ _CELL = re.compile(
 )
 _BLOCKER = re.compile(rf"anti-(?P<target>il17|il23)(?::(?P<dose>{_NUMBER}))?{_TIMING}", re.ASCII)
 _TOPICAL = re.compile(rf"topical(?::(?P<fraction>{_NUMBER}))?", re.ASCII)
+#: Components are joined by "+", except the sign of an exponent ("1.5e+06": digit, e, +).
+_JOIN = re.compile(r"(?<![0-9]e)\+", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,33 @@ def _doses(text: str, match: re.Match[str], amount: float) -> Doses:
     return Doses(amount, count, every, start)
 
 
+def late_first_doses(schedule: Schedule, last_day: float, follow_up: str) -> list[Problem]:
+    """One problem per component whose first dose is not before ``last_day`` (the last visit).
+
+    Such a component would change nothing that is reported, silently (a dose on a visit day
+    follows that visit's assessment, solver.py). Doses that start before the last visit and
+    continue after it are allowed: the ones after it are never simulated. ``follow_up`` names
+    the window in the message, e.g. ``"26 weeks of follow-up"``.
+    """
+    components: list[tuple[str, Doses]] = []
+    if (cell := schedule.cell_therapy) is not None:
+        route = "iv" if cell.route == "iv" else "pl"
+        components.append((f"{cell.source}-{route}", cell.doses))
+    if (blocker := schedule.blocker) is not None:
+        components.append((f"anti-{blocker.target}", blocker.doses))
+    return [
+        Problem(
+            "arm",
+            schedule.text,
+            f"the first {name} dose is on day {doses.start:g}, not before the last visit on day "
+            f"{last_day:g} ({follow_up}), so it would change nothing",
+            kind="invalid",
+        )
+        for name, doses in components
+        if doses.start >= last_day
+    ]
+
+
 def parse_schedule(text: str) -> Schedule:
     """Parse an arm such as ``"uc-msc-iv:1e6/kg x3 q4w"`` or ``"control"``.
 
@@ -142,7 +171,7 @@ def parse_schedule(text: str) -> Schedule:
     cell: CellTherapy | None = None
     blocker: Blocker | None = None
     topical = 0.0
-    for part in (piece.strip() for piece in clean.split("+")):
+    for part in (piece.strip() for piece in _JOIN.split(clean)):
         if (m := _CELL.fullmatch(part)) is not None:
             if m["source"] not in SOURCE_POTENCY:
                 known = ", ".join(SOURCE_POTENCY)

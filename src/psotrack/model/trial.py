@@ -29,7 +29,7 @@ from psotrack.model.population import (
 )
 from psotrack.model.population import simulate_arm as simulate_population_arm
 from psotrack.model.solver import published_state, simulate
-from psotrack.model.therapies import Schedule, build_inputs, parse_schedule
+from psotrack.model.therapies import Schedule, build_inputs, late_first_doses, parse_schedule
 from psotrack.stats.proportions import proportion_interval
 
 #: Thresholds whose responder rates a simulated trial reports.
@@ -79,7 +79,13 @@ def _check_trial(arms: Sequence[str], n: int, weeks: int) -> list[Schedule]:
         problems.append(Problem("arms", list(arms), "each arm once", kind="invalid"))
     if problems:
         raise ValidationError(problems=problems)
-    return [parse_schedule(a) for a in arms]
+    schedules = [parse_schedule(a) for a in arms]
+    late = [
+        q for x in schedules for q in late_first_doses(x, 7 * weeks, f"{weeks} weeks of follow-up")
+    ]
+    if late:
+        raise ValidationError(problems=late)
+    return schedules
 
 
 def _arm_seeds(seed: int, n_arms: int) -> list[tuple[int, int]]:
