@@ -496,7 +496,7 @@ def _readings_loglik(
 def _reading_rows(record: PatientRecord) -> npt.NDArray[np.intp]:
     """Rows of every PASI reading but the baseline, in time order."""
     rows = np.flatnonzero(~np.isnan(record.pasi))
-    return rows[rows != record.baseline_index]
+    return np.asarray(rows[rows != record.baseline_index], dtype=np.intp)
 
 
 def _reading_z(
