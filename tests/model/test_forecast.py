@@ -126,7 +126,7 @@ def test_80_percent_band_covers_about_80_percent_of_held_out_visits(
 def test_predictive_check_rarely_flags_patients_who_follow_the_model(
     held_out: tuple[float, float, int],
 ) -> None:
-    # Threshold 0.01: about 0.4 of 40 expected; measured 0 here (1 of 100 and 2 of 100 with
+    # Threshold 0.01: about 0.4 of 40 expected; measured 1 here (1 of 100 and 2 of 100 with
     # 3 and 12 readings in docs/model.md §11). Binomial(40, 0.01) exceeds 2 with probability 0.008.
     assert held_out[2] <= 2
 
