@@ -106,3 +106,19 @@ def test_bad_schedule_and_missing_file_exit_2(
     assert "schedule" in capsys.readouterr().err
     missing = ["forecast", "--input", str(tmp_path / "none.csv"), "--schedule", SCHEDULE]
     assert main(missing) == 2
+
+
+def test_a_patient_past_the_model_is_warned_and_gets_no_band(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # PASI rising 20 → 40 in four weeks after cell therapy: the predictive check fails.
+    path = _csv(tmp_path, "P7,W0,0,20.0", "P7,W2,14,30.0", "P7,W4,28,40.0")
+    assert _forecast(path) == 0
+    out = capsys.readouterr().out
+    assert "warning: the model cannot explain this patient" in out
+    assert "withheld" in out
+    assert _forecast(path, "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["band_withheld"] is True and report["predictive_p"] < 0.01
+    assert "cannot explain" in report["warning"]
+    assert all(row["median"] is None for row in report["forecast"])

@@ -87,6 +87,9 @@ def forecast_json(result: Forecast) -> dict[str, Any]:
         else None,
         "particles": result.particles,
         "effective_sample_size": result.effective_sample_size,
+        "predictive_p": result.predictive_p,
+        "band_withheld": result.band_withheld,
+        "warning": result.warning,
         "seed": result.seed,
         "observed": result.observed.to_dicts(),
         "forecast": result.table.to_dicts(),
@@ -105,7 +108,10 @@ def render(result: Forecast) -> str:
             f": day {result.latest_day} PASI change {result.latest_change_pct:+.1f} % vs "
             f"expected {low:+.1f} % to {high:+.1f} % (10th–90th percentile, simulated)"
         )
-    lines += [f"course (simulated): {course}", "", "observed", "visit  day   PASI  change %"]
+    lines.append(f"course (simulated): {course}")
+    if result.warning is not None:
+        lines.append(f"warning: {result.warning}")
+    lines += ["", "observed", "visit  day   PASI  change %"]
     for row in result.observed.iter_rows(named=True):
         pasi = "   NA" if row["pasi"] is None else f"{row['pasi']:5.1f}"
         change = "" if row["change_pct"] is None else f"{row['change_pct']:+8.1f}"
@@ -117,8 +123,13 @@ def render(result: Forecast) -> str:
         "week  day  median   p10   p90   expected p10–p90",
     ]
     for row in result.table.iter_rows(named=True):
+        band = (
+            f"{'withheld':>19}"
+            if row["median"] is None
+            else f"{row['median']:7.1f} {row['p10']:5.1f} {row['p90']:5.1f}"
+        )
         lines.append(
-            f"{row['week']:>4} {row['day']:>4} {row['median']:7.1f} {row['p10']:5.1f} "
-            f"{row['p90']:5.1f}   {row['expected_p10']:5.1f}–{row['expected_p90']:.1f}"
+            f"{row['week']:>4} {row['day']:>4} {band}   "
+            f"{row['expected_p10']:5.1f}–{row['expected_p90']:.1f}"
         )
     return "\n".join(lines)

@@ -94,6 +94,14 @@ def trial(
             parser=decimal_number("--min-pasi"),
         ),
     ] = 10.0,
+    match_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--match-baseline",
+            help="Select patients so their baseline PASI follows 900 public (synthetic, CC0) "
+            "trial baselines (PSI 2021; Allen 2016 acceptance-rejection).",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a parallel-group trial; write trajectories, rates, plot and power (SIMULATED)."""
     from rich.console import Console
@@ -110,15 +118,28 @@ def trial(
         raise ValidationError("replicates", replicates, "1 or more simulated trials")
     console = Console(stderr=True)
     console.print("[bold]SIMULATED[/bold] — virtual patients; not a result about any therapy.")
+    if match_baseline:
+        console.print(
+            "Baseline PASI matched to 900 synthetic public baselines (PSI 2021, CC0) by "
+            "acceptance-rejection (Allen 2016); see docs/model.md section 8."
+        )
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("simulating arms", total=len(arm) + 2)
         result = simulate_trial(
-            arm, n, weeks, seed, min_pasi, on_arm=lambda _: progress.advance(task)
+            arm,
+            n,
+            weeks,
+            seed,
+            min_pasi,
+            on_arm=lambda _: progress.advance(task),
+            match_baseline=match_baseline,
         )
         power = None
         if replicates is not None:
             progress.update(task, description=f"power: {replicates} simulated trials")
-            power = power_estimate(arm, n, weeks, replicates, seed, min_pasi=min_pasi)
+            power = power_estimate(
+                arm, n, weeks, replicates, seed, min_pasi=min_pasi, match_baseline=match_baseline
+            )
         progress.advance(task)
         progress.update(task, description="writing files")
         _write_folder(result, power, output, min_pasi)

@@ -25,18 +25,22 @@ Method (documented; every number it gives is **simulated** and says nothing abou
    80 % of future observed visits.
 6. **Expected course**: the same particles weighted by the baseline alone (the prior population
    of the same baseline on the same schedule, unconditioned on later readings), same
-   percentiles. The latest reading after day 0 is **ahead** when
-   its percent change from baseline is below the expected 10th percentile, **behind** when
-   above the 90th, **on** otherwise (``unassessable`` without a reading after day 0).
-   ``expected_course`` holds the same percentiles at day 0, every reading's day and every
-   forecast week, to draw the band behind the measured PASI.
-7. **Cannot explain this patient.** Every particle's fit to the readings (all but the baseline)
-   is its root-mean-square z-score, ``z = (reading − particle PASI) / SD``; ``best_fit_z`` is
-   the best particle's. Above :data:`UNEXPLAINED_Z` (3: even the best-fitting virtual patient
-   misses the readings by more than three reading SDs on average) the model cannot explain the
-   patient, and :attr:`Forecast.warning` says so: the bands are then not to be read as the
-   patient's expected course (psotrack's choice of threshold; the effective sample size is not
-   used, as it falls with every reading even for a patient the model fits well).
+   percentiles. The latest reading after day 0 is **ahead**, **on** or **behind** by
+   :func:`psotrack.model.forecast_checks.course_of` (below the expected 10th percentile, between,
+   above the 90th; a reading of 0 is ahead where the expected 10th percentile is 0 but the median
+   is not, so that "ahead" stays reachable once the expected course reaches PASI 0);
+   ``unassessable`` without a reading after day 0. ``expected_course`` holds the same
+   percentiles at day 0, every reading's day and every forecast week, to draw the band behind
+   the measured PASI.
+7. **Safeguards** (:mod:`psotrack.model.forecast_checks`). An effective sample size of the
+   weights below :data:`~psotrack.model.forecast_checks.ESS_MIN` (10) is warned about (the band
+   rests on few virtual patients). A prequential predictive check places each reading after the
+   baseline in its predictive distribution given the earlier ones; a tail probability below
+   :data:`~psotrack.model.forecast_checks.PREDICTIVE_P_MIN` (0.01) means that the model cannot
+   explain the patient: the weekly band (``median, p10, p90``) is then **withheld** (null) and
+   :attr:`Forecast.warning` says why (psotrack's choice: no widening would be calibrated, and a
+   band from a model that does not fit looks as confident as a good one). ``best_fit_z``, the
+   best particle's root-mean-square z-score, is reported beside it.
 
 Reading noise: ``a = 1.0``, ``b = 0.10``. At PASI 8.8 this gives SD 1.9, the within-rater SD
 implied by the mean absolute difference of 2.2 points between two readings of the same rater
@@ -48,7 +52,7 @@ high PASI (Bozek A, Reich A. Adv Clin Exp Med 2017;26:851–856; An Bras Dermato
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +61,15 @@ import polars as pl
 from psotrack.endpoints import validate_assessments
 from psotrack.errors import Problem, ValidationError
 from psotrack.instruments.pasi_batch import pasi_batch
+from psotrack.model.forecast_checks import (
+    ESS_MIN,
+    PREDICTIVE_P_MIN,
+    Course,
+    course_of,
+    effective_sample_size,
+    is_unexplained,
+    predictive_p,
+)
 from psotrack.model.observation import (
     LAB_REFERENCE,
     observe_labs,
@@ -72,7 +85,6 @@ from psotrack.model.population import (
 from psotrack.model.therapies import HORIZON_DAYS, Schedule, late_first_doses, parse_schedule
 
 FloatArray = npt.NDArray[np.float64]
-Course = Literal["ahead", "on", "behind", "unassessable"]
 
 LABEL: Final = "SIMULATED forecast from a model; not a prediction of any therapy's effect"
 PASI_NOISE_FLOOR: Final = 1.0
@@ -95,8 +107,8 @@ COURSE_TEXT: Final[dict[str, str]] = {
     "behind": "behind the expected course",
     "unassessable": "not assessable yet (no PASI after day 0)",
 }
-#: Best particle's RMS z-score above which the model cannot explain the patient (step 7).
-UNEXPLAINED_Z: Final = 3.0
+#: The weekly band's columns, withheld (null) when the model cannot explain the patient (step 7).
+BAND_COLUMNS: Final = ("median", "p10", "p90")
 
 
 def pasi_noise_sd(pasi: npt.ArrayLike) -> FloatArray:
@@ -267,6 +279,7 @@ class Forecast:
     label: str = LABEL
     expected_course: pl.DataFrame | None = None
     best_fit_z: float | None = None
+    predictive_p: float | None = None
 
     @property
     def reading(self) -> str:
@@ -282,15 +295,47 @@ class Forecast:
         )
 
     @property
+    def unexplained(self) -> bool:
+        """Whether the posterior predictive check fails: the model cannot explain the patient."""
+        return is_unexplained(self.predictive_p)
+
+    @property
+    def too_few_particles(self) -> bool:
+        """Whether the effective sample size is below :data:`ESS_MIN` (step 7)."""
+        return self.effective_sample_size < ESS_MIN
+
+    @property
+    def band_withheld(self) -> bool:
+        """Whether the weekly band is withheld (null): the model cannot explain the patient."""
+        return self.unexplained
+
+    @property
     def warning(self) -> str | None:
         """Why the bands do not describe this patient (step 7), or ``None`` when the model fits."""
-        if self.best_fit_z is None or self.best_fit_z <= UNEXPLAINED_Z:
-            return None
-        return (
-            "the model cannot explain this patient: even the best-fitting simulated patient "
-            f"misses the PASI readings by {self.best_fit_z:.1f} reading SDs on average "
-            f"(more than {UNEXPLAINED_Z:g}); the expected course does not describe this patient"
-        )
+        reasons = []
+        if self.unexplained:
+            fit = "" if self.best_fit_z is None else (
+                f"; the best-fitting simulated patient misses them by {self.best_fit_z:.1f} "
+                "reading SDs on average"
+            )  # fmt: skip
+            reasons.append(
+                "the model cannot explain this patient: readings this far from what the "
+                f"simulated patients predicted from the earlier ones have probability "
+                f"{self.predictive_p:.2g} (predictive check, threshold {PREDICTIVE_P_MIN:g})"
+                f"{fit}; the forecast band is withheld and the expected course does not "
+                "describe this patient"
+            )
+        if self.too_few_particles:
+            reasons.append(
+                f"only {self.effective_sample_size:.1f} of {self.particles} simulated patients "
+                f"effectively fit the readings (fewer than {ESS_MIN:g}): "
+                + (
+                    "no band is given"
+                    if self.unexplained
+                    else "the band rests on too few to be trusted and may be too narrow"
+                )
+            )
+        return "; ".join(reasons) if reasons else None
 
     def summary(self) -> pl.DataFrame:
         """The weekly forecast table (every row simulated)."""
@@ -352,6 +397,10 @@ def forecast_patient(
     rows = np.searchsorted(sim_days, 7 * week_numbers)
     posterior = _bands(pasi[rows][:, _systematic_resample(weights, rng)], rng)
     expected = _bands(pasi[:, _systematic_resample(_normalised(base_loglik), rng)], rng)
+    ess = effective_sample_size(weights)
+    check_p = _predictive_check(record, sim_days, pasi, base_loglik)
+    if is_unexplained(check_p):
+        posterior[:] = np.nan  # step 7: no band rather than a confident wrong one
     table = pl.DataFrame(
         {
             "week": week_numbers.astype(np.int64),
@@ -364,7 +413,7 @@ def forecast_patient(
             "expected_p90": expected[rows, 2],
             "simulated": np.ones(weeks, dtype=bool),
         }
-    )
+    ).with_columns(pl.col(*BAND_COLUMNS).fill_nan(None))
     course, latest_day, latest_change, expected_change = _classify(
         record, baseline, sim_days, expected
     )
@@ -394,11 +443,12 @@ def forecast_patient(
         latest_day=latest_day,
         latest_change_pct=latest_change,
         expected_change_pct=expected_change,
-        effective_sample_size=float(1.0 / np.sum(weights**2)),
+        effective_sample_size=ess,
         particles=k,
         seed=seed,
         expected_course=expected_course,
         best_fit_z=_best_fit_z(record, sim_days, pasi),
+        predictive_p=check_p,
     )
 
 
@@ -446,6 +496,33 @@ def _readings_loglik(
     return loglik
 
 
+def _reading_rows(record: PatientRecord) -> npt.NDArray[np.intp]:
+    """Rows of every PASI reading but the baseline, in time order."""
+    rows = np.flatnonzero(~np.isnan(record.pasi))
+    return np.asarray(rows[rows != record.baseline_index], dtype=np.intp)
+
+
+def _reading_z(
+    record: PatientRecord, sim_days: npt.NDArray[np.int64], pasi: FloatArray
+) -> FloatArray:
+    """z-scores ``(readings, particles)`` of every PASI reading but the baseline (step 7)."""
+    rows = _reading_rows(record)
+    predicted = pasi[np.searchsorted(sim_days, np.maximum(record.day[rows], 0))]
+    return np.asarray((record.pasi[rows][:, None] - predicted) / pasi_noise_sd(predicted))
+
+
+def _predictive_check(
+    record: PatientRecord, sim_days: npt.NDArray[np.int64], pasi: FloatArray, log_prior: FloatArray
+) -> float | None:
+    """The prequential predictive tail probability of the PASI readings (step 7)."""
+    rows = _reading_rows(record)
+    predicted = pasi[np.searchsorted(sim_days, np.maximum(record.day[rows], 0))]
+    readings = record.pasi[rows]
+    loglik = _gauss_loglik(readings[:, None], predicted)
+    z = _reading_z(record, sim_days, pasi)
+    return predictive_p(readings, z, loglik, log_prior)
+
+
 def _best_fit_z(
     record: PatientRecord, sim_days: npt.NDArray[np.int64], pasi: FloatArray
 ) -> float | None:
@@ -453,28 +530,24 @@ def _best_fit_z(
 
     ``None`` when the baseline is the only reading (nothing to fit).
     """
-    rows = np.flatnonzero(~np.isnan(record.pasi))
-    rows = rows[rows != record.baseline_index]
-    if rows.size == 0:
+    z = _reading_z(record, sim_days, pasi)
+    if z.shape[0] == 0:
         return None
-    predicted = pasi[np.searchsorted(sim_days, np.maximum(record.day[rows], 0))]
-    z = (record.pasi[rows][:, None] - predicted) / pasi_noise_sd(predicted)
     return float(np.sqrt(np.mean(z * z, axis=0)).min())
 
 
 def _classify(
     record: PatientRecord, baseline: float, sim_days: npt.NDArray[np.int64], expected: FloatArray
 ) -> tuple[Course, int | None, float | None, tuple[float, float] | None]:
-    """Latest reading after day 0 against the expected course's 10th–90th percentile band."""
+    """Latest reading after day 0 against the expected course of its day (:func:`course_of`)."""
     after = np.flatnonzero((record.day > 0) & ~np.isnan(record.pasi))
     if after.size == 0:
         return "unassessable", None, None, None
     row = int(after[np.argmax(record.day[after])])
     day = int(record.day[row])
-    low, _, high = expected[int(np.searchsorted(sim_days, day))]
+    low, median, high = expected[int(np.searchsorted(sim_days, day))]
     change = 100.0 * (float(record.pasi[row]) - baseline) / baseline
     band = (float(100.0 * (low - baseline) / baseline), float(100.0 * (high - baseline) / baseline))
     # Compared as PASI readings (tenths), not as rounded-off percentages: same order, baseline > 0.
     reading = float(record.pasi[row])
-    course: Course = "ahead" if reading < low else "behind" if reading > high else "on"
-    return course, day, change, band
+    return course_of(reading, low, median, high), day, change, band

@@ -20,11 +20,13 @@ from scipy import stats as scipy_stats
 
 from psotrack.endpoints import derive_response_rates
 from psotrack.errors import Problem, ValidationError
+from psotrack.model.matching import matched_population
 from psotrack.model.observation import area_percent, sign_severity
 from psotrack.model.parameters import ModelParameters
 from psotrack.model.population import (
     BASELINE_AREA_MEDIAN,
     INJECTED_AREA_SHARE,
+    Population,
     build_population,
 )
 from psotrack.model.population import simulate_arm as simulate_population_arm
@@ -116,6 +118,16 @@ def visit_schedule(weeks: int) -> list[int]:
     return [7 * w for w in range(weeks + 1)]
 
 
+def _arm_population(
+    n: int, seed: int, min_pasi: float, typical: ModelParameters | None, match_baseline: bool
+) -> Population:
+    """An arm's patients; with ``match_baseline``, their baseline PASI follows the shipped real
+    distribution (:func:`psotrack.model.matching.matched_population`)."""
+    if match_baseline:
+        return matched_population(n, seed, min_pasi=min_pasi, typical=typical).population
+    return build_population(n, seed, min_pasi, typical)
+
+
 def simulate_trial(
     arms: Sequence[str],
     n: int,
@@ -125,6 +137,7 @@ def simulate_trial(
     typical: ModelParameters | None = None,
     on_arm: Callable[[str], None] | None = None,
     injected_area_share: float = INJECTED_AREA_SHARE,
+    match_baseline: bool = False,
 ) -> TrialResult:
     """Simulate ``n`` included patients (baseline PASI ≥ ``min_pasi``) per arm for ``weeks`` weeks.
 
@@ -135,6 +148,8 @@ def simulate_trial(
     arms), and ``simulated`` (always true). ``rates``: the columns of
     :func:`~psotrack.endpoints.derive_response_rates` plus ``endpoint`` (``PASI50`` …) and
     ``simulated``. ``on_arm`` is called with each arm's text once it is simulated.
+    ``match_baseline`` selects each arm's patients so that their baseline PASI follows the
+    shipped real distribution (Allen 2016 acceptance–rejection, :mod:`psotrack.model.matching`).
     """
     schedules = _check_trial(arms, n, weeks)
     days = visit_schedule(weeks)
@@ -142,7 +157,7 @@ def simulate_trial(
     for k, (sched, (pop_seed, lab_seed)) in enumerate(
         zip(schedules, _arm_seeds(seed, len(schedules)), strict=True)
     ):
-        population = build_population(n, pop_seed, min_pasi, typical)
+        population = _arm_population(n, pop_seed, min_pasi, typical, match_baseline)
         frame = simulate_population_arm(
             population, sched, days, lab_seed, injected_area_share=injected_area_share
         )
@@ -185,6 +200,7 @@ def power_estimate(
     min_pasi: float = 10.0,
     typical: ModelParameters | None = None,
     injected_area_share: float = INJECTED_AREA_SHARE,
+    match_baseline: bool = False,
 ) -> pl.DataFrame:
     """Share of ``replicates`` simulated trials where an arm differs from the reference arm.
 
@@ -195,6 +211,7 @@ def power_estimate(
     trials: all ``n × replicates`` patients of an arm are simulated in one vectorised run.
     Columns: ``arm, reference, n, weeks, threshold, alpha, replicates, significant, power,
     ci_low, ci_high`` (exact interval of the power estimate), ``test``, ``simulated``.
+    ``match_baseline`` as in :func:`simulate_trial`.
     """
     schedules = _check_trial(arms, n, weeks)
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
@@ -208,7 +225,7 @@ def power_estimate(
     for sched, (pop_seed, lab_seed) in zip(
         schedules, _arm_seeds(seed, len(schedules)), strict=True
     ):
-        population = build_population(n * replicates, pop_seed, min_pasi, typical)
+        population = _arm_population(n * replicates, pop_seed, min_pasi, typical, match_baseline)
         frame = simulate_population_arm(
             population, sched, [0, final], lab_seed, injected_area_share=injected_area_share
         )
