@@ -1,4 +1,4 @@
-"""Tests of the healthy-state stability check against independent computations (scipy, long runs)."""
+"""Tests of the healthy-state stability check against independent computations (scipy, long run)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def test_much_stronger_t_cell_recruitment_removes_the_healthy_state() -> None:
     strong = replace(ModelParameters(), t_cell_recruitment=55.0 * 1.5)
     found = healthy_state_stability(strong, 1)
     assert found.stable.tolist() == [False]
-    y = simulate(strong, published_state("healthy", strong), [1000], SiteInputs.untreated(1), None, 1)
+    y = simulate(
+        strong, published_state("healthy", strong), [1000], SiteInputs.untreated(1), None, 1
+    )
     assert sign_severity(y)["induration"][0, 0] > 0.9  # it falls into the plaque
 
 

@@ -1,4 +1,4 @@
-"""Tests of the Sobol analysis: a known answer (Ishigami), the populations it simulates, relations."""
+"""Sobol analysis tests: a known answer (Ishigami), the populations it simulates, relations."""
 
 from __future__ import annotations
 

@@ -50,14 +50,14 @@ class HealthyStability:
     state: FloatArray
     converged: npt.NDArray[np.bool_]
     induration: FloatArray
-    max_real_eigenvalue: FloatArray
+    max_real_eigenvalue: FloatArray  # NaN where Newton did not converge
 
     @property
     def stable(self) -> npt.NDArray[np.bool_]:
         """A stable healthy state exists (see the module's definition)."""
-        return np.asarray(
-            self.converged & (self.induration < HEALTHY_SEVERITY) & (self.max_real_eigenvalue < 0)
-        )
+        with np.errstate(invalid="ignore"):
+            negative = self.max_real_eigenvalue < 0
+        return np.asarray(self.converged & (self.induration < HEALTHY_SEVERITY) & negative)
 
     @property
     def share(self) -> float:
@@ -123,6 +123,7 @@ def healthy_state_stability(p: ModelParameters, n: int) -> HealthyStability:
     full = np.zeros((n, s.N_STATES))
     full[:, :CORE] = core
     eig = np.linalg.eigvals(core_jacobian(core, params)).real.max(axis=1)
+    eig = np.where(converged, eig, np.nan)  # no steady state found: no eigenvalue to report
     return HealthyStability(
         state=full,
         converged=converged,

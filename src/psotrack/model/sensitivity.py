@@ -89,9 +89,7 @@ class Factor:
 
 def _cv(parameter: str, low: float, high: float) -> Factor:
     current = KERATINOCYTE_CV if parameter == "keratinocyte" else VARIABILITY[parameter]
-    return Factor(
-        f"cv_{parameter}", "cv", parameter, low, high, f"population CV (now {current:g})"
-    )
+    return Factor(f"cv_{parameter}", "cv", parameter, low, high, f"population CV (now {current:g})")
 
 
 def _typical(parameter: str, low: float, high: float) -> Factor:
@@ -214,7 +212,8 @@ class CandidatePool:
         keratinocyte = rng.standard_normal(size)
         area = np.stack(
             [
-                BASELINE_AREA_MEDIAN[r] * lognormal_factor(rng.standard_normal(size), BASELINE_AREA_CV)
+                BASELINE_AREA_MEDIAN[r]
+                * lognormal_factor(rng.standard_normal(size), BASELINE_AREA_CV)
                 for r in REGIONS
             ],
             axis=1,
