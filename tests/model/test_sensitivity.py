@@ -122,3 +122,14 @@ def test_cell_therapy_factors_do_not_act_on_the_blocker_relapse() -> None:
         & summary["factor"].str.contains("paracrine|msc_").cast(bool)
     )
     assert msc.height == 7 and (msc["ST"] == 0).all()
+
+
+def test_a_wider_spread_of_t_cell_recruitment_lowers_the_six_month_response() -> None:
+    # The review: CV 5 % → 30 % moved the 6-month UC-MSC PASI 40 from 38 % to 23 % (n = 300).
+    # Here two seeds of 40 patients, the same draws at both CVs (common random numbers).
+    k = [f.name for f in FACTORS].index("cv_t_cell_recruitment")
+    values = np.repeat(CURRENT, 2, axis=0)
+    values[:, k] = [0.05, 0.30]
+    found = [population_outputs(values, 40, seed)["pasi40_m6"] for seed in (1, 2)]
+    narrow, wide = np.mean(found, axis=0)
+    assert wide < narrow - 0.1

@@ -1,10 +1,10 @@
 """Global sensitivity of simulated population rates: Sobol indices (SALib) over uncertain inputs.
 
-Method (Saltelli A, et al. Comput Phys Commun 2010;181:259–270, as implemented by SALib: Herman J,
-Usher W. J Open Source Softw 2017;2:97): :data:`FACTORS` are sampled uniformly within their
-bounds by SALib's Sobol' sequence with Saltelli's scheme (``N·(D + 2)`` samples for first-order
-and total indices), and SALib's ``sobol.analyze`` gives each factor's first-order index ``S1`` and
-total index ``ST`` with bootstrap 95 % confidence intervals.
+Method (Saltelli A, et al. Comput Phys Commun 2010;181:259–270, as implemented by SALib 1.6:
+Herman J, Usher W. J Open Source Softw 2017;2:97): :data:`FACTORS` are sampled uniformly within
+their bounds by SALib's Sobol' sequence with Saltelli's scheme (``N·(D + 2)`` samples for
+first-order and total indices), and SALib's ``sobol.analyze`` gives each factor's first-order
+index ``S1`` and total index ``ST`` with bootstrap 95 % confidence intervals.
 
 Each sample is a **virtual population**, since the outputs are population rates. Common random
 numbers: one pool of candidate patients is drawn once per seed (standard-normal draws per varied

@@ -94,7 +94,7 @@ def bistability_chart(frame: pl.DataFrame) -> str:
         ax.set_xlabel("T-cell recruitment factor (patient value / typical value, ratio)")
         ax.set_ylabel("keratinocyte proliferation factor (ratio)")
         ax.set_title("SIMULATED — bistability map of the virtual patients", loc="left")
-        ax.legend(loc="upper right")
+        ax.legend(loc="upper right", scatterpoints=1)
         return svg_text(figure)
 
 
