@@ -20,6 +20,7 @@ def test_writes_sobol_bistability_and_a_self_contained_report(tmp_path: Path) ->
     assert _run(out) == 0
     assert {p.name for p in out.iterdir()} == {
         "sobol.csv",
+        "samples.csv",
         "bistability.csv",
         "report.html",
         "README.txt",
@@ -31,6 +32,8 @@ def test_writes_sobol_bistability_and_a_self_contained_report(tmp_path: Path) ->
         "pasi40_m6",
         "relapse_days",
     }
+    samples = pl.read_csv(out / "samples.csv")
+    assert samples.height == sobol["samples"][0] and samples["simulated"].all()
     bistability = pl.read_csv(out / "bistability.csv")
     assert bistability.height == 6 and bistability["simulated"].all()
     page = (out / "report.html").read_text(encoding="utf-8")

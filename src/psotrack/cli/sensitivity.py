@@ -29,6 +29,7 @@ Command: psotrack simulate sensitivity --n {n} --samples {samples} --seed {seed}
 Files
 - sobol.csv: first-order (S1) and total (ST) Sobol indices per output and uncertain input,
   with SALib's 95 % bootstrap intervals; simulated = true.
+- samples.csv: one row per Sobol sample (a virtual population): its input values and outputs.
 - bistability.csv: per virtual patient (build_population(n, seed)), the T-cell recruitment and
   keratinocyte factors, baseline PASI and whether a stable healthy steady state exists.
 - report.html: the same as charts and tables, one self-contained page.
@@ -92,6 +93,7 @@ def sensitivity(
         progress.update(task, description="writing files")
         with folder_written_whole(output) as folder:
             write_csv_atomically(result.summary(), folder / "sobol.csv")
+            write_csv_atomically(result.sample_frame(), folder / "samples.csv")
             write_csv_atomically(bistability, folder / "bistability.csv")
             page = render_report(result, bistability, seconds)
             (folder / "report.html").write_text(page, encoding="utf-8")

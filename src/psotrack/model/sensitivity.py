@@ -143,6 +143,13 @@ class SobolResult:
         """Model evaluations: samples × virtual patients (each patient one integrated row)."""
         return int(self.samples.shape[0]) * self.n
 
+    def sample_frame(self) -> pl.DataFrame:
+        """One row per sample (virtual population): its input values and its outputs."""
+        columns = {f.name: self.samples[:, k] for k, f in enumerate(self.factors)}
+        return pl.DataFrame(
+            {"sample": np.arange(1, self.samples.shape[0] + 1), **columns, **self.outputs}
+        ).with_columns(pl.lit(True).alias("simulated"))
+
     def summary(self) -> pl.DataFrame:
         """One row per output and factor: ``S1``, ``ST`` and their 95 % intervals (± conf)."""
         rows = []
@@ -269,7 +276,10 @@ def _chunk_outputs(
     keep_grid = keep.reshape(count, size)
     chosen = keep_grid & (np.cumsum(keep_grid, axis=1) <= n)
     if not chosen.any(axis=1).all():
-        raise PsotrackError("a sensitivity sample included no virtual patient; widen the pool")
+        raise PsotrackError(
+            "a sensitivity sample included no virtual patient (no candidate kept a plaque "
+            "with PASI at least min_pasi)"
+        )
     rows = np.flatnonzero(chosen.ravel())
     sample = rows // size
     sub = replace(p, **{k: np.asarray(v)[rows] for k, v in vars(p).items()})

@@ -16,7 +16,7 @@ import polars as pl
 from psotrack.model.bistability import healthy_state_stability
 from psotrack.model.parameters import ModelParameters
 from psotrack.model.population import Population
-from psotrack.model.sensitivity import OUTPUTS, SobolResult
+from psotrack.model.sensitivity import OUTPUTS, FloatArray, SobolResult
 from psotrack.reports.document import svg_uri
 from psotrack.reports.figures import OKABE_ITO, drawing, svg_text
 
@@ -112,6 +112,11 @@ def _table(frame: pl.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _spread(values: FloatArray) -> str:
+    low, mid, high = np.percentile(values, [0, 50, 100])
+    return f"median {mid:.3g} (range {low:.3g}–{high:.3g})"
+
+
 def render_report(result: SobolResult, bistability: pl.DataFrame, seconds: float) -> str:
     """The self-contained HTML report of a Sobol run and a bistability map (all SIMULATED)."""
     summary = result.summary()
@@ -125,7 +130,10 @@ def render_report(result: SobolResult, bistability: pl.DataFrame, seconds: float
             "what": [f.note for f in result.factors],
         }
     )
-    outputs = "".join(f"<li><b>{k}</b>: {html.escape(v)}</li>" for k, v in OUTPUTS.items())
+    outputs = "".join(
+        f"<li><b>{k}</b>: {html.escape(v)}; over the samples {_spread(result.outputs[k])}</li>"
+        for k, v in OUTPUTS.items()
+    )
     charts = "".join(
         f'<h3>{html.escape(name)}</h3><img alt="Sobol indices of {name} (simulated)" '
         f'src="{svg_uri(indices_chart(summary, name))}">'
