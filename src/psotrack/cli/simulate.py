@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
+from psotrack.cli import sensitivity
 from psotrack.cli.number_options import decimal_number, whole_number
 from psotrack.cli.number_options import seed as seed_option
 from psotrack.errors import ValidationError
@@ -63,6 +64,7 @@ def register(app: typer.Typer) -> None:
     )
     group.command("trial")(trial)
     group.command("calibrate")(calibrate)
+    sensitivity.register(group)
     app.add_typer(group, name="simulate")
 
 

@@ -59,7 +59,7 @@ VARIABILITY: Final = {
 }
 #: One factor, CV 3 %, scales all four published keratinocyte proliferation constants together.
 KERATINOCYTE_CV: Final = 0.03
-_KERATINOCYTE_RATES: Final = ("sc_proliferation", "ta_from_sc", "ta_proliferation", "d_from_ta")
+KERATINOCYTE_RATES: Final = ("sc_proliferation", "ta_from_sc", "ta_proliferation", "d_from_ta")
 BASELINE_AREA_MEDIAN: Final = {
     "head": 15.0,
     "upper_limbs": 15.0,
@@ -93,9 +93,14 @@ class Population:
         return np.arange(1, len(self) + 1, dtype=np.int64)
 
 
+def lognormal_factor(z: FloatArray, cv: float | FloatArray) -> FloatArray:
+    """``exp(σ·z)`` with ``σ = √ln(1 + CV²)``: a log-normal factor of median 1 and CV ``cv``."""
+    sigma = np.sqrt(np.log1p(np.square(cv)))
+    return np.asarray(np.exp(sigma * z), dtype=np.float64)
+
+
 def _lognormal(rng: np.random.Generator, cv: float, n: int) -> FloatArray:
-    sigma = np.sqrt(np.log1p(cv * cv))
-    return np.asarray(np.exp(sigma * rng.standard_normal(n)), dtype=np.float64)
+    return lognormal_factor(rng.standard_normal(n), cv)
 
 
 def _candidates(
@@ -107,7 +112,7 @@ def _candidates(
         for name, cv in VARIABILITY.items()
     }
     factor = _lognormal(rng, KERATINOCYTE_CV, n)
-    for name in _KERATINOCYTE_RATES:
+    for name in KERATINOCYTE_RATES:
         varied[name] = np.asarray(getattr(p, name)) * factor
     area = np.stack(
         [BASELINE_AREA_MEDIAN[r] * _lognormal(rng, BASELINE_AREA_CV, n) for r in REGIONS], 1
@@ -124,6 +129,28 @@ def _concat(parts: Sequence[ModelParameters]) -> ModelParameters:
     return replace(
         parts[0], **{k: np.concatenate([np.asarray(getattr(q, k)) for q in parts]) for k in names}
     )
+
+
+def settle_and_include(
+    p: ModelParameters, area: FloatArray, min_pasi: float
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Each candidate's untreated plaque state, induration, PASI and inclusion (module notes).
+
+    ``p`` holds one value per candidate (rows of ``area``); returns the states after
+    :data:`SETTLE_DAYS` days, the induration severity, the baseline PASI (0 where not settled)
+    and whether the candidate is included (a settled plaque with PASI ≥ ``min_pasi``).
+    """
+    m = area.shape[0]
+    untreated = SiteInputs.untreated(m)
+    y0 = published_state("plaque", p, m)
+    y = integrate(p, y0, [SETTLE_DAYS], untreated, steps_per_day=1)[0]
+    rate = np.abs(rhs(0.0, y, p, untreated)) / np.maximum(y, 1.0)
+    induration = sign_severity(y)["induration"]
+    settled = (rate[:, : s.VASCULAR + 1].max(axis=1) < _SETTLED) & (induration > 0.5)
+    pasi = np.zeros(m)
+    if settled.any():
+        pasi[settled] = observe_pasi(y[settled], induration[settled], area[settled])
+    return y, induration, pasi, settled & (pasi >= min_pasi)
 
 
 def build_population(
@@ -145,16 +172,7 @@ def build_population(
     for _ in range(max_rounds):
         m = max(16, int(1.5 * (n - found)))
         p, area = _candidates(typical, m, rng)
-        untreated = SiteInputs.untreated(m)
-        y0 = published_state("plaque", p, m)
-        y = integrate(p, y0, [SETTLE_DAYS], untreated, steps_per_day=1)[0]
-        rate = np.abs(rhs(0.0, y, p, untreated)) / np.maximum(y, 1.0)
-        induration = sign_severity(y)["induration"]
-        settled = (rate[:, : s.VASCULAR + 1].max(axis=1) < _SETTLED) & (induration > 0.5)
-        pasi = np.zeros(m)
-        if settled.any():
-            pasi[settled] = observe_pasi(y[settled], induration[settled], area[settled])
-        keep = settled & (pasi >= min_pasi)
+        y, induration, pasi, keep = settle_and_include(p, area, min_pasi)
         kept.append((_take(p, keep), y[keep], area[keep], induration[keep], pasi[keep]))
         found += int(keep.sum())
         if found >= n:
