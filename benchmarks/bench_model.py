@@ -204,8 +204,8 @@ def bench_calibration(console: Console, n: int, walkers: int, steps: int, draws:
     for row in propagated.iter_rows(named=True):
         if row["simulated_rate"] is not None:
             console.print(
-                f"  {row['target']} ({row['role']}): {row['simulated']}, 95 % posterior "
-                f"predictive {100 * row['simulated_low']:.1f}–{100 * row['simulated_high']:.1f} %"
+                f"  {row['target']} ({row['role']}): {row['simulated']}, 95 % propagated"
+                f" {100 * row['simulated_low']:.1f}–{100 * row['simulated_high']:.1f} %"
                 f", met {row['met']}"
             )
     console.print(f"calibration part: {grid_s + fit_s + report_s:.0f} s in all (SIMULATED)")

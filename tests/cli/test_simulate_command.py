@@ -111,7 +111,7 @@ def test_calibrate_fit_honours_n_and_seed_and_propagates_the_posterior(
     printed = capsys.readouterr().out
     assert "posterior: n = 12 virtual patients, seed 5, 4 walkers × 1 steps" in printed
     assert "16 model evaluations" in printed  # 2 groups × 4 walkers × (1 + 1)
-    assert "posterior predictive" in printed and "paracrine_ec50" in printed
+    assert "95 % propagated" in printed and "paracrine_ec50" in printed
 
 
 @pytest.mark.parametrize(

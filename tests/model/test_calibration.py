@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from psotrack.errors import ValidationError
@@ -160,12 +161,15 @@ def test_propagated_interval_pools_draws_and_binomial_sampling() -> None:
     rng = np.random.default_rng(1)
     # Two draws, rates 0.1 and 0.5 of 10 000: the 2.5 % quantile of the 50/50 mixture is the
     # 5 % quantile of the lower component, 0.1 − 1.645·√(0.1·0.9/10⁴) = 0.09507; the 97.5 %
-    # one is 0.5 + 1.645·√(0.25/10⁴) = 0.50822 (normal approximation, error < 0.001).
+    # one is 0.5 + 1.645·√(0.25/10⁴) = 0.50822 (normal approximation of each Beta, < 0.001).
     low, high = propagated_interval(
         [Measure(1000, 10_000), Measure(5000, 10_000)], rng, replicates=20_000
     )
     assert (low, high) == pytest.approx((0.09507, 0.50822), abs=1e-3)
-    # A value (drift) has no binomial part: the quantiles over draws.
+    # One draw of 0/300 does not collapse to 0–0: the Jeffreys Beta(½, 300½) quantiles.
+    one = propagated_interval([Measure(0, 300)], rng, replicates=200_000)
+    assert one == pytest.approx(stats.beta.ppf([0.025, 0.975], 0.5, 300.5), abs=2e-4)
+    # A value (drift) has no sampling part: the quantiles over draws.
     values = [Measure(value=float(v)) for v in range(41)]
     assert propagated_interval(values, rng) == pytest.approx((1.0, 39.0))
 
@@ -203,10 +207,14 @@ def test_report_with_draws_widens_rates_by_the_posterior() -> None:
     ]
     report = calibration_report(n=30, seed=3, targets=targets, draws=draws)
     alone = [calibration_report(replace(ModelParameters(), **d), 30, 3, targets) for d in draws]
-    rates = sorted(float(r.row(1, named=True)["simulated_rate"]) for r in alone)
+    counts = sorted(int(r.row(1, named=True)["simulated"].split("/")[0]) for r in alone)
+    # Each draw's rate is drawn from its Jeffreys Beta(x + ½, 30 − x + ½); the pooled interval
+    # reaches past the median of the lower draw's Beta and of the upper one's.
+    medians = [stats.beta.median(x + 0.5, 30 - x + 0.5) for x in counts]
     row = report.row(1, named=True)
-    assert row["simulated_low"] <= rates[0] < rates[1] <= row["simulated_high"]
-    assert row["interval"].startswith("95 % posterior predictive")
+    assert counts[0] < counts[1]
+    assert row["simulated_low"] <= medians[0] < medians[1] <= row["simulated_high"]
+    assert row["interval"].startswith("95 % over posterior draws")
     drift = report.row(0, named=True)  # the untreated arm does not move with MSC parameters
     assert (drift["simulated_low"], drift["simulated_high"]) == (0.0, 0.0)
 

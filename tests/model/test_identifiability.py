@@ -93,3 +93,23 @@ def test_default_grid_is_five_by_six_around_the_defaults_and_plots(tmp_path: Pat
     plot_ridge(grid, path, IDS[0])
     text = path.read_text(encoding="utf-8")
     assert "SIMULATED" in text and "profile ridge" in text
+
+
+def test_posterior_plot_shows_its_draws_on_the_grid(tmp_path: Path) -> None:
+    from psotrack.model.posterior import Posterior
+
+    grid = pl.DataFrame(
+        {
+            NAMES[0]: np.repeat([1.0, 2.0], 2),
+            NAMES[1]: np.tile([1.0, 2.0], 2),
+            IDS[0]: [0.1, 0.3, 0.05, 0.2],
+            f"responders {IDS[0]}": [30, 90, 15, 60],
+            "n": [300] * 4,
+            "log_likelihood": [-3.0, -1.0, -4.0, -2.0],
+        }
+    )
+    draws = np.array([[1.5, 1.5], [1.2, 1.8]])
+    post = Posterior(tuple(NAMES), draws, {"cell_therapy": 0.5}, 10, 12, 1, 4, 2, 1)
+    path = tmp_path / "posterior.svg"
+    post.plot(path, grid)
+    assert "posterior draws" in path.read_text(encoding="utf-8")

@@ -112,7 +112,10 @@ def _write_plot(path: Path, n: int, seed: int, posterior: Posterior | None) -> N
     from psotrack.model.population import build_population
 
     grid = profile_grid(build_population(n, seed), seed + 1)
-    plot_ridge(grid, path, FIT_GROUPS["cell_therapy"][1][0], posterior)
+    if posterior is not None:
+        posterior.plot(path, grid)
+    else:
+        plot_ridge(grid, path, FIT_GROUPS["cell_therapy"][1][0])
 
 
 def _print_posterior(console: Console, posterior: Posterior, elapsed: float) -> None:
@@ -171,8 +174,8 @@ def _print_report(console: Console, report: pl.DataFrame, fitted: bool) -> None:
     console.print(
         "simulated intervals: "
         + (
-            "95 % posterior predictive — each of the posterior draws simulated on the same "
-            "population, its rate resampled as Binomial(n, rate)/n, pooled quantiles"
+            "95 % propagated — each posterior draw simulated on the same population, its "
+            "rate x/n drawn from Beta(x + ½, n − x + ½), pooled quantiles over draws"
             if fitted
             else "exact 95 % binomial of one population at the stored defaults (sampling noise "
             "only; --fit propagates the posterior)"

@@ -49,10 +49,10 @@ KINDS: Final = ("count", "range", "drift", "direction")
 #: Therapy parameters: they do not act on the untreated steady state, so may be changed on a
 #: built population (:func:`with_typical`).
 THERAPY_PREFIXES: Final = ("paracrine_", "msc_", "blocker_")
-#: Binomial replicates per posterior draw in :func:`propagated_interval`.
+#: Sampled rates per posterior draw in :func:`propagated_interval`.
 REPLICATES_PER_DRAW: Final = 200
 BINOMIAL_INTERVAL: Final = "exact 95 % (binomial, one population)"
-POSTERIOR_INTERVAL: Final = "95 % posterior predictive (draws × binomial)"
+POSTERIOR_INTERVAL: Final = "95 % over posterior draws × Jeffreys Beta of each population"
 REPORT_COLUMNS: Final = (
     "target",
     "role",
@@ -243,17 +243,19 @@ def propagated_interval(
 ) -> tuple[float, float]:
     """95 % interval over posterior draws, each draw's simulated population one measure.
 
-    A rate: each draw's ``count/total`` is resampled ``replicates`` times as
-    ``Binomial(total, count/total)/total`` (the sampling of a population of that size), and
-    the interval is the 2.5–97.5 % quantiles of all draws' replicates pooled, so it combines
-    parameter uncertainty and binomial sampling. A value (drift): the quantiles over draws.
+    A rate: for each draw, ``replicates`` values of the rate that its population of ``total``
+    patients estimates are drawn from the Jeffreys posterior ``Beta(count + ½, total − count +
+    ½)`` (the sampling of a population of that size; unlike a binomial resample it does not
+    collapse at 0/n or n/n), and the interval is the 2.5–97.5 % quantiles of all draws' values
+    pooled, so it combines parameter uncertainty and sampling. A value (drift): the quantiles
+    over draws.
     """
     if measures and measures[0].total is None:
         values = np.array([m.value for m in measures], dtype=np.float64)
         low, high = np.quantile(values, [0.025, 0.975])
         return float(low), float(high)
     pooled = [
-        rng.binomial(m.total, m.count / m.total, replicates) / m.total
+        rng.beta(m.count + 0.5, m.total - m.count + 0.5, replicates)
         for m in measures
         if m.total and m.count is not None
     ]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Final
 
 import emcee
@@ -170,6 +171,14 @@ class Posterior:
         """The stored defaults with each fitted parameter at its posterior median."""
         median = np.median(self.draws, axis=0)
         return replace(ModelParameters(), **dict(zip(self.names, median.tolist(), strict=True)))
+
+    def plot(self, path: Path, grid: pl.DataFrame, target: str | None = None) -> None:
+        """The profile grid (:func:`~psotrack.model.identifiability.profile_grid`), its ridge
+        and these draws, as SVG or PNG (``target``: the grid's first target by default)."""
+        from psotrack.model.identifiability import plot_ridge
+
+        first_target = next(c for c in grid.columns[2:] if not c.startswith("responders"))
+        plot_ridge(grid, path, target or first_target, self)
 
     def thinned(self, count: int) -> list[dict[str, float]]:
         """``count`` draws evenly spaced through the pooled chains, as parameter values."""
