@@ -152,9 +152,11 @@ def test_rows_without_role_are_fitted_and_bad_rows_are_all_refused() -> None:
     row |= {"source": "s", "note": "n", "responders": 1, "n": 10, "future_field": 1}
     assert parse_targets({"targets": [row]})[0].role == "fitted"
     bad = [row | {"id": "b", "role": "validated"}, row | {"id": "c", "kind": "ratio"}]
+    bad += [row | {"id": "d", "responders": 11}, row | {"id": "e", "kind": "range", "low": 0.5}]
     with pytest.raises(ValidationError) as caught:
         parse_targets({"targets": bad})
-    assert [p.field for p in caught.value.problems] == ["b.role", "c.kind"]
+    fields = [p.field for p in caught.value.problems]
+    assert fields == ["b.role", "c.kind", "d.responders", "e.low"]  # 11 of 10; no high
 
 
 def test_propagated_interval_pools_draws_and_binomial_sampling() -> None:

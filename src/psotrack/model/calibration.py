@@ -129,9 +129,27 @@ def parse_targets(raw: Mapping[str, Any]) -> list[Target]:
         for t in targets
         if t.kind not in KINDS
     ]
+    problems += [p for t in targets for p in _field_problems(t)]
     if problems:
         raise ValidationError(problems=problems)
     return targets
+
+
+def _field_problems(t: Target) -> list[Problem]:
+    """What a row of its kind lacks: a count its ``responders`` of ``n``, a range its bounds."""
+    if t.kind == "count" and not (
+        t.responders is not None and t.n is not None and 0 <= t.responders <= t.n and t.n >= 1
+    ):
+        return [Problem(f"{t.id}.responders", t.responders, f"0–n responders of n ≥ 1 (n={t.n})")]
+    if t.kind == "range" and not (
+        t.low is not None and t.high is not None and 0 <= t.low <= t.high <= 1
+    ):
+        return [Problem(f"{t.id}.low", t.low, f"0 ≤ low ≤ high ≤ 1 (high={t.high})")]
+    if t.kind == "direction" and not (
+        t.direction in ("up", "down") and t.responder_endpoint and t.responder_day is not None
+    ):
+        return [Problem(f"{t.id}.direction", t.direction, "up or down, with a responder endpoint")]
+    return []
 
 
 def with_typical(population: Population, typical: ModelParameters) -> Population:
@@ -360,7 +378,8 @@ def calibration_report(
     (the range already spans the published trials; an overlap of intervals would let 0/120
     "meet" a 2–10 % placebo range); a drift when the mean PASI change (with draws: its whole
     interval) is within its limit; a direction when the interval of the share of responders
-    moving that way lies above one half. ``on_draw`` (optional) is called after each draw.
+    moving that way lies above one half. ``predictive_p`` (counts) is the stricter check of
+    :func:`predictive_p`. ``on_draw`` (optional) is called after each draw.
     """
     targets = list(targets) if targets is not None else load_targets()
     population = build_population(n, seed)
