@@ -137,7 +137,8 @@ def _print_posterior(console: Console, posterior: Posterior, elapsed: float) -> 
     console.print(
         f"posterior: n = {posterior.n} virtual patients, seed {posterior.seed}, "
         f"{posterior.walkers} walkers × {posterior.steps} steps (burn-in {posterior.burn}), "
-        f"{posterior.evaluations} model evaluations, {elapsed:.0f} s in all"
+        f"{posterior.evaluations} model evaluations, {elapsed:.0f} s in all; short chains "
+        "give a rough posterior (raise --steps for a closer one)"
     )
 
 
