@@ -11,6 +11,11 @@ Targets: ≤ 2 s for 10 000 patients, ≥ 100× the per-patient loop, cohort mea
 ``--sobol N`` adds the Sobol sensitivity analysis (:mod:`psotrack.model.sensitivity`) with ``N``
 base samples (a power of 2) of ``--sobol-patients`` virtual patients each: its wall time and its
 number of model evaluations (samples × patients, each one integrated row), for information.
+
+``--part calibration`` (or ``all``) runs :func:`bench_calibration` instead of (or after) the
+solver part: the review's 5 × 6 profile grid of the cell-therapy parameters, the held-out Yao
+2021 target, and the posterior calibration (emcee) with its propagated report, each with its
+wall time and number of model evaluations (``--n``, ``--walkers``, ``--steps``, ``--draws``).
 """
 
 from __future__ import annotations
@@ -41,8 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sobol", type=int, default=0, help="Sobol base samples (0: skip)")
     parser.add_argument("--sobol-patients", type=int, default=100)
+    parser.add_argument("--part", choices=("solver", "calibration", "all"), default="solver")
+    parser.add_argument("--n", type=int, default=300, help="calibration: virtual patients")
+    parser.add_argument("--walkers", type=int, default=8, help="calibration: emcee walkers")
+    parser.add_argument("--steps", type=int, default=25, help="calibration: emcee steps")
+    parser.add_argument("--draws", type=int, default=40, help="calibration: draws propagated")
     args = parser.parse_args(argv)
     console = Console()
+    if args.part == "calibration":
+        return bench_calibration(console, args.n, args.walkers, args.steps, args.draws)
     days = np.arange(0.0, 7.0 * args.weeks + 1, 7.0)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("building the population", total=3 + args.loop_patients)
@@ -132,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     console.print("targets met" if met else "[bold red]targets NOT met[/]")
     if args.sobol:
         bench_sobol(console, args.sobol_patients, args.sobol, args.seed)
+    if args.part == "all":
+        bench_calibration(console, args.n, args.walkers, args.steps, args.draws)
     return 0 if met else 1
 
 
@@ -149,6 +163,77 @@ def bench_sobol(console: Console, patients: int, base_samples: int, seed: int) -
         f"{seconds:.1f} s ({result.evaluations / seconds:,.0f} evaluations/s; each evaluation "
         "is one patient on two arms, 224 and 448 days, after 400 days of settling)"
     )
+
+
+def bench_calibration(console: Console, n: int, walkers: int, steps: int, draws: int) -> int:
+    """The calibration figures of issue 18 (all simulated): the profile grid and its ridge, the
+    held-out Yao 2021 target at the defaults, the posterior and the propagated report."""
+    from psotrack.model.calibration import REPORT_SEED, calibration_report, met_by_role
+    from psotrack.model.identifiability import profile_grid, profile_ridge
+    from psotrack.model.posterior import FIT_SEED, posterior_report, sample_posterior
+
+    start = time.perf_counter()
+    grid = profile_grid(build_population(n, REPORT_SEED), REPORT_SEED + 1)
+    grid_s = time.perf_counter() - start
+    ridge = profile_ridge(grid)
+    gap = (grid["ucmsc_pasi40"] - grid["ucmsc_pga01"]).abs().max()
+    console.print(
+        f"profile grid 5 × 6 (n = {n}, seed {REPORT_SEED}): {grid.height} model evaluations in "
+        f"{grid_s:.1f} s; PASI 40 along the profile ridge {100 * ridge['ucmsc_pasi40'].min():.1f}"
+        f"–{100 * ridge['ucmsc_pasi40'].max():.1f} % (log likelihood "
+        f"{ridge['log_likelihood'].min():.2f} to {ridge['log_likelihood'].max():.2f}; grid "
+        f"{grid['log_likelihood'].min():.2f} to {grid['log_likelihood'].max():.2f}); "
+        f"max |PASI 40 − PGA 0/1| over the grid {100 * float(gap):.1f} points"  # type: ignore[arg-type]
+    )
+    for row in ridge.iter_rows(named=True):
+        console.print(
+            f"  ridge: paracrine_ec50 {row['paracrine_ec50']:.3g}, paracrine_half_life "
+            f"{row['paracrine_half_life']:.3g} d → PASI 40 {100 * row['ucmsc_pasi40']:.1f} %, "
+            f"PGA 0/1 {100 * row['ucmsc_pga01']:.1f} %"
+        )
+    start = time.perf_counter()
+    report = calibration_report(n=n, seed=REPORT_SEED)
+    console.print(
+        f"report at the stored defaults (binomial intervals): {time.perf_counter() - start:.1f} s"
+    )
+    for target in ("ucmsc_pasi40", "ucmsc_pga01", "yao_admsc_pasi50"):
+        row = report.filter(report["target"] == target).row(0, named=True)
+        console.print(
+            f"  {target} ({row['role']}): {row['simulated']} = {100 * row['simulated_rate']:.1f} % "
+            f"({100 * row['simulated_low']:.1f}–{100 * row['simulated_high']:.1f} %), "
+            f"published {row['published']}, predictive p {row['predictive_p']:.2f}"
+        )
+    start = time.perf_counter()
+    posterior = sample_posterior(n, FIT_SEED, walkers, steps, min(10, steps - 1))
+    fit_s = time.perf_counter() - start
+    console.print(
+        f"posterior (emcee, n = {n}, seed {FIT_SEED}, {walkers} walkers × {steps} steps): "
+        f"{posterior.evaluations} model evaluations in {fit_s:.1f} s "
+        f"({1000 * fit_s / posterior.evaluations:.0f} ms each); acceptance "
+        + ", ".join(f"{k} {v:.2f}" for k, v in posterior.acceptance.items())
+    )
+    for row in posterior.summary().iter_rows(named=True):
+        console.print(
+            f"  {row['parameter']}: median {row['median']:.3g} (95 % CrI {row['low']:.3g}–"
+            f"{row['high']:.3g}), prior centre {row['prior_centre']:.3g}"
+        )
+    start = time.perf_counter()
+    propagated = posterior_report(posterior, n, REPORT_SEED, draws)
+    report_s = time.perf_counter() - start
+    counts = met_by_role(propagated)
+    console.print(
+        f"propagated report: {draws} draws × {propagated['arm'].n_unique()} arms in "
+        f"{report_s:.1f} s; " + "; ".join(f"{k}: {m}/{t} met" for k, (m, t) in counts.items())
+    )
+    for row in propagated.iter_rows(named=True):
+        if row["simulated_rate"] is not None:
+            console.print(
+                f"  {row['target']} ({row['role']}): {row['simulated']}, 95 % propagated"
+                f" {100 * row['simulated_low']:.1f}–{100 * row['simulated_high']:.1f} %"
+                f", met {row['met']}"
+            )
+    console.print(f"calibration part: {grid_s + fit_s + report_s:.0f} s in all (SIMULATED)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -86,3 +87,46 @@ def test_calibrate_prints_each_target_beside_the_published_figure(
     printed = capsys.readouterr().out
     for text in ("ucmsc_pasi40", "8/17", "ucmsc_pga01", "3/17", "anti_il23_pasi75", "targets met"):
         assert text in printed
+
+
+def test_calibrate_marks_roles_and_counts_met_targets_by_role(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "220")
+    assert main(["simulate", "calibrate", "--n", "20"]) == 0
+    printed = capsys.readouterr().out
+    assert "yao_admsc_pasi50" in printed and "held out" in printed
+    assert re.search(r"fitted: \d+/9 targets met; held out: \d/1 targets met", printed)
+    assert "sampling noise only" in printed  # without --fit the intervals are binomial only
+
+
+def test_calibrate_fit_honours_n_and_seed_and_propagates_the_posterior(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Review of issue 18: --fit ignored --n and --seed (it always fitted n = 300, seed 7).
+    monkeypatch.setenv("COLUMNS", "220")
+    argv = ["simulate", "calibrate", "--fit", "--n", "12", "--seed", "5", "--walkers", "4"]
+    argv += ["--steps", "1", "--burn", "0", "--draws", "2"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "posterior: n = 12 virtual patients, seed 5, 4 walkers × 1 steps" in printed
+    assert "16 model evaluations" in printed  # 2 groups × 4 walkers × (1 + 1)
+    assert "95 % propagated" in printed and "paracrine_ec50" in printed
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        (["--walkers", "3"], "walkers=3"),
+        (["--steps", "5", "--burn", "5"], "burn=5"),
+        (["--draws", "0"], "draws=0"),
+        (["--plot", "ridge.txt"], "plot='ridge.txt'"),
+        (["--n", "5"], "n=5"),
+    ],
+)
+def test_calibrate_refuses_bad_settings_in_one_line(
+    capsys: pytest.CaptureFixture[str], options: list[str], field: str
+) -> None:
+    assert main(["simulate", "calibrate", *options]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and field in err[0] and "Traceback" not in err[0]

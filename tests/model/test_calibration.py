@@ -1,8 +1,9 @@
-"""Calibration: targets and their sources, the report's structure, and the stored defaults.
+"""Calibration: targets and their sources, roles, the report's structure and intervals.
 
 Known answers: exact intervals of the published counts from statsmodels' Clopper–Pearson
 (8/17: 0.2298–0.7219, the "about 23–72 %" of trials.md); the PGA 0/1 proxy and the PASI 40
-boundary are hand-built rows.
+boundary are hand-built rows; the propagated interval and the predictive p-value against
+normal-approximation and binomial arithmetic done by hand (in the comments).
 """
 
 from __future__ import annotations
@@ -13,17 +14,24 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from psotrack.errors import ValidationError
 from psotrack.model import ModelParameters, build_population
 from psotrack.model.calibration import (
+    FIT_GROUPS,
     REPORT_COLUMNS,
     REPORT_SEED,
+    Measure,
     _responder_ids,
     calibration_report,
     endpoint_count,
-    fit_calibration,
     load_targets,
+    met_by_role,
+    parse_targets,
+    predictive_p,
+    propagated_interval,
     with_typical,
 )
 
@@ -91,7 +99,7 @@ def test_with_typical_rescales_the_same_patients() -> None:
     before = np.asarray(population.parameters.paracrine_ec50)
     assert np.allclose(np.asarray(moved.parameters.paracrine_ec50), 2 * before)
     assert np.array_equal(moved.baseline_state, population.baseline_state)
-    with pytest.raises(ValueError, match="treg_level"):
+    with pytest.raises(ValidationError, match="treg_level"):
         with_typical(population, replace(ModelParameters(), treg_level=400.0))
 
 
@@ -123,17 +131,94 @@ def test_pga01_proxy_is_a_grade_sum_of_at_most_four_or_no_area() -> None:
     assert endpoint_count(frame, "PGA01", 224) == (3, 4)  # 1+1+2 yes, 2+2+1 no, no area, clear
 
 
-def test_fit_runs_on_a_tiny_population_and_returns_a_report() -> None:
-    fit = fit_calibration(n=20, max_evaluations=3)
-    assert set(fit.values) == {
-        "paracrine_ec50",
-        "paracrine_half_life",
-        "blocker_ec50",
-        "blocker_emax",
-    }
-    assert 0 < fit.values["blocker_emax"] <= 1
-    assert tuple(fit.report.columns) == REPORT_COLUMNS
-    assert fit.parameters().paracrine_ec50 == fit.values["paracrine_ec50"]
+def test_unknown_endpoint_is_a_validation_error() -> None:
+    frame = _rows(patient_id=[1, 2, 3, 4], day=[224.0] * 4)
+    with pytest.raises(ValidationError, match="endpoint='PGA02'"):
+        endpoint_count(frame, "PGA02", 224)
+
+
+def test_every_fitted_group_target_is_fitted_and_yao_is_held_out() -> None:
+    targets = {t.id: t for t in load_targets()}
+    for _, ids in FIT_GROUPS.values():
+        assert all(targets[i].role == "fitted" for i in ids)
+    yao = targets["yao_admsc_pasi50"]
+    # Yao D, et al. Ann Transl Med 2021;9:1653: 7 patients, 0.5e6/kg IV monthly ×3, 2 at PASI 50.
+    assert (yao.role, yao.responders, yao.n, yao.endpoint) == ("held out", 2, 7, "PASI50")
+    assert yao.arm == "ad-msc-iv:5e5/kg x3 q4w" and "Ann Transl Med 2021" in yao.source
+
+
+def test_rows_without_role_are_fitted_and_bad_rows_are_all_refused() -> None:
+    row = {"id": "a", "kind": "count", "arm": "control", "endpoint": "PASI75", "day": 84}
+    row |= {"source": "s", "note": "n", "responders": 1, "n": 10, "future_field": 1}
+    assert parse_targets({"targets": [row]})[0].role == "fitted"
+    bad = [row | {"id": "b", "role": "validated"}, row | {"id": "c", "kind": "ratio"}]
+    bad += [row | {"id": "d", "responders": 11}, row | {"id": "e", "kind": "range", "low": 0.5}]
+    with pytest.raises(ValidationError) as caught:
+        parse_targets({"targets": bad})
+    fields = [p.field for p in caught.value.problems]
+    assert fields == ["b.role", "c.kind", "d.responders", "e.low"]  # 11 of 10; no high
+
+
+def test_propagated_interval_pools_draws_and_binomial_sampling() -> None:
+    rng = np.random.default_rng(1)
+    # Two draws, rates 0.1 and 0.5 of 10 000: the 2.5 % quantile of the 50/50 mixture is the
+    # 5 % quantile of the lower component, 0.1 − 1.645·√(0.1·0.9/10⁴) = 0.09507; the 97.5 %
+    # one is 0.5 + 1.645·√(0.25/10⁴) = 0.50822 (normal approximation of each Beta, < 0.001).
+    low, high = propagated_interval(
+        [Measure(1000, 10_000), Measure(5000, 10_000)], rng, replicates=20_000
+    )
+    assert (low, high) == pytest.approx((0.09507, 0.50822), abs=1e-3)
+    # One draw of 0/300 does not collapse to 0–0: the Jeffreys Beta(½, 300½) quantiles.
+    one = propagated_interval([Measure(0, 300)], rng, replicates=200_000)
+    assert one == pytest.approx(stats.beta.ppf([0.025, 0.975], 0.5, 300.5), abs=2e-4)
+    # A value (drift) has no sampling part: the quantiles over draws.
+    values = [Measure(value=float(v)) for v in range(41)]
+    assert propagated_interval(values, rng) == pytest.approx((1.0, 39.0))
+
+
+def test_predictive_p_is_twice_the_smaller_binomial_tail() -> None:
+    # Rate 0.07, trial of 7, 2 responders: P(X ≥ 2) = 1 − 0.93⁷ − 7·0.07·0.93⁶
+    # = 1 − 0.601701 − 0.317025 = 0.081274; P(X ≤ 2) is larger, so p = 0.162548.
+    assert predictive_p(2, 7, [0.07]) == pytest.approx(0.162548, abs=1e-5)
+    # A mixture of draws averages the tails: with rates 0 and 0.07, P(X ≥ 2) = (0 + 0.081274)/2.
+    assert predictive_p(2, 7, [0.0, 0.07]) == pytest.approx(0.081274, abs=1e-5)
+    assert predictive_p(2, 7, [0.0]) == 0.0  # no responder is possible at a rate of 0
+
+
+def test_report_reproduces_the_review_and_counts_met_by_role(report: pl.DataFrame) -> None:
+    # Review of issue 18: Yao 2021 (held out) simulates 7.0 % (4.4–10.5 %) at n = 300.
+    yao = report.filter(pl.col("target") == "yao_admsc_pasi50").row(0, named=True)
+    assert (yao["simulated"], yao["role"]) == ("21/300", "held out")
+    assert (yao["simulated_low"], yao["simulated_high"]) == pytest.approx(
+        proportion_confint(21, 300, method="beta")
+    )
+    assert yao["predictive_p"] == pytest.approx(0.162548, abs=1e-5)  # as hand-computed above
+    counts = met_by_role(report)
+    held = report.filter(pl.col("role") == "held out")
+    assert counts["held out"] == (int(held["met"].sum()), held.height) == (1, 1)
+    assert sum(total for _, total in counts.values()) == report.height
+
+
+def test_report_with_draws_widens_rates_by_the_posterior() -> None:
+    # Two draws far apart on the ridge's cross-direction: the UC-MSC interval must span both
+    # draws' rates, wider than the binomial interval of either population alone.
+    targets = [t for t in load_targets() if t.id in ("ucmsc_pasi40", "untreated_stable")]
+    draws = [
+        {"paracrine_ec50": 1.0, "paracrine_half_life": 3.0},
+        {"paracrine_ec50": 4.0, "paracrine_half_life": 0.7},
+    ]
+    report = calibration_report(n=30, seed=3, targets=targets, draws=draws)
+    alone = [calibration_report(replace(ModelParameters(), **d), 30, 3, targets) for d in draws]
+    counts = sorted(int(r.row(1, named=True)["simulated"].split("/")[0]) for r in alone)
+    # Each draw's rate is drawn from its Jeffreys Beta(x + ½, 30 − x + ½); the pooled interval
+    # reaches past the median of the lower draw's Beta and of the upper one's.
+    medians = [stats.beta.median(x + 0.5, 30 - x + 0.5) for x in counts]
+    row = report.row(1, named=True)
+    assert counts[0] < counts[1]
+    assert row["simulated_low"] <= medians[0] < medians[1] <= row["simulated_high"]
+    assert row["interval"].startswith("95 % over posterior draws")
+    drift = report.row(0, named=True)  # the untreated arm does not move with MSC parameters
+    assert (drift["simulated_low"], drift["simulated_high"]) == (0.0, 0.0)
 
 
 def test_responder_ids_follow_the_engines_evaluability_rule() -> None:

@@ -2,9 +2,9 @@
 
 ``simulate trial`` writes trajectories (Parquet and CSV), responder rates, an optional power
 estimate, a plot and a README into a temporary folder beside ``--output`` and renames it into
-place, so the output folder appears complete or not at all. ``simulate calibrate`` prints each
-published calibration target beside the simulated value. Nothing here is a result about any
-therapy.
+place, so the output folder appears complete or not at all. ``simulate calibrate``
+(:mod:`psotrack.cli.calibrate`) prints each published calibration target beside the simulated
+value. Nothing here is a result about any therapy.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 import typer
 
 from psotrack.cli import sensitivity
+from psotrack.cli.calibrate import calibrate
 from psotrack.cli.number_options import decimal_number, whole_number
 from psotrack.cli.number_options import seed as seed_option
 from psotrack.errors import ValidationError
@@ -213,63 +214,3 @@ def plot_rates(rates: pl.DataFrame, path: Path, endpoint: str = "PASI75") -> Non
     axes.legend(loc="best", fontsize="small")
     figure.text(0.99, 0.01, "SIMULATED", ha="right", va="bottom", color="firebrick")
     figure.savefig(path, dpi=100)
-
-
-def calibrate(
-    n: Annotated[
-        int,
-        typer.Option("--n", help="Virtual patients per target arm.", parser=whole_number("--n")),
-    ] = 300,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Population seed.", parser=seed_option)
-    ] = 2022,
-    fit: Annotated[
-        bool, typer.Option("--fit", help="Refit the assumed therapy parameters first (slow).")
-    ] = False,
-) -> None:
-    """Print each published calibration target beside the simulated value (SIMULATED)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from psotrack.model.calibration import calibration_report, fit_calibration
-
-    console = Console()
-    if n < 10:
-        raise ValidationError("n", n, "10 or more virtual patients")
-    typical = None
-    if fit:
-        with console.status("refitting the therapy parameters (about a minute)"):
-            fitted = fit_calibration()
-        console.print(
-            "fitted typical values: " + ", ".join(f"{k}={v:g}" for k, v in fitted.values.items())
-        )
-        typical = fitted.parameters()
-    with console.status("simulating the calibration targets"):
-        report = calibration_report(typical, n=n, seed=seed)
-    table = Table(title="Calibration — SIMULATED patients beside published figures")
-    for column in ("target", "endpoint", "day", "published", "published CI", "simulated"):
-        table.add_column(column)
-    table.add_column("simulated CI")
-    table.add_column("met")
-    for row in report.iter_rows(named=True):
-        table.add_row(
-            row["target"],
-            row["endpoint"],
-            str(row["day"]),
-            row["published"],
-            _interval(row["published_low"], row["published_high"]),
-            row["simulated"],
-            _interval(row["simulated_low"], row["simulated_high"]),
-            "yes" if row["met"] else "NO",
-        )
-    console.print(table)
-    missed = report.filter(~report["met"])["target"].to_list()
-    console.print(
-        f"{report.height - len(missed)}/{report.height} targets met"
-        + (f"; not met: {', '.join(missed)}" if missed else "")
-    )
-    console.print("Sources and time-point assumptions: psotrack/data/calibration_targets.json.")
-
-
-def _interval(low: float | None, high: float | None) -> str:
-    return "" if low is None or high is None else f"{low:.1%}–{high:.1%}"

@@ -1,44 +1,42 @@
-"""Calibration of the virtual-patient model to published anchors: targets, report and refit.
+"""Calibration of the virtual-patient model to published anchors: targets, measures and report.
 
-The targets, with their sources and the psotrack assumptions about time points, are the package
-data ``psotrack/data/calibration_targets.json``. :func:`calibration_report` simulates one virtual
+The targets, with their sources, the psotrack assumptions about time points and whether each was
+used to choose a parameter (``role``: ``fitted``) or not (``held out``), are the package data
+``psotrack/data/calibration_targets.json``. :func:`calibration_report` simulates one virtual
 population (common random numbers: every arm is given the same patients) and lays each published
-figure, with its exact Clopper–Pearson interval, beside the simulated one with its interval.
-:func:`fit_calibration` refits four assumed parameters — the typical cell-therapy ``paracrine_ec50``
-and ``paracrine_half_life`` to the UC-MSC counts, ``blocker_ec50`` and ``blocker_emax`` to the
-biologic range — by Nelder–Mead on a fixed population. Objective per group: squared standardised
-distances (a count: ``(sim − pub)² / (pub(1 − pub)/n)``; a range: distance to its midpoint in
-half-widths) plus a weak log-normal prior ``PRIOR_WEIGHT · Σ ln(θ/θ₀)²`` pulling towards the
-earlier assumed values, because several parameter pairs give the same rates. Every number here is
-about simulated patients; nothing here is a result about any therapy.
+figure, with its exact Clopper–Pearson interval, beside the simulated one. Without posterior
+draws the simulated interval is the exact binomial interval of the one population (sampling
+noise only); with draws (:mod:`psotrack.model.posterior`) it propagates the posterior of the
+fitted parameters (:func:`propagated_interval`). Every number here is about simulated
+patients; nothing here is a result about any therapy.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from importlib import resources
 from typing import Any, Final
 
 import numpy as np
 import polars as pl
-from scipy import optimize
+from scipy import stats
 
 from psotrack.endpoints import derive_responders, derive_response_rates
+from psotrack.errors import Problem, ValidationError
 from psotrack.model.parameters import FloatArray, ModelParameters
 from psotrack.model.population import Population, build_population, simulate_arm
 from psotrack.model.trial import assessment_table
 from psotrack.stats.proportions import proportion_interval
 
-#: Parameters refitted per target group, and the targets each group is fitted to.
+#: Parameters fitted per target group, and the targets each group is fitted to (the posterior
+#: of :mod:`psotrack.model.posterior` is written over whatever names stand here).
 FIT_GROUPS: Final = {
     "cell_therapy": (("paracrine_ec50", "paracrine_half_life"), ("ucmsc_pasi40", "ucmsc_pga01")),
     "blocker": (("blocker_ec50", "blocker_emax"), ("anti_il17_pasi75", "anti_il23_pasi75")),
 }
-PRIOR_WEIGHT: Final = 0.5
-#: Assumed values before calibration (the prior's centre; see the parameters' docstring).
+#: Assumed values before calibration: the centres of the posterior's log-normal priors.
 PRIOR: Final = {
     "paracrine_ec50": 1.0,
     "paracrine_half_life": 3.0,
@@ -46,9 +44,18 @@ PRIOR: Final = {
     "blocker_emax": 0.95,
 }
 REPORT_SEED: Final = 2022
-FIT_SEED: Final = 7
+ROLES: Final = ("fitted", "held out")
+KINDS: Final = ("count", "range", "drift", "direction")
+#: Therapy parameters: they do not act on the untreated steady state, so may be changed on a
+#: built population (:func:`with_typical`).
+THERAPY_PREFIXES: Final = ("paracrine_", "msc_", "blocker_")
+#: Sampled rates per posterior draw in :func:`propagated_interval`.
+REPLICATES_PER_DRAW: Final = 200
+BINOMIAL_INTERVAL: Final = "exact 95 % (binomial, one population)"
+POSTERIOR_INTERVAL: Final = "95 % over posterior draws × Jeffreys Beta of each population"
 REPORT_COLUMNS: Final = (
     "target",
+    "role",
     "kind",
     "arm",
     "endpoint",
@@ -61,7 +68,9 @@ REPORT_COLUMNS: Final = (
     "simulated_rate",
     "simulated_low",
     "simulated_high",
+    "interval",
     "met",
+    "predictive_p",
     "source",
     "note",
 )
@@ -85,14 +94,62 @@ class Target:
     direction: str | None = None
     responder_endpoint: str | None = None
     responder_day: int | None = None
+    role: str = "fitted"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What one simulated population shows for a target: ``count`` of ``total`` (a rate), and
+    ``value`` (a drift's mean % change, a direction's median % change)."""
+
+    count: int | None = None
+    total: int | None = None
+    value: float | None = None
 
 
 def load_targets() -> list[Target]:
     """The calibration targets shipped in the package."""
     path = resources.files("psotrack").joinpath("data/calibration_targets.json")
-    raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return parse_targets(json.loads(path.read_text(encoding="utf-8")))
+
+
+def parse_targets(raw: Mapping[str, Any]) -> list[Target]:
+    """Targets from the JSON document; fields a row adds beyond :class:`Target` are ignored, and
+    a row without ``role`` is ``fitted`` (psotrack never counts a target as held out unless the
+    row says so). A bad ``role`` or ``kind`` is refused, all at once."""
     known = {f.name for f in fields(Target)}
-    return [Target(**{k: v for k, v in row.items() if k in known}) for row in raw["targets"]]
+    targets = [Target(**{k: v for k, v in row.items() if k in known}) for row in raw["targets"]]
+    problems = [
+        Problem(f"{t.id}.role", t.role, " or ".join(ROLES), "invalid")
+        for t in targets
+        if t.role not in ROLES
+    ]
+    problems += [
+        Problem(f"{t.id}.kind", t.kind, ", ".join(KINDS), "invalid")
+        for t in targets
+        if t.kind not in KINDS
+    ]
+    problems += [p for t in targets for p in _field_problems(t)]
+    if problems:
+        raise ValidationError(problems=problems)
+    return targets
+
+
+def _field_problems(t: Target) -> list[Problem]:
+    """What a row of its kind lacks: a count its ``responders`` of ``n``, a range its bounds."""
+    if t.kind == "count" and not (
+        t.responders is not None and t.n is not None and 0 <= t.responders <= t.n and t.n >= 1
+    ):
+        return [Problem(f"{t.id}.responders", t.responders, f"0–n responders of n ≥ 1 (n={t.n})")]
+    if t.kind == "range" and not (
+        t.low is not None and t.high is not None and 0 <= t.low <= t.high <= 1
+    ):
+        return [Problem(f"{t.id}.low", t.low, f"0 ≤ low ≤ high ≤ 1 (high={t.high})")]
+    if t.kind == "direction" and not (
+        t.direction in ("up", "down") and t.responder_endpoint and t.responder_day is not None
+    ):
+        return [Problem(f"{t.id}.direction", t.direction, "up or down, with a responder endpoint")]
+    return []
 
 
 def with_typical(population: Population, typical: ModelParameters) -> Population:
@@ -108,8 +165,14 @@ def with_typical(population: Population, typical: ModelParameters) -> Population
         new_value = float(getattr(typical, f.name))
         old_value = float(getattr(old, f.name))
         if new_value != old_value:
-            if not f.name.startswith(("paracrine_", "msc_", "blocker_")):
-                raise ValueError(f"{f.name} changes the untreated model; rebuild the population")
+            if not f.name.startswith(THERAPY_PREFIXES):
+                raise ValidationError(
+                    f.name,
+                    new_value,
+                    "a therapy parameter (paracrine_*, msc_*, blocker_*): this one changes the "
+                    "untreated model, so build a new population instead",
+                    "invalid",
+                )
             changes[f.name] = np.asarray(getattr(population.parameters, f.name)) * (
                 new_value / old_value
             )
@@ -128,7 +191,7 @@ def endpoint_count(frame: pl.DataFrame, endpoint: str, day: int) -> tuple[int, i
 
     PASI responses are counted by the endpoint engine; PGA 0/1 by psotrack's grade proxy.
     """
-    if endpoint.startswith("PASI"):
+    if endpoint.startswith("PASI") and endpoint[4:].isdigit():
         table = assessment_table(frame.filter(pl.col("day").is_in([0.0, float(day)])))
         rates = derive_response_rates(table, threshold=int(endpoint[4:]), by=None)
         row = rates.filter(pl.col("day") == day)
@@ -136,7 +199,7 @@ def endpoint_count(frame: pl.DataFrame, endpoint: str, day: int) -> tuple[int, i
     if endpoint == "PGA01":
         at_day = frame.filter(pl.col("day") == float(day))
         return int(_pga01(at_day).sum()), at_day.height
-    raise ValueError(f"unknown endpoint {endpoint!r}")
+    raise ValidationError("endpoint", endpoint, "PASInn (e.g. PASI75) or PGA01", "invalid")
 
 
 def _responder_ids(frame: pl.DataFrame, endpoint: str, day: int) -> pl.Series:
@@ -166,69 +229,133 @@ def simulate_targets(
     }
 
 
-def _row(target: Target, frame: pl.DataFrame) -> dict[str, object]:
+def measure_target(target: Target, frame: pl.DataFrame) -> Measure:
+    """The simulated measure of ``target`` in its arm's frame."""
+    if target.kind == "drift":
+        at = frame.filter(pl.col("day").is_in([0.0, float(target.day)])).sort("patient_id", "day")
+        pasi = at["pasi"].to_numpy().reshape(-1, 2)
+        return Measure(value=float(np.mean((pasi[:, 1] - pasi[:, 0]) / pasi[:, 0]) * 100))
+    if target.kind == "direction":
+        assert target.responder_endpoint is not None and target.responder_day is not None
+        ids = _responder_ids(frame, target.responder_endpoint, target.responder_day)
+        lab = frame.filter(pl.col("patient_id").is_in(ids.implode()))
+        at = lab.filter(pl.col("day").is_in([0.0, float(target.day)])).sort("patient_id", "day")
+        values = at[target.endpoint].to_numpy().reshape(-1, 2)
+        sign = 1.0 if target.direction == "up" else -1.0
+        moved = int(np.sum(sign * (values[:, 1] - values[:, 0]) > 0))
+        median = float(np.median(values[:, 1] / values[:, 0] - 1) * 100) if len(values) else None
+        return Measure(moved, int(values.shape[0]), median)
+    return Measure(*endpoint_count(frame, target.endpoint, target.day))
+
+
+def measure_targets(
+    population: Population, targets: Sequence[Target], seed: int
+) -> dict[str, Measure]:
+    """Every target's simulated measure on one population (one simulation per arm)."""
+    frames = simulate_targets(population, targets, seed)
+    return {t.id: measure_target(t, frames[t.arm]) for t in targets}
+
+
+def propagated_interval(
+    measures: Sequence[Measure], rng: np.random.Generator, replicates: int = REPLICATES_PER_DRAW
+) -> tuple[float, float]:
+    """95 % interval over posterior draws, each draw's simulated population one measure.
+
+    A rate: for each draw, ``replicates`` values of the rate that its population of ``total``
+    patients estimates are drawn from the Jeffreys posterior ``Beta(count + ½, total − count +
+    ½)`` (the sampling of a population of that size; unlike a binomial resample it does not
+    collapse at 0/n or n/n), and the interval is the 2.5–97.5 % quantiles of all draws' values
+    pooled, so it combines parameter uncertainty and sampling. A value (drift): the quantiles
+    over draws.
+    """
+    if measures and measures[0].total is None:
+        values = np.array([m.value for m in measures], dtype=np.float64)
+        low, high = np.quantile(values, [0.025, 0.975])
+        return float(low), float(high)
+    pooled = [
+        rng.beta(m.count + 0.5, m.total - m.count + 0.5, replicates)
+        for m in measures
+        if m.total and m.count is not None
+    ]
+    if not pooled:
+        return float("nan"), float("nan")
+    low, high = np.quantile(np.concatenate(pooled), [0.025, 0.975])
+    return float(low), float(high)
+
+
+def predictive_p(responders: int, n: int, rates: Sequence[float]) -> float:
+    """Two-sided posterior predictive p-value of a published count ``responders/n``.
+
+    The predictive distribution of a trial of ``n`` is the mixture over ``rates`` (one per
+    posterior draw, or the one simulated rate) of ``Binomial(n, rate)``; the p-value is twice
+    the smaller tail at the published count, at most 1. Small values say the published count
+    is unlikely under the model, whatever the lenient ``met`` rule says.
+    """
+    r = np.asarray(rates, dtype=np.float64)
+    lower = float(np.mean(stats.binom.cdf(responders, n, r)))
+    upper = float(np.mean(stats.binom.sf(responders - 1, n, r)))
+    return min(1.0, 2 * min(lower, upper))
+
+
+def _row(
+    target: Target,
+    measure: Measure,
+    interval: tuple[float, float] | None,
+    rates: Sequence[float] = (),
+) -> dict[str, object]:
+    """One report row; ``interval`` is the propagated one, else the exact binomial one;
+    ``rates`` the per-draw simulated rates (for the predictive p-value of a count)."""
     row: dict[str, object] = {
         "target": target.id,
+        "role": target.role,
         "kind": target.kind,
         "arm": target.arm,
         "endpoint": target.endpoint,
         "day": target.day,
         "source": target.source,
         "note": target.note,
+        "interval": POSTERIOR_INTERVAL if interval is not None else BINOMIAL_INTERVAL,
     }
     if target.kind == "drift":
-        at = frame.filter(pl.col("day").is_in([0.0, float(target.day)])).sort("patient_id", "day")
-        pasi = at["pasi"].to_numpy().reshape(-1, 2)
-        change = float(np.mean((pasi[:, 1] - pasi[:, 0]) / pasi[:, 0]) * 100)
+        assert measure.value is not None
         limit = float(target.high or 0)
-        row |= {"published": f"within ±{limit:g} %", "simulated": f"{change:+.2f} %"}
-        row["met"] = abs(change) <= limit
+        row |= {"published": f"within ±{limit:g} %", "simulated": f"{measure.value:+.2f} %"}
+        if interval is not None:
+            row |= {"simulated_low": interval[0], "simulated_high": interval[1]}
+            row["interval"] = "95 % over posterior draws (mean % change)"
+            row["met"] = -limit <= interval[0] and interval[1] <= limit
+        else:
+            row |= {"interval": "", "met": abs(measure.value) <= limit}
         return row
+    assert measure.count is not None and measure.total is not None
     if target.kind == "direction":
-        return row | _direction(target, frame)
-    responders, n = endpoint_count(frame, target.endpoint, target.day)
-    sim = proportion_interval(responders, n)
-    row |= {
-        "simulated": f"{responders}/{n}",
-        "simulated_rate": sim.rate,
-        "simulated_low": sim.low,
-        "simulated_high": sim.high,
-    }
-    if target.kind == "count":
+        row["published"] = f"{target.direction} in responders (significant)"
+        if measure.total == 0:
+            return row | {"simulated": "no responders", "met": False}
+        row["simulated"] = (
+            f"{measure.count}/{measure.total} {target.direction}, median {measure.value:+.1f} %"
+        )
+    else:
+        row["simulated"] = f"{measure.count}/{measure.total}"
+    sim = proportion_interval(measure.count, measure.total)
+    low, high = interval if interval is not None else (sim.low, sim.high)
+    row |= {"simulated_rate": sim.rate, "simulated_low": low, "simulated_high": high}
+    if target.kind == "direction":
+        row["met"] = low > 0.5
+    elif target.kind == "count":
         assert target.responders is not None and target.n is not None
         pub = proportion_interval(target.responders, target.n)
         row |= {"published": f"{target.responders}/{target.n}", "published_rate": pub.rate}
         row |= {"published_low": pub.low, "published_high": pub.high}
-        row["met"] = (sim.low <= pub.rate <= sim.high) or (pub.low <= sim.rate <= pub.high)
+        row["met"] = (low <= pub.rate <= high) or (pub.low <= sim.rate <= pub.high)
+        row["predictive_p"] = predictive_p(target.responders, target.n, rates or [sim.rate])
     else:
-        low, high = float(target.low or 0), float(target.high or 0)
-        row |= {"published": f"{low:.0%}–{high:.0%} (range)", "published_rate": (low + high) / 2}
-        row |= {"published_low": low, "published_high": high}
-        row["met"] = low <= sim.rate <= high
+        r_low, r_high = float(target.low or 0), float(target.high or 0)
+        row |= {"published": f"{r_low:.0%}–{r_high:.0%} (range)"}
+        row |= {"published_rate": (r_low + r_high) / 2}
+        row |= {"published_low": r_low, "published_high": r_high}
+        row["met"] = r_low <= sim.rate <= r_high
     return row
-
-
-def _direction(target: Target, frame: pl.DataFrame) -> dict[str, object]:
-    assert target.responder_endpoint is not None and target.responder_day is not None
-    ids = _responder_ids(frame, target.responder_endpoint, target.responder_day)
-    lab = frame.filter(pl.col("patient_id").is_in(ids.implode()))
-    at = lab.filter(pl.col("day").is_in([0.0, float(target.day)])).sort("patient_id", "day")
-    values = at[target.endpoint].to_numpy().reshape(-1, 2)
-    sign = 1.0 if target.direction == "up" else -1.0
-    moved = int(np.sum(sign * (values[:, 1] - values[:, 0]) > 0))
-    out: dict[str, object] = {"published": f"{target.direction} in responders (significant)"}
-    if values.shape[0] == 0:
-        return out | {"simulated": "no responders", "met": False}
-    sim = proportion_interval(moved, values.shape[0])
-    median = float(np.median(values[:, 1] / values[:, 0] - 1) * 100)
-    out |= {
-        "simulated": f"{moved}/{values.shape[0]} {target.direction}, median {median:+.1f} %",
-        "simulated_rate": sim.rate,
-        "simulated_low": sim.low,
-        "simulated_high": sim.high,
-        "met": sim.low > 0.5,
-    }
-    return out
 
 
 def calibration_report(
@@ -236,94 +363,59 @@ def calibration_report(
     n: int = 300,
     seed: int = REPORT_SEED,
     targets: Sequence[Target] | None = None,
+    draws: Sequence[Mapping[str, float]] = (),
+    on_draw: Callable[[], None] | None = None,
 ) -> pl.DataFrame:
-    """Each published target beside its simulated value, with intervals and ``met``.
+    """Each published target beside its simulated value, with intervals, role and ``met``.
 
-    ``met``: a count is met when the published rate lies in the simulated exact 95 % interval or
-    the simulated rate in the published one; a range when the simulated rate lies in it (the
-    range already spans the published trials; an overlap of intervals would let 0/120 "meet"
-    a 2–10 % placebo range); a
-    drift when the mean PASI change is within its limit; a direction when the exact interval of
-    the share of responders moving that way lies above one half.
+    The simulated value is the population of ``n`` (seed ``seed``, lab noise ``seed + 1``) at
+    ``typical`` (default: the stored defaults). Its interval is the exact binomial one, or, when
+    posterior ``draws`` (typical values of the fitted parameters) are given, the propagated one
+    of :func:`propagated_interval`, each draw simulated on the same population.
+
+    ``met``: a count is met when the published rate lies in the simulated interval or the
+    simulated rate in the published exact interval; a range when the simulated rate lies in it
+    (the range already spans the published trials; an overlap of intervals would let 0/120
+    "meet" a 2–10 % placebo range); a drift when the mean PASI change (with draws: its whole
+    interval) is within its limit; a direction when the interval of the share of responders
+    moving that way lies above one half. ``predictive_p`` (counts) is the stricter check of
+    :func:`predictive_p`. ``on_draw`` (optional) is called after each draw.
     """
     targets = list(targets) if targets is not None else load_targets()
     population = build_population(n, seed)
-    if typical is not None:
-        population = with_typical(population, typical)
-    frames = simulate_targets(population, targets, seed + 1)
-    rows = [_row(t, frames[t.arm]) for t in targets]
+    start = population if typical is None else with_typical(population, typical)
+    measures = measure_targets(start, targets, seed + 1)
+    intervals: dict[str, tuple[float, float]] = {}
+    rates: dict[str, list[float]]
+    if draws:
+        per_draw: list[dict[str, Measure]] = []
+        base = typical if typical is not None else ModelParameters()
+        for values in draws:
+            at = with_typical(population, replace(base, **dict(values)))
+            per_draw.append(measure_targets(at, targets, seed + 1))
+            if on_draw is not None:
+                on_draw()
+        rng = np.random.default_rng(seed)
+        intervals = {t.id: propagated_interval([m[t.id] for m in per_draw], rng) for t in targets}
+        rates = {t.id: [_rate(m[t.id]) for m in per_draw] for t in targets if t.kind == "count"}
+    else:
+        rates = {}
+    rows = [_row(t, measures[t.id], intervals.get(t.id), rates.get(t.id, ())) for t in targets]
     schema: dict[str, Any] = {c: pl.String for c in REPORT_COLUMNS}
     schema |= {c: pl.Float64 for c in REPORT_COLUMNS if c.startswith(("published_", "simulated_"))}
-    schema |= {"day": pl.Int64, "met": pl.Boolean}
+    schema |= {"day": pl.Int64, "met": pl.Boolean, "predictive_p": pl.Float64}
     return pl.DataFrame(rows, schema=schema).select(REPORT_COLUMNS)
 
 
-def _distance(target: Target, frame: pl.DataFrame) -> float:
-    responders, n = endpoint_count(frame, target.endpoint, target.day)
-    rate = responders / n
-    if target.kind == "count":
-        assert target.responders is not None and target.n is not None
-        pub = target.responders / target.n
-        return (rate - pub) ** 2 / (pub * (1 - pub) / target.n)
-    low, high = float(target.low or 0), float(target.high or 0)
-    return ((rate - (low + high) / 2) / ((high - low) / 2)) ** 2
+def _rate(measure: Measure) -> float:
+    assert measure.count is not None and measure.total
+    return measure.count / measure.total
 
 
-def _decode(names: Sequence[str], x: np.ndarray) -> dict[str, float]:
-    values = {}
-    for name, v in zip(names, x.tolist(), strict=True):
-        # Fractions (an Emax) are fitted on the logit scale, everything else on the log scale.
-        values[name] = 1 / (1 + math.exp(-v)) if name.endswith("emax") else math.exp(v)
-    return values
-
-
-def _encode(name: str, value: float) -> float:
-    return math.log(value / (1 - value)) if name.endswith("emax") else math.log(value)
-
-
-@dataclass(frozen=True)
-class CalibrationFit:
-    """Fitted typical values, the objective per group, and the report at the fitted values."""
-
-    values: Mapping[str, float]
-    objective: Mapping[str, float]
-    evaluations: int
-    report: pl.DataFrame
-
-    def parameters(self) -> ModelParameters:
-        return replace(ModelParameters(), **self.values)
-
-
-def fit_calibration(
-    n: int = 300, seed: int = FIT_SEED, max_evaluations: int = 60
-) -> CalibrationFit:
-    """Refit the assumed therapy parameters to the targets (slow: about a minute at n = 300)."""
-    targets = {t.id: t for t in load_targets()}
-    population = build_population(n, seed)
-    values: dict[str, float] = {}
-    objective: dict[str, float] = {}
-    evaluations = 0
-    for names, target_ids in FIT_GROUPS.values():
-        group = [targets[i] for i in target_ids]
-
-        def loss(x: np.ndarray, names: Sequence[str] = names, group: list[Target] = group) -> float:
-            trial = _decode(names, x)
-            pop = with_typical(population, replace(ModelParameters(), **trial))
-            frames = simulate_targets(pop, group, seed + 1)
-            prior = sum((_encode(k, v) - _encode(k, PRIOR[k])) ** 2 for k, v in trial.items())
-            return sum(_distance(t, frames[t.arm]) for t in group) + PRIOR_WEIGHT * prior
-
-        start = np.array([_encode(k, float(getattr(ModelParameters(), k))) for k in names])
-        simplex = np.vstack([start, start + np.diag(np.full(len(names), 0.7))])
-        result = optimize.minimize(
-            loss,
-            start,
-            method="Nelder-Mead",
-            options={"initial_simplex": simplex, "maxfev": max_evaluations, "xatol": 0.02},
-        )
-        values |= {k: float(f"{v:.3g}") for k, v in _decode(names, result.x).items()}
-        objective["/".join(names)] = float(result.fun)
-        evaluations += int(result.nfev)
-    fitted = replace(ModelParameters(), **values)
-    report = calibration_report(fitted, n=n, seed=REPORT_SEED)
-    return CalibrationFit(values, objective, evaluations, report)
+def met_by_role(report: pl.DataFrame) -> dict[str, tuple[int, int]]:
+    """Targets met and targets, separately for ``fitted`` and ``held out`` ones."""
+    return {
+        role: (int(part["met"].sum()), part.height)
+        for role in ROLES
+        for part in [report.filter(pl.col("role") == role)]
+    }

@@ -24,9 +24,10 @@ Departures from Shmarov 2022 (each marked ``[psotrack]`` below and listed here):
 5. Cell-therapy (paracrine activity) and blocker effects act through Emax terms; all their values
    are assumptions, documented here, to be calibrated against ``trials.md``.
 
-Calibrated defaults (``psotrack simulate calibrate --fit``, :mod:`psotrack.model.calibration`,
-Nelder–Mead on 300 virtual patients, seed 7, with a weak prior towards the earlier assumptions;
-targets and sources in ``psotrack/data/calibration_targets.json``):
+Calibrated defaults (a Nelder–Mead point fit on 300 virtual patients, seed 7, with a weak prior
+towards the earlier assumptions, since replaced by the posterior of :mod:`psotrack.model.posterior`
+(``psotrack simulate calibrate --fit``); targets and sources in
+``psotrack/data/calibration_targets.json``):
 
 * ``paracrine_ec50`` 1.0 → 2.05 and ``paracrine_half_life`` 3.0 → 1.44 days: calibrated to Cheng L,
   et al. Signal Transduct Target Ther 2022;7:263 (UC-MSC IV, 8/17 PASI 40 and 3/17 PGA 0/1,
