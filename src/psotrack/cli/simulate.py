@@ -43,7 +43,12 @@ Files
 - rates.csv: PASI 50/75/90 responder rates per arm and visit, from the endpoint engine
   (non-responder imputation, exact 95 % Clopper-Pearson intervals).
 - power.csv (with --replicates): share of simulated trials with a significant difference at
-  the final visit (two-sided Fisher exact test), with its exact interval.
+  the final visit (two-sided Fisher exact test), with its exact interval; arm_rate and
+  reference_rate (mean responder shares: a reference arm that never responds makes a few
+  responders significant); with --null, false_positive_rate: the same share when the cell
+  arm is its own null (every MSC Emax 0).
+- With --null, each cell-therapy arm has a null arm beside it, "<arm> [null: MSC Emax 0]":
+  the same schedule given to other virtual patients with the cells' effects set to zero.
 - rates.png: the PASI 75 rates over time with their intervals.
 """
 
@@ -94,6 +99,14 @@ def trial(
             parser=decimal_number("--min-pasi"),
         ),
     ] = 10.0,
+    null: Annotated[
+        bool,
+        typer.Option(
+            "--null",
+            help="Beside each cell-therapy arm, the same schedule with every MSC Emax 0 "
+            "(a product without effect), in the rates and the power table.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a parallel-group trial; write trajectories, rates, plot and power (SIMULATED)."""
     from rich.console import Console
@@ -111,14 +124,15 @@ def trial(
     console = Console(stderr=True)
     console.print("[bold]SIMULATED[/bold] — virtual patients; not a result about any therapy.")
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("simulating arms", total=len(arm) + 2)
+        cells = sum(parse_schedule(text).cell_therapy is not None for text in arm) if null else 0
+        task = progress.add_task("simulating arms", total=len(arm) + cells + 2)
         result = simulate_trial(
-            arm, n, weeks, seed, min_pasi, on_arm=lambda _: progress.advance(task)
+            arm, n, weeks, seed, min_pasi, on_arm=lambda _: progress.advance(task), null=null
         )
         power = None
         if replicates is not None:
             progress.update(task, description=f"power: {replicates} simulated trials")
-            power = power_estimate(arm, n, weeks, replicates, seed, min_pasi=min_pasi)
+            power = power_estimate(arm, n, weeks, replicates, seed, min_pasi=min_pasi, null=null)
         progress.advance(task)
         progress.update(task, description="writing files")
         _write_folder(result, power, output, min_pasi)
@@ -145,7 +159,11 @@ def _write_folder(
         if power is not None:
             write_csv_atomically(power, staging / "power.csv")
         plot_rates(result.rates, staging / "rates.png")
-        command = " ".join(["psotrack simulate trial", *(f"--arm '{a}'" for a in result.arms)])
+        from psotrack.model.trial import NULL_SUFFIX
+
+        given = [a for a in result.arms if not a.endswith(NULL_SUFFIX)]
+        null = ["--null"] if len(given) < len(result.arms) else []
+        command = " ".join(["psotrack simulate trial", *(f"--arm '{a}'" for a in given), *null])
         (staging / "README.txt").write_text(
             README.format(
                 command=command,

@@ -40,8 +40,8 @@ FIT_GROUPS: Final = {
 PRIOR_WEIGHT: Final = 0.5
 #: Assumed values before calibration (the prior's centre; see the parameters' docstring).
 PRIOR: Final = {
-    "paracrine_ec50": 1.0,
-    "paracrine_half_life": 3.0,
+    "paracrine_ec50": 6.0,
+    "paracrine_half_life": 7.0,
     "blocker_ec50": 0.2,
     "blocker_emax": 0.95,
 }
