@@ -92,7 +92,7 @@ def test_null_adds_a_null_arm_and_a_false_positive_rate(tmp_path: Path) -> None:
     out = tmp_path / "null"
     assert _trial(out, "--replicates", "4", "--null") == 0
     trajectories = pl.read_parquet(out / "trajectories.parquet")
-    null_arm = f"{ARM} [null: MSC Emax 0]"
+    null_arm = f"{ARM} (null: MSC Emax 0)"
     assert trajectories["arm"].unique().sort().to_list() == sorted([ARM, null_arm, "control"])
     # A product without effect never moves in this model (no placebo response yet).
     null = trajectories.filter(pl.col("arm") == null_arm)

@@ -47,7 +47,7 @@ Files
   reference_rate (mean responder shares: a reference arm that never responds makes a few
   responders significant); with --null, false_positive_rate: the same share when the cell
   arm is its own null (every MSC Emax 0).
-- With --null, each cell-therapy arm has a null arm beside it, "<arm> [null: MSC Emax 0]":
+- With --null, each cell-therapy arm has a null arm beside it, "<arm> (null: MSC Emax 0)":
   the same schedule given to other virtual patients with the cells' effects set to zero.
 - rates.png: the PASI 75 rates over time with their intervals.
 """

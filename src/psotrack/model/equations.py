@@ -168,9 +168,16 @@ def cell_kinetics(yt: FloatArray, p: ModelParameters, out: FloatArray) -> None:
     local pool and, at ``msc_depot_spillover``, into the systemic pool.
     """
     lung, organs, depot = yt[s.MSC_LUNG], yt[s.MSC_ORGANS], yt[s.MSC_DEPOT]
-    out[s.MSC_ORGANS] = p.msc_lung_escape * p.msc_lung_loss * lung
-    out[s.PARACRINE_SYSTEMIC] = p.msc_secretion * (lung + organs + p.msc_depot_spillover * depot)
-    out[s.PARACRINE_LOCAL] = p.msc_secretion * depot
+    # In place (no temporaries): this runs four times per step for every patient.
+    escaped = out[s.MSC_ORGANS]
+    np.multiply(lung, p.msc_lung_loss, out=escaped)
+    escaped *= p.msc_lung_escape
+    systemic = out[s.PARACRINE_SYSTEMIC]
+    np.multiply(depot, p.msc_depot_spillover, out=systemic)
+    systemic += lung
+    systemic += organs
+    systemic *= p.msc_secretion
+    np.multiply(depot, p.msc_secretion, out=out[s.PARACRINE_LOCAL])
 
 
 def rhs(t: float, y: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:

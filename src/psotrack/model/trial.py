@@ -91,7 +91,7 @@ def _arm_seeds(seed: int, n_arms: int) -> list[tuple[int, int]]:
 
 
 #: Suffix of the label of a null arm (the same schedule with every MSC Emax 0).
-NULL_SUFFIX: Final = " [null: MSC Emax 0]"
+NULL_SUFFIX: Final = " (null: MSC Emax 0)"
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def simulate_trial(
 
     ``null``: beside each cell-therapy arm, a *null arm* — the same schedule given to its own
     virtual patients with every MSC Emax 0 (the cells are infused and cleared but do nothing),
-    labelled ``<arm> [null: MSC Emax 0]``. Its course is that of untreated patients: what a
+    labelled ``<arm> (null: MSC Emax 0)``. Its course is that of untreated patients: what a
     trial of a product without effect would show.
     """
     schedules = _check_trial(arms, n, weeks)
