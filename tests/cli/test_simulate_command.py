@@ -130,3 +130,20 @@ def test_calibrate_refuses_bad_settings_in_one_line(
     assert main(["simulate", "calibrate", *options]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and field in err[0] and "Traceback" not in err[0]
+
+
+def test_null_adds_a_null_arm_and_a_false_positive_rate(tmp_path: Path) -> None:
+    out = tmp_path / "null"
+    assert _trial(out, "--replicates", "4", "--null") == 0
+    trajectories = pl.read_parquet(out / "trajectories.parquet")
+    null_arm = f"{ARM} (null: MSC Emax 0)"
+    assert trajectories["arm"].unique().sort().to_list() == sorted([ARM, null_arm, "control"])
+    # A product without effect never moves in this model (no placebo response yet).
+    null = trajectories.filter(pl.col("arm") == null_arm)
+    assert null.group_by("patient_id").agg(pl.col("pasi").n_unique())["pasi"].max() == 1
+    power = pl.read_csv(out / "power.csv")
+    assert power["arm"].to_list() == [ARM]
+    assert power["false_positive_rate"].to_list() == [0.0]
+    assert power["reference_rate"].to_list() == [0.0]
+    readme = (out / "README.txt").read_text(encoding="utf-8")
+    assert f"--arm '{ARM}' --arm 'control' --null" in readme

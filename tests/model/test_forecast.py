@@ -244,9 +244,12 @@ def test_a_latest_baseline_of_zero_is_refused_not_divided_by():
         patient_record(frame)
 
 
-def test_perilesional_expected_course_improves_less_than_iv_at_the_same_dose():
-    # The injected plaques are a fifth of the affected skin (INJECTED_AREA_SHARE): the expected
-    # whole-body course of a perilesional schedule sits above the IV one at week 12.
+def test_perilesional_expected_course_improves_more_than_iv_at_the_same_dose():
+    # Cell kinetics (issue 18): cells in a perilesional depot live about 6 times longer than
+    # cells trapped in the lung (t½ 3 d vs 0.5 d), so the injected fifth of the affected skin
+    # (INJECTED_AREA_SHARE) improves much more and the whole-body course of a perilesional
+    # schedule sits below the IV one at week 12 (11.2 vs 11.5; uninjected plaques improve less
+    # than under IV: tests/model/test_cell_kinetics.py).
     import polars as pl
 
     from psotrack.model.forecast import forecast_patient
@@ -259,7 +262,7 @@ def test_perilesional_expected_course_improves_less_than_iv_at_the_same_dose():
         table = forecast_patient(frame, schedule, particles=200, seed=1).table
         return float(table.filter(pl.col("week") == 12)["expected_median"][0])
 
-    assert expected_median("ad-msc-pl:1.5e6/kg x4 q2w") > expected_median(
+    assert expected_median("ad-msc-pl:1.5e6/kg x4 q2w") < expected_median(
         "ad-msc-iv:1.5e6/kg x4 q2w"
     )
 

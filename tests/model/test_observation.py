@@ -67,4 +67,4 @@ def test_frame_is_tidy_and_labelled_simulated() -> None:
     assert frame["day"].to_list() == [0.0, 7.0]
     assert frame["simulated"].all()
     assert {"treg_pct", "th17_pct", "il17_pg_ml", "trunk_area_pct"} <= set(frame.columns)
-    assert s.N_STATES == 16
+    assert s.N_STATES == len(s.STATE_INFO)

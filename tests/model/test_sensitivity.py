@@ -71,7 +71,9 @@ def test_pool_scales_the_same_draws_by_each_samples_cv_and_typical_value() -> No
         sigma = np.sqrt(np.log(1 + cv**2))
         expected = 55.0 * np.exp(sigma * pool.z["t_cell_recruitment"])
         np.testing.assert_allclose(recruitment[row], expected, rtol=1e-12)
-    assert np.asarray(p.paracrine_half_life).tolist() == [1.44] * 10
+    assert (
+        np.asarray(p.paracrine_half_life).tolist() == [ModelParameters().paracrine_half_life] * 10
+    )
 
 
 def test_one_sample_at_the_current_values_equals_the_population_simulator() -> None:

@@ -7,7 +7,6 @@ import pytest
 
 from psotrack.errors import ValidationError
 from psotrack.model.therapies import (
-    PERILESIONAL_SPILLOVER,
     Doses,
     build_inputs,
     parse_schedule,
@@ -65,8 +64,9 @@ def test_build_inputs_routes_doses_into_the_right_pools() -> None:
     arms = [parse_schedule(t) for t in ("uc-msc-iv:2e6/kg x2 q1w", "ad-msc-pl:1e6/kg", "control")]
     inputs, dosing = build_inputs(arms, injected=[True, True, False])
     assert dosing.days.tolist() == [0.0, 7.0]
-    np.testing.assert_allclose(dosing.amounts[0, 0], [2.0, 0.0, 0.0])  # IV: systemic
-    np.testing.assert_allclose(dosing.amounts[0, 1], [PERILESIONAL_SPILLOVER, 1.0, 0.0])
+    # Pools: live cells in the lung (IV), live cells in the perilesional depot, antibody depot.
+    np.testing.assert_allclose(dosing.amounts[0, 0], [2.0, 0.0, 0.0])  # IV: lung
+    np.testing.assert_allclose(dosing.amounts[0, 1], [0.0, 1.0, 0.0])  # perilesional: depot
     np.testing.assert_allclose(dosing.amounts[:, 2], 0.0)
     np.testing.assert_allclose(dosing.amounts[1, 0], [2.0, 0.0, 0.0])
     assert inputs.local_exposure.tolist() == [1.0, 1.0, 0.0]

@@ -110,18 +110,19 @@ def test_power_lies_in_unit_interval_and_grows_with_n() -> None:
 def test_order_of_improvement_in_a_typical_treated_patient() -> None:
     """What the model does (issue 7 asks; nothing imposed): time to 50 % of each sign's improvement.
 
-    Calibrated UC-MSC course, typical patient: erythema 7 d, desquamation 9 d, induration 16 d,
-    area 16 d. Redness does come first, but scaling improves *before* thickness, and area is not
-    last: it is read from the plaque's excess thickness (10 % visibility rule of the observation
-    model), so it halves no later than induration. The clinical order (redness, thickness,
-    scaling, area) therefore does NOT emerge. Under the anti-IL-17 blocker even redness is not
-    first (scaling 19 d, area 20 d, erythema 27 d, induration 31 d).
+    Calibrated UC-MSC course with cell kinetics (issue 18), typical patient: erythema 17 d,
+    desquamation 17 d, induration 18 d, area 18 d (before the kinetics: 7, 9, 16, 16 d). Redness
+    and scaling halve on the same day, before thickness, and area is not last: it is read from
+    the plaque's excess thickness (10 % visibility rule of the observation model), so it halves
+    no later than induration. The clinical order (redness, thickness, scaling, area) therefore
+    does NOT emerge. Under the anti-IL-17 blocker even redness is not first (scaling 19 d, area
+    20 d, erythema 27 d, induration 31 d).
     """
     cell = sign_half_times(CELL, weeks=26)
-    # Whole days compared exactly: at every sampled day each series is at least 1e-3 (relative)
+    # Whole days compared exactly: at every sampled day each series is at least 3e-3 (relative)
     # from its half level (measured 2026-12), far beyond last-bit differences between CPUs.
-    assert cell == {"erythema": 7.0, "desquamation": 9.0, "induration": 16.0, "area": 16.0}
-    assert cell["erythema"] < cell["desquamation"] < cell["induration"]  # type: ignore[operator]
+    assert cell == {"erythema": 17.0, "desquamation": 17.0, "induration": 18.0, "area": 18.0}
+    assert cell["erythema"] <= cell["desquamation"] < cell["induration"]  # type: ignore[operator]
     blocker = sign_half_times("anti-il17 x4 q4w", weeks=26)
     assert min(blocker, key=lambda k: blocker[k] or 0.0) == "desquamation"
     assert sign_half_times("control", weeks=4) == dict.fromkeys(cell)  # nothing improves

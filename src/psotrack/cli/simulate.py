@@ -45,7 +45,12 @@ Files
 - rates.csv: PASI 50/75/90 responder rates per arm and visit, from the endpoint engine
   (non-responder imputation, exact 95 % Clopper-Pearson intervals).
 - power.csv (with --replicates): share of simulated trials with a significant difference at
-  the final visit (two-sided Fisher exact test), with its exact interval.
+  the final visit (two-sided Fisher exact test), with its exact interval; arm_rate and
+  reference_rate (mean responder shares: a reference arm that never responds makes a few
+  responders significant); with --null, false_positive_rate: the same share when the cell
+  arm is its own null (every MSC Emax 0).
+- With --null, each cell-therapy arm has a null arm beside it, "<arm> (null: MSC Emax 0)":
+  the same schedule given to other virtual patients with the cells' effects set to zero.
 - rates.png: the PASI 75 rates over time with their intervals.
 """
 
@@ -105,6 +110,14 @@ def trial(
             "trial baselines (PSI 2021; Allen 2016 acceptance-rejection).",
         ),
     ] = False,
+    null: Annotated[
+        bool,
+        typer.Option(
+            "--null",
+            help="Beside each cell-therapy arm, the same schedule with every MSC Emax 0 "
+            "(a product without effect), in the rates and the power table.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a parallel-group trial; write trajectories, rates, plot and power (SIMULATED)."""
     from rich.console import Console
@@ -127,7 +140,8 @@ def trial(
             "acceptance-rejection (Allen 2016); see docs/model.md section 8."
         )
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("simulating arms", total=len(arm) + 2)
+        cells = sum(parse_schedule(text).cell_therapy is not None for text in arm) if null else 0
+        task = progress.add_task("simulating arms", total=len(arm) + cells + 2)
         result = simulate_trial(
             arm,
             n,
@@ -136,12 +150,20 @@ def trial(
             min_pasi,
             on_arm=lambda _: progress.advance(task),
             match_baseline=match_baseline,
+            null=null,
         )
         power = None
         if replicates is not None:
             progress.update(task, description=f"power: {replicates} simulated trials")
             power = power_estimate(
-                arm, n, weeks, replicates, seed, min_pasi=min_pasi, match_baseline=match_baseline
+                arm,
+                n,
+                weeks,
+                replicates,
+                seed,
+                min_pasi=min_pasi,
+                match_baseline=match_baseline,
+                null=null,
             )
         progress.advance(task)
         progress.update(task, description="writing files")
@@ -169,7 +191,11 @@ def _write_folder(
         if power is not None:
             write_csv_atomically(power, staging / "power.csv")
         plot_rates(result.rates, staging / "rates.png")
-        command = " ".join(["psotrack simulate trial", *(f"--arm '{a}'" for a in result.arms)])
+        from psotrack.model.trial import NULL_SUFFIX
+
+        given = [a for a in result.arms if not a.endswith(NULL_SUFFIX)]
+        null = ["--null"] if len(given) < len(result.arms) else []
+        command = " ".join(["psotrack simulate trial", *(f"--arm '{a}'" for a in given), *null])
         (staging / "README.txt").write_text(
             README.format(
                 command=command,

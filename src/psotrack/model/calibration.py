@@ -38,8 +38,8 @@ FIT_GROUPS: Final = {
 }
 #: Assumed values before calibration: the centres of the posterior's log-normal priors.
 PRIOR: Final = {
-    "paracrine_ec50": 1.0,
-    "paracrine_half_life": 3.0,
+    "paracrine_ec50": 6.0,
+    "paracrine_half_life": 7.0,
     "blocker_ec50": 0.2,
     "blocker_emax": 0.95,
 }

@@ -17,6 +17,9 @@ on keratinocytes, ``B17`` the IL-17 blockade) and ``(1 − topical)`` for a back
 * D'      = 0.0018063·c·TA − 5.05·10⁻⁷·D² − (0.0036 + 0.0047529)·D
 * V'      = k_V·(c/c_healthy − V)
 * paracrine pools decay at ln 2/t½; blocker: depot' = −ka·depot, central' = ka·depot − ke·central
+* live MSCs (issue 18): lung' = −k_lung·lung, organs' = f_escape·k_lung·lung − k_org·organs,
+  depot' = −k_depot·depot; P_sys' = q·(lung + organs + spill·depot) − k_P·P_sys,
+  P_loc' = q·depot − k_P·P_loc (doses enter the lung (IV) or the depot (perilesional))
 
 Every ``E_*`` is an Emax term ``Emax·P/(EC50 + P)`` of the paracrine activity reaching the site,
 ``P = potency·(P_systemic + local_exposure·P_local)``; ``B = Emax·C/(EC50 + C)`` of the blocker.
@@ -97,6 +100,9 @@ def decay_rates(p: ModelParameters, n: int) -> FloatArray:
     lam[[s.PARACRINE_SYSTEMIC, s.PARACRINE_LOCAL]] = p.paracrine_decay
     lam[s.BLOCKER_DEPOT] = p.blocker_absorption
     lam[s.BLOCKER_CENTRAL] = p.blocker_elimination
+    lam[s.MSC_LUNG] = p.msc_lung_loss
+    lam[s.MSC_ORGANS] = p.msc_organ_loss
+    lam[s.MSC_DEPOT] = p.msc_depot_loss
     return lam
 
 
@@ -150,7 +156,28 @@ def production_terms(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> 
     out[s.DIFFERENTIATED] = p.d_from_ta * load * transit - p.d_crowding * diff * diff
     out[s.VASCULAR] = p.vascular_rate * load / HEALTHY_CYTOKINE_LOAD
     out[s.BLOCKER_CENTRAL] = p.blocker_absorption * yt[s.BLOCKER_DEPOT]
+    cell_kinetics(yt, p, out)
     return out
+
+
+def cell_kinetics(yt: FloatArray, p: ModelParameters, out: FloatArray) -> None:
+    """Write the production terms of the live-MSC states and the paracrine pools into ``out``.
+
+    Live cells secrete into the pools (the pools' losses and the cells' own losses are in
+    :func:`decay_rates`): lung and organ cells into the systemic pool, depot cells into the
+    local pool and, at ``msc_depot_spillover``, into the systemic pool.
+    """
+    lung, organs, depot = yt[s.MSC_LUNG], yt[s.MSC_ORGANS], yt[s.MSC_DEPOT]
+    # In place (no temporaries): this runs four times per step for every patient.
+    escaped = out[s.MSC_ORGANS]
+    np.multiply(lung, p.msc_lung_loss, out=escaped)
+    escaped *= p.msc_lung_escape
+    systemic = out[s.PARACRINE_SYSTEMIC]
+    np.multiply(depot, p.msc_depot_spillover, out=systemic)
+    systemic += lung
+    systemic += organs
+    systemic *= p.msc_secretion
+    np.multiply(depot, p.msc_secretion, out=out[s.PARACRINE_LOCAL])
 
 
 def rhs(t: float, y: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:

@@ -22,19 +22,27 @@ Departures from Shmarov 2022 (each marked ``[psotrack]`` below and listed here):
    out (no UVB arm in psotrack); the adalimumab/ustekinumab PK species are replaced by a generic
    one-compartment blocker (:mod:`psotrack.model.therapies`).
 5. Cell-therapy (paracrine activity) and blocker effects act through Emax terms; all their values
-   are assumptions, documented here, to be calibrated against ``trials.md``.
+   are assumptions, documented here, to be calibrated against ``trials.md``. The four MSC Emax
+   values may be 0 (:func:`without_msc_effect`: the null scenario of ``simulate trial --null``).
+6. Cell kinetics (issue 18): infused MSCs are live-cell states — IV cells trapped in the lung
+   (half-life 0.5 day: Eggenhofer E, et al. Front Immunol 2012;3:297 found viable MSCs in mouse
+   lungs up to 24 h and none later), a small share leaving the lung alive, perilesional cells in
+   a local depot (half-life 3 days, assumed) — and the live cells secrete into the paracrine
+   pools, whose half-life stands for the host-mediated effect that outlasts the cells. Sources
+   and reasoning in ``docs/model.md`` §5.1.
 
 Calibrated defaults (a Nelder–Mead point fit on 300 virtual patients, seed 7, with a weak prior
 towards the earlier assumptions, since replaced by the posterior of :mod:`psotrack.model.posterior`
 (``psotrack simulate calibrate --fit``); targets and sources in
 ``psotrack/data/calibration_targets.json``):
 
-* ``paracrine_ec50`` 1.0 → 2.05 and ``paracrine_half_life`` 3.0 → 1.44 days: calibrated to Cheng L,
-  et al. Signal Transduct Target Ther 2022;7:263 (UC-MSC IV, 8/17 PASI 40 and 3/17 PGA 0/1,
-  taken at 6 months after a 1.5 × 10⁶ cells/kg × 4 q2w course). Simulated 31 % and 31 % (seed
-  2022, n = 300): both inside the published exact intervals (23–72 %, 3.8–43 %); the model cannot
-  separate the two (a plaque still improved at 6 months has crossed to the healthy steady state,
-  so it is almost always PGA 0/1), hence a compromise between 47 % and 18 %.
+* ``paracrine_ec50`` 6.0 → 8.45 and ``paracrine_half_life`` 7.0 → 6.24 days (priors set with the
+  cell kinetics; before them 2.05 and 1.44 days): calibrated to Cheng L, et al. Signal Transduct
+  Target Ther 2022;7:263 (UC-MSC IV, 8/17 PASI 40 and 3/17 PGA 0/1, taken at 6 months after a
+  1.5 × 10⁶ cells/kg × 4 q2w course). Simulated 32 % and 32 % (seed 2022, n = 300): both inside
+  the published exact intervals (23–72 %, 3.8–43 %); the model cannot separate the two (a
+  plaque still improved at 6 months has crossed to the healthy steady state, so it is almost
+  always PGA 0/1), hence a compromise between 47 % and 18 %.
 * ``blocker_ec50`` 0.2 → 0.68 and ``blocker_emax`` 0.95 → 0.942: calibrated to the PASI 75 range of
   IL-17/IL-23 blockers at week 12–16 (70–90 %, trials.md): anti-IL-17 × 4 q4w gives 84 % at week
   12; anti-IL-23 still gives 100 % (its block acts on T-cell recruitment, upstream; with one
@@ -105,13 +113,21 @@ class ModelParameters:
     signal_production: Value = 1.0  # keratinocyte signal (GF) per SC/TA cell per day
     # --- vascular/inflammation state [psotrack] departure 3
     vascular_rate: Value = 0.2  # 1/day; vessel dilation/regression, half-life ≈ 3.5 days
+    # --- cell therapy: kinetics of the infused cells [psotrack] departure 6 (issue 18)
+    msc_lung_half_life: Value = 0.5  # days; live MSCs in the lung (Eggenhofer 2012, see docs)
+    msc_lung_escape: Value = 0.02  # share of cells leaving the lung alive (assumed; 0 allowed)
+    msc_organ_half_life: Value = 1.0  # days; live MSCs outside the lung (assumed)
+    msc_depot_half_life: Value = 3.0  # days; perilesional depot (assumed, from local-injection
+    # studies in which cells stay detectable about a week; see docs/model.md §5.1)
+    msc_depot_spillover: Value = 0.1  # share of depot secretion reaching the circulation (assumed)
+    msc_secretion: Value = 1.0  # activity units per day per 10⁶ live cells/kg (scale convention)
     # --- cell therapy, paracrine activity pool [psotrack] departure 5 (assumptions)
-    paracrine_half_life: Value = 1.44  # days; calibrated (was 3.0 assumed), see above
-    paracrine_ec50: Value = 2.05  # activity units (1 unit = 1e6 cells/kg IV); calibrated (was 1.0)
-    msc_treg_emax: Value = 2.0  # maximal relative rise of Treg induction
-    msc_th17_emax: Value = 0.6  # maximal fractional damping of Th17 differentiation
-    msc_dc_emax: Value = 0.5  # maximal fractional damping of DC activation
-    msc_cytokine_emax: Value = 0.5  # maximal fractional damping of cytokine production
+    paracrine_half_life: Value = 6.24  # days; calibrated (prior 7.0), host-mediated activity
+    paracrine_ec50: Value = 8.45  # activity units; calibrated (prior 6.0)
+    msc_treg_emax: Value = 2.0  # maximal relative rise of Treg induction (0 allowed: no effect)
+    msc_th17_emax: Value = 0.6  # maximal fractional damping of Th17 differentiation (0 allowed)
+    msc_dc_emax: Value = 0.5  # maximal fractional damping of DC activation (0 allowed)
+    msc_cytokine_emax: Value = 0.5  # maximal fractional damping of cytokine production (0 allowed)
     # --- generic monoclonal blocker (one compartment, first-order absorption; assumptions
     # typical of subcutaneous IgG1/IgG4 antibodies: absorption t½ ≈ 3.5 d, elimination t½ ≈ 25 d)
     blocker_absorption: Value = 0.2  # 1/day
@@ -126,6 +142,21 @@ class ModelParameters:
             problems.append(Problem("parameters", sorted(sizes), "one common length", "invalid"))
         if problems:
             raise ValidationError(problems=problems)
+
+    @property
+    def msc_lung_loss(self) -> Value:
+        """First-order loss of live MSCs from the lung (death and escape), 1/day."""
+        return math.log(2) / self.msc_lung_half_life
+
+    @property
+    def msc_organ_loss(self) -> Value:
+        """First-order loss of live MSCs outside the lung, 1/day."""
+        return math.log(2) / self.msc_organ_half_life
+
+    @property
+    def msc_depot_loss(self) -> Value:
+        """First-order loss of live MSCs from the perilesional depot, 1/day."""
+        return math.log(2) / self.msc_depot_half_life
 
     @property
     def paracrine_decay(self) -> Value:
@@ -152,21 +183,53 @@ class ModelParameters:
 
 #: Parameters that are shares or maximal fractional inhibitions, allowed in (0, 1].
 _FRACTIONS: Final = frozenset(
-    {"th17_fraction", "msc_th17_emax", "msc_dc_emax", "msc_cytokine_emax", "blocker_emax"}
+    {
+        "th17_fraction",
+        "msc_th17_emax",
+        "msc_dc_emax",
+        "msc_cytokine_emax",
+        "blocker_emax",
+        "msc_lung_escape",
+        "msc_depot_spillover",
+    }
 )
+#: The four MSC effects (0 = the product does nothing: the null scenario) and the two shares of
+#: the cell kinetics may be 0; every other parameter must be > 0.
+MSC_EMAX: Final = ("msc_treg_emax", "msc_th17_emax", "msc_dc_emax", "msc_cytokine_emax")
+_ZERO_ALLOWED: Final = frozenset({*MSC_EMAX, "msc_lung_escape", "msc_depot_spillover"})
+#: Upper bound of ``msc_treg_emax`` (a relative rise): a tenfold rise of Treg induction.
+MAX_TREG_RISE: Final = 10.0
 
 
 def _check(name: str, value: Value) -> Problem | None:
     values = np.asarray(value, dtype=np.float64)
     high = 1.0 if name in _FRACTIONS else math.inf
+    high = MAX_TREG_RISE if name == "msc_treg_emax" else high
+    zero_ok = name in _ZERO_ALLOWED
     with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(values) | (values <= 0) | (values > high)
+        low_bad = (values < 0) if zero_ok else (values <= 0)
+        bad = ~np.isfinite(values) | low_bad | (values > high)
     if not bad.any():
         return None
     shown = values.ravel()[int(np.argmax(bad.ravel()))].item()
     allowed = "0–1 excluding 0 (a fraction)" if name in _FRACTIONS else "> 0 (a rate, 1/day)"
+    if zero_ok and name in _FRACTIONS:
+        allowed = "0–1 (a fraction; 0 = no effect)"
     if name == "msc_treg_emax":
-        allowed = "> 0 (a maximal relative rise)"
+        allowed = f"0–{MAX_TREG_RISE:g} (a maximal relative rise; 0 = no effect)"
     elif name.endswith(("_level", "_influx", "_max", "_half", "_ec50", "_life")):
         allowed = f"> 0 ({'a half-life, days' if name.endswith('_life') else 'a positive amount'})"
     return Problem(name, shown, allowed)
+
+
+def without_msc_effect(p: ModelParameters) -> ModelParameters:
+    """The same parameters with every MSC Emax 0: the cells are given but do nothing (a null).
+
+    >>> without_msc_effect(ModelParameters()).msc_dc_emax
+    0.0
+    """
+    zero: dict[str, Value] = {}
+    for name in MSC_EMAX:
+        value = getattr(p, name)
+        zero[name] = 0.0 if np.ndim(value) == 0 else np.zeros_like(value, dtype=np.float64)
+    return replace(p, **zero)

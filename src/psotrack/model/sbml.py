@@ -123,6 +123,21 @@ DERIVED: Final = (
         "ln(2) / paracrine_half_life",
         "first-order decay of paracrine activity, 1/day (ModelParameters.paracrine_decay)",
     ),
+    Term(
+        "msc_lung_loss",
+        "ln(2) / msc_lung_half_life",
+        "first-order loss of live MSCs from the lung, 1/day (ModelParameters.msc_lung_loss)",
+    ),
+    Term(
+        "msc_organ_loss",
+        "ln(2) / msc_organ_half_life",
+        "first-order loss of live MSCs outside the lung, 1/day (ModelParameters.msc_organ_loss)",
+    ),
+    Term(
+        "msc_depot_loss",
+        "ln(2) / msc_depot_half_life",
+        "first-order loss of live MSCs from the depot, 1/day (ModelParameters.msc_depot_loss)",
+    ),
 )
 
 #: One rate law per state of ``STATE_INFO``: ``production_terms`` and ``decay_rates``.
@@ -162,10 +177,17 @@ RATE_LAWS: Final = {
             "keratinocyte_death + d_shedding",
         ),
         RateLaw("vascular", "vascular_rate * load / healthy_cytokine_load", "vascular_rate"),
-        RateLaw("paracrine_systemic", "0", "paracrine_decay"),
-        RateLaw("paracrine_local", "0", "paracrine_decay"),
+        RateLaw(
+            "paracrine_systemic",
+            "msc_secretion * (msc_lung + msc_organs + msc_depot_spillover * msc_depot)",
+            "paracrine_decay",
+        ),
+        RateLaw("paracrine_local", "msc_secretion * msc_depot", "paracrine_decay"),
         RateLaw("blocker_depot", "0", "blocker_absorption"),
         RateLaw("blocker_central", "blocker_absorption * blocker_depot", "blocker_elimination"),
+        RateLaw("msc_lung", "0", "msc_lung_loss"),
+        RateLaw("msc_organs", "msc_lung_escape * msc_lung_loss * msc_lung", "msc_organ_loss"),
+        RateLaw("msc_depot", "0", "msc_depot_loss"),
     )
 }
 
@@ -196,7 +218,8 @@ UNIT_DEFINITIONS: Final = {
 }
 _PER_DAY = (
     "dc_clearance cytokine_clearance t_cell_clearance treg_turnover d_shedding keratinocyte_death"
-    " vascular_rate blocker_absorption blocker_elimination paracrine_decay"
+    " vascular_rate blocker_absorption blocker_elimination paracrine_decay msc_lung_loss"
+    " msc_organ_loss msc_depot_loss"
 ).split()
 _FRACTIONS = (
     "th17_fraction treg_suppression msc_treg_emax msc_th17_emax msc_dc_emax msc_cytokine_emax"
@@ -207,6 +230,9 @@ PARAMETER_UNITS: Final = {
     **dict.fromkeys(_PER_DAY, "per_day"),
     **dict.fromkeys(_FRACTIONS, "dimensionless"),
     "paracrine_half_life": "day",
+    "msc_lung_half_life": "day",
+    "msc_organ_half_life": "day",
+    "msc_depot_half_life": "day",
     "dc_basal_influx": "cells_per_mm2_per_day",
     "dc_activation_max": "cells_per_mm2_per_day",
     "treg_level": "cells_per_mm2",

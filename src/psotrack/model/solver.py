@@ -50,12 +50,16 @@ PUBLISHED_STEADY_STATES = {
 
 @dataclass(frozen=True)
 class Dosing:
-    """Dose jumps: on ``days[k]`` add ``amounts[k, row, j]`` to pool state ``POOLS[j]``."""
+    """Dose jumps: on ``days[k]`` add ``amounts[k, row, j]`` to pool state ``POOLS[j]``.
+
+    The pools: live MSCs in the lung (an IV infusion), live MSCs in the perilesional depot,
+    antibody in the injection-site depot.
+    """
 
     days: FloatArray
     amounts: FloatArray
 
-    POOLS = (s.PARACRINE_SYSTEMIC, s.PARACRINE_LOCAL, s.BLOCKER_DEPOT)
+    POOLS = (s.MSC_LUNG, s.MSC_DEPOT, s.BLOCKER_DEPOT)
 
     @classmethod
     def none(cls, n: int) -> Dosing:

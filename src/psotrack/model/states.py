@@ -18,10 +18,13 @@ STATE_INFO: Final = {
     "transit": "transit-amplifying keratinocytes, cells/mm² (Shmarov 2022 TA)",
     "differentiated": "differentiated keratinocytes, cells/mm² (Shmarov 2022 D)",
     "vascular": "vascular/inflammation state, 1 = healthy skin (psotrack addition)",
-    "paracrine_systemic": "cell-therapy paracrine activity in the circulation, dose units",
-    "paracrine_local": "cell-therapy paracrine activity at injected plaques, dose units",
+    "paracrine_systemic": "cell-therapy paracrine activity in the circulation, activity units",
+    "paracrine_local": "cell-therapy paracrine activity at injected plaques, activity units",
     "blocker_depot": "antibody at the injection site, label-dose units",
     "blocker_central": "antibody in the central compartment, label-dose units",
+    "msc_lung": "live infused MSCs trapped in the lung, 10⁶ cells/kg (psotrack cell kinetics)",
+    "msc_organs": "live MSCs that left the lung alive (liver, spleen, skin), 10⁶ cells/kg",
+    "msc_depot": "live MSCs in the perilesional depot at injected plaques, 10⁶ cells/kg",
 }
 STATES: Final = tuple(STATE_INFO)
 N_STATES: Final = len(STATES)
@@ -30,3 +33,5 @@ IDX: Final = {name: i for i, name in enumerate(STATES)}
 DC, IL23, TH17, TH1, TREG, IL17, TNF, SIGNAL = range(8)
 STEM, TRANSIT, DIFFERENTIATED, VASCULAR = range(8, 12)
 PARACRINE_SYSTEMIC, PARACRINE_LOCAL, BLOCKER_DEPOT, BLOCKER_CENTRAL = range(12, 16)
+# Cell kinetics (issue 18), looked up by name so that other appended states may come between.
+MSC_LUNG, MSC_ORGANS, MSC_DEPOT = IDX["msc_lung"], IDX["msc_organs"], IDX["msc_depot"]

@@ -8,13 +8,12 @@ An arm is written as text and parsed by :func:`parse_schedule`::
     anti-il17 x7 q4w + topical:0.2     blocker (label-dose units) with a background topical
 
 Cell therapy (assumptions, calibrated against ``trials.md`` in :mod:`psotrack.model.calibration`):
-each dose adds
-``dose / 10⁶ cells/kg`` units of paracrine activity, which then decays exponentially with the
-half-life ``paracrine_half_life`` of :class:`~psotrack.model.parameters.ModelParameters`
-(1.44 days after calibration, from an assumed 3 days: IV MSCs are cleared within days). IV doses
-enter the systemic pool, acting on every plaque. Perilesional doses enter the local pool of the
-injected plaques in full and the systemic pool at ``PERILESIONAL_SPILLOVER`` (10 %). Sources share
-one potency (1.0): no published head-to-head potency data justify different values.
+each dose adds ``dose / 10⁶ cells/kg`` live cells (in units of 10⁶ cells/kg) to a kinetic
+compartment — an IV dose to the lung, where infused MSCs are trapped and die within days; a
+perilesional dose to a depot at the injected plaques — and the live cells secrete into the
+paracrine pools (:func:`psotrack.model.equations.cell_kinetics`; sources in ``docs/model.md``
+§5.1). Sources share one potency (1.0): no published head-to-head potency data justify
+different values.
 The blocker dose is in label-dose units (1 = one standard injection), entering the depot.
 
 Bounds (psotrack's choice, what a protocol can be): at most ``MAX_DOSES`` (52) doses of one
@@ -47,7 +46,6 @@ SOURCE_POTENCY: Final = {
     "g-msc": 1.0,  # gingival
 }
 ROUTES: Final = {"iv": "iv", "pl": "perilesional", "perilesional": "perilesional"}
-PERILESIONAL_SPILLOVER: Final = 0.1
 CELLS_PER_UNIT: Final = 1e6  # one paracrine unit = 10⁶ cells/kg
 DEFAULT_TOPICAL: Final = 0.2  # fractional reduction of keratinocyte cytokine load (assumed)
 MAX_DOSES: Final = 52  # a year of weekly doses
@@ -222,11 +220,7 @@ def build_inputs(
         if (cell := sched.cell_therapy) is not None:
             potency[row] = SOURCE_POTENCY[cell.source]
             for day in cell.doses.days():
-                if cell.route == "iv":
-                    add(day, row, 0, cell.doses.amount)
-                else:
-                    add(day, row, 1, cell.doses.amount)
-                    add(day, row, 0, PERILESIONAL_SPILLOVER * cell.doses.amount)
+                add(day, row, 0 if cell.route == "iv" else 1, cell.doses.amount)
         if (blocker := sched.blocker) is not None:
             (block17 if blocker.target == "il17" else block23)[row] = 1.0
             for day in blocker.doses.days():

@@ -11,10 +11,11 @@ pasi`` — never by a second responder rule.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 from scipy import stats as scipy_stats
 
@@ -22,7 +23,7 @@ from psotrack.endpoints import derive_response_rates
 from psotrack.errors import Problem, ValidationError
 from psotrack.model.matching import matched_population
 from psotrack.model.observation import area_percent, sign_severity
-from psotrack.model.parameters import ModelParameters
+from psotrack.model.parameters import ModelParameters, without_msc_effect
 from psotrack.model.population import (
     BASELINE_AREA_MEDIAN,
     INJECTED_AREA_SHARE,
@@ -96,6 +97,50 @@ def _arm_seeds(seed: int, n_arms: int) -> list[tuple[int, int]]:
     return [tuple(int(v) for v in child.generate_state(2)) for child in children]  # type: ignore[misc]
 
 
+#: Suffix of the label of a null arm (the same schedule with every MSC Emax 0).
+NULL_SUFFIX: Final = " (null: MSC Emax 0)"
+
+
+@dataclass(frozen=True)
+class _Arm:
+    """One simulated arm: its label, schedule, seeds and whether it is a null arm."""
+
+    label: str
+    schedule: Schedule
+    seeds: tuple[int, int]
+    null: bool = False
+
+
+def _arms(schedules: Sequence[Schedule], seed: int, null: bool) -> list[_Arm]:
+    """The arms to simulate; with ``null``, a null arm after each cell-therapy arm.
+
+    Null arms draw their seeds after the given arms', so adding them leaves every given arm's
+    patients and readings unchanged.
+    """
+    cells = [sched for sched in schedules if null and sched.cell_therapy is not None]
+    seeds = _arm_seeds(seed, len(schedules) + len(cells))
+    given = [_Arm(sched.text, sched, pair) for sched, pair in zip(schedules, seeds, strict=False)]
+    nulls = {
+        sched.text: _Arm(sched.text + NULL_SUFFIX, sched, pair, null=True)
+        for sched, pair in zip(cells, seeds[len(schedules) :], strict=True)
+    }
+    out: list[_Arm] = []
+    for arm in given:
+        out.append(arm)
+        if arm.schedule.text in nulls:
+            out.append(nulls[arm.schedule.text])
+    return out
+
+
+def _population(
+    arm: _Arm, n: int, min_pasi: float, typical: ModelParameters | None, match_baseline: bool
+) -> Population:
+    population = _arm_population(n, arm.seeds[0], min_pasi, typical, match_baseline)
+    if not arm.null:
+        return population
+    return replace(population, parameters=without_msc_effect(population.parameters))
+
+
 @dataclass(frozen=True)
 class TrialResult:
     """A simulated trial: per-visit trajectories and responder rates per arm (all simulated)."""
@@ -138,6 +183,7 @@ def simulate_trial(
     on_arm: Callable[[str], None] | None = None,
     injected_area_share: float = INJECTED_AREA_SHARE,
     match_baseline: bool = False,
+    null: bool = False,
 ) -> TrialResult:
     """Simulate ``n`` included patients (baseline PASI ≥ ``min_pasi``) per arm for ``weeks`` weeks.
 
@@ -150,27 +196,31 @@ def simulate_trial(
     ``simulated``. ``on_arm`` is called with each arm's text once it is simulated.
     ``match_baseline`` selects each arm's patients so that their baseline PASI follows the
     shipped real distribution (Allen 2016 acceptance–rejection, :mod:`psotrack.model.matching`).
+
+    ``null``: beside each cell-therapy arm, a *null arm* — the same schedule given to its own
+    virtual patients with every MSC Emax 0 (the cells are infused and cleared but do nothing),
+    labelled ``<arm> (null: MSC Emax 0)``. Its course is that of untreated patients: what a
+    trial of a product without effect would show.
     """
     schedules = _check_trial(arms, n, weeks)
     days = visit_schedule(weeks)
     frames = []
-    for k, (sched, (pop_seed, lab_seed)) in enumerate(
-        zip(schedules, _arm_seeds(seed, len(schedules)), strict=True)
-    ):
-        population = _arm_population(n, pop_seed, min_pasi, typical, match_baseline)
+    simulated = _arms(schedules, seed, null)
+    for k, arm in enumerate(simulated):
+        population = _population(arm, n, min_pasi, typical, match_baseline)
         frame = simulate_population_arm(
-            population, sched, days, lab_seed, injected_area_share=injected_area_share
+            population, arm.schedule, days, arm.seeds[1], injected_area_share=injected_area_share
         )
-        frames.append(frame.with_columns(pl.col("patient_id") + k * n))
+        frames.append(frame.with_columns(pl.col("patient_id") + k * n, arm=pl.lit(arm.label)))
         if on_arm is not None:
-            on_arm(sched.text)
+            on_arm(arm.label)
     raw = pl.concat(frames, how="diagonal")  # only perilesional arms have TPSS columns
     table = assessment_table(raw)
     trajectories = pl.concat(
         [table, raw.drop("patient_id", "arm", "day", "pasi")], how="horizontal"
     ).with_columns(pl.col("patient_id").cast(pl.Int64))
     rates = trial_rates(table)
-    return TrialResult(tuple(x.text for x in schedules), n, weeks, seed, trajectories, rates)
+    return TrialResult(tuple(a.label for a in simulated), n, weeks, seed, trajectories, rates)
 
 
 def trial_rates(table: pl.DataFrame, thresholds: Sequence[int] = TRIAL_THRESHOLDS) -> pl.DataFrame:
@@ -201,6 +251,7 @@ def power_estimate(
     typical: ModelParameters | None = None,
     injected_area_share: float = INJECTED_AREA_SHARE,
     match_baseline: bool = False,
+    null: bool = False,
 ) -> pl.DataFrame:
     """Share of ``replicates`` simulated trials where an arm differs from the reference arm.
 
@@ -210,7 +261,12 @@ def power_estimate(
     (``scipy.stats.fisher_exact``); significant when ``p < alpha``. Replicates are independent
     trials: all ``n × replicates`` patients of an arm are simulated in one vectorised run.
     Columns: ``arm, reference, n, weeks, threshold, alpha, replicates, significant, power,
-    ci_low, ci_high`` (exact interval of the power estimate), ``test``, ``simulated``.
+    ci_low, ci_high`` (exact interval of the power estimate), ``arm_rate`` and
+    ``reference_rate`` (mean responder shares over the replicates: a reference that never
+    responds makes a few responders significant), ``false_positive_rate`` (with ``null``, for
+    cell-therapy arms: the share of significant trials when the arm is its own null — the same
+    schedule with every MSC Emax 0 — against the same reference; ≈ ``alpha`` or below for a
+    sound test, 0 when neither arm can respond), ``test``, ``simulated``.
     ``match_baseline`` as in :func:`simulate_trial`.
     """
     schedules = _check_trial(arms, n, weeks)
@@ -221,49 +277,60 @@ def power_estimate(
     if len(schedules) < 2:
         raise ValidationError("arms", list(arms), "two or more arms to compare", kind="invalid")
     final = 7 * weeks
-    counts = []
-    for sched, (pop_seed, lab_seed) in zip(
-        schedules, _arm_seeds(seed, len(schedules)), strict=True
-    ):
-        population = _arm_population(n * replicates, pop_seed, min_pasi, typical, match_baseline)
+    counts: dict[str, npt.NDArray[np.int64]] = {}
+    simulated = _arms(schedules, seed, null)
+    for arm in simulated:
+        population = _population(arm, n * replicates, min_pasi, typical, match_baseline)
         frame = simulate_population_arm(
-            population, sched, [0, final], lab_seed, injected_area_share=injected_area_share
+            population,
+            arm.schedule,
+            [0, final],
+            arm.seeds[1],
+            injected_area_share=injected_area_share,
         )
         replicate = (frame["patient_id"] - 1) // n
         table = assessment_table(frame.with_columns(arm=replicate.cast(pl.String)))
         rates = derive_response_rates(table, threshold=threshold).sort(pl.col("arm").cast(pl.Int64))
-        counts.append(rates["responders"].to_numpy())
-    ref = _reference_index(schedules)
+        counts[arm.label] = rates["responders"].to_numpy()
+    reference = schedules[_reference_index(schedules)].text
+
+    def significant(label: str) -> int:
+        p_values = [
+            scipy_stats.fisher_exact([[a, n - a], [b, n - b]]).pvalue
+            for a, b in zip(counts[label].tolist(), counts[reference].tolist(), strict=True)
+        ]
+        return int(np.sum(np.array(p_values) < alpha))
+
     rows = []
-    for i, sched in enumerate(schedules):
-        if i == ref:
+    for arm in simulated:
+        if arm.null or arm.label == reference:
             continue
-        p_values = np.array(
-            [
-                scipy_stats.fisher_exact([[a, n - a], [b, n - b]]).pvalue
-                for a, b in zip(counts[i].tolist(), counts[ref].tolist(), strict=True)
-            ]
-        )
-        significant = int(np.sum(p_values < alpha))
-        interval = proportion_interval(significant, replicates)
+        hits = significant(arm.label)
+        interval = proportion_interval(hits, replicates)
+        null_label = arm.label + NULL_SUFFIX
         rows.append(
             {
-                "arm": sched.text,
-                "reference": schedules[ref].text,
+                "arm": arm.label,
+                "reference": reference,
                 "n": n,
                 "weeks": weeks,
                 "threshold": threshold,
                 "alpha": alpha,
                 "replicates": replicates,
-                "significant": significant,
-                "power": significant / replicates,
+                "significant": hits,
+                "power": hits / replicates,
                 "ci_low": interval.low,
                 "ci_high": interval.high,
+                "arm_rate": float(np.mean(counts[arm.label])) / n,
+                "reference_rate": float(np.mean(counts[reference])) / n,
+                "false_positive_rate": (
+                    significant(null_label) / replicates if null_label in counts else None
+                ),
                 "test": "Fisher exact, two-sided",
                 "simulated": True,
             }
         )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema_overrides={"false_positive_rate": pl.Float64})
 
 
 def sign_half_times(
