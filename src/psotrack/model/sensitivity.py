@@ -22,9 +22,10 @@ Outputs (:data:`OUTPUTS`), each counted by the endpoint engine's responder rule:
 * ``pasi40_m6``: PASI 40 rate at day 224 on the same arm (6 months after the last infusion, the
   time point psotrack takes for Cheng 2022; see ``calibration_targets.json``);
 * ``relapse_days``: time to relapse after an effective course stops — on :data:`RELAPSE_ARM`,
-  among the PASI 75 responders at the last dose (day 84), days from the last dose to the first
-  weekly visit without a PASI 50 response (psotrack's relapse definition), censored at
-  :data:`RELAPSE_HORIZON` days and summarised as the restricted mean (0 when nobody responds).
+  among the patients who reached PASI 75 by the last dose (day 84), days from the last dose to
+  relapse by the endpoint engine's rule (:func:`psotrack.endpoints.derive_time_to_relapse`: half
+  of the improvement given back), censored at :data:`RELAPSE_HORIZON` days and summarised as the
+  restricted mean (0 when nobody responds).
 
 Every factor's bounds are psotrack assumptions (see :data:`FACTORS` and ``docs/model.md``). The
 typical values of the untreated core are Shmarov's published ones and are not varied. Everything
@@ -43,7 +44,7 @@ import polars as pl
 from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import sobol as sobol_sample
 
-from psotrack.endpoints import derive_responders
+from psotrack.endpoints import derive_responders, derive_time_to_relapse
 from psotrack.errors import PsotrackError, ValidationError
 from psotrack.instruments.pasi import REGIONS
 from psotrack.model.observation import observe_pasi
@@ -70,8 +71,8 @@ ROWS_PER_CALL: Final = 10_000
 OUTPUTS: Final = {
     "pasi75_w12": "PASI 75 rate at week 12, UC-MSC IV 1.5e6/kg x4 q2w (share 0–1)",
     "pasi40_m6": "PASI 40 rate at day 224 (6 months after the last dose), same arm (share 0–1)",
-    "relapse_days": "restricted mean days to relapse (loss of PASI 50) after an anti-IL-17 "
-    f"x4 q4w course stops, PASI 75 responders, censored at {RELAPSE_HORIZON} days",
+    "relapse_days": "restricted mean days to relapse (half the improvement given back) after "
+    f"an anti-IL-17 x4 q4w course stops, PASI 75 responders, censored at {RELAPSE_HORIZON} days",
 }
 
 
@@ -298,31 +299,32 @@ def _chunk_outputs(
     inputs, dosing = build_inputs([parse_schedule(RELAPSE_ARM)] * rows.size)
     weeks = [0, *range(RELAPSE_LAST_DOSE, RELAPSE_LAST_DOSE + RELAPSE_HORIZON + 1, 7)]
     states = simulate(sub, y0, weeks, inputs, dosing)
-    flags = _rates(_pasi(states, ind0, area0), weeks, sample).sort("patient_id", "day")
-    out["relapse_days"] = _restricted_relapse(flags, count)
+    out["relapse_days"] = _restricted_relapse(_pasi(states, ind0, area0), weeks, sample, count)
     assert all(v.size == count for v in out.values())
     return out
 
 
-def _restricted_relapse(flags: pl.DataFrame, count: int) -> FloatArray:
-    responders = flags.filter((pl.col("day") == RELAPSE_LAST_DOSE) & (pl.col("pasi75") == 1))
-    after = flags.filter(pl.col("day") > RELAPSE_LAST_DOSE).join(
-        responders.select("patient_id"), on="patient_id"
+def _restricted_relapse(
+    pasi: FloatArray, days: list[int], samples: npt.NDArray[np.int64], count: int
+) -> FloatArray:
+    """Per sample, the restricted mean days from the last dose to relapse among PASI 75
+    responders, by the endpoint engine's relapse rule (:func:`derive_time_to_relapse`); a patient
+    without relapse counts :data:`RELAPSE_HORIZON` days (its last visit), 0 when nobody responds."""
+    rows = pasi.shape[1]
+    table = pl.DataFrame(
+        {
+            "patient_id": np.tile(np.arange(rows), len(days)).astype(str),
+            "visit": np.repeat([f"D{d}" for d in days], rows),
+            "day": np.repeat(days, rows),
+            "pasi": pasi.ravel(),
+        }
     )
-    first = (
-        after.filter(pl.col("pasi50") == 0)
-        .group_by("patient_id")
-        .agg((pl.col("day").min() - RELAPSE_LAST_DOSE).alias("days"))
-    )
-    per_patient = (
-        responders.select("patient_id", "sample")
-        .join(first, on="patient_id", how="left")
-        .with_columns(pl.col("days").fill_null(RELAPSE_HORIZON).cast(pl.Float64))
-    )
-    means = per_patient.group_by("sample").agg(pl.col("days").mean())
-    result = np.zeros(count)
-    result[means["sample"].to_numpy()] = means["days"].to_numpy()
-    return result
+    events = derive_time_to_relapse(table, stop_day=RELAPSE_LAST_DOSE, responders=75)
+    sample = samples[events["patient_id"].cast(pl.Int64).to_numpy()]
+    days_to = np.minimum(events["time"].to_numpy().astype(np.float64), RELAPSE_HORIZON)
+    total = np.bincount(sample, weights=days_to, minlength=count)
+    responders = np.bincount(sample, minlength=count)
+    return np.divide(total, responders, out=np.zeros(count), where=responders > 0)
 
 
 def population_outputs(
