@@ -20,6 +20,7 @@ from psotrack.services.patients import (
 )
 from psotrack.store.models import Administration, AuditEntry, SafetyFlag
 from psotrack.store.vocabulary import FlagKind, Role
+from tests.audit_rows import audited_values
 from tests.services.conftest import patient_form
 
 STARTED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -99,7 +100,9 @@ def test_stores_every_field_with_audit_rows(db, clinician, patient_id):
         "temperature_c": 36.8,
     }
     assert row.vitals_after == {"heart_rate": 80, "spo2": 98, "respiratory_rate": 16}
-    by_field = {a.field: a.new_value for a in audit}
+    assert len(audit) == 1  # the creation is one change: one audit row with every value
+    assert audit[0].field is None and audit[0].old_value is None
+    by_field = audited_values(audit)
     assert by_field["total_cells"] == "105000000"
     assert by_field["cells_per_kg"] == "1500000.0"
     assert by_field["lot"] == "UC-2026-014"
@@ -152,7 +155,7 @@ def test_dose_range_is_inclusive_at_both_limits(
         flag_audit = session.scalars(
             select(AuditEntry).where(AuditEntry.entity == "safety_flags")
         ).all()
-    assert {a.field: a.new_value for a in flag_audit}["kind"] == FlagKind.DOSE_OUT_OF_RANGE.value
+    assert audited_values(flag_audit)["kind"] == FlagKind.DOSE_OUT_OF_RANGE.value
     assert all(a.actor_id == clinician.user_id for a in flag_audit)
 
 

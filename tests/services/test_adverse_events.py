@@ -17,6 +17,7 @@ from psotrack.services.context import SYSTEM
 from psotrack.services.patients import create_program, enroll_patient
 from psotrack.store.models import AdverseEvent, AuditEntry, SafetyFlag
 from psotrack.store.vocabulary import FlagKind, Role
+from tests.audit_rows import audited_values
 from tests.services.conftest import patient_form
 from tests.services.test_administrations import dose_form
 
@@ -100,7 +101,7 @@ def test_stores_event_with_program_ctcae_version_and_audit(db, clinician):
     assert (event.serious, event.serious_criteria, event.expected) == (False, [], True)
     assert (event.relatedness.value, event.outcome.value) == ("possible", "recovered")
     assert (event.infusion_reaction, event.administration_id) == (False, None)
-    by_field = {a.field: a.new_value for a in audit}
+    by_field = audited_values(audit)
     assert by_field["ctcae_version"] == "6.0"
     assert by_field["grade"] == "1"
     assert by_field["relatedness"] == "possible"
@@ -236,10 +237,15 @@ def test_grade_three_serious_infusion_reaction_raises_three_flags(db, clinician,
     with db.transaction() as session:
         flag_audit = session.scalars(
             select(AuditEntry).where(
-                AuditEntry.entity == "safety_flags", AuditEntry.field == "kind"
+                AuditEntry.entity == "safety_flags", AuditEntry.action == "create"
             )
         ).all()
-    assert len(flag_audit) == 3
+    assert len(flag_audit) == 3  # one creation row per flag
+    assert [audited_values([a])["kind"] for a in flag_audit] == [
+        FlagKind.SERIOUS_ADVERSE_EVENT.value,
+        FlagKind.GRADE_3_OR_MORE.value,
+        FlagKind.INFUSION_REACTION.value,
+    ]
 
 
 def test_administration_must_be_given_and_belong_to_the_patient(

@@ -10,6 +10,7 @@ from psotrack.services.assessments import list_assessments, record_assessment
 from psotrack.services.patients import enroll_patient, record_visit
 from psotrack.store.models import Administration, Assessment, AuditEntry, SafetyFlag, Visit
 from psotrack.store.vocabulary import FlagKind, ProductSource, Role, Route
+from tests.audit_rows import audited_values
 from tests.services.conftest import patient_form
 
 DAY0 = date(2026, 1, 5)  # first administration
@@ -125,7 +126,7 @@ def test_pasi_is_scored_stored_as_entered_and_audited(db, clinician, actors, pat
                 AuditEntry.entity == "assessments", AuditEntry.entity_id == assessment_id
             )
         ).all()
-    values = {a.field: a.new_value for a in audit}
+    values = audited_values(audit)
     assert values["score"] == "29.6"
     assert values["instrument"] == "pasi"
     assert '"area_pct": 35' in values["responses"]
@@ -275,7 +276,7 @@ def test_flare_at_exactly_fifty_percent_over_the_best(db, clinician, patient_id)
                 AuditEntry.entity == "safety_flags", AuditEntry.entity_id == flag.id
             )
         ).all()
-    assert {a.field: a.new_value for a in audit}["kind"] == FlagKind.POSSIBLE_FLARE.value
+    assert audited_values(audit)["kind"] == FlagKind.POSSIBLE_FLARE.value
     assert all(a.actor_id == clinician.user_id for a in audit)
 
 

@@ -10,6 +10,7 @@ from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import enroll_patient, record_visit
 from psotrack.store.models import AuditEntry, LabResult
 from psotrack.store.vocabulary import ANALYTES, Role
+from tests.audit_rows import audited_values
 from tests.services.conftest import add_visit, patient_form
 
 
@@ -49,7 +50,7 @@ def test_lab_result_is_stored_with_audit_rows(db, clinician, patient_id):
                 AuditEntry.entity == "lab_results", AuditEntry.entity_id == lab_id
             )
         ).all()
-    fields = {a.field: a.new_value for a in audit}
+    fields = audited_values(audit)
     assert fields["analyte"] == "crp"
     assert fields["value"] == "4.2"
     assert fields["unit"] == "mg/L"

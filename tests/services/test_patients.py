@@ -9,6 +9,7 @@ from psotrack.errors import Conflict, NotFound, PermissionDenied, ValidationErro
 from psotrack.services.patients import enroll_patient, record_visit, withdraw_patient
 from psotrack.store.models import AuditEntry, Enrollment, Patient, PatientIdentity, Visit
 from psotrack.store.vocabulary import Role
+from tests.audit_rows import audited_values
 from tests.services.conftest import patient_form
 
 
@@ -30,7 +31,7 @@ def test_enroll_stores_patient_identity_and_enrollment_with_audit(db, clinician,
         audit = session.scalars(
             select(AuditEntry).where(AuditEntry.entity == "patient_identities")
         ).all()
-    assert {a.field: a.new_value for a in audit}["mrn"] == "MRN-0001"
+    assert audited_values(audit)["mrn"] == "MRN-0001"
     assert all(a.actor_id == clinician.user_id and a.action == "create" for a in audit)
 
 

@@ -13,6 +13,7 @@ from psotrack.services.therapies import (
 )
 from psotrack.store.models import AuditEntry, ConcomitantTherapy
 from psotrack.store.vocabulary import Role, TherapyClass
+from tests.audit_rows import audited_values
 
 
 def count(db, model) -> int:
@@ -43,7 +44,7 @@ def test_biologic_is_stored_with_target_and_audit(db, clinician, patient_id):
         audit = session.scalars(
             select(AuditEntry).where(AuditEntry.entity == "concomitant_therapies")
         ).all()
-    fields = {a.field: a.new_value for a in audit}
+    fields = audited_values(audit)
     assert fields["therapy_class"] == "biologic"
     assert fields["biologic_target"] == "IL-17A"
     assert fields["start_date"] == "2025-06-01"

@@ -15,7 +15,7 @@ from typing import Final
 from sqlalchemy import select
 
 from psotrack.errors import NotFound, ValidationError
-from psotrack.services.audit import as_text
+from psotrack.services.audit import as_text, created_fields
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.corrections import CORRECTABLE, DELETABLE
 from psotrack.services.payloads import require_id
@@ -39,7 +39,11 @@ HISTORY_TABLES: Final[dict[str, type[Base]]] = {
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One audited change of one field (``field`` is None for a row-level entry)."""
+    """One audited change of one field (``field`` is None for a row-level entry).
+
+    A creation audited as one row (:mod:`psotrack.services.audit`) reads as one entry per
+    created field, as creations audited field by field do.
+    """
 
     at: datetime
     actor: str
@@ -88,16 +92,9 @@ def record_history(db: Database, actor: Actor, table: str, row_id: int) -> Recor
             .order_by(AuditEntry.seq)
         )
         entries = tuple(
-            HistoryEntry(
-                at=entry.at,
-                actor=f"{display} ({username})" if username else "unknown",
-                action=entry.action,
-                field=entry.field,
-                old_value=entry.old_value,
-                new_value=entry.new_value,
-                reason=entry.reason,
-            )
+            line
             for entry, display, username in session.execute(query)
+            for line in _lines(entry, f"{display} ({username})" if username else "unknown")
         )
         correctable = CORRECTABLE.get(table)
         fields = sorted(correctable.fields) if correctable is not None and not deleted else []
@@ -110,3 +107,32 @@ def record_history(db: Database, actor: Actor, table: str, row_id: int) -> Recor
             deletable=table in DELETABLE and not deleted,
             entries=entries,
         )
+
+
+def _lines(entry: AuditEntry, actor: str) -> list[HistoryEntry]:
+    """The history lines of one audit row: one per field of a creation row, else the row."""
+    fields = created_fields(entry)
+    if fields is None:
+        return [
+            HistoryEntry(
+                at=entry.at,
+                actor=actor,
+                action=entry.action,
+                field=entry.field,
+                old_value=entry.old_value,
+                new_value=entry.new_value,
+                reason=entry.reason,
+            )
+        ]
+    return [
+        HistoryEntry(
+            at=entry.at,
+            actor=actor,
+            action=entry.action,
+            field=name,
+            old_value=None,
+            new_value=value,
+            reason=entry.reason,
+        )
+        for name, value in fields.items()
+    ]
