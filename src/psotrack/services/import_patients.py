@@ -19,7 +19,7 @@ from psotrack.errors import Problem, ValidationError
 from psotrack.interop.redcap_files import LocatedProblem
 from psotrack.services.audit import audit_created_many
 from psotrack.services.context import Actor, Database
-from psotrack.services.patients import create_program, new_research_id
+from psotrack.services.patients import create_program, new_research_ids
 from psotrack.services.redcap_plan import Plan
 from psotrack.store.models import Enrollment, Patient, PatientIdentity, Program, Visit
 from psotrack.store.vocabulary import EnrollmentStatus, PsoriasisType, Sex
@@ -87,17 +87,17 @@ def import_patients(
     if len(problems) > before:
         return known, set()
     reason = f"import {source}"
+    unknown = [mrn for mrn in ids if mrn not in known]
     new = {
         mrn: Patient(
-            research_id=new_research_id(session),
+            research_id=research_id,
             sex=Sex.UNKNOWN,
             birth_year=None,
             psoriasis_type=PsoriasisType.PLAQUE,
             history=f"imported from {source}",
             synthetic=synthetic,
         )
-        for mrn in ids
-        if mrn not in known
+        for mrn, research_id in zip(unknown, new_research_ids(session, len(unknown)), strict=True)
     }
     session.add_all(new.values())
     audit_created_many(session, actor, new.values(), reason)
