@@ -2,7 +2,7 @@
 CDISC and FHIR exports.
 
 Run: ``.venv/bin/python benchmarks/bench_interop.py [--patients 1000] [--seed-patients 20]
-[--redcap-records 10000] [--part all|research|redcap]``.
+[--redcap-records 10000] [--part all|research|redcap|fhir|cdisc] [--database-url URL]``.
 
 Set-up (not timed): a SQLite file gets the synthetic demo cohort of ``--seed-patients`` patients
 through the services, then copies of those patients' rows (new row numbers, research ids and
@@ -243,8 +243,26 @@ def write_redcap_files(folder: Path, records: int) -> tuple[Path, Path]:
     return dictionary, export
 
 
-def bench_redcap_import(folder: Path, records: int, console: Console) -> bool:
-    """Time a REDCap import of ``records`` generated records through the services."""
+def bench_redcap_import(
+    folder: Path, records: int, console: Console, database_url: str | None = None
+) -> bool:
+    """Time a REDCap import of ``records`` generated records through the services.
+
+    Into a fresh SQLite file, or a fresh schema of the PostgreSQL database ``database_url``.
+    """
+    if database_url is None:
+        engine = make_engine(f"sqlite:///{folder / 'redcap.db'}")
+        try:
+            return _bench_redcap_import(engine, folder, records, console)
+        finally:
+            engine.dispose()
+    from psotrack.store.engine import temporary_schema_engine
+
+    with temporary_schema_engine(database_url, "bench") as engine:
+        return _bench_redcap_import(engine, folder, records, console)
+
+
+def _bench_redcap_import(engine: Engine, folder: Path, records: int, console: Console) -> bool:
     from psotrack.interop.redcap_files import read_dictionary, read_records
     from psotrack.interop.redcap_mapping import read_mapping
     from psotrack.services.patients import create_program
@@ -252,7 +270,6 @@ def bench_redcap_import(folder: Path, records: int, console: Console) -> bool:
     from psotrack.services.redcap_plan import plan_redcap
 
     dictionary_csv, export_csv = write_redcap_files(folder, records)
-    engine = make_engine(f"sqlite:///{folder / 'redcap.db'}")
     upgrade(engine)
     db = Database.from_engine(engine)
     form = {"username": "bench-clinician", "display_name": "Bench", "role": "clinician"}
@@ -270,10 +287,9 @@ def bench_redcap_import(folder: Path, records: int, console: Console) -> bool:
     total = read_s + plan_s + store_s
     with engine.connect() as connection:
         audit_rows = int(connection.scalar(select(func.count()).select_from(AuditEntry)) or 0)
-    engine.dispose()
     rate = records / total
     console.print(
-        f"REDCap import, {records:,} records ({result.visits:,} visits, "
+        f"REDCap import ({engine.dialect.name}), {records:,} records ({result.visits:,} visits, "
         f"{result.assessments:,} assessments, {len(result.disagreements):,} wrong totals listed):"
     )
     console.print(
@@ -396,12 +412,17 @@ def main(argv: list[str] | None = None) -> int:
         "--part", choices=("all", "research", "redcap", "fhir", "cdisc"), default="all"
     )
     parser.add_argument("--fhir-import", type=int, default=100)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL URL for the REDCap import (a fresh schema, dropped after); else SQLite",
+    )
     args = parser.parse_args(argv)
     console = Console()
     ok = True
     if args.part in ("all", "redcap"):
         with tempfile.TemporaryDirectory() as folder:
-            ok = bench_redcap_import(Path(folder), args.redcap_records, console)
+            ok = bench_redcap_import(Path(folder), args.redcap_records, console, args.database_url)
     if args.part == "redcap":
         return 0 if ok else 1
     with tempfile.TemporaryDirectory() as folder:

@@ -1,4 +1,8 @@
-"""The append-only audit log: one row per changed field (who, when, what, old, new, why)."""
+"""The append-only audit log: who, when, what, old, new, why (see :mod:`psotrack.services.audit`).
+
+A created record is one row (``field`` empty, ``new_value`` a JSON object of its values); a
+correction or deletion is one row per changed field.
+"""
 
 from __future__ import annotations
 
