@@ -44,7 +44,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine, inspect, select, text
 
-from psotrack.services.audit import SECRETS, SKIPPED, as_text, entity_name
+from psotrack.services.audit import SECRETS, SKIPPED, as_text, created_fields, entity_name
 from psotrack.services.context import SYSTEM, Database
 from psotrack.services.imports import import_assessments
 from psotrack.services.photo_sweep import sweep_photos
@@ -204,16 +204,13 @@ def unaudited(target: Target) -> list[str]:
     try:
         db = Database.from_engine(engine)
         with db.transaction() as session:
-            audited = set(
-                session.execute(
-                    select(
-                        AuditEntry.entity,
-                        AuditEntry.entity_id,
-                        AuditEntry.field,
-                        AuditEntry.new_value,
-                    ).where(AuditEntry.action.in_(("create", "update")))
-                )
-            )
+            audited = set()
+            for entry in session.scalars(
+                select(AuditEntry).where(AuditEntry.action.in_(("create", "update")))
+            ):
+                created = created_fields(entry)  # a creation row holds every created value
+                fields = {entry.field: entry.new_value} if created is None else created
+                audited |= {(entry.entity, entry.entity_id, f, v) for f, v in fields.items()}
             secrets_logged = {(e, i, f) for e, i, f, v in audited if f in SECRETS and v}
             missing = []
             for mapper in Base.registry.mappers:
