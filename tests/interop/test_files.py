@@ -94,3 +94,23 @@ def test_text_is_written_whole_or_the_old_file_is_kept(tmp_path, monkeypatch):
         write_text_atomically("<sbml>new</sbml>\n", path)
     assert path.read_text(encoding="utf-8") == "<sbml/>\n"  # the old file, untouched
     assert [p.name for p in tmp_path.iterdir()] == ["model.xml"]  # no temporary file left
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_file_written_whole_gets_the_mode_an_ordinary_open_gives(
+    tmp_path: Path, umask: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # mkstemp makes owner-only files; an output file is an ordinary file: 0o666 less the umask
+    # (the umask is read once when the module is imported, so the test sets the module's copy).
+    from psotrack.interop import files
+
+    ordinary = tmp_path / "ordinary.txt"
+    previous = os.umask(umask)
+    try:
+        ordinary.write_text("x")
+    finally:
+        os.umask(previous)
+    written = tmp_path / "written.txt"
+    monkeypatch.setattr(files, "_UMASK", umask)
+    files.write_whole(written, lambda handle: handle.write(b"x"))
+    assert written.stat().st_mode & 0o777 == ordinary.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -41,7 +39,7 @@ from psotrack.interop.fhir_parts import (
     stable_url,
 )
 from psotrack.interop.fhir_shapes import validate_bundle
-from psotrack.interop.files import check_output_path
+from psotrack.interop.files import check_output_path, write_whole
 from psotrack.services.fhir_export import FhirSource
 from psotrack.services.scoring import score_responses
 from psotrack.store.models import (
@@ -114,18 +112,11 @@ def collector_paused() -> Iterator[None]:
 
 
 def write_bundle(bundle: dict[str, Any], path: Path) -> None:
-    """Write the Bundle whole: a temporary file in the same folder, then a rename."""
+    """Write the Bundle whole (:func:`~psotrack.interop.files.write_whole`)."""
     check_output_path(path)
-    folder = Path(os.path.abspath(path)).parent
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            # One string written at once: json.dump's many small writes are several times slower.
-            handle.write(json.dumps(bundle, ensure_ascii=False, separators=(",", ":")))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    # One string written at once: json.dump's many small writes are several times slower.
+    text = json.dumps(bundle, ensure_ascii=False, separators=(",", ":"))
+    write_whole(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def patient_entries(source: FhirSource, include_photos: bool) -> list[Resource]:

@@ -138,20 +138,32 @@ def write_csv_atomically(frame: pl.DataFrame, path: Path) -> None:
     never a half-written one.
     """
     check_output_path(path)
-    _write_whole(path, lambda handle: neutralise_formulas(frame).write_csv(handle))
+    write_whole(path, lambda handle: neutralise_formulas(frame).write_csv(handle))
 
 
 def write_text_atomically(text: str, path: Path) -> None:
     """Write UTF-8 text (an SBML model, a README) whole or not at all, as the CSV writer does."""
     check_output_path(path)
-    _write_whole(path, lambda handle: handle.write(text.encode("utf-8")))
+    write_whole(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
-def _write_whole(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Run ``write`` on a temporary file beside ``path``, then rename it to ``path``."""
+#: The process's umask, read once: files written whole get the mode an ordinary ``open`` gives
+#: (``0o666`` less the umask), not ``mkstemp``'s owner-only ``0o600``.
+_UMASK: Final = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def write_whole(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Run ``write`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    The one way psotrack writes an output file: an interrupted or failed command leaves the old
+    file or none, never a half-written one; an operating-system error is one line that says
+    nothing was written. The file's mode is what an ordinary ``open`` would give it.
+    """
     folder = Path(os.path.abspath(path)).parent
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
         os.replace(temporary, path)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ import matplotlib
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from psotrack.errors import PsotrackError, ValidationError
+from psotrack.interop.files import write_whole
 from psotrack.number_text import scientific
 
 #: The report's font (DejaVu Sans, as the charts use): the copy matplotlib ships.
@@ -163,15 +163,6 @@ def typst_pdf(template: str, view: Mapping[str, Any], files: Mapping[str, bytes]
 
 
 def write_document(content: bytes, output: Path) -> None:
-    """Write ``content`` to ``output`` whole: a temporary file in the same folder, then a rename
-    (an interrupted command leaves the old file or none, never half a report)."""
-    handle, temporary = tempfile.mkstemp(
-        dir=output.parent, prefix=f".{output.name}.", suffix=".part"
-    )
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``content`` to ``output`` whole (:func:`~psotrack.interop.files.write_whole`): an
+    interrupted command leaves the old file or none, never half a report."""
+    write_whole(output, lambda handle: handle.write(content))
