@@ -28,19 +28,23 @@ steady states (≈ 79 820 cells/mm² healthy, ≈ 265 985 plaque) are kept.
 
 For the integrators the system is split as ``y' = N(y) − λ·y``: ``λ`` (:func:`decay_rates`) holds
 the linear first-order losses, which carry the stiffness (36.5/day for cytokines), and ``N``
-(:func:`production_terms`) everything else.
+(:func:`production_terms`) everything else. ``N`` is written in two parts: the therapy states
+(:data:`LINEAR_STATES`, :func:`linear_production`), a closed linear system that the solver
+integrates exactly, and the immune–skin states (:func:`immune_skin_production`), which see the
+therapy only through :func:`therapy_factors`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from psotrack.errors import Problem, ValidationError
 from psotrack.model import states as s
-from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD, ModelParameters
+from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD, ModelParameters, Value
 
 #: The largest topical damping the equations accept (a full block would stop the load entirely).
 MAX_TOPICAL = 0.99
@@ -110,54 +114,148 @@ def _emax(emax: float | FloatArray, level: FloatArray, ec50: float | FloatArray)
     return np.asarray(emax * level / (ec50 + level), dtype=np.float64)
 
 
+#: The therapy-kinetics states (paracrine pools, blocker, live MSCs). Their equations are linear
+#: with constant coefficients and contain no immune–skin state: production
+#: :func:`linear_production`, losses :func:`decay_rates`. The solver integrates them exactly and
+#: the immune–skin states see them only through :func:`therapy_factors`.
+LINEAR_STATES: Final = (
+    s.PARACRINE_SYSTEMIC,
+    s.PARACRINE_LOCAL,
+    s.BLOCKER_DEPOT,
+    s.BLOCKER_CENTRAL,
+    s.MSC_LUNG,
+    s.MSC_ORGANS,
+    s.MSC_DEPOT,
+)
+
+
+@dataclass(frozen=True)
+class TherapyFactors:
+    """The per-row factors of the immune–skin production terms at one time (length n or scalar).
+
+    Each is a parameter combination, changed by the therapy states (paracrine occupancy ``occ``,
+    blockade ``B``) where the symbol shows it; :func:`therapy_factors` computes them.
+    """
+
+    dc_activation: FloatArray  # (1 − E_dc)·dc_activation_max
+    il23_gain: FloatArray  # (1 − E_cyt)·il23_production
+    recruitment: FloatArray  # t_cell_recruitment·(1 − B23)·(1 + ρ)
+    treg_weight: Value  # ρ/Treg₀ (σ = (1 + ρ)/(1 + ρ·Treg/Treg₀))
+    th17_gain: FloatArray  # th17_fraction·(1 − E_th17)
+    th1_gain: Value  # 1 − th17_fraction
+    treg_production: FloatArray  # treg_turnover·Treg₀·(1 + E_treg)
+    il17_gain: FloatArray  # (1 − E_cyt)·il17_production
+    tnf_gain: FloatArray  # (1 − E_cyt)·tnf_production
+    il17_load: FloatArray  # (1 − B17)·(1 − topical): IL-17's weight in the load c
+    tnf_load: Value  # 1 − topical: TNF's weight in the load c
+    vascular_gain: Value  # vascular_rate / HEALTHY_CYTOKINE_LOAD
+
+
+def therapy_factors(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> TherapyFactors:
+    """The :class:`TherapyFactors` for states ``yt`` laid out as ``(n_states, n)``.
+
+    Reads only the therapy states (:data:`LINEAR_STATES`).
+    """
+    # paracrine activity reaching the site: potency·max(P_sys + local_exposure·P_loc, 0)
+    paracrine = inputs.local_exposure * yt[s.PARACRINE_LOCAL]
+    paracrine += yt[s.PARACRINE_SYSTEMIC]
+    np.maximum(paracrine, 0.0, out=paracrine)
+    paracrine *= inputs.potency
+    occupancy = paracrine / (p.paracrine_ec50 + paracrine)
+    blockade = _emax(p.blocker_emax, np.maximum(yt[s.BLOCKER_CENTRAL], 0.0), p.blocker_ec50)
+    cytokine_kept = 1.0 - p.msc_cytokine_emax * occupancy
+    return TherapyFactors(
+        dc_activation=(1.0 - p.msc_dc_emax * occupancy) * p.dc_activation_max,
+        il23_gain=cytokine_kept * p.il23_production,
+        recruitment=(1.0 + p.treg_suppression)
+        * p.t_cell_recruitment
+        * (1.0 - inputs.il23_block * blockade),
+        treg_weight=p.treg_suppression / p.treg_level,
+        th17_gain=p.th17_fraction * (1.0 - p.msc_th17_emax * occupancy),
+        th1_gain=1.0 - p.th17_fraction,
+        treg_production=p.treg_turnover * p.treg_level * (1.0 + p.msc_treg_emax * occupancy),
+        il17_gain=cytokine_kept * p.il17_production,
+        tnf_gain=cytokine_kept * p.tnf_production,
+        il17_load=(1.0 - inputs.il17_block * blockade) * (1.0 - inputs.topical),
+        tnf_load=1.0 - inputs.topical,
+        vascular_gain=p.vascular_rate / HEALTHY_CYTOKINE_LOAD,
+    )
+
+
 def keratinocyte_load(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
     """The cytokine load ``c`` acting on keratinocytes (IL-17/IL-22 after blockade + TNF/IFN-γ)."""
-    blocker = np.maximum(yt[s.BLOCKER_CENTRAL], 0.0)
-    b17 = inputs.il17_block * _emax(p.blocker_emax, blocker, p.blocker_ec50)
-    load: FloatArray = (yt[s.IL17] * (1.0 - b17) + yt[s.TNF]) * (1.0 - inputs.topical)
+    return _load(yt, therapy_factors(yt, p, inputs))
+
+
+def _load(yt: FloatArray, f: TherapyFactors) -> FloatArray:
+    load: FloatArray = yt[s.IL17] * f.il17_load
+    load += yt[s.TNF] * f.tnf_load
     return load
 
 
 def production_terms(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
     """``N(y)``: every term except the linear losses, for states laid out as ``(n_states, n)``."""
     out = np.zeros_like(yt)
-    paracrine = inputs.potency * np.maximum(
-        yt[s.PARACRINE_SYSTEMIC] + inputs.local_exposure * yt[s.PARACRINE_LOCAL], 0.0
-    )
-    occupancy = paracrine / (p.paracrine_ec50 + paracrine)
-    blocker = np.maximum(yt[s.BLOCKER_CENTRAL], 0.0)
-    b23 = inputs.il23_block * _emax(p.blocker_emax, blocker, p.blocker_ec50)
-    cytokine_kept = 1.0 - p.msc_cytokine_emax * occupancy
+    immune_skin_production(yt, therapy_factors(yt, p, inputs), p, out)
+    linear_production(yt, p, out)
+    return out
 
-    signal4 = np.maximum(yt[s.SIGNAL], 0.0) ** 4
-    hill = signal4 / (p.dc_activation_half + signal4)
-    out[s.DC] = p.dc_basal_influx + (1.0 - p.msc_dc_emax * occupancy) * p.dc_activation_max * hill
-    out[s.IL23] = cytokine_kept * p.il23_production * yt[s.DC]
 
-    suppression = (1.0 + p.treg_suppression) / (
-        1.0 + p.treg_suppression * np.maximum(yt[s.TREG], 0.0) / p.treg_level
-    )
-    recruitment = p.t_cell_recruitment * yt[s.IL23] * (1.0 - b23) * suppression
-    out[s.TH17] = p.th17_fraction * recruitment * (1.0 - p.msc_th17_emax * occupancy)
-    out[s.TH1] = (1.0 - np.asarray(p.th17_fraction)) * recruitment
-    out[s.TREG] = p.treg_turnover * p.treg_level * (1.0 + p.msc_treg_emax * occupancy)
-    out[s.IL17] = cytokine_kept * p.il17_production * yt[s.TH17]
-    out[s.TNF] = cytokine_kept * p.tnf_production * yt[s.TH1]
+def immune_skin_production(
+    yt: FloatArray, f: TherapyFactors, p: ModelParameters, out: FloatArray
+) -> None:
+    """Write ``N(y)`` of the immune–skin states (all but :data:`LINEAR_STATES`) into ``out``.
+
+    The equations of the module docstring; the therapy states enter only through the factors
+    ``f`` (:func:`therapy_factors`), and only the immune–skin rows of ``yt`` are read.
+    """
+    # Few operations, in place where it does not hide the equation: the solver calls this four
+    # times per step for every patient.
+    signal4 = np.maximum(yt[s.SIGNAL], 0.0)
+    signal4 *= signal4
+    signal4 *= signal4
+    dc = out[s.DC]
+    np.divide(signal4, p.dc_activation_half + signal4, out=dc)  # Hill term of the signal
+    dc *= f.dc_activation
+    dc += p.dc_basal_influx
+    np.multiply(f.il23_gain, yt[s.DC], out=out[s.IL23])
+
+    # Recruitment × σ = recruitment·(1 + ρ)·IL23/(1 + ρ·max(Treg, 0)/Treg₀)
+    recruitment = np.maximum(yt[s.TREG], 0.0)
+    recruitment *= f.treg_weight
+    recruitment += 1.0
+    np.divide(yt[s.IL23], recruitment, out=recruitment)
+    recruitment *= f.recruitment
+    np.multiply(f.th17_gain, recruitment, out=out[s.TH17])
+    np.multiply(f.th1_gain, recruitment, out=out[s.TH1])
+    out[s.TREG] = f.treg_production
+    np.multiply(f.il17_gain, yt[s.TH17], out=out[s.IL17])
+    np.multiply(f.tnf_gain, yt[s.TH1], out=out[s.TNF])
 
     stem, transit, diff = yt[s.STEM], yt[s.TRANSIT], yt[s.DIFFERENTIATED]
-    load = keratinocyte_load(yt, p, inputs)
-    out[s.SIGNAL] = p.signal_production * (stem + transit)
-    out[s.STEM] = p.sc_proliferation * load * stem - p.sc_crowding * stem * stem
-    out[s.TRANSIT] = (
-        p.ta_from_sc * load * stem
-        + p.ta_proliferation * load * transit
-        - p.ta_crowding * transit * transit
-    )
-    out[s.DIFFERENTIATED] = p.d_from_ta * load * transit - p.d_crowding * diff * diff
-    out[s.VASCULAR] = p.vascular_rate * load / HEALTHY_CYTOKINE_LOAD
-    out[s.BLOCKER_CENTRAL] = p.blocker_absorption * yt[s.BLOCKER_DEPOT]
+    load = _load(yt, f)
+    np.add(stem, transit, out=out[s.SIGNAL])
+    out[s.SIGNAL] *= p.signal_production
+    # SC' = (sc_proliferation·c − sc_crowding·SC)·SC
+    np.multiply(p.sc_proliferation * load - p.sc_crowding * stem, stem, out=out[s.STEM])
+    # TA' = (ta_from_sc·SC + ta_proliferation·TA)·c − ta_crowding·TA²
+    gain = p.ta_from_sc * stem + p.ta_proliferation * transit
+    gain *= load
+    np.subtract(gain, p.ta_crowding * transit * transit, out=out[s.TRANSIT])
+    # D' = d_from_ta·c·TA − d_crowding·D²
+    gain = p.d_from_ta * load * transit
+    np.subtract(gain, p.d_crowding * diff * diff, out=out[s.DIFFERENTIATED])
+    np.multiply(f.vascular_gain, load, out=out[s.VASCULAR])
+
+
+def linear_production(yt: FloatArray, p: ModelParameters, out: FloatArray) -> None:
+    """Write the production terms of :data:`LINEAR_STATES` into ``out`` (linear in those states).
+
+    The blocker's absorption from the depot into the central compartment, and the cell kinetics
+    (:func:`cell_kinetics`).
+    """
+    np.multiply(yt[s.BLOCKER_DEPOT], p.blocker_absorption, out=out[s.BLOCKER_CENTRAL])
     cell_kinetics(yt, p, out)
-    return out
 
 
 def cell_kinetics(yt: FloatArray, p: ModelParameters, out: FloatArray) -> None:
@@ -168,7 +266,6 @@ def cell_kinetics(yt: FloatArray, p: ModelParameters, out: FloatArray) -> None:
     local pool and, at ``msc_depot_spillover``, into the systemic pool.
     """
     lung, organs, depot = yt[s.MSC_LUNG], yt[s.MSC_ORGANS], yt[s.MSC_DEPOT]
-    # In place (no temporaries): this runs four times per step for every patient.
     escaped = out[s.MSC_ORGANS]
     np.multiply(lung, p.msc_lung_loss, out=escaped)
     escaped *= p.msc_lung_escape

@@ -173,6 +173,18 @@ class ModelParameters:
             },
         )
 
+    def take(self, index: npt.ArrayLike) -> ModelParameters:
+        """The parameters of the selected rows (an index array); scalars stay scalars."""
+        idx = np.asarray(index)
+        return replace(
+            self,
+            **{
+                f.name: value if np.size(value) == 1 else np.asarray(value)[idx]
+                for f in fields(self)
+                for value in (getattr(self, f.name),)
+            },
+        )
+
     def row(self, i: int) -> ModelParameters:
         """The scalar parameters of row ``i`` of a broadcast parameter set."""
         return replace(
