@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from psotrack.errors import Problem, ValidationError
 from psotrack.model import states as s
-from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD, ModelParameters
+from psotrack.model.parameters import BLOCKERS, HEALTHY_CYTOKINE_LOAD, ModelParameters, Value
 
 #: The largest topical damping the equations accept (a full block would stop the load entirely).
 MAX_TOPICAL = 0.99
@@ -53,9 +53,11 @@ class SiteInputs:
     """Per-row constants that say how therapies reach each simulated site (arrays of length n).
 
     ``potency`` multiplies paracrine activity (cell source); ``local_exposure`` is 1 for a plaque
-    injected perilesionally, 0 elsewhere; ``il17_block``/``il23_block`` are 1 where the blocker
-    targets that cytokine; ``topical`` is the fractional reduction of the keratinocyte cytokine
-    load by a background topical (0 = none).
+    injected perilesionally, 0 elsewhere; ``il17_block``/``il23_block``/``il12_block`` are 1
+    where the arm's blocker neutralises that cytokine (anti-IL-17: IL-17; anti-IL-23 p19: IL-23;
+    anti-IL-12/23 p40: IL-23 and IL-12); ``topical`` is the fractional reduction of the
+    keratinocyte cytokine load by a background topical (0 = none). The flags also choose the
+    blocker's PK and potency (:func:`blocker_constants`).
     """
 
     potency: FloatArray
@@ -63,6 +65,7 @@ class SiteInputs:
     il17_block: FloatArray
     il23_block: FloatArray
     topical: FloatArray
+    il12_block: FloatArray
 
     def __post_init__(self) -> None:
         problems = []
@@ -79,7 +82,7 @@ class SiteInputs:
     @classmethod
     def untreated(cls, n: int) -> SiteInputs:
         zeros = np.zeros(n)
-        return cls(np.ones(n), zeros, zeros.copy(), zeros.copy(), zeros.copy())
+        return cls(np.ones(n), zeros, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy())
 
     def take(self, index: npt.ArrayLike) -> SiteInputs:
         """The inputs of the selected rows (an index array or a boolean mask)."""
@@ -87,8 +90,55 @@ class SiteInputs:
         return SiteInputs(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
 
-def decay_rates(p: ModelParameters, n: int) -> FloatArray:
-    """The first-order loss rates λ (1/day), shape ``(n_states, n)``; constant in time."""
+@dataclass(frozen=True)
+class BlockerConstants:
+    """Per-row PK and potency of the arm's blocker (label-dose units, 1/day)."""
+
+    absorption: FloatArray
+    elimination: FloatArray
+    ec50: FloatArray
+    emax: FloatArray
+
+
+def blocker_weights(inputs: SiteInputs | None, n: int) -> tuple[FloatArray, ...]:
+    """Per-row weights ``(w_il17, w_il23, w_p40)`` of the three blockers' constants.
+
+    ``w_p40 = il12_block``, ``w_il23 = il23_block·(1 − il12_block)``, ``w_il17`` the rest: for
+    the 0/1 flags of a schedule, exactly one weight is 1 (the arm's drug; anti-IL-17 for a row
+    without a blocker, whose antibody states stay 0). Written as products, not a choice, so that
+    the SBML export states the same formula.
+    """
+    if inputs is None:
+        zeros = np.zeros(n)
+        return np.ones(n), zeros, zeros.copy()
+    w40 = np.asarray(inputs.il12_block, dtype=np.float64)
+    w23 = inputs.il23_block * (1.0 - w40)
+    return 1.0 - w40 - w23, w23, w40
+
+
+def blocker_constants(p: ModelParameters, inputs: SiteInputs | None, n: int) -> BlockerConstants:
+    """The blocker's absorption, elimination, EC50 and Emax per row (:func:`blocker_weights`).
+
+    The EC50 is the drug's typical one times the patient's relative EC50 ``blocker_ec50``.
+    """
+    weights = blocker_weights(inputs, n)
+
+    def mix(values: list[Value]) -> FloatArray:
+        return np.asarray(sum(w * v for w, v in zip(weights, values, strict=True)), np.float64)
+
+    return BlockerConstants(
+        absorption=mix([getattr(p, f"blocker_{d}_absorption") for d in BLOCKERS]),
+        elimination=mix([p.blocker_elimination(d) for d in BLOCKERS]),
+        ec50=mix([getattr(p, f"blocker_{d}_ec50") for d in BLOCKERS]) * p.blocker_ec50,
+        emax=mix([getattr(p, f"blocker_{d}_emax") for d in BLOCKERS]),
+    )
+
+
+def decay_rates(p: ModelParameters, n: int, inputs: SiteInputs | None = None) -> FloatArray:
+    """The first-order loss rates λ (1/day), shape ``(n_states, n)``; constant in time.
+
+    ``inputs`` chooses each row's blocker PK (none: anti-IL-17's, irrelevant without a dose).
+    """
     lam = np.empty((s.N_STATES, n))
     lam[s.DC] = p.dc_clearance
     lam[[s.IL23, s.IL17, s.TNF, s.SIGNAL]] = p.cytokine_clearance
@@ -98,11 +148,13 @@ def decay_rates(p: ModelParameters, n: int) -> FloatArray:
     lam[s.DIFFERENTIATED] = np.asarray(p.keratinocyte_death) + np.asarray(p.d_shedding)
     lam[s.VASCULAR] = p.vascular_rate
     lam[[s.PARACRINE_SYSTEMIC, s.PARACRINE_LOCAL]] = p.paracrine_decay
-    lam[s.BLOCKER_DEPOT] = p.blocker_absorption
-    lam[s.BLOCKER_CENTRAL] = p.blocker_elimination
+    pk = blocker_constants(p, inputs, n)
+    lam[s.BLOCKER_DEPOT] = pk.absorption
+    lam[s.BLOCKER_CENTRAL] = pk.elimination
     lam[s.MSC_LUNG] = p.msc_lung_loss
     lam[s.MSC_ORGANS] = p.msc_organ_loss
     lam[s.MSC_DEPOT] = p.msc_depot_loss
+    lam[s.TRM_DEPLETION] = p.trm_rate
     return lam
 
 
@@ -110,10 +162,15 @@ def _emax(emax: float | FloatArray, level: FloatArray, ec50: float | FloatArray)
     return np.asarray(emax * level / (ec50 + level), dtype=np.float64)
 
 
+def blockade(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
+    """Fractional neutralisation ``B = Emax·C/(EC50 + C)`` by the arm's blocker, per row."""
+    pk = blocker_constants(p, inputs, yt.shape[1])
+    return _emax(pk.emax, np.maximum(yt[s.BLOCKER_CENTRAL], 0.0), pk.ec50)
+
+
 def keratinocyte_load(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
     """The cytokine load ``c`` acting on keratinocytes (IL-17/IL-22 after blockade + TNF/IFN-γ)."""
-    blocker = np.maximum(yt[s.BLOCKER_CENTRAL], 0.0)
-    b17 = inputs.il17_block * _emax(p.blocker_emax, blocker, p.blocker_ec50)
+    b17 = inputs.il17_block * blockade(yt, p, inputs)
     load: FloatArray = (yt[s.IL17] * (1.0 - b17) + yt[s.TNF]) * (1.0 - inputs.topical)
     return load
 
@@ -125,8 +182,11 @@ def production_terms(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> 
         yt[s.PARACRINE_SYSTEMIC] + inputs.local_exposure * yt[s.PARACRINE_LOCAL], 0.0
     )
     occupancy = paracrine / (p.paracrine_ec50 + paracrine)
-    blocker = np.maximum(yt[s.BLOCKER_CENTRAL], 0.0)
-    b23 = inputs.il23_block * _emax(p.blocker_emax, blocker, p.blocker_ec50)
+    pk = blocker_constants(p, inputs, yt.shape[1])
+    blocked = _emax(pk.emax, np.maximum(yt[s.BLOCKER_CENTRAL], 0.0), pk.ec50)
+    b17 = inputs.il17_block * blocked
+    b23 = inputs.il23_block * blocked
+    b12 = inputs.il12_block * blocked
     cytokine_kept = 1.0 - p.msc_cytokine_emax * occupancy
 
     signal4 = np.maximum(yt[s.SIGNAL], 0.0) ** 4
@@ -137,16 +197,19 @@ def production_terms(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> 
     suppression = (1.0 + p.treg_suppression) / (
         1.0 + p.treg_suppression * np.maximum(yt[s.TREG], 0.0) / p.treg_level
     )
-    recruitment = p.t_cell_recruitment * yt[s.IL23] * (1.0 - b23) * suppression
-    out[s.TH17] = p.th17_fraction * recruitment * (1.0 - p.msc_th17_emax * occupancy)
-    out[s.TH1] = (1.0 - np.asarray(p.th17_fraction)) * recruitment
+    recruitment = p.t_cell_recruitment * yt[s.IL23] * suppression
+    # Th17: a share θ held by resident memory (1 − depletion), the rest by IL-23 now (1 − B23).
+    memory = p.trm_share * (1.0 - yt[s.TRM_DEPLETION])
+    th17_drive = (1.0 - np.asarray(p.trm_share)) * (1.0 - b23) + memory
+    out[s.TH17] = p.th17_fraction * recruitment * th17_drive * (1.0 - p.msc_th17_emax * occupancy)
+    out[s.TH1] = (1.0 - np.asarray(p.th17_fraction)) * recruitment * (1.0 - b12)
     out[s.TREG] = p.treg_turnover * p.treg_level * (1.0 + p.msc_treg_emax * occupancy)
     out[s.IL17] = cytokine_kept * p.il17_production * yt[s.TH17]
     out[s.TNF] = cytokine_kept * p.tnf_production * yt[s.TH1]
 
     stem, transit, diff = yt[s.STEM], yt[s.TRANSIT], yt[s.DIFFERENTIATED]
-    load = keratinocyte_load(yt, p, inputs)
-    out[s.SIGNAL] = p.signal_production * (stem + transit)
+    load = (yt[s.IL17] * (1.0 - b17) + yt[s.TNF]) * (1.0 - inputs.topical)
+    out[s.SIGNAL] = p.signal_production * (stem + transit) * (1.0 - p.il17_signal_share * b17)
     out[s.STEM] = p.sc_proliferation * load * stem - p.sc_crowding * stem * stem
     out[s.TRANSIT] = (
         p.ta_from_sc * load * stem
@@ -155,7 +218,8 @@ def production_terms(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> 
     )
     out[s.DIFFERENTIATED] = p.d_from_ta * load * transit - p.d_crowding * diff * diff
     out[s.VASCULAR] = p.vascular_rate * load / HEALTHY_CYTOKINE_LOAD
-    out[s.BLOCKER_CENTRAL] = p.blocker_absorption * yt[s.BLOCKER_DEPOT]
+    out[s.BLOCKER_CENTRAL] = pk.absorption * yt[s.BLOCKER_DEPOT]
+    out[s.TRM_DEPLETION] = p.trm_rate * b23
     cell_kinetics(yt, p, out)
     return out
 
@@ -187,5 +251,5 @@ def rhs(t: float, y: FloatArray, p: ModelParameters, inputs: SiteInputs) -> Floa
     """
     yt = np.ascontiguousarray(np.atleast_2d(y).T)
     n = yt.shape[1]
-    dydt = production_terms(yt, p, inputs) - decay_rates(p, n) * yt
+    dydt = production_terms(yt, p, inputs) - decay_rates(p, n, inputs) * yt
     return np.ascontiguousarray(dydt.T)

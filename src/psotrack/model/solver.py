@@ -112,7 +112,7 @@ def simulate(
     problems = _check_grid(wanted, dosing, steps_per_day)
     if problems:
         raise ValidationError(problems=problems)
-    weights = _etdrk4_weights(decay_rates(p, n), 1.0 / steps_per_day)
+    weights = _etdrk4_weights(decay_rates(p, n, inputs), 1.0 / steps_per_day)
     y = np.ascontiguousarray(y0.T, dtype=np.float64).copy()
     out = np.empty((wanted.size, n, s.N_STATES))
     want_steps = np.round(wanted * steps_per_day).astype(np.int64)

@@ -25,6 +25,8 @@ STATE_INFO: Final = {
     "msc_lung": "live infused MSCs trapped in the lung, 10⁶ cells/kg (psotrack cell kinetics)",
     "msc_organs": "live MSCs that left the lung alive (liver, spleen, skin), 10⁶ cells/kg",
     "msc_depot": "live MSCs in the perilesional depot at injected plaques, 10⁶ cells/kg",
+    "trm_depletion": "depleted share of IL-23-maintained resident-memory Th17 cells, 0 = untreated"
+    " (psotrack addition, issue 18)",
 }
 STATES: Final = tuple(STATE_INFO)
 N_STATES: Final = len(STATES)
@@ -35,3 +37,4 @@ STEM, TRANSIT, DIFFERENTIATED, VASCULAR = range(8, 12)
 PARACRINE_SYSTEMIC, PARACRINE_LOCAL, BLOCKER_DEPOT, BLOCKER_CENTRAL = range(12, 16)
 # Cell kinetics (issue 18), looked up by name so that other appended states may come between.
 MSC_LUNG, MSC_ORGANS, MSC_DEPOT = IDX["msc_lung"], IDX["msc_organs"], IDX["msc_depot"]
+TRM_DEPLETION: Final = IDX["trm_depletion"]
