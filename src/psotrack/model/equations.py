@@ -5,11 +5,12 @@ in ``matlab/steady_state_8_4.m`` of pzuliani/psoriasis), with the departures lis
 :mod:`psotrack.model.parameters`. Writing ``c = IL17·(1 − B17) + TNF`` (the cytokine load acting
 on keratinocytes, ``B17`` the IL-17 blockade) and ``(1 − topical)`` for a background topical:
 
-* signal' = SC + TA − 36.5·signal  (Shmarov: GF)
+* signal' = (SC + TA)·(1 − χ·B17) − 36.5·signal  (Shmarov: GF; χ the IL-17-driven share)
 * DC'     = 1880 + (1 − E_dc)·6000·signal⁴/(3·10¹² + signal⁴) − 1.5136·DC
 * IL23'   = (1 − E_cyt)·DC − 36.5·IL23
-* Th17'   = 0.5·55·IL23·(1 − B23)·(1 − E_th17)·σ − 1.5136·Th17,  Th1' alike without E_th17,
-  σ = (1 + ρ)/(1 + ρ·Treg/Treg₀)  (Treg suppression, 1 when untreated)
+* Th17'   = 0.5·55·IL23·σ·(1 − E_th17)·[(1 − θ)(1 − B23) + θ·(1 − trm)] − 1.5136·Th17,
+  Th1' = 0.5·55·IL23·σ·(1 − B12) − 1.5136·Th1, σ = (1 + ρ)/(1 + ρ·Treg/Treg₀) (Treg
+  suppression, 1 when untreated), trm' = k_trm·(B23 − trm) (resident-memory depletion)
 * Treg'   = k_reg·Treg₀·(1 + E_treg) − k_reg·Treg
 * IL17'   = (1 − E_cyt)·Th17 − 36.5·IL17,  TNF' = (1 − E_cyt)·Th1 − 36.5·TNF
 * SC'     = 0.0017635·c·SC − 1.8135·10⁻⁵·SC² − 0.0036·SC
@@ -22,7 +23,8 @@ on keratinocytes, ``B17`` the IL-17 blockade) and ``(1 − topical)`` for a back
   P_loc' = q·depot − k_P·P_loc (doses enter the lung (IV) or the depot (perilesional))
 
 Every ``E_*`` is an Emax term ``Emax·P/(EC50 + P)`` of the paracrine activity reaching the site,
-``P = potency·(P_systemic + local_exposure·P_local)``; ``B = Emax·C/(EC50 + C)`` of the blocker.
+``P = potency·(P_systemic + local_exposure·P_local)``; ``B = Emax·C/(EC50 + C)`` of the arm's
+blocker (its drug's constants), ``B17/B23/B12`` where it neutralises IL-17, IL-23 or IL-12.
 With no therapy the Th17+Th1, IL-17+TNF sums obey Shmarov's equations exactly, so the published
 steady states (≈ 79 820 cells/mm² healthy, ≈ 265 985 plaque) are kept.
 

@@ -19,8 +19,8 @@ Departures from Shmarov 2022 (each marked ``[psotrack]`` below and listed here):
 3. A dimensionless vascular/inflammation state (1 in healthy skin) relaxes towards the
    keratinocyte-active cytokine load relative to healthy skin, for redness (assumed time constant).
 4. UVB-induced apoptosis, the apoptotic-cell pool ``A`` and the UV-damage state ``R`` are left
-   out (no UVB arm in psotrack); the adalimumab/ustekinumab PK species are replaced by a generic
-   one-compartment blocker (:mod:`psotrack.model.therapies`).
+   out (no UVB arm in psotrack); the adalimumab/ustekinumab PK species are replaced by a
+   one-compartment blocker whose constants are the arm's drug's (:mod:`psotrack.model.therapies`).
 5. Cell-therapy (paracrine activity) and blocker effects act through Emax terms; all their values
    are assumptions, documented here, to be calibrated against ``trials.md``. The four MSC Emax
    values may be 0 (:func:`without_msc_effect`: the null scenario of ``simulate trial --null``).
@@ -30,6 +30,12 @@ Departures from Shmarov 2022 (each marked ``[psotrack]`` below and listed here):
    a local depot (half-life 3 days, assumed) — and the live cells secrete into the paracrine
    pools, whose half-life stands for the host-mediated effect that outlasts the cells. Sources
    and reasoning in ``docs/model.md`` §5.1.
+7. Biologics that differ in mechanism (issue 18): IL-23 drives Th17 recruitment and IL-12 (taken
+   proportional to IL-23) Th1 recruitment; a share ``trm_share`` of Th17 recruitment is held by
+   IL-23-maintained resident memory, depleted by IL-23 blockade and recovering over months
+   (state ``trm_depletion``); a share ``il17_signal_share`` of the keratinocyte signal follows the
+   IL-17 acting on keratinocytes relative to its untreated value. All three are assumptions, and
+   each new factor is exactly 1 untreated (``docs/model.md`` §3.3).
 
 Calibrated defaults (a Nelder–Mead point fit on 300 virtual patients, seed 7, with a weak prior
 towards the earlier assumptions, since replaced by the posterior of :mod:`psotrack.model.posterior`
@@ -43,10 +49,11 @@ towards the earlier assumptions, since replaced by the posterior of :mod:`psotra
   the published exact intervals (23–72 %, 3.8–43 %); the model cannot separate the two (a
   plaque still improved at 6 months has crossed to the healthy steady state, so it is almost
   always PGA 0/1), hence a compromise between 47 % and 18 %.
-* ``blocker_ec50`` 0.2 → 0.68 and ``blocker_emax`` 0.95 → 0.942: calibrated to the PASI 75 range of
-  IL-17/IL-23 blockers at week 12–16 (70–90 %, trials.md): anti-IL-17 × 4 q4w gives 84 % at week
-  12; anti-IL-23 still gives 100 % (its block acts on T-cell recruitment, upstream; with one
-  shared potency the model cannot meet both — reported as not met).
+* ``blocker_{il17,il23,p40}_{ec50,emax}`` (issue 18; assumed 1.0 label dose and 0.9): set by a
+  hand grid so that PASI 75 at week 12 on the label schedules lies in 70–90 % (trials.md) with
+  the early PASI declines in the clinical order: anti-IL-17 88.7 %, 0.061/day; anti-IL-23 78.3 %,
+  0.051/day; anti-IL-12/23 71.7 %, 0.039/day (n = 300, seed 2022). The published early rates
+  (0.11 and 0.016/day, models.md) are not met (``docs/model.md`` §5.3).
 """
 
 from __future__ import annotations
