@@ -96,7 +96,8 @@ def test_calibrate_marks_roles_and_counts_met_targets_by_role(
     assert main(["simulate", "calibrate", "--n", "20"]) == 0
     printed = capsys.readouterr().out
     assert "yao_admsc_pasi50" in printed and "held out" in printed
-    assert re.search(r"fitted: \d+/9 targets met; held out: \d/1 targets met", printed)
+    assert re.search(r"fitted: \d+/12 targets met; held out: \d/1 targets met", printed)
+    assert "0.077–0.143/day" in printed  # the anti-IL-17 early decline band, 0.11 ± 30 %
     assert "sampling noise only" in printed  # without --fit the intervals are binomial only
 
 
@@ -110,7 +111,7 @@ def test_calibrate_fit_honours_n_and_seed_and_propagates_the_posterior(
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "posterior: n = 12 virtual patients, seed 5, 4 walkers × 1 steps" in printed
-    assert "16 model evaluations" in printed  # 2 groups × 4 walkers × (1 + 1)
+    assert "32 model evaluations" in printed  # 4 groups × 4 walkers × (1 + 1)
     assert "95 % propagated" in printed and "paracrine_ec50" in printed
 
 

@@ -102,8 +102,8 @@ def test_therapy_states_follow_their_closed_form_solution() -> None:
     out = simulate(p, y0, days, SiteInputs.untreated(1))[:, 0]
     kl, ko, kd, kp = p.msc_lung_loss, p.msc_organ_loss, p.msc_depot_loss, p.paracrine_decay
     ka, ke, f, q, spill = (
-        p.blocker_absorption,
-        p.blocker_elimination,
+        p.blocker_il17_absorption,  # a row without a blocker carries anti-IL-17's PK
+        p.blocker_elimination("il17"),
         p.msc_lung_escape,
         p.msc_secretion,
         p.msc_depot_spillover,

@@ -159,9 +159,16 @@ def _print_report(console: Console, report: pl.DataFrame, fitted: bool) -> None:
             row["endpoint"],
             str(row["day"]),
             row["published"],
-            _interval(row["published_low"], row["published_high"]),
+            _interval(
+                row["published_low"], row["published_high"], rate=row["kind"] == "time_course"
+            ),
             row["simulated"],
-            _interval(row["simulated_low"], row["simulated_high"], row["kind"] == "drift"),
+            _interval(
+                row["simulated_low"],
+                row["simulated_high"],
+                row["kind"] == "drift",
+                rate=row["kind"] == "time_course",
+            ),
             "yes" if row["met"] else "NO",
             "" if row["predictive_p"] is None else f"{row['predictive_p']:.2f}",
         )
@@ -188,9 +195,13 @@ def _print_report(console: Console, report: pl.DataFrame, fitted: bool) -> None:
     )
 
 
-def _interval(low: float | None, high: float | None, percent_points: bool = False) -> str:
+def _interval(
+    low: float | None, high: float | None, percent_points: bool = False, rate: bool = False
+) -> str:
     if low is None or high is None:
         return ""
+    if rate:  # a time_course target: a rate per day
+        return f"{low:.3f}–{high:.3f}/day"
     if percent_points:
         return f"{low:+.2f} to {high:+.2f} %"
     return f"{low:.1%}–{high:.1%}"

@@ -25,6 +25,7 @@ from scipy import stats
 
 from psotrack.endpoints import derive_responders, derive_response_rates
 from psotrack.errors import Problem, ValidationError
+from psotrack.model.biologics import early_decline_rate
 from psotrack.model.parameters import FloatArray, ModelParameters
 from psotrack.model.population import Population, build_population, simulate_arm
 from psotrack.model.trial import assessment_table
@@ -34,21 +35,27 @@ from psotrack.stats.proportions import proportion_interval
 #: of :mod:`psotrack.model.posterior` is written over whatever names stand here).
 FIT_GROUPS: Final = {
     "cell_therapy": (("paracrine_ec50", "paracrine_half_life"), ("ucmsc_pasi40", "ucmsc_pga01")),
-    "blocker": (("blocker_ec50", "blocker_emax"), ("anti_il17_pasi75", "anti_il23_pasi75")),
+    "anti_il17": (("blocker_il17_ec50", "blocker_il17_emax"), ("anti_il17_pasi75",)),
+    "anti_il23": (("blocker_il23_ec50", "blocker_il23_emax"), ("anti_il23_pasi75",)),
+    "anti_p40": (("blocker_p40_ec50", "blocker_p40_emax"), ("anti_p40_pasi75",)),
 }
 #: Assumed values before calibration: the centres of the posterior's log-normal priors.
 PRIOR: Final = {
     "paracrine_ec50": 6.0,
     "paracrine_half_life": 7.0,
-    "blocker_ec50": 0.2,
-    "blocker_emax": 0.95,
+    "blocker_il17_ec50": 1.0,
+    "blocker_il17_emax": 0.9,
+    "blocker_il23_ec50": 1.0,
+    "blocker_il23_emax": 0.9,
+    "blocker_p40_ec50": 1.0,
+    "blocker_p40_emax": 0.9,
 }
 REPORT_SEED: Final = 2022
 ROLES: Final = ("fitted", "held out")
-KINDS: Final = ("count", "range", "drift", "direction")
+KINDS: Final = ("count", "range", "drift", "direction", "time_course")
 #: Therapy parameters: they do not act on the untreated steady state, so may be changed on a
 #: built population (:func:`with_typical`).
-THERAPY_PREFIXES: Final = ("paracrine_", "msc_", "blocker_")
+THERAPY_PREFIXES: Final = ("paracrine_", "msc_", "blocker_", "trm_", "il17_signal_share")
 #: Sampled rates per posterior draw in :func:`propagated_interval`.
 REPLICATES_PER_DRAW: Final = 200
 BINOMIAL_INTERVAL: Final = "exact 95 % (binomial, one population)"
@@ -95,6 +102,8 @@ class Target:
     responder_endpoint: str | None = None
     responder_day: int | None = None
     role: str = "fitted"
+    value: float | None = None
+    tolerance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,16 @@ def _field_problems(t: Target) -> list[Problem]:
         t.low is not None and t.high is not None and 0 <= t.low <= t.high <= 1
     ):
         return [Problem(f"{t.id}.low", t.low, f"0 ≤ low ≤ high ≤ 1 (high={t.high})")]
+    if t.kind == "time_course" and not (
+        t.value is not None and t.value > 0 and t.tolerance is not None and 0 < t.tolerance < 1
+    ):
+        return [
+            Problem(
+                f"{t.id}.value",
+                t.value,
+                f"a rate > 0 with a tolerance in (0, 1) (tolerance={t.tolerance})",
+            )
+        ]
     if t.kind == "direction" and not (
         t.direction in ("up", "down") and t.responder_endpoint and t.responder_day is not None
     ):
@@ -216,6 +235,8 @@ def _days_by_arm(targets: Sequence[Target]) -> dict[str, list[int]]:
     days: dict[str, set[int]] = {}
     for t in targets:
         days.setdefault(t.arm, {0}).update({t.day, t.responder_day or 0})
+        if t.kind == "time_course":
+            days[t.arm].update(range(0, t.day + 1, 7))
     return {arm: sorted(d) for arm, d in days.items()}
 
 
@@ -231,6 +252,9 @@ def simulate_targets(
 
 def measure_target(target: Target, frame: pl.DataFrame) -> Measure:
     """The simulated measure of ``target`` in its arm's frame."""
+    if target.kind == "time_course":
+        rates = early_decline_rate(frame, last_day=target.day)
+        return Measure(value=float(rates["rate_per_day"][0]))
     if target.kind == "drift":
         at = frame.filter(pl.col("day").is_in([0.0, float(target.day)])).sort("patient_id", "day")
         pasi = at["pasi"].to_numpy().reshape(-1, 2)
@@ -316,6 +340,27 @@ def _row(
         "note": target.note,
         "interval": POSTERIOR_INTERVAL if interval is not None else BINOMIAL_INTERVAL,
     }
+    if target.kind == "time_course":
+        assert measure.value is not None and target.value is not None
+        band = (
+            target.value * (1 - (target.tolerance or 0)),
+            target.value * (1 + (target.tolerance or 0)),
+        )
+        row |= {
+            "published": f"{target.value:g}/day ±{target.tolerance:.0%}",
+            "published_rate": target.value,
+            "published_low": band[0],
+            "published_high": band[1],
+            "simulated": f"{measure.value:.4f}/day",
+            "simulated_rate": measure.value,
+        }
+        if interval is not None:
+            row |= {"simulated_low": interval[0], "simulated_high": interval[1]}
+            row["interval"] = "95 % over posterior draws (rate per day)"
+            row["met"] = interval[0] <= band[1] and band[0] <= interval[1]
+        else:
+            row |= {"interval": "", "met": band[0] <= measure.value <= band[1]}
+        return row
     if target.kind == "drift":
         assert measure.value is not None
         limit = float(target.high or 0)

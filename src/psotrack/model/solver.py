@@ -176,9 +176,9 @@ def _simulate_rows(
 ) -> FloatArray:
     """:func:`simulate` for one block of rows; returns ``(len(want_steps), n, S)``."""
     n = y0.shape[0]
-    lam = decay_rates(p, n)
+    lam = decay_rates(p, n, inputs)
     weights = _etdrk4_weights(lam[_CORE], h)
-    flow = _LinearFlow.build(p, lam, h / 2)
+    flow = _LinearFlow.build(p, inputs, lam, h / 2)
     y = np.ascontiguousarray(y0.T, dtype=np.float64).copy()
     half, ahead = np.zeros_like(y), np.zeros_like(y)  # therapy states at t + h/2 and t + h
     work = tuple(np.zeros_like(y) for _ in range(8))
@@ -229,7 +229,9 @@ class _LinearFlow:
     rows: tuple[tuple[int, tuple[tuple[int, FloatArray], ...]], ...]
 
     @classmethod
-    def build(cls, p: ModelParameters, lam: FloatArray, tau: float) -> _LinearFlow:
+    def build(
+        cls, p: ModelParameters, inputs: SiteInputs, lam: FloatArray, tau: float
+    ) -> _LinearFlow:
         k, n = len(_LINEAR), lam.shape[1]
         a = np.zeros((n, k, k))
         unit, production = np.zeros((s.N_STATES, n)), np.zeros((s.N_STATES, n))
@@ -237,7 +239,7 @@ class _LinearFlow:
             unit[:] = 0.0
             unit[state] = 1.0
             production[:] = 0.0
-            linear_production(unit, p, production)
+            linear_production(unit, p, inputs, production)
             a[:, :, j] = production[_LINEAR].T
         a[:, np.arange(k), np.arange(k)] -= lam[_LINEAR].T
         flow = _expm(a * tau)
