@@ -6,7 +6,7 @@ in ``matlab/steady_state_8_4.m`` of pzuliani/psoriasis), with the departures lis
 on keratinocytes, ``B17`` the IL-17 blockade) and ``(1 − topical)`` for a background topical:
 
 * signal' = SC + TA − 36.5·signal  (Shmarov: GF)
-* DC'     = 1880 + (1 − E_dc)·6000·signal⁴/(3·10¹² + signal⁴) − 1.5136·DC
+* DC'     = max(1880 + dc_stim, 0) + (1 − E_dc)·6000·signal⁴/(3·10¹² + signal⁴) − 1.5136·DC
 * IL23'   = (1 − E_cyt)·DC − 36.5·IL23
 * Th17'   = 0.5·55·IL23·(1 − B23)·(1 − E_th17)·σ − 1.5136·Th17,  Th1' alike without E_th17,
   σ = (1 + ρ)/(1 + ρ·Treg/Treg₀)  (Treg suppression, 1 when untreated)
@@ -118,8 +118,14 @@ def keratinocyte_load(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) ->
     return load
 
 
-def production_terms(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
-    """``N(y)``: every term except the linear losses, for states laid out as ``(n_states, n)``."""
+def production_terms(
+    yt: FloatArray, p: ModelParameters, inputs: SiteInputs, dc_stim: FloatArray | float = 0.0
+) -> FloatArray:
+    """``N(y)``: every term except the linear losses, for states laid out as ``(n_states, n)``.
+
+    ``dc_stim`` is Shmarov's onset/flare stimulus added to the DC influx (per row or scalar;
+    :mod:`psotrack.model.trigger`).
+    """
     out = np.zeros_like(yt)
     paracrine = inputs.potency * np.maximum(
         yt[s.PARACRINE_SYSTEMIC] + inputs.local_exposure * yt[s.PARACRINE_LOCAL], 0.0
@@ -131,7 +137,9 @@ def production_terms(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> 
 
     signal4 = np.maximum(yt[s.SIGNAL], 0.0) ** 4
     hill = signal4 / (p.dc_activation_half + signal4)
-    out[s.DC] = p.dc_basal_influx + (1.0 - p.msc_dc_emax * occupancy) * p.dc_activation_max * hill
+    # A stimulus cannot remove more than the basal influx brings (influx ≥ 0).
+    influx = np.maximum(p.dc_basal_influx + dc_stim, 0.0)
+    out[s.DC] = influx + (1.0 - p.msc_dc_emax * occupancy) * p.dc_activation_max * hill
     out[s.IL23] = cytokine_kept * p.il23_production * yt[s.DC]
 
     suppression = (1.0 + p.treg_suppression) / (
@@ -180,12 +188,19 @@ def cell_kinetics(yt: FloatArray, p: ModelParameters, out: FloatArray) -> None:
     np.multiply(depot, p.msc_secretion, out=out[s.PARACRINE_LOCAL])
 
 
-def rhs(t: float, y: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
-    """``dy/dt`` for ``y`` of shape ``(n_rows, n_states)`` (autonomous: ``t`` is unused).
+def rhs(
+    t: float,
+    y: FloatArray,
+    p: ModelParameters,
+    inputs: SiteInputs,
+    dc_stim: FloatArray | float = 0.0,
+) -> FloatArray:
+    """``dy/dt`` for ``y`` of shape ``(n_rows, n_states)`` (``t`` is unused: time enters only
+    through ``dc_stim``, the stimulus at ``t``).
 
     ``p`` holds scalars or arrays of length ``n_rows``; returns an array shaped like ``y``.
     """
     yt = np.ascontiguousarray(np.atleast_2d(y).T)
     n = yt.shape[1]
-    dydt = production_terms(yt, p, inputs) - decay_rates(p, n) * yt
+    dydt = production_terms(yt, p, inputs, dc_stim) - decay_rates(p, n) * yt
     return np.ascontiguousarray(dydt.T)

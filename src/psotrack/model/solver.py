@@ -29,6 +29,7 @@ from psotrack.errors import Problem, ValidationError
 from psotrack.model import states as s
 from psotrack.model.equations import SiteInputs, decay_rates, production_terms, rhs
 from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD, ModelParameters
+from psotrack.model.trigger import TriggerPath, TriggerStream
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -100,11 +101,14 @@ def simulate(
     inputs: SiteInputs,
     dosing: Dosing | None = None,
     steps_per_day: int = 4,
+    trigger: TriggerStream | None = None,
 ) -> FloatArray:
     """Integrate all rows at once from day 0; returns states at ``days``, ``(len(days), n, S)``.
 
     ``p`` holds scalars or arrays of length ``n = y0.shape[0]``; days and dose days must lie on
-    the step grid (multiples of ``1/steps_per_day``).
+    the step grid (multiples of ``1/steps_per_day``). ``trigger``: the stimulus ``dc_stim`` per
+    row, advanced one grid step per step (its step must be ``1/steps_per_day``), linear within
+    a step; ``None``: no stimulus.
     """
     n = y0.shape[0]
     dosing = dosing if dosing is not None else Dosing.none(n)
@@ -126,7 +130,11 @@ def simulate(
             break
         for k in np.flatnonzero(dose_steps == step):
             y[pools] += dosing.amounts[k].T
-        y = _etdrk4_step(y, weights, p, inputs)
+        if trigger is None:
+            y = _etdrk4_step(y, weights, p, inputs)
+        else:
+            start = trigger.value
+            y = _etdrk4_step(y, weights, p, inputs, (start, trigger.advance()))
         np.maximum(y, 0.0, out=y)
     return out
 
@@ -181,23 +189,35 @@ def _etdrk4_weights(lam: FloatArray, h: float) -> _Weights:
     )
 
 
-def _etdrk4_step(y: FloatArray, w: _Weights, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
-    """One step of ETDRK4 (Cox & Matthews, J Comput Phys 2002;176:430–455) for ``y' = N − λy``."""
+def _etdrk4_step(
+    y: FloatArray,
+    w: _Weights,
+    p: ModelParameters,
+    inputs: SiteInputs,
+    stim: tuple[FloatArray, FloatArray] | None = None,
+) -> FloatArray:
+    """One step of ETDRK4 (Cox & Matthews, J Comput Phys 2002;176:430–455) for ``y' = N − λy``.
+
+    ``stim``: ``dc_stim`` at the start and end of the step (linear in between: the stages at
+    ``t``, ``t + h/2`` and ``t + h`` see the start, the mean and the end value).
+    """
+    s0, s1 = stim if stim is not None else (0.0, 0.0)
+    mid = 0.5 * (s0 + s1) if stim is not None else 0.0
     # In-place arithmetic: the combination costs as much as the four evaluations otherwise.
-    n_y = production_terms(y, p, inputs)
+    n_y = production_terms(y, p, inputs, s0)
     half_y = w.half * y
     a = w.q * n_y
     a += half_y
-    n_a = production_terms(a, p, inputs)
+    n_a = production_terms(a, p, inputs, mid)
     b = w.q * n_a
     b += half_y
-    n_b = production_terms(b, p, inputs)
+    n_b = production_terms(b, p, inputs, mid)
     c = 2.0 * n_b
     c -= n_y
     c *= w.q
     a *= w.half
     c += a
-    n_c = production_terms(c, p, inputs)
+    n_c = production_terms(c, p, inputs, s1)
     out: FloatArray = w.full * y
     np.multiply(w.f1, n_y, out=half_y)
     out += half_y
@@ -216,12 +236,16 @@ def simulate_reference(
     inputs: SiteInputs,
     dosing: Dosing | None = None,
     method: str = "LSODA",
+    trigger: TriggerPath | None = None,
 ) -> FloatArray:
     """One patient (``y0`` of shape ``(S,)``) by ``solve_ivp`` (rtol 1e-8, atol 1e-10).
 
     Integrates piecewise between dose days, applying each dose as a jump after the pre-dose
     state is recorded; returns ``(len(days), S)``. ``p`` and ``inputs`` are for one row.
+    ``trigger``: that row's ``dc_stim`` path (grid values, linear in between; the solver's
+    steps are limited to the grid step so that no kink is stepped over).
     """
+    max_step = trigger.h if trigger is not None else np.inf
     dosing = dosing if dosing is not None else Dosing.none(1)
     wanted = np.asarray(days, dtype=np.float64)
     out = np.empty((wanted.size, s.N_STATES))
@@ -235,13 +259,16 @@ def simulate_reference(
         inside &= wanted <= stop
         points = np.unique(np.append(wanted[inside], stop))
         solution = solve_ivp(
-            lambda t, x: rhs(t, x[None, :], p, inputs)[0],
+            lambda t, x: rhs(
+                t, x[None, :], p, inputs, trigger.at(t) if trigger is not None else 0.0
+            )[0],
             (start, stop),
             y,
             method=method,
             t_eval=points,
             rtol=1e-8,
             atol=1e-10,
+            max_step=max_step,
         )
         if not solution.success:
             raise RuntimeError(f"solve_ivp failed on [{start}, {stop}]: {solution.message}")
