@@ -26,6 +26,7 @@ from psotrack.model.parameters import ModelParameters
 from psotrack.model.population import Population, build_population, simulate_arm, simulate_sites
 from psotrack.model.solver import published_state
 from psotrack.model.trial import assessment_table, simulate_trial, trial_rates
+from psotrack.model.trigger import NO_TRIGGER
 
 FloatArray = npt.NDArray[np.float64]
 P = ModelParameters()
@@ -83,12 +84,12 @@ def _state(kind: str) -> FloatArray:
 
 @pytest.fixture(scope="module")
 def small() -> Population:
-    return build_population(8, seed=42)
+    return build_population(8, seed=42, trigger=NO_TRIGGER)
 
 
 @pytest.fixture(scope="module")
 def cohort() -> Population:
-    return build_population(80, seed=2022)
+    return build_population(80, seed=2022, trigger=NO_TRIGGER)
 
 
 def test_iv_arm_is_unchanged_from_the_one_plaque_snapshot(small: Population) -> None:

@@ -14,6 +14,7 @@ from psotrack.model.parameters import ModelParameters
 from psotrack.model.population import build_population
 from psotrack.model.solver import Dosing, published_state, simulate, simulate_reference
 from psotrack.model.therapies import build_inputs, parse_schedule
+from psotrack.model.trigger import NO_TRIGGER
 
 ARMS = ("control", "uc-msc-iv:1e6/kg x3 q4w", "ad-msc-pl:2e6/kg x2 q2w @1w", "anti-il17 x4 q4w")
 DAYS = np.arange(0.0, 183.0, 7.0)
@@ -21,7 +22,7 @@ DAYS = np.arange(0.0, 183.0, 7.0)
 
 @pytest.fixture(scope="module")
 def sample() -> tuple[object, np.ndarray, np.ndarray]:
-    pop = build_population(4, seed=11)
+    pop = build_population(4, seed=11, trigger=NO_TRIGGER)
     inputs, dosing = build_inputs([parse_schedule(a) for a in ARMS])
     fast = simulate(pop.parameters, pop.baseline_state, DAYS, inputs, dosing)
     ref = np.stack(

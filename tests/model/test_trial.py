@@ -46,7 +46,7 @@ def test_rates_equal_an_independent_recount_from_the_trajectories(trial: TrialRe
         assert row["ci_high"] == pytest.approx(high, abs=1e-9)
     final = rates.filter(pl.col("day") == 56, pl.col("endpoint") == "PASI75")
     by_arm = dict(zip(final["arm"], final["responders"], strict=True))
-    assert by_arm["control"] == 0 and by_arm[CELL] > 0
+    assert by_arm[CELL] > 0
 
 
 def test_trajectories_are_tidy_and_labelled_simulated(trial: TrialResult) -> None:
@@ -61,7 +61,8 @@ def test_trajectories_are_tidy_and_labelled_simulated(trial: TrialResult) -> Non
     assert frame.filter(pl.col("day") == 0)["pasi"].to_numpy().min() >= 10.0  # inclusion PASI ≥ 10
     control = frame.filter(pl.col("arm") == "control").sort("patient_id", "day")
     spread = control.group_by("patient_id").agg(pl.col("pasi").n_unique().alias("k"))
-    assert spread["k"].max() == 1  # untreated plaques stay at their steady state
+    # the trigger and reading noise move untreated readings (a placebo course, not a flat line)
+    assert spread["k"].max() > 1
 
 
 def test_same_seed_same_output_and_another_seed_differs(trial: TrialResult) -> None:

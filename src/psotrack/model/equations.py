@@ -6,7 +6,8 @@ in ``matlab/steady_state_8_4.m`` of pzuliani/psoriasis), with the departures lis
 on keratinocytes, ``B17`` the IL-17 blockade) and ``(1 − topical)`` for a background topical:
 
 * signal' = (SC + TA)·(1 − χ·B17) − 36.5·signal  (Shmarov: GF; χ the IL-17-driven share)
-* DC'     = 1880 + (1 − E_dc)·6000·signal⁴/(3·10¹² + signal⁴) − 1.5136·DC
+* DC'     = max(1880 + dc_stim, 0) + (1 − E_dc)·6000·signal⁴/(3·10¹² + signal⁴) − 1.5136·DC
+  (``dc_stim`` Shmarov's onset/flare stimulus, :mod:`psotrack.model.trigger`; 0 untreated)
 * IL23'   = (1 − E_cyt)·DC − 36.5·IL23
 * Th17'   = 0.5·55·IL23·σ·(1 − E_th17)·[(1 − θ)(1 − B23) + θ·(1 − trm)] − 1.5136·Th17,
   Th1' = 0.5·55·IL23·σ·(1 − B12) − 1.5136·Th1, σ = (1 + ρ)/(1 + ρ·Treg/Treg₀) (Treg
@@ -191,6 +192,7 @@ class TherapyFactors:
     blockade ``B``) where the symbol shows it; :func:`therapy_factors` computes them.
     """
 
+    dc_influx: FloatArray  # max(dc_basal_influx + dc_stim, 0)
     dc_activation: FloatArray  # (1 − E_dc)·dc_activation_max
     il23_gain: FloatArray  # (1 − E_cyt)·il23_production
     recruitment: Value  # t_cell_recruitment·(1 + ρ)
@@ -209,10 +211,13 @@ class TherapyFactors:
     vascular_gain: Value  # vascular_rate / HEALTHY_CYTOKINE_LOAD
 
 
-def therapy_factors(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> TherapyFactors:
+def therapy_factors(
+    yt: FloatArray, p: ModelParameters, inputs: SiteInputs, dc_stim: FloatArray | float = 0.0
+) -> TherapyFactors:
     """The :class:`TherapyFactors` for states ``yt`` laid out as ``(n_states, n)``.
 
-    Reads only the therapy states (:data:`LINEAR_STATES`).
+    Reads only the therapy states (:data:`LINEAR_STATES`) and the stimulus ``dc_stim`` at that
+    time (per row or scalar; a stimulus cannot remove more than the basal influx brings).
     """
     # paracrine activity reaching the site: potency·max(P_sys + local_exposure·P_loc, 0)
     paracrine = inputs.local_exposure * yt[s.PARACRINE_LOCAL]
@@ -224,6 +229,7 @@ def therapy_factors(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> T
     b17, b23 = inputs.il17_block * blocked, inputs.il23_block * blocked
     cytokine_kept = 1.0 - p.msc_cytokine_emax * occupancy
     return TherapyFactors(
+        dc_influx=np.maximum(p.dc_basal_influx + np.asarray(dc_stim, dtype=np.float64), 0.0),
         dc_activation=(1.0 - p.msc_dc_emax * occupancy) * p.dc_activation_max,
         il23_gain=cytokine_kept * p.il23_production,
         recruitment=(1.0 + np.asarray(p.treg_suppression)) * p.t_cell_recruitment,
@@ -260,10 +266,16 @@ def _load(yt: FloatArray, f: TherapyFactors) -> FloatArray:
     return load
 
 
-def production_terms(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
-    """``N(y)``: every term except the linear losses, for states laid out as ``(n_states, n)``."""
+def production_terms(
+    yt: FloatArray, p: ModelParameters, inputs: SiteInputs, dc_stim: FloatArray | float = 0.0
+) -> FloatArray:
+    """``N(y)``: every term except the linear losses, for states laid out as ``(n_states, n)``.
+
+    ``dc_stim`` is Shmarov's onset/flare stimulus added to the DC influx (per row or scalar;
+    :mod:`psotrack.model.trigger`).
+    """
     out = np.zeros_like(yt)
-    immune_skin_production(yt, therapy_factors(yt, p, inputs), p, out)
+    immune_skin_production(yt, therapy_factors(yt, p, inputs, dc_stim), p, out)
     linear_production(yt, p, inputs, out)
     return out
 
@@ -284,7 +296,7 @@ def immune_skin_production(
     dc = out[s.DC]
     np.divide(signal4, p.dc_activation_half + signal4, out=dc)  # Hill term of the signal
     dc *= f.dc_activation
-    dc += p.dc_basal_influx
+    dc += f.dc_influx
     np.multiply(f.il23_gain, yt[s.DC], out=out[s.IL23])
 
     # Recruitment × σ = recruitment·(1 + ρ)·IL23/(1 + ρ·max(Treg, 0)/Treg₀)
@@ -353,12 +365,19 @@ def cell_kinetics(yt: FloatArray, p: ModelParameters, out: FloatArray) -> None:
     np.multiply(depot, p.msc_secretion, out=out[s.PARACRINE_LOCAL])
 
 
-def rhs(t: float, y: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
-    """``dy/dt`` for ``y`` of shape ``(n_rows, n_states)`` (autonomous: ``t`` is unused).
+def rhs(
+    t: float,
+    y: FloatArray,
+    p: ModelParameters,
+    inputs: SiteInputs,
+    dc_stim: FloatArray | float = 0.0,
+) -> FloatArray:
+    """``dy/dt`` for ``y`` of shape ``(n_rows, n_states)`` (``t`` is unused: time enters only
+    through ``dc_stim``, the stimulus at ``t``).
 
     ``p`` holds scalars or arrays of length ``n_rows``; returns an array shaped like ``y``.
     """
     yt = np.ascontiguousarray(np.atleast_2d(y).T)
     n = yt.shape[1]
-    dydt = production_terms(yt, p, inputs) - decay_rates(p, n, inputs) * yt
+    dydt = production_terms(yt, p, inputs, dc_stim) - decay_rates(p, n, inputs) * yt
     return np.ascontiguousarray(dydt.T)

@@ -83,6 +83,7 @@ from psotrack.model.population import (
     simulate_sites,
 )
 from psotrack.model.therapies import HORIZON_DAYS, Schedule, late_first_doses, parse_schedule
+from psotrack.model.trigger import NO_TRIGGER
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -204,7 +205,7 @@ def patient_record(frame: pl.DataFrame) -> PatientRecord:
 
 def draw_prior(particles: int, seed: int) -> Population:
     """The prior particles: ``particles`` plaque-bearing virtual patients, reproducibly."""
-    return build_population(particles, seed, min_pasi=0.0)
+    return build_population(particles, seed, min_pasi=0.0, trigger=NO_TRIGGER)
 
 
 def _area_candidates(area: FloatArray) -> FloatArray:

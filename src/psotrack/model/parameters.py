@@ -36,6 +36,13 @@ Departures from Shmarov 2022 (each marked ``[psotrack]`` below and listed here):
    (state ``trm_depletion``); a share ``il17_signal_share`` of the keratinocyte signal follows the
    IL-17 acting on keratinocytes relative to its untreated value. All three are assumptions, and
    each new factor is exactly 1 untreated (``docs/model.md`` §3.3).
+8. Shmarov's onset/flare stimulus ``dc_stim`` (added to the DC influx, psor.v8.4) is a seeded
+   Ornstein–Uhlenbeck process per patient (:mod:`psotrack.model.trigger`; σ 650, τ 10 days,
+   mean 400 cells/mm²/day, fitted by hand to the pooled placebo rates of Ambikaibalan 2021), and
+   the influx ``dc_basal_influx + dc_stim`` is clipped at 0. Its parameters are not fields here
+   (:class:`~psotrack.model.trigger.TriggerSpec`); ``sigma = 0`` is the published model.
+   Reading noise and regional lags (assumptions) are in :mod:`psotrack.model.observation`.
+   ``docs/model.md`` §15.
 
 Calibrated defaults (a Nelder–Mead point fit on 300 virtual patients, seed 7, with a weak prior
 towards the earlier assumptions, since replaced by the posterior of :mod:`psotrack.model.posterior`
