@@ -15,9 +15,9 @@ integrated exactly, ``z(t + h/2) = exp(A·h/2)·z(t)`` with ``A`` read from the 
 exponential computed once per run (scaled Taylor series and squaring), and ETDRK4 carries only
 the immune–skin states, which see the therapy at ``t``, ``t + h/2`` and ``t + h`` as a known
 forcing (:class:`~psotrack.model.equations.TherapyFactors`). Rows are integrated in blocks of
-:data:`BLOCK_ROWS` so that the working arrays stay in the CPU cache. The immune–skin states are
-clipped at zero after each step (concentrations and cell counts cannot be negative; the clip is
-inactive on normal trajectories). Accuracy at h = 1/4 day: ≤ 0.72 % of each state's range on the
+:data:`BLOCK_ROWS` so that the working arrays stay in the CPU cache. States are clipped at zero
+after each step (concentrations and cell counts cannot be negative; the clip is inactive on
+normal trajectories). Accuracy at h = 1/4 day: ≤ 0.72 % of each state's range on the
 test patients, worst while a plaque relapses (a bistable switch, where timing is sensitive); the
 therapy states to rounding (their closed form is a test).
 
@@ -144,7 +144,8 @@ def simulate(
     # working arrays stay in the CPU cache.
     blocks = [
         _Block.start(p, y0, inputs, slice(int(rows[0]), int(rows[-1]) + 1), n, h)
-        for rows in np.array_split(np.arange(n), -(-n // BLOCK_ROWS))
+        for rows in np.array_split(np.arange(n), max(1, -(-n // BLOCK_ROWS)))
+        if rows.size
     ]
     # With a trigger, time runs in chunks: the stimulus of every row for one chunk is drawn from
     # the stream (in step order, so the draws do not depend on the blocks), then each block
@@ -161,8 +162,9 @@ def simulate(
     return out
 
 
-#: Rows integrated together (measured on the 2-core development machine: 10 000 rows at once
-#: were 2.5× slower per row than blocks of 1 000–4 000, whose arrays fit in the CPU cache).
+#: Rows integrated together. On the 2-core development machine (2026-12-03) main's solver took
+#: 0.37 ms of CPU per row at 5 000 rows and 0.53 ms at 10 000, whose arrays leave the CPU cache;
+#: blocks of 2 048–4 096 rows were faster than one block of 10 000 and alike within the noise.
 BLOCK_ROWS = 2048
 #: The most stimulus values (steps × rows) drawn ahead of the integration at once (32 MiB).
 TRIGGER_VALUES = 2**22
@@ -259,8 +261,7 @@ class _Block:
             middle = therapy_factors(self.half, p, inputs, middle_stim)
             _etdrk4_step(y, self.weights, p, (now, middle, later), self.work)
             y[_LINEAR_ROWS] = self.ahead[_LINEAR_ROWS]
-            # Clip at zero (the exact therapy states cannot turn negative).
-            np.maximum(y[_CORE], 0.0, out=y[_CORE])
+            np.maximum(y, 0.0, out=y)
             now = later
 
 
@@ -299,7 +300,7 @@ class _LinearFlow:
             a[:, :, j] = production[_LINEAR].T
         a[:, np.arange(k), np.arange(k)] -= lam[_LINEAR].T
         flow = _expm(a * tau)
-        used = np.any(flow != 0.0, axis=0)
+        used = np.any(flow != 0.0, axis=0) | np.eye(k, dtype=bool)  # the diagonal even if n = 0
         return cls(
             tuple(
                 (
