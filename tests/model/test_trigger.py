@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from psotrack.errors import ValidationError
+from psotrack.model import solver
 from psotrack.model.equations import SiteInputs
 from psotrack.model.population import build_population, simulate_arm
 from psotrack.model.solver import simulate, simulate_reference
@@ -111,3 +112,20 @@ def test_placebo_rates_at_moderate_n() -> None:
         # the published rate must not be rejected at 1 % by an exact two-sided test at this n
         assert stats.binomtest(count, n, published).pvalue > 0.01, (threshold, count)
     assert np.sum(improvement >= 1.0) <= 6  # published 0.3 %: at most 6 of 600 (P ≈ 0.995)
+
+
+def test_time_chunks_and_row_blocks_do_not_change_the_trajectories(
+    patients: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stimulus is drawn ahead in time chunks and rows are integrated in blocks; neither may
+    # change what a row sees: the same stream gives the same trajectories, bit for bit.
+    p, y0 = patients
+    spec = TriggerSpec(sigma=900.0, tau=10.0)
+    x0 = stationary_start(spec, 4, np.random.default_rng(9))
+    days = np.arange(0, 64, 7.0)
+    inputs = SiteInputs.untreated(4)
+    whole = simulate(p, y0, days, inputs, trigger=TriggerStream(spec, x0, 5, 0.25))
+    monkeypatch.setattr(solver, "TRIGGER_VALUES", 4 * 5)  # chunks of 5 steps
+    monkeypatch.setattr(solver, "BLOCK_ROWS", 3)  # two blocks of two rows
+    pieces = simulate(p, y0, days, inputs, trigger=TriggerStream(spec, x0, 5, 0.25))
+    assert np.array_equal(whole, pieces)
