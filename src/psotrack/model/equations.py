@@ -212,12 +212,17 @@ class TherapyFactors:
 
 
 def therapy_factors(
-    yt: FloatArray, p: ModelParameters, inputs: SiteInputs, dc_stim: FloatArray | float = 0.0
+    yt: FloatArray,
+    p: ModelParameters,
+    inputs: SiteInputs,
+    dc_stim: FloatArray | float = 0.0,
+    pk: BlockerConstants | None = None,
 ) -> TherapyFactors:
     """The :class:`TherapyFactors` for states ``yt`` laid out as ``(n_states, n)``.
 
     Reads only the therapy states (:data:`LINEAR_STATES`) and the stimulus ``dc_stim`` at that
-    time (per row or scalar; a stimulus cannot remove more than the basal influx brings).
+    time (per row or scalar; a stimulus cannot remove more than the basal influx brings);
+    ``pk`` as in :func:`blockade`.
     """
     # paracrine activity reaching the site: potency·max(P_sys + local_exposure·P_loc, 0)
     paracrine = inputs.local_exposure * yt[s.PARACRINE_LOCAL]
@@ -225,7 +230,7 @@ def therapy_factors(
     np.maximum(paracrine, 0.0, out=paracrine)
     paracrine *= inputs.potency
     occupancy = paracrine / (p.paracrine_ec50 + paracrine)
-    blocked = blockade(yt, p, inputs)
+    blocked = blockade(yt, p, inputs, pk)
     b17, b23 = inputs.il17_block * blocked, inputs.il23_block * blocked
     cytokine_kept = 1.0 - p.msc_cytokine_emax * occupancy
     return TherapyFactors(
@@ -249,9 +254,15 @@ def therapy_factors(
     )
 
 
-def blockade(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
-    """Fractional neutralisation ``B = Emax·C/(EC50 + C)`` by the arm's blocker, per row."""
-    pk = blocker_constants(p, inputs, yt.shape[1])
+def blockade(
+    yt: FloatArray, p: ModelParameters, inputs: SiteInputs, pk: BlockerConstants | None = None
+) -> FloatArray:
+    """Fractional neutralisation ``B = Emax·C/(EC50 + C)`` by the arm's blocker, per row.
+
+    ``pk``: the rows' :func:`blocker_constants`, when the caller has them (the solver, once per
+    block of rows).
+    """
+    pk = pk if pk is not None else blocker_constants(p, inputs, yt.shape[1])
     return _emax(pk.emax, np.maximum(yt[s.BLOCKER_CENTRAL], 0.0), pk.ec50)
 
 

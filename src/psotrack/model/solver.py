@@ -40,6 +40,7 @@ from psotrack.model.equations import (
     LINEAR_STATES,
     SiteInputs,
     TherapyFactors,
+    blocker_constants,
     decay_rates,
     immune_skin_production,
     linear_production,
@@ -240,25 +241,26 @@ class _Block:
         ``None``.
         """
         p, inputs, y, pools = self.p, self.inputs, self.y, list(Dosing.POOLS)
+        pk = blocker_constants(p, inputs, y.shape[1])
 
         def stimulus(k: int) -> FloatArray | float:
             return 0.0 if stim is None else stim[k, self.rows]
 
-        now = therapy_factors(y, p, inputs, stimulus(0))
+        now = therapy_factors(y, p, inputs, stimulus(0), pk)
         for k, step in enumerate(steps):
             for wanted in wanted_at.get(step, ()):
                 out[wanted, self.rows] = y.T
             if step in doses_at:
                 for dose in doses_at[step]:
                     y[pools] += amounts[dose, self.rows].T
-                now = therapy_factors(y, p, inputs, stimulus(k))
+                now = therapy_factors(y, p, inputs, stimulus(k), pk)
             self.flow.advance(y, self.half)
             self.flow.advance(self.half, self.ahead)
-            later = therapy_factors(self.ahead, p, inputs, stimulus(k + 1))
+            later = therapy_factors(self.ahead, p, inputs, stimulus(k + 1), pk)
             middle_stim = (
                 0.0 if stim is None else 0.5 * (stim[k, self.rows] + stim[k + 1, self.rows])
             )
-            middle = therapy_factors(self.half, p, inputs, middle_stim)
+            middle = therapy_factors(self.half, p, inputs, middle_stim, pk)
             _etdrk4_step(y, self.weights, p, (now, middle, later), self.work)
             y[_LINEAR_ROWS] = self.ahead[_LINEAR_ROWS]
             np.maximum(y, 0.0, out=y)
