@@ -66,6 +66,7 @@ towards the earlier assumptions, since replaced by the posterior of :mod:`psotra
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Final
 
@@ -227,6 +228,18 @@ class ModelParameters:
                 for value in (getattr(self, f.name),)
             },
         )
+
+    @classmethod
+    def concat(cls, parts: Sequence[ModelParameters]) -> ModelParameters:
+        """The rows of ``parts`` one after another (every field as an array)."""
+        joined: ModelParameters = replace(
+            parts[0],
+            **{
+                f.name: np.concatenate([np.atleast_1d(getattr(q, f.name)) for q in parts])
+                for f in fields(cls)
+            },
+        )
+        return joined
 
     def row(self, i: int) -> ModelParameters:
         """The scalar parameters of row ``i`` of a broadcast parameter set."""

@@ -23,7 +23,6 @@ Every other arm keeps one representative plaque per patient.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -136,17 +135,6 @@ def _candidates(
     return replace(p, **varied), np.minimum(area, 100.0)
 
 
-def _take(p: ModelParameters, keep: npt.NDArray[np.bool_]) -> ModelParameters:
-    return replace(p, **{name: np.asarray(v)[keep] for name, v in vars(p).items()})
-
-
-def _concat(parts: Sequence[ModelParameters]) -> ModelParameters:
-    names = vars(parts[0])
-    return replace(
-        parts[0], **{k: np.concatenate([np.asarray(getattr(q, k)) for q in parts]) for k in names}
-    )
-
-
 def settle_and_include(
     p: ModelParameters, area: FloatArray, min_pasi: float
 ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
@@ -232,7 +220,7 @@ def build_population(
             extras.append({k: v[keep] for k, v in extra.items()})
         else:
             y, induration, pasi, keep = settle_and_include(p, area, min_pasi)
-        kept.append((_take(p, keep), y[keep], area[keep], induration[keep], pasi[keep]))
+        kept.append((p.take(keep), y[keep], area[keep], induration[keep], pasi[keep]))
         found += int(keep.sum())
         if found >= n:
             break
@@ -240,10 +228,10 @@ def build_population(
         raise ValidationError(
             "min_pasi", min_pasi, f"an inclusion rule met by {n} patients in {max_rounds} rounds"
         )
-    params = _concat([k[0] for k in kept])
+    params = ModelParameters.concat([k[0] for k in kept])
     joined = {k: np.concatenate([e[k] for e in extras])[:n] for k in extras[0]} if noisy else {}
     return Population(
-        parameters=_take(params, np.arange(found) < n),
+        parameters=params.take(np.arange(found) < n),
         baseline_state=np.concatenate([k[1] for k in kept])[:n],
         baseline_area=np.concatenate([k[2] for k in kept])[:n],
         baseline_induration=np.concatenate([k[3] for k in kept])[:n],
@@ -298,7 +286,13 @@ def simulate_sites(
     inputs, dosing = build_inputs([sched] * (2 * n), injected=injected)
     stream = trial_trigger(population, np.tile(np.arange(n), 2))
     both = integrate(
-        _concat([p, p]), np.concatenate([y0, y0]), wanted, inputs, dosing, steps_per_day, stream
+        ModelParameters.concat([p, p]),
+        np.concatenate([y0, y0]),
+        wanted,
+        inputs,
+        dosing,
+        steps_per_day,
+        stream,
     )
     return both[:, :n], both[:, n:]
 
