@@ -68,7 +68,7 @@ from psotrack.model.forecast_checks import (
     course_of,
     effective_sample_size,
     is_unexplained,
-    predictive_p,
+    prequential_p,
 )
 from psotrack.model.observation import (
     LAB_REFERENCE,
@@ -521,7 +521,7 @@ def _predictive_check(
     readings = record.pasi[rows]
     loglik = _gauss_loglik(readings[:, None], predicted)
     z = _reading_z(record, sim_days, pasi)
-    return predictive_p(readings, z, loglik, log_prior)
+    return prequential_p(readings, z, loglik, log_prior)
 
 
 def _best_fit_z(
