@@ -154,17 +154,17 @@ class ModelParameters:
     # Tmax = ln(ka/ke)/(ka − ke)); EC50 (label-dose units) and Emax calibrated (docs §5.3).
     blocker_il17_absorption: Value = 0.530  # 1/day; secukinumab Tmax ≈ 6 days (Cosentyx label)
     blocker_il17_half_life: Value = 27.0  # days; secukinumab (Cosentyx label: 22–31 days)
-    blocker_il17_ec50: Value = 2.5  # label doses (300 mg); calibrated
-    blocker_il17_emax: Value = 0.6  # maximal fractional neutralisation; calibrated
+    blocker_il17_ec50: Value = 0.15  # label doses (300 mg); calibrated
+    blocker_il17_emax: Value = 0.41  # maximal fractional neutralisation; calibrated
     blocker_il23_absorption: Value = 0.495  # 1/day; guselkumab Tmax ≈ 5.5 days (Tremfya label)
     blocker_il23_half_life: Value = 17.0  # days; guselkumab (Tremfya label: 15–18 days)
-    blocker_il23_ec50: Value = 0.2  # label doses (100 mg); calibrated
+    blocker_il23_ec50: Value = 0.03  # label doses (100 mg); calibrated
     blocker_il23_emax: Value = 0.99  # calibrated
     blocker_p40_absorption: Value = 0.15  # 1/day; ustekinumab Tmax ≈ 12 days: within the
     # Stelara label's 7–13.5 days (90/45 mg); the value taken is an assumption
     blocker_p40_half_life: Value = 21.0  # days; ustekinumab (Stelara label: about 3 weeks)
-    blocker_p40_ec50: Value = 1.25  # label doses (45 mg); calibrated
-    blocker_p40_emax: Value = 0.8  # calibrated
+    blocker_p40_ec50: Value = 1.0  # label doses (45 mg); calibrated
+    blocker_p40_emax: Value = 0.99  # calibrated
     blocker_ec50: Value = 1.0  # the patient's relative EC50 (1 = the drug's typical EC50): the
     # between-patient variability of drug sensitivity (population.VARIABILITY, CV 50 %)
 
