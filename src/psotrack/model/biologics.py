@@ -119,7 +119,7 @@ def first_order_decline(frame: pl.DataFrame, last_day: float = DECLINE_DAYS) -> 
                 "rate_per_day": rate,
                 "max_reduction": reduction,
                 "visits": part.height,
-                "n": int(part["n"].cast(pl.Int64).max() or 0),
+                "n": int(part["n"].to_numpy().max()),
             }
         )
     return pl.DataFrame(
