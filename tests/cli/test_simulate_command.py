@@ -96,8 +96,9 @@ def test_calibrate_marks_roles_and_counts_met_targets_by_role(
     assert main(["simulate", "calibrate", "--n", "20"]) == 0
     printed = capsys.readouterr().out
     assert "yao_admsc_pasi50" in printed and "held out" in printed
-    assert re.search(r"fitted: \d+/14 targets met; held out: \d/1 targets met", printed)
-    assert "0.077–0.143/day" in printed  # the anti-IL-17 early decline band, 0.11 ± 30 %
+    assert re.search(r"fitted: \d+/15 targets met; held out: \d/1 targets met", printed)
+    assert "0.077–0.143/day" in printed  # the anti-IL-17 first-order rate band, 0.11 ± 30 %
+    assert "100–186 days" in printed  # the anti-IL-17 relapse median band, 143 days ± 30 %
     assert "sampling noise only" in printed  # without --fit the intervals are binomial only
 
 
