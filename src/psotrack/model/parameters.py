@@ -55,10 +55,14 @@ towards the earlier assumptions, since replaced by the posterior of :mod:`psotra
   1.5 × 10⁶ cells/kg × 4 q2w course). Simulated 32 % and 32 % (seed 2022, n = 300): both inside
   the published exact intervals (23–72 %, 3.8–43 %); the model cannot separate the two (a
   plaque still improved at 6 months has crossed to the healthy steady state, so it is almost
-  always PGA 0/1), hence a compromise between 47 % and 18 %.
+  always PGA 0/1), hence a compromise between 47 % and 18 %. With the ``dc_stim`` trigger
+  (departure 8) this pair gives 52/300 and 22/300 (PASI 40 no longer met); a refit with the
+  trigger (4.36 and 25.0 days) was measured but not applied, because it breaks deterministic
+  tests that need re-measuring (``docs/model.md`` §9.3).
 * ``blocker_{il17,il23,p40}_{ec50,emax}`` (issue 18; assumed 1.0 label dose and 0.9): set by
   hand grids with the trigger on (before it: 2.5/0.6, 0.2/0.99, 1.25/0.8) so that PASI 75 at
-  week 12 on the label schedules lies in 70–90 % (trials.md), the fitted first-order PASI decline
+  week 12 on the label schedules lies in its range (70–90 %, trials.md; anti-IL-12/23 66–76 %, its
+  phase-3 trials), the fitted first-order PASI decline
   rates (:func:`psotrack.model.biologics.first_order_decline`) keep the clinical order and the
   anti-IL-17 Kaplan–Meier median time to relapse after stopping at week 12 is near 143 days
   (models.md; it chose ``blocker_il17_ec50``): anti-IL-17 87.3 %, 0.067/day, 140 days;
