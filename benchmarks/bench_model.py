@@ -28,9 +28,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from psotrack.model.observation import GRADE_AT_PLAQUE, observe_pasi, sign_severity
-from psotrack.model.population import build_population
+from psotrack.model.population import build_population, trial_trigger
 from psotrack.model.solver import Dosing, simulate, simulate_reference
 from psotrack.model.therapies import build_inputs, parse_schedule
+from psotrack.model.trigger import row_paths
 
 TARGET_SECONDS = 2.0
 TARGET_RATIO = 100.0
@@ -64,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 
         progress.update(task, description="vectorised ETDRK4")
         start = time.perf_counter()
-        states = simulate(population.parameters, population.baseline_state, days, inputs, dosing)
+        stream = trial_trigger(population, np.arange(args.patients))
+        states = simulate(
+            population.parameters, population.baseline_state, days, inputs, dosing, 4, stream
+        )
         vector_s = time.perf_counter() - start
         progress.advance(task)
 
@@ -82,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         progress.update(task, description="solve_ivp one by one")
         reference = np.empty((days.size, m))
         reference_states = np.empty((days.size, m, states.shape[2]))
+        again = trial_trigger(population, np.arange(args.patients))
+        paths = row_paths(again, int(days[-1]) * 4, range(m)) if again is not None else None
         start = time.perf_counter()
         for i in range(m):
             ref = simulate_reference(
@@ -90,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 days,
                 inputs.take([i]),
                 Dosing(dosing.days, dosing.amounts[:, i : i + 1]),
+                trigger=paths[i] if paths is not None else None,
             )
             reference_states[:, i] = ref
             reference[:, i] = observe_pasi(

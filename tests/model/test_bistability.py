@@ -15,11 +15,12 @@ from psotrack.model.observation import sign_severity
 from psotrack.model.parameters import ModelParameters
 from psotrack.model.population import build_population, simulate_sites
 from psotrack.model.solver import PUBLISHED_STEADY_STATES, published_state, simulate
+from psotrack.model.trigger import NO_TRIGGER
 
 
 @pytest.fixture(scope="module")
 def population():  # type: ignore[no-untyped-def]
-    return build_population(24, seed=11)
+    return build_population(24, seed=11, trigger=NO_TRIGGER)
 
 
 def _independent(p: ModelParameters) -> tuple[np.ndarray, float]:  # type: ignore[type-arg]

@@ -54,7 +54,12 @@ def test_rows_are_independent_and_equal_to_single_row_evaluation() -> None:
     p = ModelParameters().broadcast(4)
     y = published_state("plaque", p, 4) * rng.uniform(0.5, 1.5, (4, s.N_STATES))
     inputs = SiteInputs(
-        np.ones(4), np.array([0, 1, 0, 1.0]), np.array([1, 0, 0, 0.0]), np.zeros(4), np.zeros(4)
+        np.ones(4),
+        np.array([0, 1, 0, 1.0]),
+        np.array([1, 0, 0, 0.0]),
+        np.zeros(4),
+        np.zeros(4),
+        np.zeros(4),
     )
     together = rhs(0.0, y, p, inputs)
     for i in range(4):

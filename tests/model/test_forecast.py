@@ -30,6 +30,7 @@ from psotrack.model.observation import observe_pasi
 from psotrack.model.population import Population, build_population
 from psotrack.model.solver import simulate
 from psotrack.model.therapies import build_inputs, parse_schedule
+from psotrack.model.trigger import NO_TRIGGER
 
 SCHEDULE = "uc-msc-iv:1.5e6/kg x3 q4w"
 
@@ -88,7 +89,7 @@ def held_out(prior: Population) -> tuple[float, float, int]:
     """Coverage of the 80 % band on 40 simulated patients' held-out weeks 5–16, and how many of
     them the predictive check calls unexplained."""
     n = 40
-    truth = build_population(n, seed=11)
+    truth = build_population(n, seed=11, trigger=NO_TRIGGER)
     inputs, dosing = build_inputs([parse_schedule(SCHEDULE)] * n)
     days = np.arange(0, 17 * 7, 7)
     states = simulate(truth.parameters, truth.baseline_state, days.astype(float), inputs, dosing)

@@ -20,7 +20,7 @@ from psotrack.model.forecast_checks import (
     PREDICTIVE_P_MIN,
     course_of,
     effective_sample_size,
-    predictive_p,
+    prequential_p,
 )
 from psotrack.model.population import Population
 
@@ -53,7 +53,7 @@ def test_effective_sample_size_known_answers() -> None:
     assert effective_sample_size([2.0, 1.0, 1.0]) == pytest.approx(8 / 3)  # unnormalised
 
 
-def test_predictive_p_two_particles_two_readings_by_hand() -> None:
+def test_prequential_p_two_particles_two_readings_by_hand() -> None:
     # Equal prior weights. Reading 1: z = 0 (A) and 2 (B): u = (Φ(0) + Φ(2))/2 = 0.7386, score
     # Φ⁻¹(u) = 0.639. It multiplies the weights by e⁰ and e⁻², so reading 2 (z = −1, +1) has
     # u = (Φ(−1) + e⁻²Φ(1))/(1 + e⁻²) = 0.2400, score −0.706. Σ score² = 0.907 on 2 degrees of
@@ -63,28 +63,28 @@ def test_predictive_p_two_particles_two_readings_by_hand() -> None:
     u1 = (N.cdf(0) + N.cdf(2)) / 2
     u2 = (N.cdf(-1) + math.exp(-2) * N.cdf(1)) / (1 + math.exp(-2))
     t = N.inv_cdf(u1) ** 2 + N.inv_cdf(u2) ** 2
-    found = predictive_p(np.array([12.0, 8.0]), z, loglik, np.zeros(2))
+    found = prequential_p(np.array([12.0, 8.0]), z, loglik, np.zeros(2))
     assert found == pytest.approx(math.exp(-t / 2), rel=1e-9)
     assert found == pytest.approx(0.635, abs=0.001)
 
 
-def test_predictive_p_mid_pit_at_the_floor_and_ceiling() -> None:
+def test_prequential_p_mid_pit_at_the_floor_and_ceiling() -> None:
     # A reading of 0 is clipped: the atom holds all of P(X ≤ 0) = Φ(z); its mid-PIT is Φ(z)/2.
     one = np.zeros(1)
-    at_zero = predictive_p(np.array([0.0]), np.array([[-0.5]]), np.zeros((1, 1)), one)
+    at_zero = prequential_p(np.array([0.0]), np.array([[-0.5]]), np.zeros((1, 1)), one)
     t = N.inv_cdf(N.cdf(-0.5) / 2) ** 2
     assert at_zero == pytest.approx(2 * (1 - N.cdf(math.sqrt(t))), rel=1e-9)  # χ²(1) tail
-    at_top = predictive_p(np.array([72.0]), np.array([[0.5]]), np.zeros((1, 1)), one)
+    at_top = prequential_p(np.array([72.0]), np.array([[0.5]]), np.zeros((1, 1)), one)
     assert at_top == pytest.approx(at_zero, rel=1e-9)  # mirror image
-    assert predictive_p(np.zeros(0), np.zeros((0, 1)), np.zeros((0, 1)), one) is None
+    assert prequential_p(np.zeros(0), np.zeros((0, 1)), np.zeros((0, 1)), one) is None
 
 
-def test_predictive_p_is_uniform_for_readings_drawn_from_the_model() -> None:
+def test_prequential_p_is_uniform_for_readings_drawn_from_the_model() -> None:
     # One particle, five readings with exact N(0, 1) z-scores: the p-value is uniform, so
     # about 1 % fall below the 0.01 threshold (binomial 2000 × 0.01 = 20, sd 4.4).
     rng = np.random.default_rng(3)
     values = [
-        predictive_p(np.full(5, 10.0), z[:, None], np.zeros((5, 1)), np.zeros(1))
+        prequential_p(np.full(5, 10.0), z[:, None], np.zeros((5, 1)), np.zeros(1))
         for z in rng.standard_normal((2000, 5))
     ]
     p = np.array(values, dtype=float)

@@ -10,6 +10,7 @@ import pytest
 
 from psotrack.errors import ValidationError
 from psotrack.model.population import build_population, simulate_arm
+from psotrack.model.trigger import NO_TRIGGER
 
 WEEKS_26 = np.arange(0.0, 183.0, 14.0)
 
@@ -36,7 +37,8 @@ def test_same_seed_same_output_and_another_seed_differs(population) -> None:  # 
     assert not np.array_equal(build_population(40, seed=8).baseline_area, population.baseline_area)
 
 
-def test_untreated_patients_stay_at_their_baseline(population) -> None:  # type: ignore[no-untyped-def]
+def test_untreated_patients_stay_at_their_baseline_without_trigger() -> None:
+    population = build_population(40, seed=7, trigger=NO_TRIGGER)
     frame = simulate_arm(population, "control", WEEKS_26, seed=1)
     spread = frame.group_by("patient_id").agg(pl.col("pasi").max() - pl.col("pasi").min())
     assert spread["pasi"].max() == 0.0

@@ -53,7 +53,7 @@ def test_range_likelihood_reads_the_range_as_two_sd_either_side() -> None:
 
 
 def test_prior_is_log_normal_around_the_assumed_values() -> None:
-    names = ["paracrine_ec50", "blocker_emax"]
+    names = ["paracrine_ec50", "blocker_il17_emax"]
     centre = [to_fit_scale(k, PRIOR[k]) for k in names]
     expected = -math.log(PRIOR_SD_LOG * math.sqrt(2 * math.pi))
     expected -= math.log(PRIOR_SD_LOGIT * math.sqrt(2 * math.pi))
@@ -61,7 +61,7 @@ def test_prior_is_log_normal_around_the_assumed_values() -> None:
     # One SD (a factor 2 on the EC50) lowers the log density by one half.
     moved = [centre[0] + math.log(2.0), centre[1]]
     assert log_prior(names, centre) - log_prior(names, moved) == pytest.approx(0.5)
-    for name, value in (("blocker_emax", 0.942), ("paracrine_half_life", 1.44)):
+    for name, value in (("blocker_il17_emax", 0.6), ("paracrine_half_life", 1.44)):
         assert from_fit_scale(name, to_fit_scale(name, value)) == pytest.approx(value)
 
 
@@ -81,12 +81,12 @@ def test_groups_must_name_fitted_count_or_range_targets() -> None:
 
 def test_posterior_bookkeeping_and_seeding_on_a_tiny_population() -> None:
     calls: list[int] = []
-    groups = {"blocker": FIT_GROUPS["blocker"]}  # the cheaper arms (12 weeks)
+    groups = {"anti_il17": FIT_GROUPS["anti_il17"]}  # the cheaper arm (12 weeks)
     post = sample_posterior(
         n=12, seed=4, walkers=4, steps=1, burn=0, on_evaluation=lambda: calls.append(1),
         groups=groups,
     )  # fmt: skip
-    names = list(FIT_GROUPS["blocker"][0])
+    names = list(FIT_GROUPS["anti_il17"][0])
     assert list(post.names) == names
     # emcee evaluates every walker at the start and once per step: 4 · (1 + 1).
     assert post.evaluations == len(calls) == 4 * 2
@@ -99,7 +99,7 @@ def test_posterior_bookkeeping_and_seeding_on_a_tiny_population() -> None:
         summary["median"] <= summary["high"]
     ).all()
     median = dict(zip(summary["parameter"], summary["median"], strict=True))
-    assert post.typical().blocker_ec50 == pytest.approx(median["blocker_ec50"])
+    assert post.typical().blocker_il17_ec50 == pytest.approx(median["blocker_il17_ec50"])
     assert len(post.thinned(2)) == 2 and set(post.thinned(2)[0]) == set(names)
     again = sample_posterior(n=12, seed=4, walkers=4, steps=1, burn=0, groups=groups)
     assert np.array_equal(post.draws, again.draws)  # same seed, same draws

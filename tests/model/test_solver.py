@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 
 from psotrack.errors import ValidationError
+from psotrack.model import solver
 from psotrack.model import states as s
-from psotrack.model.equations import SiteInputs
+from psotrack.model.equations import LINEAR_STATES, SiteInputs, rhs
 from psotrack.model.observation import observe_pasi
 from psotrack.model.parameters import ModelParameters
 from psotrack.model.population import build_population
 from psotrack.model.solver import Dosing, published_state, simulate, simulate_reference
 from psotrack.model.therapies import build_inputs, parse_schedule
+from psotrack.model.trigger import NO_TRIGGER
 
 ARMS = ("control", "uc-msc-iv:1e6/kg x3 q4w", "ad-msc-pl:2e6/kg x2 q2w @1w", "anti-il17 x4 q4w")
 DAYS = np.arange(0.0, 183.0, 7.0)
@@ -20,7 +22,7 @@ DAYS = np.arange(0.0, 183.0, 7.0)
 
 @pytest.fixture(scope="module")
 def sample() -> tuple[object, np.ndarray, np.ndarray]:
-    pop = build_population(4, seed=11)
+    pop = build_population(4, seed=11, trigger=NO_TRIGGER)
     inputs, dosing = build_inputs([parse_schedule(a) for a in ARMS])
     fast = simulate(pop.parameters, pop.baseline_state, DAYS, inputs, dosing)
     ref = np.stack(
@@ -88,3 +90,72 @@ def test_a_day_off_the_step_grid_is_refused() -> None:
     p = ModelParameters()
     with pytest.raises(ValidationError, match="grid of 1/4 day"):
         simulate(p, published_state("plaque", p), [0.1], SiteInputs.untreated(1))
+
+
+def test_therapy_states_follow_their_closed_form_solution() -> None:
+    # The therapy states are integrated exactly (solver._LinearFlow). Known answer, by hand: a
+    # first-order chain x' = c·e^(−a·t) − k·x, x(0) = 0 gives x = c·(e^(−a·t) − e^(−k·t))/(k − a)
+    # (the Bateman solution); the systemic pool sums three such inputs (lung, organs, depot).
+    p = ModelParameters()
+    y0 = published_state("plaque", p)
+    y0[0, s.MSC_LUNG], y0[0, s.MSC_DEPOT], y0[0, s.BLOCKER_DEPOT] = 1.0, 0.5, 2.0
+    days = np.array([0.25, 1.0, 2.5, 7.0, 30.0])
+    out = simulate(p, y0, days, SiteInputs.untreated(1))[:, 0]
+    kl, ko, kd, kp = p.msc_lung_loss, p.msc_organ_loss, p.msc_depot_loss, p.paracrine_decay
+    ka, ke, f, q, spill = (
+        p.blocker_il17_absorption,  # a row without a blocker carries anti-IL-17's PK
+        p.blocker_elimination("il17"),
+        p.msc_lung_escape,
+        p.msc_secretion,
+        p.msc_depot_spillover,
+    )
+
+    def chain(c: float, a: float, k: float) -> np.ndarray:
+        return c * (np.exp(-a * days) - np.exp(-k * days)) / (k - a)
+
+    expected = {
+        s.MSC_LUNG: np.exp(-kl * days),
+        s.MSC_ORGANS: chain(f * kl, kl, ko),
+        s.MSC_DEPOT: 0.5 * np.exp(-kd * days),
+        s.BLOCKER_DEPOT: 2.0 * np.exp(-ka * days),
+        s.BLOCKER_CENTRAL: chain(2.0 * ka, ka, ke),
+        s.PARACRINE_LOCAL: chain(q * 0.5, kd, kp),
+        # organs = f·kl/(ko − kl)·(e^(−kl·t) − e^(−ko·t)) feeds the pool as two exponentials
+        s.PARACRINE_SYSTEMIC: chain(q, kl, kp)
+        + chain(q * f * kl / (ko - kl), kl, kp)
+        - chain(q * f * kl / (ko - kl), ko, kp)
+        + chain(q * spill * 0.5, kd, kp),
+    }
+    for state, values in expected.items():
+        np.testing.assert_allclose(out[:, state], values, rtol=1e-10, err_msg=s.STATES[state])
+
+
+def test_the_therapy_states_form_a_closed_linear_system() -> None:
+    # What the solver relies on to integrate them apart (equations.LINEAR_STATES): their
+    # derivatives are linear in themselves and do not involve any other state.
+    rng = np.random.default_rng(5)
+    p, inputs = ModelParameters().broadcast(6), SiteInputs.untreated(6)
+    linear = list(LINEAR_STATES)
+    y1, y2 = rng.uniform(0.0, 2.0, (2, 6, s.N_STATES)) * published_state("plaque", p, 6).clip(1)
+
+    def therapy_rhs(y: np.ndarray) -> np.ndarray:
+        return rhs(0.0, y, p, inputs)[:, linear]
+
+    mixed = y1.copy()
+    mixed[:, linear] = y2[:, linear]
+    np.testing.assert_allclose(therapy_rhs(mixed), therapy_rhs(y2), rtol=1e-13)
+    np.testing.assert_allclose(
+        therapy_rhs(y1 + 3.0 * y2), therapy_rhs(y1) + 3.0 * therapy_rhs(y2), rtol=1e-12
+    )
+
+
+def test_blocks_of_rows_give_the_same_result_as_one_block(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Rows are independent; simulate integrates them in blocks of solver.BLOCK_ROWS.
+    pop = build_population(7, seed=3)
+    arms = [parse_schedule(a) for a in (*ARMS, "control", ARMS[1], ARMS[2])]
+    inputs, dosing = build_inputs(arms)
+    days = np.arange(0.0, 64.0, 7.0)
+    whole = simulate(pop.parameters, pop.baseline_state, days, inputs, dosing)
+    monkeypatch.setattr(solver, "BLOCK_ROWS", 3)
+    blocks = simulate(pop.parameters, pop.baseline_state, days, inputs, dosing)
+    np.testing.assert_allclose(blocks, whole, rtol=1e-12, atol=1e-12)

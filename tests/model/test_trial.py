@@ -46,7 +46,7 @@ def test_rates_equal_an_independent_recount_from_the_trajectories(trial: TrialRe
         assert row["ci_high"] == pytest.approx(high, abs=1e-9)
     final = rates.filter(pl.col("day") == 56, pl.col("endpoint") == "PASI75")
     by_arm = dict(zip(final["arm"], final["responders"], strict=True))
-    assert by_arm["control"] == 0 and by_arm[CELL] > 0
+    assert by_arm[CELL] > 0
 
 
 def test_trajectories_are_tidy_and_labelled_simulated(trial: TrialResult) -> None:
@@ -61,7 +61,8 @@ def test_trajectories_are_tidy_and_labelled_simulated(trial: TrialResult) -> Non
     assert frame.filter(pl.col("day") == 0)["pasi"].to_numpy().min() >= 10.0  # inclusion PASI ≥ 10
     control = frame.filter(pl.col("arm") == "control").sort("patient_id", "day")
     spread = control.group_by("patient_id").agg(pl.col("pasi").n_unique().alias("k"))
-    assert spread["k"].max() == 1  # untreated plaques stay at their steady state
+    # the trigger and reading noise move untreated readings (a placebo course, not a flat line)
+    assert spread["k"].max() > 1
 
 
 def test_same_seed_same_output_and_another_seed_differs(trial: TrialResult) -> None:
@@ -115,8 +116,9 @@ def test_order_of_improvement_in_a_typical_treated_patient() -> None:
     and scaling halve on the same day, before thickness, and area is not last: it is read from
     the plaque's excess thickness (10 % visibility rule of the observation model), so it halves
     no later than induration. The clinical order (redness, thickness, scaling, area) therefore
-    does NOT emerge. Under the anti-IL-17 blocker even redness is not first (scaling 19 d, area
-    20 d, erythema 27 d, induration 31 d).
+    does NOT emerge. Under the anti-IL-17 blocker as recalibrated with the trigger (issue 18)
+    redness and area halve first (erythema 11 d, area 11 d, desquamation 12 d, induration 15 d;
+    before the recalibration scaling came first, 19 d, and redness third, 27 d).
     """
     cell = sign_half_times(CELL, weeks=26)
     # Whole days compared exactly: at every sampled day each series is at least 3e-3 (relative)
@@ -124,5 +126,6 @@ def test_order_of_improvement_in_a_typical_treated_patient() -> None:
     assert cell == {"erythema": 17.0, "desquamation": 17.0, "induration": 18.0, "area": 18.0}
     assert cell["erythema"] <= cell["desquamation"] < cell["induration"]  # type: ignore[operator]
     blocker = sign_half_times("anti-il17 x4 q4w", weeks=26)
-    assert min(blocker, key=lambda k: blocker[k] or 0.0) == "desquamation"
+    # Whole days, as above (docs/model.md section 10).
+    assert blocker["erythema"] == blocker["area"] < blocker["desquamation"] < blocker["induration"]
     assert sign_half_times("control", weeks=4) == dict.fromkeys(cell)  # nothing improves

@@ -159,9 +159,14 @@ def _print_report(console: Console, report: pl.DataFrame, fitted: bool) -> None:
             row["endpoint"],
             str(row["day"]),
             row["published"],
-            _interval(row["published_low"], row["published_high"]),
+            _interval(row["published_low"], row["published_high"], unit=_UNITS.get(row["kind"])),
             row["simulated"],
-            _interval(row["simulated_low"], row["simulated_high"], row["kind"] == "drift"),
+            _interval(
+                row["simulated_low"],
+                row["simulated_high"],
+                row["kind"] == "drift",
+                unit=_UNITS.get(row["kind"]),
+            ),
             "yes" if row["met"] else "NO",
             "" if row["predictive_p"] is None else f"{row['predictive_p']:.2f}",
         )
@@ -188,9 +193,17 @@ def _print_report(console: Console, report: pl.DataFrame, fitted: bool) -> None:
     )
 
 
-def _interval(low: float | None, high: float | None, percent_points: bool = False) -> str:
+#: Interval formats of the targets that are not shares: a decline rate, a median in days.
+_UNITS = {"time_course": "{:.3f}–{:.3f}/day", "relapse_median": "{:.0f}–{:.0f} days"}
+
+
+def _interval(
+    low: float | None, high: float | None, percent_points: bool = False, unit: str | None = None
+) -> str:
     if low is None or high is None:
         return ""
+    if unit is not None:
+        return unit.format(low, high)
     if percent_points:
         return f"{low:+.2f} to {high:+.2f} %"
     return f"{low:.1%}–{high:.1%}"

@@ -25,6 +25,7 @@ from scipy import stats
 
 from psotrack.endpoints import derive_responders, derive_response_rates
 from psotrack.errors import Problem, ValidationError
+from psotrack.model.biologics import first_order_decline, relapse_median
 from psotrack.model.parameters import FloatArray, ModelParameters
 from psotrack.model.population import Population, build_population, simulate_arm
 from psotrack.model.trial import assessment_table
@@ -34,21 +35,27 @@ from psotrack.stats.proportions import proportion_interval
 #: of :mod:`psotrack.model.posterior` is written over whatever names stand here).
 FIT_GROUPS: Final = {
     "cell_therapy": (("paracrine_ec50", "paracrine_half_life"), ("ucmsc_pasi40", "ucmsc_pga01")),
-    "blocker": (("blocker_ec50", "blocker_emax"), ("anti_il17_pasi75", "anti_il23_pasi75")),
+    "anti_il17": (("blocker_il17_ec50", "blocker_il17_emax"), ("anti_il17_pasi75",)),
+    "anti_il23": (("blocker_il23_ec50", "blocker_il23_emax"), ("anti_il23_pasi75",)),
+    "anti_p40": (("blocker_p40_ec50", "blocker_p40_emax"), ("anti_p40_pasi75",)),
 }
 #: Assumed values before calibration: the centres of the posterior's log-normal priors.
 PRIOR: Final = {
     "paracrine_ec50": 6.0,
     "paracrine_half_life": 7.0,
-    "blocker_ec50": 0.2,
-    "blocker_emax": 0.95,
+    "blocker_il17_ec50": 1.0,
+    "blocker_il17_emax": 0.9,
+    "blocker_il23_ec50": 1.0,
+    "blocker_il23_emax": 0.9,
+    "blocker_p40_ec50": 1.0,
+    "blocker_p40_emax": 0.9,
 }
 REPORT_SEED: Final = 2022
 ROLES: Final = ("fitted", "held out")
-KINDS: Final = ("count", "range", "drift", "direction")
+KINDS: Final = ("count", "range", "drift", "direction", "time_course", "relapse_median")
 #: Therapy parameters: they do not act on the untreated steady state, so may be changed on a
 #: built population (:func:`with_typical`).
-THERAPY_PREFIXES: Final = ("paracrine_", "msc_", "blocker_")
+THERAPY_PREFIXES: Final = ("paracrine_", "msc_", "blocker_", "trm_", "il17_signal_share")
 #: Sampled rates per posterior draw in :func:`propagated_interval`.
 REPLICATES_PER_DRAW: Final = 200
 BINOMIAL_INTERVAL: Final = "exact 95 % (binomial, one population)"
@@ -95,16 +102,22 @@ class Target:
     responder_endpoint: str | None = None
     responder_day: int | None = None
     role: str = "fitted"
+    value: float | None = None
+    tolerance: float | None = None
+    follow_up: int | None = None
 
 
 @dataclass(frozen=True)
 class Measure:
     """What one simulated population shows for a target: ``count`` of ``total`` (a rate), and
-    ``value`` (a drift's mean % change, a direction's median % change)."""
+    ``value`` (a drift's mean % change, a direction's median % change, a decline rate, or a
+    Kaplan–Meier median time to relapse in days with ``total`` responders at the stop and
+    ``relapses`` of them relapsing; ``None`` when the median is not reached)."""
 
     count: int | None = None
     total: int | None = None
     value: float | None = None
+    relapses: int | None = None
 
 
 def load_targets() -> list[Target]:
@@ -145,6 +158,33 @@ def _field_problems(t: Target) -> list[Problem]:
         t.low is not None and t.high is not None and 0 <= t.low <= t.high <= 1
     ):
         return [Problem(f"{t.id}.low", t.low, f"0 ≤ low ≤ high ≤ 1 (high={t.high})")]
+    if t.kind == "time_course" and not (
+        t.value is not None and t.value > 0 and t.tolerance is not None and 0 < t.tolerance < 1
+    ):
+        return [
+            Problem(
+                f"{t.id}.value",
+                t.value,
+                f"a rate > 0 with a tolerance in (0, 1) (tolerance={t.tolerance})",
+            )
+        ]
+    if t.kind == "relapse_median" and not (
+        t.value is not None
+        and t.value > 0
+        and t.tolerance is not None
+        and 0 < t.tolerance < 1
+        and t.follow_up is not None
+        and t.follow_up >= 7
+        and (t.responder_endpoint or "").removeprefix("PASI").isdigit()
+    ):
+        return [
+            Problem(
+                f"{t.id}.value",
+                t.value,
+                "a median in days > 0, a tolerance in (0, 1), a follow_up ≥ 7 days and a "
+                f"responder endpoint PASInn (tolerance={t.tolerance}, follow_up={t.follow_up})",
+            )
+        ]
     if t.kind == "direction" and not (
         t.direction in ("up", "down") and t.responder_endpoint and t.responder_day is not None
     ):
@@ -216,6 +256,10 @@ def _days_by_arm(targets: Sequence[Target]) -> dict[str, list[int]]:
     days: dict[str, set[int]] = {}
     for t in targets:
         days.setdefault(t.arm, {0}).update({t.day, t.responder_day or 0})
+        if t.kind == "time_course":
+            days[t.arm].update(range(0, t.day + 1, 7))
+        if t.kind == "relapse_median":
+            days[t.arm].update(range(0, t.day + (t.follow_up or 0) + 1, 7))
     return {arm: sorted(d) for arm, d in days.items()}
 
 
@@ -231,6 +275,14 @@ def simulate_targets(
 
 def measure_target(target: Target, frame: pl.DataFrame) -> Measure:
     """The simulated measure of ``target`` in its arm's frame."""
+    if target.kind == "time_course":
+        rates = first_order_decline(frame, last_day=target.day)
+        return Measure(value=float(rates["rate_per_day"][0]))
+    if target.kind == "relapse_median":
+        assert target.responder_endpoint is not None
+        level = int(target.responder_endpoint.removeprefix("PASI"))
+        median, responders, relapses = relapse_median(frame, target.day, level)
+        return Measure(total=responders, value=median, relapses=relapses)
     if target.kind == "drift":
         at = frame.filter(pl.col("day").is_in([0.0, float(target.day)])).sort("patient_id", "day")
         pasi = at["pasi"].to_numpy().reshape(-1, 2)
@@ -265,11 +317,13 @@ def propagated_interval(
     patients estimates are drawn from the Jeffreys posterior ``Beta(count + ½, total − count +
     ½)`` (the sampling of a population of that size; unlike a binomial resample it does not
     collapse at 0/n or n/n), and the interval is the 2.5–97.5 % quantiles of all draws' values
-    pooled, so it combines parameter uncertainty and sampling. A value (drift): the quantiles
-    over draws.
+    pooled, so it combines parameter uncertainty and sampling. A value (drift, decline rate,
+    median time to relapse): the quantiles over draws (a median not reached counts as +∞).
     """
-    if measures and measures[0].total is None:
-        values = np.array([m.value for m in measures], dtype=np.float64)
+    if measures and measures[0].count is None:
+        values = np.array(
+            [np.inf if m.value is None else m.value for m in measures], dtype=np.float64
+        )
         low, high = np.quantile(values, [0.025, 0.975])
         return float(low), float(high)
     pooled = [
@@ -316,6 +370,29 @@ def _row(
         "note": target.note,
         "interval": POSTERIOR_INTERVAL if interval is not None else BINOMIAL_INTERVAL,
     }
+    if target.kind == "time_course":
+        assert measure.value is not None and target.value is not None
+        band = (
+            target.value * (1 - (target.tolerance or 0)),
+            target.value * (1 + (target.tolerance or 0)),
+        )
+        row |= {
+            "published": f"{target.value:g}/day ±{target.tolerance:.0%}",
+            "published_rate": target.value,
+            "published_low": band[0],
+            "published_high": band[1],
+            "simulated": f"{measure.value:.4f}/day",
+            "simulated_rate": measure.value,
+        }
+        if interval is not None:
+            row |= {"simulated_low": interval[0], "simulated_high": interval[1]}
+            row["interval"] = "95 % over posterior draws (rate per day)"
+            row["met"] = interval[0] <= band[1] and band[0] <= interval[1]
+        else:
+            row |= {"interval": "", "met": band[0] <= measure.value <= band[1]}
+        return row
+    if target.kind == "relapse_median":
+        return row | _relapse_row(target, measure, interval)
     if target.kind == "drift":
         assert measure.value is not None
         limit = float(target.high or 0)
@@ -358,6 +435,31 @@ def _row(
     return row
 
 
+def _relapse_row(
+    target: Target, measure: Measure, interval: tuple[float, float] | None
+) -> dict[str, object]:
+    """The fields of a ``relapse_median`` row: the published median ± tolerance beside the
+    simulated Kaplan–Meier median (not reached: not met)."""
+    assert target.value is not None and target.tolerance is not None
+    band = (target.value * (1 - target.tolerance), target.value * (1 + target.tolerance))
+    median = measure.value
+    shown = "not reached" if median is None else f"{median:.0f} days"
+    row: dict[str, object] = {
+        "published": f"{target.value:g} days ±{target.tolerance:.0%}",
+        "published_rate": target.value,
+        "published_low": band[0],
+        "published_high": band[1],
+        "simulated": f"{shown} (KM; {measure.relapses}/{measure.total} responders relapsed)",
+        "simulated_rate": median,
+    }
+    if interval is not None:
+        row |= {"simulated_low": interval[0], "simulated_high": interval[1]}
+        row["interval"] = "95 % over posterior draws (median days)"
+        return row | {"met": interval[0] <= band[1] and band[0] <= interval[1]}
+    met = median is not None and band[0] <= median <= band[1]
+    return row | {"interval": "", "met": met}
+
+
 def calibration_report(
     typical: ModelParameters | None = None,
     n: int = 300,
@@ -378,8 +480,10 @@ def calibration_report(
     (the range already spans the published trials; an overlap of intervals would let 0/120
     "meet" a 2–10 % placebo range); a drift when the mean PASI change (with draws: its whole
     interval) is within its limit; a direction when the interval of the share of responders
-    moving that way lies above one half. ``predictive_p`` (counts) is the stricter check of
-    :func:`predictive_p`. ``on_draw`` (optional) is called after each draw.
+    moving that way lies above one half; a decline rate or a median time to relapse when it
+    (with draws: its interval) lies in (overlaps) ``value·(1 ± tolerance)``. ``predictive_p``
+    (counts) is the stricter check of :func:`predictive_p`. ``on_draw`` (optional) is called
+    after each draw.
     """
     targets = list(targets) if targets is not None else load_targets()
     population = build_population(n, seed)

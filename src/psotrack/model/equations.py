@@ -5,11 +5,13 @@ in ``matlab/steady_state_8_4.m`` of pzuliani/psoriasis), with the departures lis
 :mod:`psotrack.model.parameters`. Writing ``c = IL17·(1 − B17) + TNF`` (the cytokine load acting
 on keratinocytes, ``B17`` the IL-17 blockade) and ``(1 − topical)`` for a background topical:
 
-* signal' = SC + TA − 36.5·signal  (Shmarov: GF)
-* DC'     = 1880 + (1 − E_dc)·6000·signal⁴/(3·10¹² + signal⁴) − 1.5136·DC
+* signal' = (SC + TA)·(1 − χ·B17) − 36.5·signal  (Shmarov: GF; χ the IL-17-driven share)
+* DC'     = max(1880 + dc_stim, 0) + (1 − E_dc)·6000·signal⁴/(3·10¹² + signal⁴) − 1.5136·DC
+  (``dc_stim`` Shmarov's onset/flare stimulus, :mod:`psotrack.model.trigger`; 0 untreated)
 * IL23'   = (1 − E_cyt)·DC − 36.5·IL23
-* Th17'   = 0.5·55·IL23·(1 − B23)·(1 − E_th17)·σ − 1.5136·Th17,  Th1' alike without E_th17,
-  σ = (1 + ρ)/(1 + ρ·Treg/Treg₀)  (Treg suppression, 1 when untreated)
+* Th17'   = 0.5·55·IL23·σ·(1 − E_th17)·[(1 − θ)(1 − B23) + θ·(1 − trm)] − 1.5136·Th17,
+  Th1' = 0.5·55·IL23·σ·(1 − B12) − 1.5136·Th1, σ = (1 + ρ)/(1 + ρ·Treg/Treg₀) (Treg
+  suppression, 1 when untreated), trm' = k_trm·(B23 − trm) (resident-memory depletion)
 * Treg'   = k_reg·Treg₀·(1 + E_treg) − k_reg·Treg
 * IL17'   = (1 − E_cyt)·Th17 − 36.5·IL17,  TNF' = (1 − E_cyt)·Th1 − 36.5·TNF
 * SC'     = 0.0017635·c·SC − 1.8135·10⁻⁵·SC² − 0.0036·SC
@@ -22,25 +24,30 @@ on keratinocytes, ``B17`` the IL-17 blockade) and ``(1 − topical)`` for a back
   P_loc' = q·depot − k_P·P_loc (doses enter the lung (IV) or the depot (perilesional))
 
 Every ``E_*`` is an Emax term ``Emax·P/(EC50 + P)`` of the paracrine activity reaching the site,
-``P = potency·(P_systemic + local_exposure·P_local)``; ``B = Emax·C/(EC50 + C)`` of the blocker.
+``P = potency·(P_systemic + local_exposure·P_local)``; ``B = Emax·C/(EC50 + C)`` of the arm's
+blocker (its drug's constants), ``B17/B23/B12`` where it neutralises IL-17, IL-23 or IL-12.
 With no therapy the Th17+Th1, IL-17+TNF sums obey Shmarov's equations exactly, so the published
 steady states (≈ 79 820 cells/mm² healthy, ≈ 265 985 plaque) are kept.
 
 For the integrators the system is split as ``y' = N(y) − λ·y``: ``λ`` (:func:`decay_rates`) holds
 the linear first-order losses, which carry the stiffness (36.5/day for cytokines), and ``N``
-(:func:`production_terms`) everything else.
+(:func:`production_terms`) everything else. ``N`` is written in two parts: the therapy states
+(:data:`LINEAR_STATES`, :func:`linear_production`), a closed linear system that the solver
+integrates exactly, and the immune–skin states (:func:`immune_skin_production`), which see the
+therapy only through :func:`therapy_factors`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from psotrack.errors import Problem, ValidationError
 from psotrack.model import states as s
-from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD, ModelParameters
+from psotrack.model.parameters import BLOCKERS, HEALTHY_CYTOKINE_LOAD, ModelParameters, Value
 
 #: The largest topical damping the equations accept (a full block would stop the load entirely).
 MAX_TOPICAL = 0.99
@@ -53,9 +60,11 @@ class SiteInputs:
     """Per-row constants that say how therapies reach each simulated site (arrays of length n).
 
     ``potency`` multiplies paracrine activity (cell source); ``local_exposure`` is 1 for a plaque
-    injected perilesionally, 0 elsewhere; ``il17_block``/``il23_block`` are 1 where the blocker
-    targets that cytokine; ``topical`` is the fractional reduction of the keratinocyte cytokine
-    load by a background topical (0 = none).
+    injected perilesionally, 0 elsewhere; ``il17_block``/``il23_block``/``il12_block`` are 1
+    where the arm's blocker neutralises that cytokine (anti-IL-17: IL-17; anti-IL-23 p19: IL-23;
+    anti-IL-12/23 p40: IL-23 and IL-12); ``topical`` is the fractional reduction of the
+    keratinocyte cytokine load by a background topical (0 = none). The flags also choose the
+    blocker's PK and potency (:func:`blocker_constants`).
     """
 
     potency: FloatArray
@@ -63,6 +72,7 @@ class SiteInputs:
     il17_block: FloatArray
     il23_block: FloatArray
     topical: FloatArray
+    il12_block: FloatArray
 
     def __post_init__(self) -> None:
         problems = []
@@ -79,7 +89,7 @@ class SiteInputs:
     @classmethod
     def untreated(cls, n: int) -> SiteInputs:
         zeros = np.zeros(n)
-        return cls(np.ones(n), zeros, zeros.copy(), zeros.copy(), zeros.copy())
+        return cls(np.ones(n), zeros, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy())
 
     def take(self, index: npt.ArrayLike) -> SiteInputs:
         """The inputs of the selected rows (an index array or a boolean mask)."""
@@ -87,8 +97,55 @@ class SiteInputs:
         return SiteInputs(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
 
-def decay_rates(p: ModelParameters, n: int) -> FloatArray:
-    """The first-order loss rates λ (1/day), shape ``(n_states, n)``; constant in time."""
+@dataclass(frozen=True)
+class BlockerConstants:
+    """Per-row PK and potency of the arm's blocker (label-dose units, 1/day)."""
+
+    absorption: FloatArray
+    elimination: FloatArray
+    ec50: FloatArray
+    emax: FloatArray
+
+
+def blocker_weights(inputs: SiteInputs | None, n: int) -> tuple[FloatArray, ...]:
+    """Per-row weights ``(w_il17, w_il23, w_p40)`` of the three blockers' constants.
+
+    ``w_p40 = il12_block``, ``w_il23 = il23_block·(1 − il12_block)``, ``w_il17`` the rest: for
+    the 0/1 flags of a schedule, exactly one weight is 1 (the arm's drug; anti-IL-17 for a row
+    without a blocker, whose antibody states stay 0). Written as products, not a choice, so that
+    the SBML export states the same formula.
+    """
+    if inputs is None:
+        zeros = np.zeros(n)
+        return np.ones(n), zeros, zeros.copy()
+    w40 = np.asarray(inputs.il12_block, dtype=np.float64)
+    w23 = inputs.il23_block * (1.0 - w40)
+    return 1.0 - w40 - w23, w23, w40
+
+
+def blocker_constants(p: ModelParameters, inputs: SiteInputs | None, n: int) -> BlockerConstants:
+    """The blocker's absorption, elimination, EC50 and Emax per row (:func:`blocker_weights`).
+
+    The EC50 is the drug's typical one times the patient's relative EC50 ``blocker_ec50``.
+    """
+    weights = blocker_weights(inputs, n)
+
+    def mix(values: list[Value]) -> FloatArray:
+        return np.asarray(sum(w * v for w, v in zip(weights, values, strict=True)), np.float64)
+
+    return BlockerConstants(
+        absorption=mix([getattr(p, f"blocker_{d}_absorption") for d in BLOCKERS]),
+        elimination=mix([p.blocker_elimination(d) for d in BLOCKERS]),
+        ec50=mix([getattr(p, f"blocker_{d}_ec50") for d in BLOCKERS]) * p.blocker_ec50,
+        emax=mix([getattr(p, f"blocker_{d}_emax") for d in BLOCKERS]),
+    )
+
+
+def decay_rates(p: ModelParameters, n: int, inputs: SiteInputs | None = None) -> FloatArray:
+    """The first-order loss rates λ (1/day), shape ``(n_states, n)``; constant in time.
+
+    ``inputs`` chooses each row's blocker PK (none: anti-IL-17's, irrelevant without a dose).
+    """
     lam = np.empty((s.N_STATES, n))
     lam[s.DC] = p.dc_clearance
     lam[[s.IL23, s.IL17, s.TNF, s.SIGNAL]] = p.cytokine_clearance
@@ -98,11 +155,13 @@ def decay_rates(p: ModelParameters, n: int) -> FloatArray:
     lam[s.DIFFERENTIATED] = np.asarray(p.keratinocyte_death) + np.asarray(p.d_shedding)
     lam[s.VASCULAR] = p.vascular_rate
     lam[[s.PARACRINE_SYSTEMIC, s.PARACRINE_LOCAL]] = p.paracrine_decay
-    lam[s.BLOCKER_DEPOT] = p.blocker_absorption
-    lam[s.BLOCKER_CENTRAL] = p.blocker_elimination
+    pk = blocker_constants(p, inputs, n)
+    lam[s.BLOCKER_DEPOT] = pk.absorption
+    lam[s.BLOCKER_CENTRAL] = pk.elimination
     lam[s.MSC_LUNG] = p.msc_lung_loss
     lam[s.MSC_ORGANS] = p.msc_organ_loss
     lam[s.MSC_DEPOT] = p.msc_depot_loss
+    lam[s.TRM_DEPLETION] = p.trm_rate
     return lam
 
 
@@ -110,54 +169,192 @@ def _emax(emax: float | FloatArray, level: FloatArray, ec50: float | FloatArray)
     return np.asarray(emax * level / (ec50 + level), dtype=np.float64)
 
 
+#: The therapy-kinetics states (paracrine pools, blocker, live MSCs). Their equations are linear
+#: with constant coefficients and contain no immune–skin state: production
+#: :func:`linear_production`, losses :func:`decay_rates`. The solver integrates them exactly and
+#: the immune–skin states see them only through :func:`therapy_factors`.
+LINEAR_STATES: Final = (
+    s.PARACRINE_SYSTEMIC,
+    s.PARACRINE_LOCAL,
+    s.BLOCKER_DEPOT,
+    s.BLOCKER_CENTRAL,
+    s.MSC_LUNG,
+    s.MSC_ORGANS,
+    s.MSC_DEPOT,
+)
+
+
+@dataclass(frozen=True)
+class TherapyFactors:
+    """The per-row factors of the immune–skin production terms at one time (length n or scalar).
+
+    Each is a parameter combination, changed by the therapy states (paracrine occupancy ``occ``,
+    blockade ``B``) where the symbol shows it; :func:`therapy_factors` computes them.
+    """
+
+    dc_influx: FloatArray  # max(dc_basal_influx + dc_stim, 0)
+    dc_activation: FloatArray  # (1 − E_dc)·dc_activation_max
+    il23_gain: FloatArray  # (1 − E_cyt)·il23_production
+    recruitment: Value  # t_cell_recruitment·(1 + ρ)
+    treg_weight: Value  # ρ/Treg₀ (σ = (1 + ρ)/(1 + ρ·Treg/Treg₀))
+    th17_gain: FloatArray  # th17_fraction·(1 − E_th17)
+    th17_current: FloatArray  # (1 − θ)·(1 − B23): the share IL-23 drives now
+    th17_memory: Value  # θ: the resident-memory share, times (1 − trm) in the equation
+    th1_gain: FloatArray  # (1 − th17_fraction)·(1 − B12)
+    signal_gain: FloatArray  # signal_production·(1 − χ·B17)
+    trm_production: FloatArray  # k_trm·B23
+    treg_production: FloatArray  # treg_turnover·Treg₀·(1 + E_treg)
+    il17_gain: FloatArray  # (1 − E_cyt)·il17_production
+    tnf_gain: FloatArray  # (1 − E_cyt)·tnf_production
+    il17_load: FloatArray  # (1 − B17)·(1 − topical): IL-17's weight in the load c
+    tnf_load: Value  # 1 − topical: TNF's weight in the load c
+    vascular_gain: Value  # vascular_rate / HEALTHY_CYTOKINE_LOAD
+
+
+def therapy_factors(
+    yt: FloatArray,
+    p: ModelParameters,
+    inputs: SiteInputs,
+    dc_stim: FloatArray | float = 0.0,
+    pk: BlockerConstants | None = None,
+) -> TherapyFactors:
+    """The :class:`TherapyFactors` for states ``yt`` laid out as ``(n_states, n)``.
+
+    Reads only the therapy states (:data:`LINEAR_STATES`) and the stimulus ``dc_stim`` at that
+    time (per row or scalar; a stimulus cannot remove more than the basal influx brings);
+    ``pk`` as in :func:`blockade`.
+    """
+    # paracrine activity reaching the site: potency·max(P_sys + local_exposure·P_loc, 0)
+    paracrine = inputs.local_exposure * yt[s.PARACRINE_LOCAL]
+    paracrine += yt[s.PARACRINE_SYSTEMIC]
+    np.maximum(paracrine, 0.0, out=paracrine)
+    paracrine *= inputs.potency
+    occupancy = paracrine / (p.paracrine_ec50 + paracrine)
+    blocked = blockade(yt, p, inputs, pk)
+    b17, b23 = inputs.il17_block * blocked, inputs.il23_block * blocked
+    cytokine_kept = 1.0 - p.msc_cytokine_emax * occupancy
+    return TherapyFactors(
+        dc_influx=np.maximum(p.dc_basal_influx + np.asarray(dc_stim, dtype=np.float64), 0.0),
+        dc_activation=(1.0 - p.msc_dc_emax * occupancy) * p.dc_activation_max,
+        il23_gain=cytokine_kept * p.il23_production,
+        recruitment=(1.0 + np.asarray(p.treg_suppression)) * p.t_cell_recruitment,
+        treg_weight=p.treg_suppression / p.treg_level,
+        th17_gain=p.th17_fraction * (1.0 - p.msc_th17_emax * occupancy),
+        th17_current=(1.0 - np.asarray(p.trm_share)) * (1.0 - b23),
+        th17_memory=p.trm_share,
+        th1_gain=(1.0 - np.asarray(p.th17_fraction)) * (1.0 - inputs.il12_block * blocked),
+        signal_gain=p.signal_production * (1.0 - p.il17_signal_share * b17),
+        trm_production=p.trm_rate * b23,
+        treg_production=p.treg_turnover * p.treg_level * (1.0 + p.msc_treg_emax * occupancy),
+        il17_gain=cytokine_kept * p.il17_production,
+        tnf_gain=cytokine_kept * p.tnf_production,
+        il17_load=(1.0 - b17) * (1.0 - inputs.topical),
+        tnf_load=1.0 - inputs.topical,
+        vascular_gain=p.vascular_rate / HEALTHY_CYTOKINE_LOAD,
+    )
+
+
+def blockade(
+    yt: FloatArray, p: ModelParameters, inputs: SiteInputs, pk: BlockerConstants | None = None
+) -> FloatArray:
+    """Fractional neutralisation ``B = Emax·C/(EC50 + C)`` by the arm's blocker, per row.
+
+    ``pk``: the rows' :func:`blocker_constants`, when the caller has them (the solver, once per
+    block of rows).
+    """
+    pk = pk if pk is not None else blocker_constants(p, inputs, yt.shape[1])
+    return _emax(pk.emax, np.maximum(yt[s.BLOCKER_CENTRAL], 0.0), pk.ec50)
+
+
 def keratinocyte_load(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
     """The cytokine load ``c`` acting on keratinocytes (IL-17/IL-22 after blockade + TNF/IFN-γ)."""
-    blocker = np.maximum(yt[s.BLOCKER_CENTRAL], 0.0)
-    b17 = inputs.il17_block * _emax(p.blocker_emax, blocker, p.blocker_ec50)
-    load: FloatArray = (yt[s.IL17] * (1.0 - b17) + yt[s.TNF]) * (1.0 - inputs.topical)
+    return _load(yt, therapy_factors(yt, p, inputs))
+
+
+def _load(yt: FloatArray, f: TherapyFactors) -> FloatArray:
+    load: FloatArray = yt[s.IL17] * f.il17_load
+    load += yt[s.TNF] * f.tnf_load
     return load
 
 
-def production_terms(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
-    """``N(y)``: every term except the linear losses, for states laid out as ``(n_states, n)``."""
+def production_terms(
+    yt: FloatArray, p: ModelParameters, inputs: SiteInputs, dc_stim: FloatArray | float = 0.0
+) -> FloatArray:
+    """``N(y)``: every term except the linear losses, for states laid out as ``(n_states, n)``.
+
+    ``dc_stim`` is Shmarov's onset/flare stimulus added to the DC influx (per row or scalar;
+    :mod:`psotrack.model.trigger`).
+    """
     out = np.zeros_like(yt)
-    paracrine = inputs.potency * np.maximum(
-        yt[s.PARACRINE_SYSTEMIC] + inputs.local_exposure * yt[s.PARACRINE_LOCAL], 0.0
-    )
-    occupancy = paracrine / (p.paracrine_ec50 + paracrine)
-    blocker = np.maximum(yt[s.BLOCKER_CENTRAL], 0.0)
-    b23 = inputs.il23_block * _emax(p.blocker_emax, blocker, p.blocker_ec50)
-    cytokine_kept = 1.0 - p.msc_cytokine_emax * occupancy
+    immune_skin_production(yt, therapy_factors(yt, p, inputs, dc_stim), p, out)
+    linear_production(yt, p, inputs, out)
+    return out
 
-    signal4 = np.maximum(yt[s.SIGNAL], 0.0) ** 4
-    hill = signal4 / (p.dc_activation_half + signal4)
-    out[s.DC] = p.dc_basal_influx + (1.0 - p.msc_dc_emax * occupancy) * p.dc_activation_max * hill
-    out[s.IL23] = cytokine_kept * p.il23_production * yt[s.DC]
 
-    suppression = (1.0 + p.treg_suppression) / (
-        1.0 + p.treg_suppression * np.maximum(yt[s.TREG], 0.0) / p.treg_level
-    )
-    recruitment = p.t_cell_recruitment * yt[s.IL23] * (1.0 - b23) * suppression
-    out[s.TH17] = p.th17_fraction * recruitment * (1.0 - p.msc_th17_emax * occupancy)
-    out[s.TH1] = (1.0 - np.asarray(p.th17_fraction)) * recruitment
-    out[s.TREG] = p.treg_turnover * p.treg_level * (1.0 + p.msc_treg_emax * occupancy)
-    out[s.IL17] = cytokine_kept * p.il17_production * yt[s.TH17]
-    out[s.TNF] = cytokine_kept * p.tnf_production * yt[s.TH1]
+def immune_skin_production(
+    yt: FloatArray, f: TherapyFactors, p: ModelParameters, out: FloatArray
+) -> None:
+    """Write ``N(y)`` of the immune–skin states (all but :data:`LINEAR_STATES`) into ``out``.
+
+    The equations of the module docstring; the therapy states enter only through the factors
+    ``f`` (:func:`therapy_factors`), and only the immune–skin rows of ``yt`` are read.
+    """
+    # Few operations, in place where it does not hide the equation: the solver calls this four
+    # times per step for every patient.
+    signal4 = np.maximum(yt[s.SIGNAL], 0.0)
+    signal4 *= signal4
+    signal4 *= signal4
+    dc = out[s.DC]
+    np.divide(signal4, p.dc_activation_half + signal4, out=dc)  # Hill term of the signal
+    dc *= f.dc_activation
+    dc += f.dc_influx
+    np.multiply(f.il23_gain, yt[s.DC], out=out[s.IL23])
+
+    # Recruitment × σ = recruitment·(1 + ρ)·IL23/(1 + ρ·max(Treg, 0)/Treg₀)
+    recruitment = np.maximum(yt[s.TREG], 0.0)
+    recruitment *= f.treg_weight
+    recruitment += 1.0
+    np.divide(yt[s.IL23], recruitment, out=recruitment)
+    recruitment *= f.recruitment
+    # Th17: a share θ held by resident memory (1 − depletion), the rest by IL-23 now (1 − B23).
+    drive = 1.0 - yt[s.TRM_DEPLETION]
+    drive *= f.th17_memory
+    drive += f.th17_current
+    drive *= f.th17_gain
+    np.multiply(drive, recruitment, out=out[s.TH17])
+    np.multiply(f.th1_gain, recruitment, out=out[s.TH1])
+    out[s.TRM_DEPLETION] = f.trm_production
+    out[s.TREG] = f.treg_production
+    np.multiply(f.il17_gain, yt[s.TH17], out=out[s.IL17])
+    np.multiply(f.tnf_gain, yt[s.TH1], out=out[s.TNF])
 
     stem, transit, diff = yt[s.STEM], yt[s.TRANSIT], yt[s.DIFFERENTIATED]
-    load = keratinocyte_load(yt, p, inputs)
-    out[s.SIGNAL] = p.signal_production * (stem + transit)
-    out[s.STEM] = p.sc_proliferation * load * stem - p.sc_crowding * stem * stem
-    out[s.TRANSIT] = (
-        p.ta_from_sc * load * stem
-        + p.ta_proliferation * load * transit
-        - p.ta_crowding * transit * transit
-    )
-    out[s.DIFFERENTIATED] = p.d_from_ta * load * transit - p.d_crowding * diff * diff
-    out[s.VASCULAR] = p.vascular_rate * load / HEALTHY_CYTOKINE_LOAD
-    out[s.BLOCKER_CENTRAL] = p.blocker_absorption * yt[s.BLOCKER_DEPOT]
+    load = _load(yt, f)
+    np.add(stem, transit, out=out[s.SIGNAL])
+    out[s.SIGNAL] *= f.signal_gain
+    # SC' = (sc_proliferation·c − sc_crowding·SC)·SC
+    np.multiply(p.sc_proliferation * load - p.sc_crowding * stem, stem, out=out[s.STEM])
+    # TA' = (ta_from_sc·SC + ta_proliferation·TA)·c − ta_crowding·TA²
+    gain = p.ta_from_sc * stem + p.ta_proliferation * transit
+    gain *= load
+    np.subtract(gain, p.ta_crowding * transit * transit, out=out[s.TRANSIT])
+    # D' = d_from_ta·c·TA − d_crowding·D²
+    gain = p.d_from_ta * load * transit
+    np.subtract(gain, p.d_crowding * diff * diff, out=out[s.DIFFERENTIATED])
+    np.multiply(f.vascular_gain, load, out=out[s.VASCULAR])
+
+
+def linear_production(
+    yt: FloatArray, p: ModelParameters, inputs: SiteInputs | None, out: FloatArray
+) -> None:
+    """Write the production terms of :data:`LINEAR_STATES` into ``out`` (linear in those states).
+
+    The blocker's absorption from the depot into the central compartment (the arm's drug,
+    :func:`blocker_constants`), and the cell kinetics (:func:`cell_kinetics`).
+    """
+    absorption = blocker_constants(p, inputs, yt.shape[1]).absorption
+    np.multiply(yt[s.BLOCKER_DEPOT], absorption, out=out[s.BLOCKER_CENTRAL])
     cell_kinetics(yt, p, out)
-    return out
 
 
 def cell_kinetics(yt: FloatArray, p: ModelParameters, out: FloatArray) -> None:
@@ -168,7 +365,6 @@ def cell_kinetics(yt: FloatArray, p: ModelParameters, out: FloatArray) -> None:
     local pool and, at ``msc_depot_spillover``, into the systemic pool.
     """
     lung, organs, depot = yt[s.MSC_LUNG], yt[s.MSC_ORGANS], yt[s.MSC_DEPOT]
-    # In place (no temporaries): this runs four times per step for every patient.
     escaped = out[s.MSC_ORGANS]
     np.multiply(lung, p.msc_lung_loss, out=escaped)
     escaped *= p.msc_lung_escape
@@ -180,12 +376,19 @@ def cell_kinetics(yt: FloatArray, p: ModelParameters, out: FloatArray) -> None:
     np.multiply(depot, p.msc_secretion, out=out[s.PARACRINE_LOCAL])
 
 
-def rhs(t: float, y: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
-    """``dy/dt`` for ``y`` of shape ``(n_rows, n_states)`` (autonomous: ``t`` is unused).
+def rhs(
+    t: float,
+    y: FloatArray,
+    p: ModelParameters,
+    inputs: SiteInputs,
+    dc_stim: FloatArray | float = 0.0,
+) -> FloatArray:
+    """``dy/dt`` for ``y`` of shape ``(n_rows, n_states)`` (``t`` is unused: time enters only
+    through ``dc_stim``, the stimulus at ``t``).
 
     ``p`` holds scalars or arrays of length ``n_rows``; returns an array shaped like ``y``.
     """
     yt = np.ascontiguousarray(np.atleast_2d(y).T)
     n = yt.shape[1]
-    dydt = production_terms(yt, p, inputs) - decay_rates(p, n) * yt
+    dydt = production_terms(yt, p, inputs, dc_stim) - decay_rates(p, n, inputs) * yt
     return np.ascontiguousarray(dydt.T)

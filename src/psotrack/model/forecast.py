@@ -68,7 +68,7 @@ from psotrack.model.forecast_checks import (
     course_of,
     effective_sample_size,
     is_unexplained,
-    predictive_p,
+    prequential_p,
 )
 from psotrack.model.observation import (
     LAB_REFERENCE,
@@ -83,6 +83,7 @@ from psotrack.model.population import (
     simulate_sites,
 )
 from psotrack.model.therapies import HORIZON_DAYS, Schedule, late_first_doses, parse_schedule
+from psotrack.model.trigger import NO_TRIGGER
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -204,7 +205,7 @@ def patient_record(frame: pl.DataFrame) -> PatientRecord:
 
 def draw_prior(particles: int, seed: int) -> Population:
     """The prior particles: ``particles`` plaque-bearing virtual patients, reproducibly."""
-    return build_population(particles, seed, min_pasi=0.0)
+    return build_population(particles, seed, min_pasi=0.0, trigger=NO_TRIGGER)
 
 
 def _area_candidates(area: FloatArray) -> FloatArray:
@@ -520,7 +521,7 @@ def _predictive_check(
     readings = record.pasi[rows]
     loglik = _gauss_loglik(readings[:, None], predicted)
     z = _reading_z(record, sim_days, pasi)
-    return predictive_p(readings, z, loglik, log_prior)
+    return prequential_p(readings, z, loglik, log_prior)
 
 
 def _best_fit_z(

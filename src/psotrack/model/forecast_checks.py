@@ -10,7 +10,7 @@ Three pure functions that :mod:`psotrack.model.forecast` applies (documented in
   simulated from the model, bands with an effective sample size below 10 still held 76–87 % of
   later readings (``docs/model.md`` §11), and the sample size falls with every reading even
   where the model fits.
-* :func:`predictive_p` — a prequential predictive check (Dawid AP. J R Stat Soc A
+* :func:`prequential_p` — a prequential predictive check (Dawid AP. J R Stat Soc A
   1984;147:278–292): each reading after the baseline is placed in its predictive distribution
   under the particles weighted by the baseline and the *earlier* readings only (its probability
   integral transform, PIT), so no reading is judged by a fit to itself. For patients who behave
@@ -55,7 +55,7 @@ def effective_sample_size(weights: npt.ArrayLike) -> float:
     return float(w.sum() ** 2 / np.sum(w * w))
 
 
-def predictive_p(
+def prequential_p(
     readings: FloatArray, z: FloatArray, loglik: FloatArray, log_weight: FloatArray
 ) -> float | None:
     """Prequential predictive tail probability of the readings (see module notes).
@@ -69,7 +69,7 @@ def predictive_p(
 
     One reading 3 SDs above the one particle's PASI: ``P(χ²(1) ≥ 9) = 0.0027``.
 
-    >>> round(predictive_p(np.array([13.0]), np.array([[3.0]]), np.zeros((1, 1)), np.zeros(1)), 4)
+    >>> round(prequential_p(np.array([13.0]), np.array([[3.0]]), np.zeros((1, 1)), np.zeros(1)), 4)
     0.0027
     """
     if readings.size == 0:

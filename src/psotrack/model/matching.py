@@ -40,7 +40,7 @@ from scipy import stats
 
 from psotrack.errors import Problem, ValidationError
 from psotrack.model.parameters import ModelParameters
-from psotrack.model.population import Population, _concat, _take, build_population
+from psotrack.model.population import Population, build_population
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -68,7 +68,7 @@ def subset(population: Population, index: npt.ArrayLike) -> Population:
     for field in fields(population):
         value = getattr(population, field.name)
         if isinstance(value, ModelParameters):
-            changed[field.name] = _take(value, where)
+            changed[field.name] = value.take(where)
         elif isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == n:
             changed[field.name] = value[where]
     return replace(population, **changed)
@@ -81,7 +81,7 @@ def combine(parts: Sequence[Population]) -> Population:
     for field in fields(first):
         value = getattr(first, field.name)
         if isinstance(value, ModelParameters):
-            changed[field.name] = _concat([getattr(p, field.name) for p in parts])
+            changed[field.name] = ModelParameters.concat([getattr(p, field.name) for p in parts])
         elif isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == len(first):
             changed[field.name] = np.concatenate([getattr(p, field.name) for p in parts])
     return replace(first, **changed)

@@ -49,6 +49,16 @@ from psotrack.model.solver import PUBLISHED_STEADY_STATES
 FloatArray = npt.NDArray[np.float64]
 
 GRADE_AT_PLAQUE: Final = 3.0
+#: Reading noise (psotrack assumptions, section 7): SD of a clinician's reading of a sign's
+#: severity, in plaque-severity units (0.1 = 0.3 grade steps), independent per region and sign;
+#: CV of the reading of a region's affected area (log-normal, median-unbiased).
+SEVERITY_READING_SD: Final = 0.1
+AREA_READING_CV: Final = 0.2
+#: Number of standard normals per reading: one per region and sign, then one per region's area.
+READING_DRAWS: Final = len(REGIONS) * (len(SIGNS) + 1)
+#: Largest region lag (psotrack assumption, section 7): region j of a patient reads the
+#: representative plaque's severity ``s`` as ``(s − v_j)/(1 − v_j)``, ``v_j = −lag·U(0, 1)``.
+REGION_LAG_MAX: Final = 0.6
 #: The site name given to :func:`~psotrack.instruments.tpss.tpss` for the injected plaques.
 TARGET_SITE: Final = "injected target plaque (simulated)"
 VISIBLE_SEVERITY: Final = 0.1
@@ -123,6 +133,67 @@ def _columns(
     return columns
 
 
+def region_lags(rng: np.random.Generator, n: int) -> FloatArray:
+    """Per-patient, per-region lags ``v_j = −REGION_LAG_MAX·U(0, 1)``, shape ``(n, 4)``."""
+    return np.asarray(-REGION_LAG_MAX * rng.random((n, len(REGIONS))), dtype=np.float64)
+
+
+def reading_draws(rng: np.random.Generator, rows: int) -> FloatArray:
+    """Standard normals of ``rows`` readings, ``(rows, READING_DRAWS)`` (:func:`scored_columns`)."""
+    return np.asarray(rng.standard_normal((rows, READING_DRAWS)), dtype=np.float64)
+
+
+def _read(
+    region_severity: dict[str, FloatArray],
+    share: FloatArray,
+    area: FloatArray,
+    j: int,
+    draws: FloatArray | None,
+    columns: dict[str, npt.NDArray[np.generic]],
+) -> None:
+    """Write region ``j``'s grades and area %, read with noise when ``draws`` are given."""
+    region = REGIONS[j]
+    for k, name in enumerate(SIGNS):
+        sev = region_severity[name]
+        if draws is not None:
+            sev = sev + SEVERITY_READING_SD * draws[:, j * len(SIGNS) + k]
+        columns[f"{region}_{name}"] = grades(sev)
+    if draws is not None:
+        sigma_area = float(np.sqrt(np.log1p(AREA_READING_CV**2)))
+        share = share * np.exp(sigma_area * draws[:, len(REGIONS) * len(SIGNS) + j])
+    columns[f"{region}_area_pct"] = np.clip(area[:, j] * share, 0.0, 100.0)
+
+
+def lagged(severity: FloatArray, lag: FloatArray) -> FloatArray:
+    """A region's reading ``(s − v)/(1 − v)`` of the representative severity ``s`` (lag ``v``)."""
+    return np.asarray((severity - lag) / (1.0 - lag), dtype=np.float64)
+
+
+def scored_columns(
+    y: FloatArray,
+    baseline_induration: FloatArray,
+    baseline_area: FloatArray,
+    lags: FloatArray,
+    draws: FloatArray | None,
+) -> dict[str, npt.NDArray[np.generic]]:
+    """PASI input columns of readings with regional lags and reading noise (module notes).
+
+    ``lags`` ``(rows, 4)`` (≤ 0), ``draws`` ``(rows, READING_DRAWS)`` standard normals (or
+    ``None``: noise-free). Region ``j``'s severity of each sign is ``(s − v_j)/(1 − v_j)``; its
+    area follows that region's induration against its own baseline; the clinician reads each
+    severity with Gaussian noise (SD :data:`SEVERITY_READING_SD`) before grading and the area
+    with log-normal noise (CV :data:`AREA_READING_CV`).
+    """
+    severity = sign_severity(y)
+    columns: dict[str, npt.NDArray[np.generic]] = {}
+    for j in range(len(REGIONS)):
+        v = lags[:, j]
+        region_severity = {name: lagged(severity[name], v) for name in SIGNS}
+        share = extent(region_severity["induration"], lagged(baseline_induration, v))
+        _read(region_severity, share, baseline_area, j, draws, columns)
+    return columns
+
+
 def pasi_columns(
     y: FloatArray, baseline_induration: FloatArray, baseline_area: FloatArray
 ) -> dict[str, npt.NDArray[np.generic]]:
@@ -151,15 +222,40 @@ def two_site_pasi_columns(
     baseline_induration: FloatArray,
     baseline_area: FloatArray,
     injected_area_share: float,
+    lags: FloatArray | None = None,
+    draws: FloatArray | None = None,
 ) -> dict[str, npt.NDArray[np.generic]]:
     """PASI input columns of patients with injected and uninjected plaques, states ``[rows, S]``.
 
     The injected plaques hold ``injected_area_share`` of each region's baseline area. A region's
     area is the sum of the two sites' areas; each sign's severity is the two sites' mean weighted
-    by their current areas (by the baseline shares once both are clear), then graded.
+    by their current areas (by the baseline shares once both are clear), then graded. With
+    ``lags`` ``(rows, 4)`` each region reads both sites through its lag and ``draws`` add the
+    reading noise, as :func:`scored_columns` (identical to it when both sites are equal).
     """
     check_injected_area_share(injected_area_share)
     site_severity = sign_severity(injected), sign_severity(uninjected)
+    if lags is None:
+        severity, total = _two_site_mix(site_severity, baseline_induration, injected_area_share)
+        area = np.clip(baseline_area * total[..., None], 0.0, 100.0)
+        return _columns(severity, np.asarray(area, dtype=np.float64))
+    columns: dict[str, npt.NDArray[np.generic]] = {}
+    for j in range(len(REGIONS)):
+        v = lags[:, j]
+        sites = tuple({name: lagged(sev[name], v) for name in SIGNS} for sev in site_severity)
+        severity, total = _two_site_mix(
+            (sites[0], sites[1]), lagged(baseline_induration, v), injected_area_share
+        )
+        _read(severity, total, baseline_area, j, draws, columns)
+    return columns
+
+
+def _two_site_mix(
+    site_severity: tuple[dict[str, FloatArray], dict[str, FloatArray]],
+    baseline_induration: FloatArray,
+    injected_area_share: float,
+) -> tuple[dict[str, FloatArray], FloatArray]:
+    """Area-weighted severities of the two sites and their total extent (relative to baseline)."""
     inj, uninj = (sev["induration"] for sev in site_severity)
     inj_extent = injected_area_share * extent(inj, baseline_induration)
     uninj_extent = (1.0 - injected_area_share) * extent(uninj, baseline_induration)
@@ -173,8 +269,7 @@ def two_site_pasi_columns(
     severity = {
         name: _mix(site_severity[0][name], site_severity[1][name], weight) for name in SIGNS
     }
-    area = np.clip(baseline_area * total[..., None], 0.0, 100.0)
-    return _columns(severity, np.asarray(area, dtype=np.float64))
+    return severity, np.asarray(total, dtype=np.float64)
 
 
 def target_plaque_columns(injected: FloatArray) -> dict[str, npt.NDArray[np.generic]]:
@@ -198,10 +293,20 @@ def target_plaque_columns(injected: FloatArray) -> dict[str, npt.NDArray[np.gene
 
 
 def observe_pasi(
-    y: FloatArray, baseline_induration: FloatArray, baseline_area: FloatArray
+    y: FloatArray,
+    baseline_induration: FloatArray,
+    baseline_area: FloatArray,
+    lags: FloatArray | None = None,
+    draws: FloatArray | None = None,
 ) -> FloatArray:
-    """PASI (float, exact tenths) of states ``y[rows, S]`` through ``pasi_batch``."""
-    columns = pasi_columns(y, baseline_induration, baseline_area)
+    """PASI (float, exact tenths) of states ``y[rows, S]`` through ``pasi_batch``.
+
+    With ``lags`` (and optionally ``draws``) the reading of :func:`scored_columns`.
+    """
+    if lags is None:
+        columns = pasi_columns(y, baseline_induration, baseline_area)
+    else:
+        columns = scored_columns(y, baseline_induration, baseline_area, lags, draws)
     return pasi_batch(columns).tenths.astype(np.float64) / 10.0
 
 
@@ -223,17 +328,29 @@ def observation_frame(
     baseline_induration: FloatArray,
     baseline_area: FloatArray,
     rng: np.random.Generator | None = None,
+    lags: FloatArray | None = None,
+    draws: FloatArray | None = None,
 ) -> pl.DataFrame:
     """Tidy frame, one row per patient and day, from ``trajectory[len(days), n, S]``.
 
     Columns: ``patient_id, day, erythema, induration, desquamation, <region>_area_pct, pasi,
-    treg_pct, th17_pct, il17_pg_ml, simulated`` (always ``True``).
+    treg_pct, th17_pct, il17_pg_ml, simulated`` (always ``True``). ``lags`` ``(n, 4)`` and
+    ``draws`` ``(len(days)·n, READING_DRAWS)`` (day-major): scored by :func:`scored_columns`.
     """
     n_days, n = trajectory.shape[:2]
     flat = trajectory.reshape(n_days * n, s.N_STATES)
-    columns = pasi_columns(
-        flat, np.tile(baseline_induration, n_days), np.tile(baseline_area, (n_days, 1))
-    )
+    if lags is None:
+        columns = pasi_columns(
+            flat, np.tile(baseline_induration, n_days), np.tile(baseline_area, (n_days, 1))
+        )
+    else:
+        columns = scored_columns(
+            flat,
+            np.tile(baseline_induration, n_days),
+            np.tile(baseline_area, (n_days, 1)),
+            np.tile(lags, (n_days, 1)),
+            draws,
+        )
     return _frame(columns, flat, days, patient_ids, rng, {})
 
 
@@ -246,8 +363,12 @@ def two_site_frame(
     baseline_area: FloatArray,
     injected_area_share: float,
     rng: np.random.Generator | None = None,
+    lags: FloatArray | None = None,
+    draws: FloatArray | None = None,
 ) -> pl.DataFrame:
     """Tidy frame of patients with injected and uninjected plaques (``[len(days), n, S]`` each).
+
+    ``lags`` and ``draws`` as in :func:`observation_frame`.
 
     The columns of :func:`observation_frame` (signs and areas mixed by
     :func:`two_site_pasi_columns`, labs from the states mixed by the baseline shares), then
@@ -263,6 +384,8 @@ def two_site_frame(
         np.tile(baseline_induration, n_days),
         np.tile(baseline_area, (n_days, 1)),
         injected_area_share,
+        None if lags is None else np.tile(lags, (n_days, 1)),
+        draws,
     )
     mixed = _mix(flat_injected, flat, injected_area_share)
     target = target_plaque_columns(flat_injected)

@@ -23,7 +23,6 @@ Every other arm keeps one representative plaque per patient.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -39,6 +38,8 @@ from psotrack.model.observation import (
     check_injected_area_share,
     observation_frame,
     observe_pasi,
+    reading_draws,
+    region_lags,
     sign_severity,
     two_site_frame,
 )
@@ -46,6 +47,13 @@ from psotrack.model.parameters import ModelParameters
 from psotrack.model.solver import published_state
 from psotrack.model.solver import simulate as integrate
 from psotrack.model.therapies import Schedule, build_inputs, parse_schedule
+from psotrack.model.trigger import (
+    DEFAULT_TRIGGER,
+    NO_TRIGGER,
+    TriggerSpec,
+    TriggerStream,
+    stationary_start,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -72,6 +80,9 @@ _SETTLED: Final = 1e-6  # max |dy/dt|/y per day for a settled candidate
 #: Share of each region's affected area held by the perilesionally injected target plaques
 #: (assumption: a few target plaques, about a fifth of the affected skin).
 INJECTED_AREA_SHARE: Final = 0.2
+#: Days the trigger runs from the settled plaque to the screening visit (burn-in, assumption).
+BURN_IN_DAYS: Final = 182
+STEPS_PER_DAY: Final = 4
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,10 @@ class Population:
     baseline_induration: FloatArray
     baseline_pasi: FloatArray
     seed: int
+    trigger: TriggerSpec = NO_TRIGGER
+    trigger_state: FloatArray | None = None
+    region_lag: FloatArray | None = None
+    screening_draws: FloatArray | None = None
 
     def __len__(self) -> int:
         return int(self.baseline_state.shape[0])
@@ -120,17 +135,6 @@ def _candidates(
     return replace(p, **varied), np.minimum(area, 100.0)
 
 
-def _take(p: ModelParameters, keep: npt.NDArray[np.bool_]) -> ModelParameters:
-    return replace(p, **{name: np.asarray(v)[keep] for name, v in vars(p).items()})
-
-
-def _concat(parts: Sequence[ModelParameters]) -> ModelParameters:
-    names = vars(parts[0])
-    return replace(
-        parts[0], **{k: np.concatenate([np.asarray(getattr(q, k)) for q in parts]) for k in names}
-    )
-
-
 def settle_and_include(
     p: ModelParameters, area: FloatArray, min_pasi: float
 ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
@@ -153,27 +157,70 @@ def settle_and_include(
     return y, induration, pasi, settled & (pasi >= min_pasi)
 
 
+def _burn_in(
+    p: ModelParameters,
+    y: FloatArray,
+    area: FloatArray,
+    keep: npt.NDArray[np.bool_],
+    spec: TriggerSpec,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], dict[str, FloatArray]]:
+    """Run the trigger for :data:`BURN_IN_DAYS` from the settled plaques, then score the
+    screening visit with regional lags and reading noise (module notes)."""
+    m = y.shape[0]
+    x0 = stationary_start(spec, m, rng)
+    stream = TriggerStream(spec, x0, int(rng.integers(2**63)), 1.0 / STEPS_PER_DAY)
+    lags = region_lags(rng, m)
+    draws = reading_draws(rng, m)
+    screened = integrate(
+        p, y, [BURN_IN_DAYS], SiteInputs.untreated(m), None, STEPS_PER_DAY, stream
+    )[0]
+    induration = sign_severity(screened)["induration"]
+    keep = keep & (induration > 0.5)
+    pasi = np.zeros(m)
+    if keep.any():
+        pasi[keep] = observe_pasi(
+            screened[keep], induration[keep], area[keep], lags[keep], draws[keep]
+        )
+    extra = {"trigger_state": stream.state, "region_lag": lags, "screening_draws": draws}
+    return screened, induration, pasi, keep, extra
+
+
 def build_population(
     n: int,
     seed: int,
     min_pasi: float = 10.0,
     typical: ModelParameters | None = None,
     max_rounds: int = 20,
+    trigger: TriggerSpec = DEFAULT_TRIGGER,
 ) -> Population:
-    """Draw ``n`` included virtual patients (baseline PASI ≥ ``min_pasi``), reproducibly."""
+    """Draw ``n`` included virtual patients (baseline PASI ≥ ``min_pasi``), reproducibly.
+
+    With a ``trigger`` of ``sigma > 0`` each settled candidate then runs the stimulus for
+    :data:`BURN_IN_DAYS` days and is included on its noisy screening PASI (module notes); with
+    ``sigma = 0`` (:data:`NO_TRIGGER`) the baseline is the settled plaque, scored noise-free.
+    """
     if n < 1:
         raise ValidationError("n", n, "1 or more patients")
     if not 0 <= min_pasi <= 72:
         raise ValidationError("min_pasi", min_pasi, "0–72 (a PASI)")
     rng = np.random.default_rng(seed)
     typical = typical if typical is not None else ModelParameters()
+    noisy = trigger.sigma > 0
     kept: list[tuple[ModelParameters, FloatArray, FloatArray, FloatArray, FloatArray]] = []
+    extras: list[dict[str, FloatArray]] = []
     found = 0
     for _ in range(max_rounds):
         m = max(16, int(1.5 * (n - found)))
         p, area = _candidates(typical, m, rng)
-        y, induration, pasi, keep = settle_and_include(p, area, min_pasi)
-        kept.append((_take(p, keep), y[keep], area[keep], induration[keep], pasi[keep]))
+        if noisy:
+            y, _, _, settled = settle_and_include(p, area, 0.0)
+            y, induration, pasi, keep, extra = _burn_in(p, y, area, settled, trigger, rng)
+            keep &= pasi >= min_pasi
+            extras.append({k: v[keep] for k, v in extra.items()})
+        else:
+            y, induration, pasi, keep = settle_and_include(p, area, min_pasi)
+        kept.append((p.take(keep), y[keep], area[keep], induration[keep], pasi[keep]))
         found += int(keep.sum())
         if found >= n:
             break
@@ -181,14 +228,29 @@ def build_population(
         raise ValidationError(
             "min_pasi", min_pasi, f"an inclusion rule met by {n} patients in {max_rounds} rounds"
         )
-    params = _concat([k[0] for k in kept])
+    params = ModelParameters.concat([k[0] for k in kept])
+    joined = {k: np.concatenate([e[k] for e in extras])[:n] for k in extras[0]} if noisy else {}
     return Population(
-        parameters=_take(params, np.arange(found) < n),
+        parameters=params.take(np.arange(found) < n),
         baseline_state=np.concatenate([k[1] for k in kept])[:n],
         baseline_area=np.concatenate([k[2] for k in kept])[:n],
         baseline_induration=np.concatenate([k[3] for k in kept])[:n],
         baseline_pasi=np.concatenate([k[4] for k in kept])[:n],
         seed=seed,
+        trigger=trigger,
+        **joined,
+    )
+
+
+def trial_trigger(population: Population, rows: npt.NDArray[np.intp]) -> TriggerStream | None:
+    """The stimulus after screening: the OU continues from each patient's screening value,
+    drawn from ``SeedSequence(population.seed)`` (same population, same paths); ``None`` when
+    the population has no trigger."""
+    if population.trigger.sigma == 0 or population.trigger_state is None:
+        return None
+    sequence = np.random.SeedSequence(population.seed, spawn_key=(18,))
+    return TriggerStream(
+        population.trigger, population.trigger_state, sequence, 1.0 / STEPS_PER_DAY, rows
     )
 
 
@@ -212,13 +274,25 @@ def simulate_sites(
     n = len(population)
     wanted = np.asarray(days, dtype=np.float64)
     p, y0 = population.parameters, population.baseline_state
+    if population.trigger.sigma > 0 and steps_per_day != STEPS_PER_DAY:
+        raise ValidationError(
+            "steps_per_day", steps_per_day, f"{STEPS_PER_DAY} (the trigger's sampling grid)"
+        )
     if not is_perilesional(sched):
         inputs, dosing = build_inputs([sched] * n)
-        return integrate(p, y0, wanted, inputs, dosing, steps_per_day), None
+        stream = trial_trigger(population, np.arange(n))
+        return integrate(p, y0, wanted, inputs, dosing, steps_per_day, stream), None
     injected = np.repeat([False, True], n)
     inputs, dosing = build_inputs([sched] * (2 * n), injected=injected)
+    stream = trial_trigger(population, np.tile(np.arange(n), 2))
     both = integrate(
-        _concat([p, p]), np.concatenate([y0, y0]), wanted, inputs, dosing, steps_per_day
+        ModelParameters.concat([p, p]),
+        np.concatenate([y0, y0]),
+        wanted,
+        inputs,
+        dosing,
+        steps_per_day,
+        stream,
     )
     return both[:, :n], both[:, n:]
 
@@ -248,10 +322,25 @@ def simulate_arm(
         population.baseline_induration,
         population.baseline_area,
     )
+    lags = population.region_lag
+    draws = None
+    if lags is not None and population.screening_draws is not None:
+        # Reading noise of each visit from its own stream (a visit's readings do not depend on
+        # which other visits are simulated); the day-0 reading is the screening one.
+        draws = np.concatenate(
+            [
+                population.screening_draws
+                if day == 0
+                else reading_draws(
+                    np.random.default_rng([seed, 18, round(day * STEPS_PER_DAY)]), len(ids)
+                )
+                for day in wanted.tolist()
+            ]
+        )
     if injected is None:
-        frame = observation_frame(plaques, wanted, ids, induration, area, rng)
+        frame = observation_frame(plaques, wanted, ids, induration, area, rng, lags, draws)
     else:
         frame = two_site_frame(
-            injected, plaques, wanted, ids, induration, area, injected_area_share, rng
+            injected, plaques, wanted, ids, induration, area, injected_area_share, rng, lags, draws
         )
     return frame.with_columns(pl.lit(sched.text).alias("arm"))

@@ -70,8 +70,37 @@ class Term:
     note: str
 
 
-#: Shared sub-expressions of ``production_terms``, in dependency order (assignment rules).
+def _mix(suffix: str, value: str = "blocker_{}_" + "{}") -> str:
+    parts = (f"blocker_weight_{d} * {value.format(d, suffix)}" for d in ("il17", "il23", "p40"))
+    return "(" + " + ".join(parts) + ")"
+
+
+#: Shared sub-expressions of ``production_terms``, in dependency order (assignment rules). The
+#: blocker's constants are rules too (of constants only): they follow the site inputs.
 ASSIGNMENTS: Final = (
+    Term("blocker_weight_p40", "il12_block", "weight of the p40 blocker's constants (w_p40)"),
+    Term(
+        "blocker_weight_il23",
+        "il23_block * (1 - il12_block)",
+        "weight of the anti-IL-23 (p19) blocker's constants (w_il23)",
+    ),
+    Term(
+        "blocker_weight_il17",
+        "1 - blocker_weight_p40 - blocker_weight_il23",
+        "weight of the anti-IL-17 blocker's constants (equations.blocker_weights)",
+    ),
+    Term("blocker_absorption", _mix("absorption"), "the arm's blocker absorption, 1/day"),
+    Term(
+        "blocker_elimination",
+        _mix("half_life", "ln(2) / blocker_{}_{}"),
+        "the arm's blocker elimination ln 2/t½, 1/day",
+    ),
+    Term(
+        "blocker_ec50_drug",
+        f"{_mix('ec50')} * blocker_ec50",
+        "the arm's blocker EC50 times the patient's relative EC50 (label-dose units)",
+    ),
+    Term("blocker_emax_drug", _mix("emax"), "the arm's blocker Emax"),
     Term(
         "paracrine",
         "potency * (paracrine_systemic + local_exposure * paracrine_local)",
@@ -84,11 +113,12 @@ ASSIGNMENTS: Final = (
     ),
     Term(
         "blockade",
-        "blocker_emax * blocker_central / (blocker_ec50 + blocker_central)",
-        "fractional neutralisation by the antibody, Emax·C/(EC50 + C)",
+        "blocker_emax_drug * blocker_central / (blocker_ec50_drug + blocker_central)",
+        "fractional neutralisation by the arm's antibody, Emax·C/(EC50 + C)",
     ),
     Term("b17", "il17_block * blockade", "IL-17 blockade B17 (anti-IL-17 arms)"),
-    Term("b23", "il23_block * blockade", "IL-23 blockade B23 (anti-IL-23 arms)"),
+    Term("b23", "il23_block * blockade", "IL-23 blockade B23 (anti-IL-23 p19 and p40 arms)"),
+    Term("b12", "il12_block * blockade", "IL-12 blockade B12 (anti-IL-12/23 p40 arms)"),
     Term(
         "cytokine_kept",
         "1 - msc_cytokine_emax * occupancy",
@@ -106,8 +136,13 @@ ASSIGNMENTS: Final = (
     ),
     Term(
         "recruitment",
-        "t_cell_recruitment * il23 * (1 - b23) * suppression",
+        "t_cell_recruitment * il23 * suppression",
         "effector T-cell recruitment driven by IL-23 (Shmarov 2022 T equation)",
+    ),
+    Term(
+        "th17_drive",
+        "(1 - trm_share) * (1 - b23) + trm_share * (1 - trm_depletion)",
+        "Th17 recruitment left: the IL-23-driven share and the resident-memory share (departure 7)",
     ),
     Term(
         "load",
@@ -118,6 +153,11 @@ ASSIGNMENTS: Final = (
 
 #: Derived constants (SBML initial assignments of constant parameters).
 DERIVED: Final = (
+    Term(
+        "trm_rate",
+        "ln(2) / trm_half_life",
+        "TRM depletion and recovery rate, 1/day (ModelParameters.trm_rate)",
+    ),
     Term(
         "paracrine_decay",
         "ln(2) / paracrine_half_life",
@@ -152,16 +192,20 @@ RATE_LAWS: Final = {
         RateLaw("il23", "cytokine_kept * il23_production * dc", "cytokine_clearance"),
         RateLaw(
             "th17",
-            "th17_fraction * recruitment * (1 - msc_th17_emax * occupancy)",
+            "th17_fraction * recruitment * th17_drive * (1 - msc_th17_emax * occupancy)",
             "t_cell_clearance",
         ),
-        RateLaw("th1", "(1 - th17_fraction) * recruitment", "t_cell_clearance"),
+        RateLaw("th1", "(1 - th17_fraction) * recruitment * (1 - b12)", "t_cell_clearance"),
         RateLaw(
             "treg", "treg_turnover * treg_level * (1 + msc_treg_emax * occupancy)", "treg_turnover"
         ),
         RateLaw("il17", "cytokine_kept * il17_production * th17", "cytokine_clearance"),
         RateLaw("tnf", "cytokine_kept * tnf_production * th1", "cytokine_clearance"),
-        RateLaw("signal", "signal_production * (stem + transit)", "cytokine_clearance"),
+        RateLaw(
+            "signal",
+            "signal_production * (stem + transit) * (1 - il17_signal_share * b17)",
+            "cytokine_clearance",
+        ),
         RateLaw(
             "stem", "sc_proliferation * load * stem - sc_crowding * stem^2", "keratinocyte_death"
         ),
@@ -188,6 +232,7 @@ RATE_LAWS: Final = {
         RateLaw("msc_lung", "0", "msc_lung_loss"),
         RateLaw("msc_organs", "msc_lung_escape * msc_lung_loss * msc_lung", "msc_organ_loss"),
         RateLaw("msc_depot", "0", "msc_depot_loss"),
+        RateLaw("trm_depletion", "trm_rate * b23", "trm_rate"),
     )
 }
 
@@ -219,11 +264,13 @@ UNIT_DEFINITIONS: Final = {
 _PER_DAY = (
     "dc_clearance cytokine_clearance t_cell_clearance treg_turnover d_shedding keratinocyte_death"
     " vascular_rate blocker_absorption blocker_elimination paracrine_decay msc_lung_loss"
-    " msc_organ_loss msc_depot_loss"
+    " msc_organ_loss msc_depot_loss blocker_il17_absorption blocker_il23_absorption"
+    " blocker_p40_absorption trm_rate"
 ).split()
 _FRACTIONS = (
     "th17_fraction treg_suppression msc_treg_emax msc_th17_emax msc_dc_emax msc_cytokine_emax"
-    " blocker_emax"
+    " blocker_il17_emax blocker_il23_emax blocker_p40_emax blocker_emax_drug trm_share"
+    " il17_signal_share blocker_weight_il17 blocker_weight_il23 blocker_weight_p40"
 ).split()
 #: A unit for each parameter where one is clear; the others (per cytokine unit) carry none.
 PARAMETER_UNITS: Final = {
@@ -233,6 +280,10 @@ PARAMETER_UNITS: Final = {
     "msc_lung_half_life": "day",
     "msc_organ_half_life": "day",
     "msc_depot_half_life": "day",
+    "trm_half_life": "day",
+    "blocker_il17_half_life": "day",
+    "blocker_il23_half_life": "day",
+    "blocker_p40_half_life": "day",
     "dc_basal_influx": "cells_per_mm2_per_day",
     "dc_activation_max": "cells_per_mm2_per_day",
     "treg_level": "cells_per_mm2",

@@ -100,8 +100,10 @@ def _typical(parameter: str, low: float, high: float) -> Factor:
 
 #: The uncertain inputs and their bounds (psotrack assumptions): population CVs from about a
 #: third to twice their current values (t-cell recruitment 5–30 %, the review's range), the two
-#: calibrated cell-therapy parameters and the two blocker parameters from half to twice their
-#: calibrated values (Emax within 0.85–0.99), the MSC Emax values ±50 % (fractions capped at 0.9).
+#: calibrated cell-therapy parameters and the two anti-IL-17 parameters (the relapse arm's drug)
+#: from half to twice their calibrated values (Emax ±25 %: 0.31–0.51 around 0.41, recalibrated
+#: with the trigger; the earlier 0.45–0.75 was around 0.6), the MSC Emax values
+#: ±50 % (fractions capped at 0.9).
 FACTORS: Final = (
     _cv("t_cell_recruitment", 0.05, 0.30),
     _cv("dc_basal_influx", 0.05, 0.30),
@@ -114,8 +116,8 @@ FACTORS: Final = (
     _typical("msc_th17_emax", 0.3, 0.9),
     _typical("msc_dc_emax", 0.25, 0.75),
     _typical("msc_cytokine_emax", 0.25, 0.75),
-    _typical("blocker_ec50", 0.34, 1.36),
-    _typical("blocker_emax", 0.85, 0.99),
+    _typical("blocker_il17_ec50", 0.075, 0.3),
+    _typical("blocker_il17_emax", 0.31, 0.51),
 )
 
 

@@ -18,6 +18,8 @@ STATE_INFO: Final = {
     "transit": "transit-amplifying keratinocytes, cells/mm² (Shmarov 2022 TA)",
     "differentiated": "differentiated keratinocytes, cells/mm² (Shmarov 2022 D)",
     "vascular": "vascular/inflammation state, 1 = healthy skin (psotrack addition)",
+    "trm_depletion": "depleted share of IL-23-maintained resident-memory Th17 cells, 0 = untreated"
+    " (psotrack addition, issue 18)",
     "paracrine_systemic": "cell-therapy paracrine activity in the circulation, activity units",
     "paracrine_local": "cell-therapy paracrine activity at injected plaques, activity units",
     "blocker_depot": "antibody at the injection site, label-dose units",
@@ -32,6 +34,10 @@ IDX: Final = {name: i for i, name in enumerate(STATES)}
 
 DC, IL23, TH17, TH1, TREG, IL17, TNF, SIGNAL = range(8)
 STEM, TRANSIT, DIFFERENTIATED, VASCULAR = range(8, 12)
-PARACRINE_SYSTEMIC, PARACRINE_LOCAL, BLOCKER_DEPOT, BLOCKER_CENTRAL = range(12, 16)
-# Cell kinetics (issue 18), looked up by name so that other appended states may come between.
+# The immune–skin states come first and the therapy-kinetics states after them (the solver
+# integrates the latter exactly and advances a contiguous block of the former); the states after
+# ``vascular`` are looked up by name.
+TRM_DEPLETION: Final = IDX["trm_depletion"]
+PARACRINE_SYSTEMIC, PARACRINE_LOCAL = IDX["paracrine_systemic"], IDX["paracrine_local"]
+BLOCKER_DEPOT, BLOCKER_CENTRAL = IDX["blocker_depot"], IDX["blocker_central"]
 MSC_LUNG, MSC_ORGANS, MSC_DEPOT = IDX["msc_lung"], IDX["msc_organs"], IDX["msc_depot"]

@@ -6,6 +6,8 @@ An arm is written as text and parsed by :func:`parse_schedule`::
     uc-msc-iv:1e6/kg x3 q4w            UC-MSC, 1 × 10⁶ cells/kg IV, 3 doses 4 weeks apart
     ad-msc-pl:5e5/kg x2 q2w @2w        perilesional, first dose at week 2
     anti-il17 x7 q4w + topical:0.2     blocker (label-dose units) with a background topical
+    anti-il17 x5 q1w then x8 q4w       loading doses, then maintenance (first one 4 weeks on)
+    anti-il23 x2 q4w then x6 q8w       anti-IL-23 (p19); anti-il12/23 or anti-p40: ustekinumab-like
 
 Cell therapy (assumptions, calibrated against ``trials.md`` in :mod:`psotrack.model.calibration`):
 each dose adds ``dose / 10⁶ cells/kg`` live cells (in units of 10⁶ cells/kg) to a kinetic
@@ -14,7 +16,8 @@ perilesional dose to a depot at the injected plaques — and the live cells secr
 paracrine pools (:func:`psotrack.model.equations.cell_kinetics`; sources in ``docs/model.md``
 §5.1). Sources share one potency (1.0): no published head-to-head potency data justify
 different values.
-The blocker dose is in label-dose units (1 = one standard injection), entering the depot.
+The blocker dose is in label-dose units (1 = one standard injection of that drug), entering the
+depot; each drug has its own label PK and potency (``blocker_{il17,il23,p40}_*`` parameters).
 
 Bounds (psotrack's choice, what a protocol can be): at most ``MAX_DOSES`` (52) doses of one
 component — a year of weekly doses, more than any published MSC or biologic schedule — and every
@@ -52,8 +55,11 @@ MAX_DOSES: Final = 52  # a year of weekly doses
 HORIZON_DAYS: Final = 1826  # 5 years: no dose, reading or forecast beyond it
 
 Route = Literal["iv", "perilesional"]
+Drug = Literal["il17", "il23", "p40"]
 
-_EXAMPLE = "e.g. 'control', 'uc-msc-iv:1e6/kg x3 q4w', 'anti-il17 x7 q4w', 'topical:0.2'"
+_EXAMPLE = (
+    "e.g. 'control', 'uc-msc-iv:1e6/kg x3 q4w', 'anti-il17 x5 q1w then x8 q4w', 'topical:0.2'"
+)
 _NUMBER = r"\d+(?:\.\d+)?(?:e[+-]?\d+)?"
 _TIMING = rf"(?:\s+x(?P<count>\d+))?(?:\s+q(?P<every>{_NUMBER})(?P<every_unit>[wd]))?" + (
     rf"(?:\s+@(?P<start>{_NUMBER})(?P<start_unit>[wd]))?"
@@ -63,7 +69,18 @@ _CELL = re.compile(
     rf"(?P<source>[a-z]+-msc)-(?P<route>iv|pl|perilesional):(?P<dose>{_NUMBER})/kg{_TIMING}",
     re.ASCII,
 )
-_BLOCKER = re.compile(rf"anti-(?P<target>il17|il23)(?::(?P<dose>{_NUMBER}))?{_TIMING}", re.ASCII)
+_BLOCKER = re.compile(
+    rf"anti-(?P<target>il17|il23|il12/23|p40)(?::(?P<dose>{_NUMBER}))?{_TIMING}", re.ASCII
+)
+#: A maintenance phase after the loading doses: "then x<count> q<n>w|d" (one per blocker).
+_THEN = re.compile(rf"x(?P<count>\d+) q(?P<every>{_NUMBER})(?P<every_unit>[wd])", re.ASCII)
+#: Blocker targets as written, and the drug each names (p40 = IL-12/23, ustekinumab-like).
+BLOCKER_TARGETS: Final[dict[str, Drug]] = {
+    "il17": "il17",
+    "il23": "il23",
+    "il12/23": "p40",
+    "p40": "p40",
+}
 _TOPICAL = re.compile(rf"topical(?::(?P<fraction>{_NUMBER}))?", re.ASCII)
 #: Components are joined by "+", except the sign of an exponent ("1.5e+06": digit, e, +).
 _JOIN = re.compile(r"(?<![0-9]e)\+", re.ASCII)
@@ -71,15 +88,18 @@ _JOIN = re.compile(r"(?<![0-9]e)\+", re.ASCII)
 
 @dataclass(frozen=True)
 class Doses:
-    """Repeated doses: ``count`` doses of ``amount``, ``every`` days apart, from ``start``."""
+    """Repeated doses: ``count`` doses of ``amount``, ``every`` days apart, from ``start``;
+    ``then`` a maintenance phase whose first dose is one of its intervals after the last one."""
 
     amount: float
     count: int
     every: float
     start: float
+    then: Doses | None = None
 
     def days(self) -> list[float]:
-        return [self.start + k * self.every for k in range(self.count)]
+        own = [self.start + k * self.every for k in range(self.count)]
+        return own + (self.then.days() if self.then is not None else [])
 
 
 @dataclass(frozen=True)
@@ -92,7 +112,9 @@ class CellTherapy:
 
 @dataclass(frozen=True)
 class Blocker:
-    target: Literal["il17", "il23"]
+    """One monoclonal blocker: ``target`` il17, il23 (p19) or p40 (IL-12/23)."""
+
+    target: Drug
     doses: Doses
 
 
@@ -110,20 +132,33 @@ def _fail(text: str, why: str) -> ValidationError:
     return ValidationError("schedule", text, f"{why} ({_EXAMPLE})", kind="invalid")
 
 
-def _doses(text: str, match: re.Match[str], amount: float) -> Doses:
+def _doses(
+    text: str, match: re.Match[str], amount: float, then: re.Match[str] | None = None
+) -> Doses:
     count = int(match["count"] or 1)
     every = float(match["every"] or 0) * (7 if match["every_unit"] == "w" else 1)
     start = float(match["start"] or 0) * (7 if match["start_unit"] == "w" else 1)
     if count < 1 or (count > 1 and every <= 0):
         raise _fail(text, "a repeated dose needs x<count> ≥ 1 and an interval q<n>w or q<n>d > 0")
-    if count > MAX_DOSES:
-        raise _fail(text, f"x{count} is more than {MAX_DOSES} doses (a year of weekly doses)")
+    maintenance: Doses | None = None
     last = start + (count - 1) * every
+    if then is not None:
+        more = int(then["count"])
+        interval = float(then["every"]) * (7 if then["every_unit"] == "w" else 1)
+        if more < 1 or interval <= 0:
+            raise _fail(text, "'then' needs x<count> ≥ 1 and an interval q<n>w or q<n>d > 0")
+        maintenance = Doses(amount, more, interval, last + interval)
+        count += more
+        last = maintenance.start + (more - 1) * interval
+    if count > MAX_DOSES:
+        what = f"x{count} is" if then is None else f"{count} doses in all is"
+        raise _fail(text, f"{what} more than {MAX_DOSES} doses (a year of weekly doses)")
     if last > HORIZON_DAYS:
         raise _fail(
             text, f"a dose on day {last:g} is beyond day {HORIZON_DAYS} (5 years, the horizon)"
         )
-    return Doses(amount, count, every, start)
+    first = Doses(amount, int(match["count"] or 1), every, start, maintenance)
+    return first
 
 
 def late_first_doses(schedule: Schedule, last_day: float, follow_up: str) -> list[Problem]:
@@ -153,6 +188,16 @@ def late_first_doses(schedule: Schedule, last_day: float, follow_up: str) -> lis
     ]
 
 
+def _then(text: str, part: str) -> re.Match[str] | None:
+    """The maintenance phase of a blocker component (``... then x8 q4w``), or None."""
+    if " then " not in part:
+        return None
+    tail = part.split(" then ", 1)[1]
+    if (m := _THEN.fullmatch(tail)) is None:
+        raise _fail(text, f"cannot read the maintenance phase {tail!r} (write 'then x8 q4w')")
+    return m
+
+
 def parse_schedule(text: str) -> Schedule:
     """Parse an arm such as ``"uc-msc-iv:1e6/kg x3 q4w"`` or ``"control"``.
 
@@ -160,6 +205,8 @@ def parse_schedule(text: str) -> Schedule:
     [0.0, 28.0, 56.0]
     >>> parse_schedule("control").cell_therapy is None
     True
+    >>> parse_schedule("anti-il23 x2 q4w then x2 q8w").blocker.doses.days()
+    [0.0, 28.0, 84.0, 140.0]
     """
     clean = " ".join(text.strip().lower().split())
     if clean in ("control", "placebo", "untreated"):
@@ -181,14 +228,14 @@ def parse_schedule(text: str) -> Schedule:
                 raise _fail(text, "one cell-therapy component per arm")
             route: Route = "iv" if m["route"] == "iv" else "perilesional"
             cell = CellTherapy(m["source"], route, dose, _doses(text, m, dose / CELLS_PER_UNIT))
-        elif (m := _BLOCKER.fullmatch(part)) is not None:
+        elif (m := _BLOCKER.fullmatch(part.split(" then ", 1)[0])) is not None:
             if blocker is not None:
                 raise _fail(text, "one blocker per arm")
             amount = float(m["dose"] or 1.0)
             if not 0 < amount <= 10:
                 raise _fail(text, f"a blocker dose of {amount:g} is outside 0–10 label doses")
-            target: Literal["il17", "il23"] = "il17" if m["target"] == "il17" else "il23"
-            blocker = Blocker(target, _doses(text, m, amount))
+            doses = _doses(text, m, amount, _then(text, part))
+            blocker = Blocker(BLOCKER_TARGETS[m["target"]], doses)
         elif (m := _TOPICAL.fullmatch(part)) is not None:
             topical = float(m["fraction"]) if m["fraction"] else DEFAULT_TOPICAL
             if not 0 < topical <= MAX_TOPICAL:
@@ -208,7 +255,7 @@ def build_inputs(
     """
     n = len(schedules)
     site = np.ones(n, bool) if injected is None else np.asarray(injected, bool)
-    potency, block17, block23, topical = (np.zeros(n) for _ in range(4))
+    potency, block17, block23, block12, topical = (np.zeros(n) for _ in range(5))
     events: dict[float, FloatArray] = {}
 
     def add(day: float, row: int, pool: int, amount: float) -> None:
@@ -222,10 +269,12 @@ def build_inputs(
             for day in cell.doses.days():
                 add(day, row, 0 if cell.route == "iv" else 1, cell.doses.amount)
         if (blocker := sched.blocker) is not None:
-            (block17 if blocker.target == "il17" else block23)[row] = 1.0
+            block17[row] = 1.0 if blocker.target == "il17" else 0.0
+            block23[row] = 1.0 if blocker.target in ("il23", "p40") else 0.0
+            block12[row] = 1.0 if blocker.target == "p40" else 0.0
             for day in blocker.doses.days():
                 add(day, row, 2, blocker.doses.amount)
     days = np.array(sorted(events), dtype=np.float64)
     amounts = np.stack([events[d] for d in days.tolist()]) if events else np.zeros((0, n, 3))
-    inputs = SiteInputs(potency, site.astype(np.float64), block17, block23, topical)
+    inputs = SiteInputs(potency, site.astype(np.float64), block17, block23, topical, block12)
     return inputs, Dosing(days, amounts)
