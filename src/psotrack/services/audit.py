@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, inspect
+from sqlalchemy import Table, insert, inspect, text
 from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor
@@ -41,6 +41,12 @@ SKIPPED = frozenset({"id", "created_at"})
 SECRETS = frozenset({"password_hash"})
 
 
+#: The encoders of :func:`as_text` and :func:`created_text`, built once (``json.dumps`` with
+#: these arguments builds one per call; the text is the same).
+_STRUCTURE = json.JSONEncoder(sort_keys=True, default=str)
+_CREATED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def as_text(value: Any) -> str | None:
     """The audit form of a value: ISO dates, enum values, JSON for structures."""
     if value is None:
@@ -51,7 +57,7 @@ def as_text(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, bool | int | float | Decimal | str):
         return str(value)
-    return json.dumps(value, sort_keys=True, default=str)
+    return _STRUCTURE.encode(value)
 
 
 def logged(field: str, value: Any) -> str | None:
@@ -66,7 +72,7 @@ def created_text(values: Mapping[str, Any]) -> str:
         for name, value in values.items()
         if name not in SKIPPED and value is not None
     }
-    return json.dumps(logged_values, ensure_ascii=False, separators=(",", ":"))
+    return _CREATED.encode(logged_values)
 
 
 def created_fields(entry: Any) -> dict[str, str | None] | None:
@@ -134,10 +140,14 @@ def insert_created(
 
     What :func:`audit_created_many` does for ORM objects, for rows given as column values: each
     row is completed with its columns' defaults (as the ORM would fill them) and written with
-    Core, one multi-row ``INSERT … RETURNING`` per page in the caller's transaction, then its
-    creation entry is built from exactly the values stored. No object is built or flushed per
-    row (an import stores tens of thousands). A column left out that only the database fills
-    (a server default) is refused: its value would be missing from the audit row.
+    Core in the caller's transaction, then its creation entry is built from exactly the values
+    stored. No object is built or flushed per row (an import stores tens of thousands). A column
+    left out that only the database fills (a server default) is refused: its value would be
+    missing from the audit row.
+
+    New ids: on PostgreSQL drawn from the key's sequence first (one query), so each row is
+    inserted with its id; on SQLite read back from multi-row ``INSERT … RETURNING`` (see
+    :func:`_sqlite_ids`); elsewhere SQLAlchemy's ``RETURNING`` in the order of the rows.
     """
     if not rows:
         return []
@@ -158,10 +168,18 @@ def insert_created(
             unknown = sorted(set(given) - defaults.keys())
             raise TypeError(f"not columns of {table.name} to insert: {unknown}")
         filled.append({k: given[k] if k in given else default for k, default in defaults.items()})
+    dialect = session.get_bind().dialect.name
+    if generated and dialect == "postgresql":
+        # The ids drawn from the key's sequence first: each row then carries its own.
+        for values, row_id in zip(
+            filled, _postgresql_ids(session, table, key, len(filled)), strict=True
+        ):
+            values[key] = row_id
+        generated = False
     if not generated:
         session.execute(insert(table), filled)
         ids = [int(values[key]) for values in filled]
-    elif session.get_bind().dialect.name == "sqlite":
+    elif dialect == "sqlite":
         ids = _sqlite_ids(session, insert(table).returning(key_column), filled)
     else:
         statement = insert(table).returning(key_column, sort_by_parameter_order=True)
@@ -176,6 +194,21 @@ def insert_created(
         )
     append(session, entries)
     return ids
+
+
+def _postgresql_ids(session: Session, table: Table, key: str, count: int) -> list[int]:
+    """``count`` new ids from the sequence behind ``table.key``, ascending (one query)."""
+    sequence = session.scalar(
+        text("SELECT pg_get_serial_sequence(:table, :column)"),
+        {"table": table.name, "column": key},
+    )
+    if sequence is None:
+        raise RuntimeError(f"{table.name}.{key} has no sequence: give the ids to insert_created")
+    drawn = session.scalars(
+        text("SELECT nextval(:sequence) FROM generate_series(1, :count)"),
+        {"sequence": sequence, "count": count},
+    )
+    return sorted(int(i) for i in drawn)
 
 
 def _sqlite_ids(session: Session, statement: Any, rows: list[dict[str, Any]]) -> list[int]:
