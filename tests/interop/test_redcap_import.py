@@ -18,16 +18,20 @@ from sqlalchemy import func, select
 from psotrack.errors import ValidationError
 from psotrack.interop.redcap_files import read_dictionary, read_records
 from psotrack.interop.redcap_mapping import mapping_from, read_mapping
+from psotrack.services.assessments import record_assessment
+from psotrack.services.audit import created_fields
 from psotrack.services.context import SYSTEM, Actor, Database
-from psotrack.services.patients import create_program
+from psotrack.services.patients import create_program, record_visit
 from psotrack.services.redcap_import import import_redcap
 from psotrack.services.users import create_user
+from psotrack.store.audit_chain import verify_chain
 from psotrack.store.models import (
     AdverseEvent,
     Assessment,
     AuditEntry,
     LabResult,
     Patient,
+    PatientIdentity,
     Visit,
 )
 from psotrack.store.vocabulary import Role
@@ -244,3 +248,80 @@ def test_administrations_come_first_so_the_flare_check_sees_the_dose(setup, tmp_
         baseline = session.scalar(select(Visit.id).where(Visit.label == "baseline_arm_1"))
     assert dose_visit == baseline
     assert [f.value for f in flags] == ["possible flare (PASI ≥ 150 % of best)"]
+
+
+def creation_rows(session, entity):
+    """The creation audit row of each ``entity`` row, by its id (exactly one each)."""
+    rows = session.scalars(
+        select(AuditEntry).where(AuditEntry.entity == entity, AuditEntry.action == "create")
+    ).all()
+    by_id = {}
+    for row in rows:
+        assert row.entity_id not in by_id, f"two creation rows for {entity} {row.entity_id}"
+        by_id[row.entity_id] = (row.actor_id, row.reason, created_fields(row))
+    return by_id
+
+
+def test_bulk_written_rows_are_audited_as_a_service_call_audits_them(setup):
+    """New patients' visits and assessments are written in bulk: each row still has one creation
+    row holding every stored value, the same as ``record_visit``/``record_assessment`` write for
+    the same data by hand, and the hash chain verifies."""
+    db, ada = setup
+    run(db, ada)
+    with db.transaction() as session:
+        visit = session.scalars(select(Visit).where(Visit.label == "baseline_arm_2")).one()
+        pasi = session.scalars(select(Assessment).where(Assessment.visit_id == visit.id)).first()
+        patient_id, visit_date, responses = visit.patient_id, visit.visit_date, pasi.responses
+        instrument = pasi.instrument
+    by_hand = {
+        "patient_id": patient_id,
+        "visit_date": visit_date,
+        "visit_type": "baseline",
+        "label": "by hand",
+    }
+    hand_visit = record_visit(db, ada, by_hand)
+    payload = {"visit_id": hand_visit, "instrument": instrument, "responses": responses}
+    hand_pasi = record_assessment(db, ada, payload)
+    with db.transaction() as session:
+        visits = creation_rows(session, "visits")
+        assessments = creation_rows(session, "assessments")
+        patients = creation_rows(session, "patients")
+        identities = creation_rows(session, "patient_identities")
+        enrollments = creation_rows(session, "enrollments")
+        stored_patients = session.execute(
+            select(Patient.id, Patient.research_id, PatientIdentity.mrn).join(
+                PatientIdentity, PatientIdentity.patient_id == Patient.id
+            )
+        ).all()
+        report = verify_chain(session.connection())
+    # the bulk rows read exactly as the hand-entered ones, but for the label and the visit id
+    actor, reason, fields = visits[visit.id]
+    assert (actor, reason) == (ada.user_id, None) == visits[hand_visit][:2]
+    assert fields == {**visits[hand_visit][2], "label": "baseline_arm_2"}
+    assert fields == {
+        "patient_id": str(patient_id),
+        "visit_date": visit_date.isoformat(),
+        "visit_type": "baseline",
+        "label": "baseline_arm_2",
+    }
+    actor, reason, fields = assessments[pasi.id]
+    assert (actor, reason) == (ada.user_id, None) == assessments[hand_pasi][:2]
+    assert fields == {**assessments[hand_pasi][2], "visit_id": str(visit.id)}
+    assert (fields["instrument"], fields["score"], fields["score_value"]) == ("pasi", "9.0", "9.0")
+    # every imported patient: one creation row each for it, its MRN and its enrollment
+    assert len(stored_patients) == len(patients) == len(identities) == len(enrollments) == 3
+    for patient_id, research_id, mrn in stored_patients:
+        assert patients[patient_id] == (
+            ada.user_id,
+            "import REDCap export",
+            {
+                "research_id": research_id,
+                "sex": "unknown",
+                "psoriasis_type": "plaque",
+                "history": "imported from REDCap export",
+                "synthetic": "False",
+            },
+        )
+        assert identities[patient_id][2] == {"patient_id": str(patient_id), "mrn": mrn}
+    assert {f["arm"] for _, _, f in enrollments.values()} == {"arm 1", "arm 2"}
+    assert report.intact and report.problem is None

@@ -155,7 +155,7 @@ class DlqiInput:
 
     def items(self) -> tuple[tuple[int, Item | Q7Item], ...]:
         """(question number, item) pairs in question order."""
-        return tuple((n, getattr(self, f.name)) for n, f in enumerate(fields(self), start=1))
+        return tuple((n, getattr(self, name)) for n, name in enumerate(_QUESTIONS, start=1))
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
@@ -164,15 +164,19 @@ class DlqiInput:
         return found
 
 
+#: The fields of :class:`DlqiInput` in question order (read once, not per questionnaire).
+_QUESTIONS: Final = tuple(f.name for f in fields(DlqiInput))
+
+
 def _item_problems(number: int, item: object) -> list[Problem]:
     kind: type[Enum] = Q7Answer if number == 7 else DlqiAnswer
     field = f"q{number}"
-    allowed = f"a {kind.__name__}, a pair of them (two ticked) or None (blank)"
     if item is None or isinstance(item, kind):
         answers: tuple[object, ...] = (item,)
     elif isinstance(item, tuple) and len(item) == 2 and all(isinstance(a, kind) for a in item):
         answers = item
     else:
+        allowed = f"a {kind.__name__}, a pair of them (two ticked) or None (blank)"
         return [Problem(field, item, allowed, kind="type")]
     if number in _NO_NOT_RELEVANT and DlqiAnswer.NOT_RELEVANT in answers:
         return [

@@ -100,6 +100,31 @@ def record_assessment(db: Database, actor: Actor, payload: Mapping[str, Any] | A
         return store_assessment(session, actor, visit, data, scored, responses)
 
 
+@dataclass(frozen=True)
+class ScoredEntry:
+    """One instrument's responses checked and scored by the instruments (:func:`score_entry`).
+
+    ``responses`` are as entered, as plain JSON (what is stored). An import scores each entry
+    once, when it reads the file, and hands this to the bulk service that stores it.
+    """
+
+    instrument: Instrument
+    responses: dict[str, Any]
+    scored: Scored
+
+
+def score_entry(instrument: Instrument, responses: Mapping[str, Any]) -> ScoredEntry:
+    """Score ``responses`` (every problem at once) and keep them as the JSON that is stored."""
+    scored = score_responses(instrument, responses)
+    try:
+        # Stored as entered, as plain JSON (a Decimal or a NaN would not survive the database).
+        stored = json.loads(json.dumps(responses, allow_nan=False))
+    except (TypeError, ValueError):
+        allowed = "JSON values only (numbers, text, true/false, null, lists and objects)"
+        raise ValidationError("responses", responses, allowed, "type") from None
+    return ScoredEntry(instrument, stored, scored)
+
+
 def read_assessment(
     payload: Mapping[str, Any] | AssessmentIn,
 ) -> tuple[AssessmentIn, Scored, dict[str, Any]]:
@@ -260,18 +285,12 @@ def _read(
     except ValidationError as exc:
         raise ValidationError(problems=[*problems, *exc.problems]) from None
     try:
-        scored = score_responses(data.instrument, data.responses)
+        entry = score_entry(data.instrument, data.responses)
     except ValidationError as exc:
-        problems.extend(exc.problems)
+        raise ValidationError(problems=[*problems, *exc.problems]) from None
     if problems:
         raise ValidationError(problems=problems)
-    try:
-        # Stored as entered, as plain JSON (a Decimal or a NaN would not survive the database).
-        responses = json.loads(json.dumps(data.responses, allow_nan=False))
-    except (TypeError, ValueError):
-        allowed = "JSON values only (numbers, text, true/false, null, lists and objects)"
-        raise ValidationError("responses", data.responses, allowed, "type") from None
-    return data, scored, responses
+    return data, entry.scored, entry.responses
 
 
 def _live_visit(session: Session, visit_id: int) -> Visit:

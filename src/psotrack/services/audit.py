@@ -20,13 +20,13 @@ under this one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import Table, insert, inspect, text
 from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor
@@ -41,6 +41,12 @@ SKIPPED = frozenset({"id", "created_at"})
 SECRETS = frozenset({"password_hash"})
 
 
+#: The encoders of :func:`as_text` and :func:`created_text`, built once (``json.dumps`` with
+#: these arguments builds one per call; the text is the same).
+_STRUCTURE = json.JSONEncoder(sort_keys=True, default=str)
+_CREATED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def as_text(value: Any) -> str | None:
     """The audit form of a value: ISO dates, enum values, JSON for structures."""
     if value is None:
@@ -51,7 +57,7 @@ def as_text(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, bool | int | float | Decimal | str):
         return str(value)
-    return json.dumps(value, sort_keys=True, default=str)
+    return _STRUCTURE.encode(value)
 
 
 def logged(field: str, value: Any) -> str | None:
@@ -66,7 +72,7 @@ def created_text(values: Mapping[str, Any]) -> str:
         for name, value in values.items()
         if name not in SKIPPED and value is not None
     }
-    return json.dumps(logged_values, ensure_ascii=False, separators=(",", ":"))
+    return _CREATED.encode(logged_values)
 
 
 def created_fields(entry: Any) -> dict[str, str | None] | None:
@@ -123,6 +129,121 @@ def audit_created_many(
     append(session, entries)
 
 
+def insert_created(
+    session: Session,
+    actor: Actor,
+    model: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    reason: str | None = None,
+) -> list[int]:
+    """Insert new rows of ``model`` and audit each (one creation entry); their ids, in order.
+
+    What :func:`audit_created_many` does for ORM objects, for rows given as column values: each
+    row is completed with its columns' defaults (as the ORM would fill them) and written with
+    Core in the caller's transaction, then its creation entry is built from exactly the values
+    stored. No object is built or flushed per row (an import stores tens of thousands). A column
+    left out that only the database fills (a server default) is refused: its value would be
+    missing from the audit row.
+
+    New ids: on PostgreSQL drawn from the key's sequence first (one query), so each row is
+    inserted with its id; on SQLite read back from multi-row ``INSERT … RETURNING`` (see
+    :func:`_sqlite_ids`); elsewhere SQLAlchemy's ``RETURNING`` in the order of the rows.
+    """
+    if not rows:
+        return []
+    table = cast(Table, model.__table__)
+    mapper = inspect(model)
+    keys = [attr.key for attr in mapper.column_attrs]
+    (key_column,) = mapper.primary_key
+    key = str(key_column.key)
+    generated = key not in rows[0]
+    defaults = {
+        attr.key: _default(attr.columns[0])
+        for attr in mapper.column_attrs
+        if not (generated and attr.key == key)
+    }
+    filled = []
+    for given in rows:
+        if not given.keys() <= defaults.keys():
+            unknown = sorted(set(given) - defaults.keys())
+            raise TypeError(f"not columns of {table.name} to insert: {unknown}")
+        filled.append({k: given[k] if k in given else default for k, default in defaults.items()})
+    dialect = session.get_bind().dialect.name
+    if generated and dialect == "postgresql":
+        # The ids drawn from the key's sequence first: each row then carries its own.
+        for values, row_id in zip(
+            filled, _postgresql_ids(session, table, key, len(filled)), strict=True
+        ):
+            values[key] = row_id
+        generated = False
+    if not generated:
+        session.execute(insert(table), filled)
+        ids = [int(values[key]) for values in filled]
+    elif dialect == "sqlite":
+        ids = _sqlite_ids(session, insert(table).returning(key_column), filled)
+    else:
+        statement = insert(table).returning(key_column, sort_by_parameter_order=True)
+        ids = [int(i) for i in session.execute(statement, filled).scalars()]
+    now = utcnow()
+    name = str(table.name)
+    entries = []
+    for row_id, values in zip(ids, filled, strict=True):
+        values[key] = row_id
+        entries.append(
+            created_entry(actor, name, row_id, {k: values[k] for k in keys}, reason, now)
+        )
+    append(session, entries)
+    return ids
+
+
+def _postgresql_ids(session: Session, table: Table, key: str, count: int) -> list[int]:
+    """``count`` new ids from the sequence behind ``table.key``, ascending (one query)."""
+    sequence = session.scalar(
+        text("SELECT pg_get_serial_sequence(:table, :column)"),
+        {"table": table.name, "column": key},
+    )
+    if sequence is None:
+        raise RuntimeError(f"{table.name}.{key} has no sequence: give the ids to insert_created")
+    drawn = session.scalars(
+        text("SELECT nextval(:sequence) FROM generate_series(1, :count)"),
+        {"sequence": sequence, "count": count},
+    )
+    return sorted(int(i) for i in drawn)
+
+
+def _sqlite_ids(session: Session, statement: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """The ids SQLite gives ``rows``, in their order, with multi-row INSERTs … RETURNING.
+
+    SQLite returns them in no stated order, but gives each row inserted without an id the
+    largest id in the table plus one, in the order inserted; the write lock is held, so the rows
+    get consecutive ids in the order given (SQLite inserts a multi-row VALUES row by row, in
+    order). A numbering that is not consecutive (a table at the largest id, where SQLite picks
+    ids at random) is refused and the transaction rolls back, never mapped to the wrong row.
+    """
+    ids = sorted(int(i) for i in session.execute(statement, rows).scalars())
+    if len(ids) != len(rows) or ids[-1] - ids[0] != len(rows) - 1:
+        raise RuntimeError("SQLite did not number the new rows consecutively: nothing stored")
+    return ids
+
+
+def _default(column: Any) -> Any:
+    """A column's value when a new row leaves it out: its Python default, else empty.
+
+    A callable default (a creation time) is called once per call: the rows of one bulk insert
+    share it, as they share the transaction.
+    """
+    default = column.default
+    if column.server_default is not None:
+        raise RuntimeError(f"{column} has a server default: give its value to insert_created")
+    if default is None:
+        return None
+    if default.is_scalar:
+        return default.arg
+    if default.is_callable:
+        return default.arg(None)
+    raise RuntimeError(f"{column} has a SQL default: give its value to insert_created")
+
+
 def audit_created_values(
     session: Session,
     actor: Actor,
@@ -174,7 +295,8 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
     session.flush()
     seq, prev_hash = lock_head(session)
     chain(entries, seq, prev_hash)
-    session.execute(insert(AuditEntry), entries)
+    # The table, not the mapped class: a Core INSERT skips the ORM's per-row bulk bookkeeping.
+    session.execute(insert(cast(Table, AuditEntry.__table__)), entries)
 
 
 def _row_id(row: Base) -> int:

@@ -23,6 +23,7 @@ import polars as pl
 from psotrack.errors import Problem, ValidationError
 from psotrack.interop.dlqi_items import ITEM_CODES, dlqi_responses
 from psotrack.number_text import parse_decimal, parse_integer
+from psotrack.services.assessments import score_entry
 from psotrack.services.context import Actor, Database
 from psotrack.services.redcap_import import ImportResult, store_plan
 from psotrack.services.redcap_plan import (
@@ -32,7 +33,6 @@ from psotrack.services.redcap_plan import (
     PlannedRecord,
     PlannedVisit,
 )
-from psotrack.services.scoring import score_responses
 from psotrack.store.vocabulary import Instrument, VisitType
 
 PATIENT: Final = ("usubjid", "patient_id", "subjid")
@@ -87,7 +87,7 @@ def plan_dlqi_items(frame: pl.DataFrame, day_zero: date | None) -> Plan:
         found.extend(bad)
         if not found:
             try:
-                scored = score_responses(Instrument.DLQI, responses)
+                entry = score_entry(Instrument.DLQI, responses)
             except ValidationError as exc:
                 found.extend(exc.problems)
         if found:
@@ -99,7 +99,7 @@ def plan_dlqi_items(frame: pl.DataFrame, day_zero: date | None) -> Plan:
         supplied = cells.get(total) if total else None
         if supplied is not None:
             value = parse_integer(supplied)
-            computed = scored.score
+            computed = entry.scored.score
             if value is None or computed is None or value != int(computed):
                 plan.disagreements.append(Disagreement(where, total or "total", supplied, computed))
         record = plan.records.setdefault(who, PlannedRecord(who))
@@ -108,7 +108,7 @@ def plan_dlqi_items(frame: pl.DataFrame, day_zero: date | None) -> Plan:
             problems.append(Problem(f"{where}: {visit}", label, allowed, "invalid"))
             continue
         fields = {f"q{n}": name for n, name in enumerate(names, start=1)}
-        assessment = PlannedAssessment(Instrument.DLQI, responses, fields)
+        assessment = PlannedAssessment(entry, fields)
         visit_type = VisitType.BASELINE if "baseline" in label.lower() else VisitType.FOLLOW_UP
         record.visits[label] = PlannedVisit(where, label, visit_date, visit_type, [assessment])
     plan.problems = problems

@@ -5,7 +5,8 @@ that is not yet an MRN becomes a patient registered the way ``import assessments
 no identity beyond the MRN, sex unknown, enrolled (active) in the chosen program from the date of
 its first visit, with the file's arm. A patient already on record is matched by MRN and enrolled
 in the program if not yet; a deleted one, or a visit label already recorded for the patient, is
-refused, naming the record. All of it is audited in the caller's transaction.
+refused, naming the record. All of it is audited in the caller's transaction, written in bulk
+(:func:`~psotrack.services.audit.insert_created`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from psotrack.errors import Problem, ValidationError
 from psotrack.interop.redcap_files import LocatedProblem
-from psotrack.services.audit import audit_created_many
+from psotrack.services.audit import insert_created
 from psotrack.services.context import Actor, Database
 from psotrack.services.patients import create_program, new_research_ids
 from psotrack.services.redcap_plan import Plan
@@ -88,19 +89,20 @@ def import_patients(
         return known, set()
     reason = f"import {source}"
     unknown = [mrn for mrn in ids if mrn not in known]
-    new = {
-        mrn: Patient(
-            research_id=research_id,
-            sex=Sex.UNKNOWN,
-            birth_year=None,
-            psoriasis_type=PsoriasisType.PLAQUE,
-            history=f"imported from {source}",
-            synthetic=synthetic,
-        )
-        for mrn, research_id in zip(unknown, new_research_ids(session, len(unknown)), strict=True)
-    }
-    session.add_all(new.values())
-    audit_created_many(session, actor, new.values(), reason)
+    new_patients = [
+        {
+            "research_id": research_id,
+            "sex": Sex.UNKNOWN,
+            "birth_year": None,
+            "psoriasis_type": PsoriasisType.PLAQUE,
+            "history": f"imported from {source}",
+            "synthetic": synthetic,
+        }
+        for research_id in new_research_ids(session, len(unknown))
+    ]
+    new = dict(
+        zip(unknown, insert_created(session, actor, Patient, new_patients, reason), strict=True)
+    )
     enrolled = set(
         session.scalars(
             select(Enrollment.patient_id).where(
@@ -110,24 +112,23 @@ def import_patients(
             )
         )
     )
-    linked: list[PatientIdentity | Enrollment] = []
-    for mrn, patient in new.items():
-        linked.append(PatientIdentity(patient_id=patient.id, mrn=mrn))
-    patient_of = {**known, **{mrn: p.id for mrn, p in new.items()}}
+    identities = [{"patient_id": pid, "mrn": mrn} for mrn, pid in new.items()]
+    insert_created(session, actor, PatientIdentity, identities, reason)
+    patient_of = {**known, **new}
+    enrollments = []
     for mrn, pid in patient_of.items():
         if pid in enrolled:
             continue
         record = plan.records[mrn]
         dates = [v.visit_date for v in record.visits.values()]
-        linked.append(
-            Enrollment(
-                patient_id=pid,
-                program_id=program_id,
-                start_date=min(dates) if dates else date.today(),
-                status=EnrollmentStatus.ACTIVE,
-                arm=record.arm,
-            )
+        enrollments.append(
+            {
+                "patient_id": pid,
+                "program_id": program_id,
+                "start_date": min(dates) if dates else date.today(),
+                "status": EnrollmentStatus.ACTIVE,
+                "arm": record.arm,
+            }
         )
-    session.add_all(linked)
-    audit_created_many(session, actor, linked, reason)
+    insert_created(session, actor, Enrollment, enrollments, reason)
     return patient_of, set(new)

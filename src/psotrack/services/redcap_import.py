@@ -34,7 +34,7 @@ from psotrack.interop.redcap_mapping import RedcapMapping
 from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
 from psotrack.services.assessments import record_assessment
-from psotrack.services.batch_entry import record_assessments_in_bulk, record_visits_in_bulk
+from psotrack.services.batch_entry import VisitEntry, record_visits_in_bulk
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.import_patients import import_patients, import_program
 from psotrack.services.labs import record_lab_result
@@ -269,10 +269,13 @@ def _store_in_bulk(
     counts: dict[str, int],
     problems: list[Problem],
 ) -> dict[str, dict[str, int]]:
-    """Visits and assessments of ``records`` through services.batch_entry; visit ids by event."""
+    """Visits and assessments of ``records`` through services.batch_entry; visit ids by event.
+
+    Each assessment goes as the plan scored it (scored once, when the file was read).
+    """
     planned = [(r, event, v) for r in records for event, v in r.visits.items()]
     entries = [
-        (
+        VisitEntry(
             v.where,
             {"label": plan_field},
             {
@@ -281,27 +284,18 @@ def _store_in_bulk(
                 "visit_type": v.visit_type,
                 "label": v.label,
             },
+            [a.entry for a in v.assessments],
         )
         for r, _, v in planned
     ]
     stored: dict[str, dict[str, int]] = {r.record: {} for r in records}
     with unit.transaction() as session:
-        visits = record_visits_in_bulk(session, person, entries, problems)
-        assessments = []
-        for (record, event, planned_visit), visit in zip(planned, visits, strict=True):
-            if visit is None:
-                continue
-            stored[record.record][event] = visit.id
-            for a in planned_visit.assessments:
-                fields = {f"responses.{k}": v for k, v in a.fields.items()}
-                payload = {
-                    "visit_id": visit.id,
-                    "instrument": a.instrument,
-                    "responses": a.responses,
-                }
-                assessments.append((planned_visit.where, fields, payload))
-        counts["visits"] += sum(visit is not None for visit in visits)
-        counts["assessments"] += record_assessments_in_bulk(session, person, assessments, problems)
+        visits, assessments = record_visits_in_bulk(session, person, entries, problems)
+    for (record, event, _), visit_id in zip(planned, visits, strict=True):
+        if visit_id is not None:
+            stored[record.record][event] = visit_id
+    counts["visits"] += sum(visit_id is not None for visit_id in visits)
+    counts["assessments"] += assessments
     return stored
 
 

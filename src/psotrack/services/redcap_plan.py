@@ -35,8 +35,8 @@ from psotrack.interop.redcap_files import (
 from psotrack.interop.redcap_logic import shown
 from psotrack.interop.redcap_mapping import RedcapMapping
 from psotrack.number_text import parse_decimal, parse_integer
+from psotrack.services.assessments import ScoredEntry, score_entry
 from psotrack.services.redcap_entries import read_date, read_entry
-from psotrack.services.scoring import score_responses
 from psotrack.store.vocabulary import (
     Instrument,
     VisitType,
@@ -62,10 +62,28 @@ class Disagreement:
 
 
 @dataclass(frozen=True)
-class PlannedAssessment:
+class ReadItems:
+    """One instrument's items as read from a row, before scoring."""
+
     instrument: Instrument
     responses: dict[str, Any]
     fields: dict[str, str]  # the instrument's field name → the file's field, for messages
+
+
+@dataclass(frozen=True)
+class PlannedAssessment:
+    """An assessment to store: scored once, here (the services store this very result)."""
+
+    entry: ScoredEntry
+    fields: dict[str, str]  # the instrument's field name → the file's field, for messages
+
+    @property
+    def instrument(self) -> Instrument:
+        return self.entry.instrument
+
+    @property
+    def responses(self) -> dict[str, Any]:
+        return self.entry.responses
 
 
 @dataclass
@@ -210,15 +228,15 @@ def _visit(
         if read is None or len(found) > before:
             continue
         try:
-            scored = score_responses(read.instrument, read.responses)
+            entry = score_entry(read.instrument, read.responses)
         except ValidationError as exc:
             found.extend(_renamed(p, read.fields) for p in exc.problems)
             continue
-        assessments.append(read)
+        assessments.append(PlannedAssessment(entry, read.fields))
         calculated = mapping.calculated.get(section)
         supplied = row.cells.get(calculated) if calculated else None
         if calculated and supplied is not None:
-            _compare(row.where, calculated, supplied, scored.score, read.instrument, plan)
+            _compare(row.where, calculated, supplied, entry.scored.score, read.instrument, plan)
     if not assessments:
         return False
     when = _visit_date(row, dictionary, mapping, day_zero, found)
@@ -292,7 +310,7 @@ def _pasi(
     _dictionary: DataDictionary,
     _mapping: RedcapMapping,
     found: list[Problem],
-) -> PlannedAssessment:
+) -> ReadItems:
     responses: dict[str, Any] = {}
     fields: dict[str, str] = {}
     for region in REGIONS:
@@ -304,7 +322,7 @@ def _pasi(
             if value is not None:
                 part[item] = value
         responses[region] = part
-    return PlannedAssessment(Instrument.PASI, responses, fields)
+    return ReadItems(Instrument.PASI, responses, fields)
 
 
 def _dlqi(
@@ -313,7 +331,7 @@ def _dlqi(
     dictionary: DataDictionary,
     _mapping: RedcapMapping,
     found: list[Problem],
-) -> PlannedAssessment:
+) -> ReadItems:
     responses: dict[str, Any] = {}
     for number in range(1, 11):
         key, name = f"q{number}", names[f"q{number}"]
@@ -331,7 +349,7 @@ def _dlqi(
             )
             answer = None
         responses[key] = answer
-    return PlannedAssessment(Instrument.DLQI, responses, {k: v for k, v in names.items()})
+    return ReadItems(Instrument.DLQI, responses, {k: v for k, v in names.items()})
 
 
 def _bsa(
@@ -340,14 +358,14 @@ def _bsa(
     _dictionary: DataDictionary,
     _mapping: RedcapMapping,
     found: list[Problem],
-) -> PlannedAssessment | None:
+) -> ReadItems | None:
     text = cells.get("percent")
     number = parse_decimal(text) if text is not None else None
     if number is None:
         found.append(Problem(names["percent"], text, "a percentage 0–100", "type"))
         return None
     value = int(number) if number == number.to_integral_value() else float(number)
-    return PlannedAssessment(Instrument.BSA, {"percent": value}, {"percent": names["percent"]})
+    return ReadItems(Instrument.BSA, {"percent": value}, {"percent": names["percent"]})
 
 
 def _pga(
@@ -356,7 +374,7 @@ def _pga(
     dictionary: DataDictionary,
     mapping: RedcapMapping,
     found: list[Problem],
-) -> PlannedAssessment | None:
+) -> ReadItems | None:
     name = names["grade"]
     item = dictionary.fields[name]
     text = cells.get("grade")
@@ -365,7 +383,7 @@ def _pga(
     if grade is None:
         return None
     responses = {"grade": grade, "scale": mapping.pga_scale}
-    return PlannedAssessment(Instrument.PGA, responses, {"grade": name, "scale": "pga scale"})
+    return ReadItems(Instrument.PGA, responses, {"grade": name, "scale": "pga scale"})
 
 
 _READERS: Final[dict[str, Any]] = {"pasi": _pasi, "dlqi": _dlqi, "bsa": _bsa, "pga": _pga}

@@ -250,19 +250,25 @@ def _pga(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
 _DLQI_KEYS: Final = tuple(f"q{n}" for n in range(1, 11))
 
 
+#: Each DLQI answer by its text, for question 7 and for the others (built once, not per item).
+_DLQI_ANSWERS: Final[dict[type[Enum], dict[str, Enum]]] = {
+    kind: {answer.value: answer for answer in kind} for kind in (DlqiAnswer, Q7Answer)
+}
+
+
 def _dlqi_answer(number: int, value: object, found: list[Problem]) -> Any:
     kind: type[Enum] = Q7Answer if number == 7 else DlqiAnswer
-    texts = {a.value for a in kind}
+    texts = _DLQI_ANSWERS[kind]
     if value is None:
         return None
     if isinstance(value, str) and value in texts:
-        return kind(value)
+        return texts[value]
     if (
         isinstance(value, list | tuple)
         and len(value) == 2
         and all(isinstance(v, str) and v in texts for v in value)
     ):
-        return (kind(value[0]), kind(value[1]))
+        return (texts[value[0]], texts[value[1]])
     options = ", ".join(repr(answer.value) for answer in kind)
     allowed = f"one of {options}, a list of two of them (two ticked) or null (blank)"
     found.append(Problem(f"{PREFIX}.q{number}", value, allowed, kind="type"))

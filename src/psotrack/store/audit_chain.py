@@ -46,6 +46,10 @@ HASHED = (
 _LOCK_TAG = 0x50736F41
 
 
+#: The canonical serialisation's encoder, built once (as ``json.dumps`` with these arguments).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical_time(at: datetime) -> str:
     """UTC with microseconds and a ``Z``; a naive time (SQLite returns those) is taken as UTC."""
     aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
@@ -65,7 +69,7 @@ def row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     for name in HASHED:
         value = row[name]
         values.append(canonical_time(value) if name == "at" else value)
-    text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    text = _ENCODER.encode(values)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
