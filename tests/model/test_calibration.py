@@ -67,9 +67,12 @@ def test_report_structure_and_exact_published_intervals(report: pl.DataFrame) ->
 
 def test_stored_defaults_reproduce_the_ucmsc_and_anti_il17_targets(report: pl.DataFrame) -> None:
     met = dict(zip(report["target"], report["met"], strict=True))
-    # With the trigger and reading noise of issue 18 the therapy parameters need a refit:
-    # ucmsc_pasi40 and anti_il17_pasi75 are below their targets at the stored defaults.
-    for target in ("untreated_stable", "ucmsc_pga01", "placebo_pasi75", "placebo_pasi90"):
+    # With the trigger and reading noise of issue 18 the therapy parameters were refitted: the
+    # blockers by hand (section 5.3), the cell-therapy pair on ucmsc_pasi40 and ucmsc_pga01
+    # (section 9.3; before it PASI 40 was 52/300, not met; now 99/300 and 70/300).
+    for target in (
+        "untreated_stable", "ucmsc_pasi40", "ucmsc_pga01", "placebo_pasi75", "placebo_pasi90",
+    ):  # fmt: skip
         assert met[target], target
     for target in ("ucmsc_treg_up", "ucmsc_th17_down", "ucmsc_il17_down"):
         assert met[target], target

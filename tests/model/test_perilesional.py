@@ -16,6 +16,7 @@ from psotrack.model.observation import (
     TARGET_SITE,
     area_percent,
     grades,
+    observe_labs,
     observe_pasi,
     pasi_columns,
     sign_severity,
@@ -24,7 +25,8 @@ from psotrack.model.observation import (
 )
 from psotrack.model.parameters import ModelParameters
 from psotrack.model.population import Population, build_population, simulate_arm, simulate_sites
-from psotrack.model.solver import published_state
+from psotrack.model.solver import published_state, simulate
+from psotrack.model.therapies import build_inputs, parse_schedule
 from psotrack.model.trial import assessment_table, simulate_trial, trial_rates
 from psotrack.model.trigger import NO_TRIGGER
 
@@ -34,19 +36,6 @@ SNAPSHOT_DAYS = [0, 14, 28, 56, 84]
 IV = "ad-msc-iv:1.5e6/kg x4 q2w"
 PERILESIONAL = "ad-msc-pl:1.5e6/kg x4 q2w"  # the same total dose, injected around plaques
 
-# Snapshot of the IV arm, population build_population(8, seed=42), days SNAPSHOT_DAYS, lab seed 3:
-# first computed with the code BEFORE two sites existed (2026-11-26); recomputed 2026-12-02 when
-# the cell kinetics of issue 18 (live MSCs in the lung secreting into the paracrine pool) changed
-# every MSC course. It pins the one-plaque path of an IV arm against accidental change. Treg
-# recomputed 2026-12-03 when the solver began to integrate the therapy states exactly (issue 18,
-# speed): PASI unchanged, Treg % moved by ≤ 1.5e-6, and its distance from solve_ivp (LSODA,
-# rtol 1e-8) fell from 5.4e-7 to 6.2e-8 of the Treg state on these 8 patients.
-SNAPSHOT_IV_PASI = [
-    15.3, 12.6, 7.0, 6.0, 15.3, 43.2, 24.3, 20.7, 13.2, 43.2, 21.6, 15.3, 7.8, 5.0, 18.7,
-    23.0, 9.0, 4.5, 0.0, 0.0, 17.1, 5.6, 1.0, 0.0, 0.0, 14.4, 6.4, 2.0, 0.0, 0.0,
-    28.8, 19.8, 19.8, 17.6, 28.8, 46.8, 29.7, 29.7, 29.7, 46.8,
-]  # fmt: skip
-SNAPSHOT_IV_TREG = [5.273257, 4.166487, 4.833847, 4.540949, 4.719456]
 ONE_SITE_COLUMNS = [
     "patient_id", "day", "erythema", "induration", "desquamation", "head_area_pct",
     "upper_limbs_area_pct", "trunk_area_pct", "lower_limbs_area_pct", "pasi", "treg_pct",
@@ -92,16 +81,31 @@ def cohort() -> Population:
     return build_population(80, seed=2022, trigger=NO_TRIGGER)
 
 
-def test_iv_arm_is_unchanged_from_the_one_plaque_snapshot(small: Population) -> None:
+def test_iv_arm_equals_the_one_plaque_solve_observed_directly(small: Population) -> None:
+    # An IV arm has one plaque per patient: its frame must equal the solver's trajectories of the
+    # same patients and schedule (solver.simulate on build_inputs, not simulate_sites), read by
+    # observe_pasi and observe_labs with the same lab seed. This replaced a float snapshot of
+    # the arm (2026-12-03), which pinned our own output and had to be re-pasted at every
+    # recalibration (last: the cell-therapy refit, paracrine EC50 4.36, half-life 25 days).
     frame = simulate_arm(small, IV, SNAPSHOT_DAYS, seed=3)
     assert frame.columns == ONE_SITE_COLUMNS
     plaques, injected = simulate_sites(small, IV, SNAPSHOT_DAYS)
     assert injected is None and plaques.shape == (5, 8, s.N_STATES)
-    assert _edge_margin(plaques, small) > EDGE_MARGIN  # so the PASI steps are machine-independent
-    assert frame["pasi"].to_list() == SNAPSHOT_IV_PASI
-    # Treg is continuous (state × seeded log-normal noise), stored to 6 decimals: compared to one
-    # unit of that last digit (the stored value is itself rounded; the last bits vary by CPU).
-    assert frame["treg_pct"].to_list()[:5] == pytest.approx(SNAPSHOT_IV_TREG, abs=1e-6)
+    inputs, dosing = build_inputs([parse_schedule(IV)] * len(small))
+    days = np.asarray(SNAPSHOT_DAYS, dtype=np.float64)
+    direct = simulate(small.parameters, small.baseline_state, days, inputs, dosing)
+    assert _edge_margin(direct, small) > EDGE_MARGIN  # so the PASI steps are machine-independent
+    pasi = [
+        observe_pasi(direct[k], small.baseline_induration, small.baseline_area) for k in range(5)
+    ]
+    assert frame["pasi"].to_list() == np.stack(pasi, axis=1).ravel().tolist()  # patient-major
+    # Labs: observe_labs on the day-major states with the frame's lab seed, sorted as the frame.
+    labs = observe_labs(direct.reshape(-1, s.N_STATES), np.random.default_rng(3))
+    treg = labs["treg_pct"].reshape(5, len(small)).T.ravel()
+    np.testing.assert_allclose(frame["treg_pct"].to_numpy(), treg, rtol=1e-9)
+    # And the course is a response, not a constant: the typical patient improves by week 12.
+    by_day = frame.pivot(on="day", index="patient_id", values="pasi")
+    assert (by_day["84.0"] < by_day["0.0"]).sum() > len(small) // 2
 
 
 def test_all_plaques_injected_gives_the_one_plaque_pasi_of_the_injected_site(

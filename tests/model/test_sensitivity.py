@@ -108,7 +108,9 @@ def test_a_less_potent_product_never_helps_more_patients() -> None:
     found = population_outputs(values, 12, seed=5)
     assert found["pasi75_w12"][0] >= found["pasi75_w12"][1]
     assert found["pasi40_m6"][0] >= found["pasi40_m6"][1]
-    assert found["pasi75_w12"][0] > found["pasi75_w12"][1]  # EC50 ×4 makes a difference
+    # EC50 ×4 makes a difference (bounds 2.18 and 8.72 around the refitted 4.36: measured
+    # 12/12 against 10/12; the earlier bounds 1.0 and 4.1 both gave 12/12 with the 25-day pool)
+    assert found["pasi75_w12"][0] > found["pasi75_w12"][1]
     # the relapse course has no cell therapy: the same patients relapse on the same days
     assert found["relapse_days"][0] == found["relapse_days"][1]
 

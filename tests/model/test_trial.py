@@ -111,20 +111,24 @@ def test_power_lies_in_unit_interval_and_grows_with_n() -> None:
 def test_order_of_improvement_in_a_typical_treated_patient() -> None:
     """What the model does (issue 7 asks; nothing imposed): time to 50 % of each sign's improvement.
 
-    Calibrated UC-MSC course with cell kinetics (issue 18), typical patient: erythema 17 d,
-    desquamation 17 d, induration 18 d, area 18 d (before the kinetics: 7, 9, 16, 16 d). Redness
-    and scaling halve on the same day, before thickness, and area is not last: it is read from
-    the plaque's excess thickness (10 % visibility rule of the observation model), so it halves
-    no later than induration. The clinical order (redness, thickness, scaling, area) therefore
-    does NOT emerge. Under the anti-IL-17 blocker as recalibrated with the trigger (issue 18)
-    redness and area halve first (erythema 11 d, area 11 d, desquamation 12 d, induration 15 d;
-    before the recalibration scaling came first, 19 d, and redness third, 27 d).
+    Calibrated UC-MSC course after the refit with the trigger (2026-12-03: paracrine EC50 4.36,
+    half-life 25 d), typical patient: area 12 d, desquamation 13 d, erythema 15 d, induration
+    18 d (at the pre-refit fit 17, 17, 18, 18 d for erythema, desquamation, induration, area;
+    before the kinetics 7, 9, 16, 16 d). Scaling halves before redness and thickness, and area is
+    not last: it is read from the plaque's excess thickness (10 % visibility rule of the
+    observation model), so it halves no later than induration. The clinical order (redness,
+    thickness, scaling, area) therefore does NOT emerge. Under the anti-IL-17 blocker as
+    recalibrated with the trigger (issue 18) redness and area halve first (erythema 11 d, area
+    11 d, desquamation 12 d, induration 15 d; before the recalibration scaling came first, 19 d,
+    and redness third, 27 d).
     """
     cell = sign_half_times(CELL, weeks=26)
-    # Whole days compared exactly: at every sampled day each series is at least 3e-3 (relative)
-    # from its half level (measured 2026-12), far beyond last-bit differences between CPUs.
-    assert cell == {"erythema": 17.0, "desquamation": 17.0, "induration": 18.0, "area": 18.0}
-    assert cell["erythema"] <= cell["desquamation"] < cell["induration"]  # type: ignore[operator]
+    # Whole days compared exactly (measured 2026-12-03 after the refit, what the model does, not a
+    # known answer; the margin of each series from its half level, at least 3e-3 relative, was
+    # checked for the earlier fit only). The orderings below are the behaviour that matters.
+    assert cell == {"erythema": 15.0, "desquamation": 13.0, "induration": 18.0, "area": 12.0}
+    assert cell["desquamation"] < cell["erythema"] < cell["induration"]  # type: ignore[operator]
+    assert cell["area"] <= cell["induration"]  # type: ignore[operator]
     blocker = sign_half_times("anti-il17 x4 q4w", weeks=26)
     # Whole days, as above (docs/model.md section 10).
     assert blocker["erythema"] == blocker["area"] < blocker["desquamation"] < blocker["induration"]

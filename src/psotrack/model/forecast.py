@@ -83,7 +83,7 @@ from psotrack.model.population import (
     simulate_sites,
 )
 from psotrack.model.therapies import HORIZON_DAYS, Schedule, late_first_doses, parse_schedule
-from psotrack.model.trigger import NO_TRIGGER
+from psotrack.model.trigger import DEFAULT_TRIGGER
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -204,8 +204,15 @@ def patient_record(frame: pl.DataFrame) -> PatientRecord:
 
 
 def draw_prior(particles: int, seed: int) -> Population:
-    """The prior particles: ``particles`` plaque-bearing virtual patients, reproducibly."""
-    return build_population(particles, seed, min_pasi=0.0, trigger=NO_TRIGGER)
+    """The prior particles: ``particles`` plaque-bearing virtual patients, reproducibly.
+
+    Built with the default stochastic trigger (docs/model.md section 11): each particle follows
+    its own stimulus path after screening, as the virtual patients of the trials do. With
+    deterministic (``NO_TRIGGER``) particles the 80 % bands held 42.5 % of held-out readings of
+    patients simulated with the trigger (11 of 40 called unexplained); with these 78.1 %, and
+    79.9 % after the cell-therapy refit (1 of 40).
+    """
+    return build_population(particles, seed, min_pasi=0.0, trigger=DEFAULT_TRIGGER)
 
 
 def _area_candidates(area: FloatArray) -> FloatArray:

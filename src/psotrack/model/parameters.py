@@ -49,16 +49,17 @@ towards the earlier assumptions, since replaced by the posterior of :mod:`psotra
 (``psotrack simulate calibrate --fit``); targets and sources in
 ``psotrack/data/calibration_targets.json``):
 
-* ``paracrine_ec50`` 6.0 → 8.45 and ``paracrine_half_life`` 7.0 → 6.24 days (priors set with the
-  cell kinetics; before them 2.05 and 1.44 days): calibrated to Cheng L, et al. Signal Transduct
-  Target Ther 2022;7:263 (UC-MSC IV, 8/17 PASI 40 and 3/17 PGA 0/1, taken at 6 months after a
-  1.5 × 10⁶ cells/kg × 4 q2w course). Simulated 32 % and 32 % (seed 2022, n = 300): both inside
-  the published exact intervals (23–72 %, 3.8–43 %); the model cannot separate the two (a
-  plaque still improved at 6 months has crossed to the healthy steady state, so it is almost
-  always PGA 0/1), hence a compromise between 47 % and 18 %. With the ``dc_stim`` trigger
-  (departure 8) this pair gives 52/300 and 22/300 (PASI 40 no longer met); a refit with the
-  trigger (4.36 and 25.0 days) was measured but not applied, because it breaks deterministic
-  tests that need re-measuring (``docs/model.md`` §9.3).
+* ``paracrine_ec50`` 6.0 → 4.36 and ``paracrine_half_life`` 7.0 → 25.0 days (refitted
+  2026-12-03 with the ``dc_stim`` trigger on; before it 8.45 and 6.24 days, which left PASI 40 at
+  52/300, and before the cell kinetics 2.05 and 1.44 days): the highest-posterior draw of an
+  emcee run over the cell-therapy group (n = 300, seed 2022, 8 walkers × 50 steps, burn-in 20),
+  calibrated to Cheng L, et al. Signal Transduct Target Ther 2022;7:263 (UC-MSC IV, 8/17 PASI 40
+  and 3/17 PGA 0/1, taken at 6 months after a 1.5 × 10⁶ cells/kg × 4 q2w course). Simulated
+  99/300 (33 %) and 70/300 (23 %) (seed 2022): both inside the published exact intervals
+  (23–72 %, 3.8–43 %). The counts fix a ridge (a longer-lived pool with a higher EC50), not a
+  point; the prior picks the point, which lies 1.8 prior SDs above the half-life prior's centre;
+  the marginal posterior medians (4.78, 15.5 days) fall off the ridge (65/300), so they were not
+  taken (``docs/model.md`` §9.3–9.4).
 * ``blocker_{il17,il23,p40}_{ec50,emax}`` (issue 18; assumed 1.0 label dose and 0.9): set by
   hand grids with the trigger on (before it: 2.5/0.6, 0.2/0.99, 1.25/0.8) so that PASI 75 at
   week 12 on the label schedules lies in its range (70–90 %, trials.md; anti-IL-12/23 66–76 %, its
@@ -145,8 +146,8 @@ class ModelParameters:
     msc_depot_spillover: Value = 0.1  # share of depot secretion reaching the circulation (assumed)
     msc_secretion: Value = 1.0  # activity units per day per 10⁶ live cells/kg (scale convention)
     # --- cell therapy, paracrine activity pool [psotrack] departure 5 (assumptions)
-    paracrine_half_life: Value = 6.24  # days; calibrated (prior 7.0), host-mediated activity
-    paracrine_ec50: Value = 8.45  # activity units; calibrated (prior 6.0)
+    paracrine_half_life: Value = 25.0  # days; calibrated (prior 7.0), host-mediated activity
+    paracrine_ec50: Value = 4.36  # activity units; calibrated (prior 6.0)
     msc_treg_emax: Value = 2.0  # maximal relative rise of Treg induction (0 allowed: no effect)
     msc_th17_emax: Value = 0.6  # maximal fractional damping of Th17 differentiation (0 allowed)
     msc_dc_emax: Value = 0.5  # maximal fractional damping of DC activation (0 allowed)
