@@ -123,13 +123,11 @@ def test_order_of_improvement_in_a_typical_treated_patient() -> None:
     and redness third, 27 d).
     """
     cell = sign_half_times(CELL, weeks=26)
-    # Whole days compared exactly (measured 2026-12-03 after the refit, what the model does, not a
-    # known answer; the margin of each series from its half level, at least 3e-3 relative, was
-    # checked for the earlier fit only). The orderings below are the behaviour that matters.
-    assert cell == {"erythema": 15.0, "desquamation": 13.0, "induration": 18.0, "area": 12.0}
+    # The orderings are the behaviour asserted (the days above are what the model gives, not a
+    # known answer, and are not pinned here).
     assert cell["desquamation"] < cell["erythema"] < cell["induration"]  # type: ignore[operator]
     assert cell["area"] <= cell["induration"]  # type: ignore[operator]
     blocker = sign_half_times("anti-il17 x4 q4w", weeks=26)
-    # Whole days, as above (docs/model.md section 10).
+    # Orderings of whole days (docs/model.md section 10); redness and area halve on one day.
     assert blocker["erythema"] == blocker["area"] < blocker["desquamation"] < blocker["induration"]
     assert sign_half_times("control", weeks=4) == dict.fromkeys(cell)  # nothing improves
