@@ -428,7 +428,7 @@ def _row(
         row["predictive_p"] = predictive_p(target.responders, target.n, rates or [sim.rate])
     else:
         r_low, r_high = float(target.low or 0), float(target.high or 0)
-        row |= {"published": f"{r_low:.0%}–{r_high:.0%} (range)"}
+        row |= {"published": f"{r_low:.1%}–{r_high:.1%} (range)"}
         row |= {"published_rate": (r_low + r_high) / 2}
         row |= {"published_low": r_low, "published_high": r_high}
         row["met"] = r_low <= sim.rate <= r_high
