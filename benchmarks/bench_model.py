@@ -175,6 +175,7 @@ def bench_sobol(console: Console, patients: int, base_samples: int, seed: int) -
 def bench_calibration(console: Console, n: int, walkers: int, steps: int, draws: int) -> int:
     """The calibration figures of issue 18 (all simulated): the profile grid and its ridge, the
     held-out Yao 2021 target at the defaults, the posterior and the propagated report."""
+    from psotrack.cli.calibrate import simulated_interval
     from psotrack.model.calibration import REPORT_SEED, calibration_report, met_by_role
     from psotrack.model.identifiability import profile_grid, profile_ridge
     from psotrack.model.posterior import FIT_SEED, posterior_report, sample_posterior
@@ -236,8 +237,7 @@ def bench_calibration(console: Console, n: int, walkers: int, steps: int, draws:
         if row["simulated_rate"] is not None:
             console.print(
                 f"  {row['target']} ({row['role']}): {row['simulated']}, 95 % propagated"
-                f" {100 * row['simulated_low']:.1f}–{100 * row['simulated_high']:.1f} %"
-                f", met {row['met']}"
+                f" {simulated_interval(row)}, met {row['met']}"
             )
     console.print(f"calibration part: {grid_s + fit_s + report_s:.0f} s in all (SIMULATED)")
     return 0

@@ -10,8 +10,9 @@ cell-therapy parameters with its ridge (and the posterior draws). All simulated.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -161,12 +162,7 @@ def _print_report(console: Console, report: pl.DataFrame, fitted: bool) -> None:
             row["published"],
             _interval(row["published_low"], row["published_high"], unit=_UNITS.get(row["kind"])),
             row["simulated"],
-            _interval(
-                row["simulated_low"],
-                row["simulated_high"],
-                row["kind"] == "drift",
-                unit=_UNITS.get(row["kind"]),
-            ),
+            simulated_interval(row),
             "yes" if row["met"] else "NO",
             "" if row["predictive_p"] is None else f"{row['predictive_p']:.2f}",
         )
@@ -195,6 +191,16 @@ def _print_report(console: Console, report: pl.DataFrame, fitted: bool) -> None:
 
 #: Interval formats of the targets that are not shares: a decline rate, a median in days.
 _UNITS = {"time_course": "{:.3f}–{:.3f}/day", "relapse_median": "{:.0f}–{:.0f} days"}
+
+
+def simulated_interval(row: Mapping[str, Any]) -> str:
+    """A calibration report row's simulated interval as text, in the unit of its target's kind."""
+    return _interval(
+        row["simulated_low"],
+        row["simulated_high"],
+        row["kind"] == "drift",
+        unit=_UNITS.get(row["kind"]),
+    )
 
 
 def _interval(
