@@ -266,12 +266,8 @@ def blockade(
     return _emax(pk.emax, np.maximum(yt[s.BLOCKER_CENTRAL], 0.0), pk.ec50)
 
 
-def keratinocyte_load(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
-    """The cytokine load ``c`` acting on keratinocytes (IL-17/IL-22 after blockade + TNF/IFN-γ)."""
-    return _load(yt, therapy_factors(yt, p, inputs))
-
-
 def _load(yt: FloatArray, f: TherapyFactors) -> FloatArray:
+    """The cytokine load ``c`` acting on keratinocytes (IL-17/IL-22 after blockade + TNF/IFN-γ)."""
     load: FloatArray = yt[s.IL17] * f.il17_load
     load += yt[s.TNF] * f.tnf_load
     return load

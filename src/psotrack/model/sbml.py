@@ -147,7 +147,7 @@ ASSIGNMENTS: Final = (
     Term(
         "load",
         "(il17 * (1 - b17) + tnf) * (1 - topical)",
-        "cytokine load c acting on keratinocytes (equations.keratinocyte_load)",
+        "cytokine load c acting on keratinocytes (equations.immune_skin_production)",
     ),
 )
 
