@@ -263,6 +263,7 @@ def bench_redcap_import(
 
 
 def _bench_redcap_import(engine: Engine, folder: Path, records: int, console: Console) -> bool:
+    from psotrack.collector import collector_paused
     from psotrack.interop.redcap_files import read_dictionary, read_records
     from psotrack.interop.redcap_mapping import read_mapping
     from psotrack.services.patients import create_program
@@ -280,10 +281,11 @@ def _bench_redcap_import(engine: Engine, folder: Path, records: int, console: Co
     dictionary = read_dictionary(dictionary_csv)
     rows = read_records(export_csv, dictionary)
     read_s = time.perf_counter() - start
-    plan_s, plan = timed(lambda: plan_redcap(dictionary, rows, read_mapping(None), None))
-    store_s, result = timed(
-        lambda: store_plan(db, clinician, plan, "REDCap", False, "bench", True, False)
-    )
+    with collector_paused():  # what import_redcap does around these two steps
+        plan_s, plan = timed(lambda: plan_redcap(dictionary, rows, read_mapping(None), None))
+        store_s, result = timed(
+            lambda: store_plan(db, clinician, plan, "REDCap", False, "bench", True, False)
+        )
     total = read_s + plan_s + store_s
     with engine.connect() as connection:
         audit_rows = int(connection.scalar(select(func.count()).select_from(AuditEntry)) or 0)
@@ -307,7 +309,8 @@ def bench_fhir(
     db: Database, clinician: Actor, folder: Path, import_patients: int, console: Console
 ) -> bool:
     """Time the FHIR export of every patient, and the import of the first ``import_patients``."""
-    from psotrack.interop.fhir_bundle import build_bundle, collector_paused, write_bundle
+    from psotrack.collector import collector_paused
+    from psotrack.interop.fhir_bundle import build_bundle, write_bundle
     from psotrack.interop.fhir_read import read_bundle
     from psotrack.interop.fhir_shapes import validate_bundle
     from psotrack.services.fhir_export import fhir_sources

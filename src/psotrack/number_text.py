@@ -33,6 +33,8 @@ INTEGER_TEXT: Final = f"^{INTEGER}$"
 DECIMAL_TEXT: Final = f"^{DECIMAL}$"
 
 _INTEGER: Final = re.compile(INTEGER, re.ASCII)
+#: Up to this many characters, a matched whole number is read by int() directly (the same value).
+_SHORT: Final = 100
 _DECIMAL: Final = re.compile(DECIMAL, re.ASCII)
 
 
@@ -41,6 +43,8 @@ def parse_integer(text: str) -> int | None:
     clean = text.strip()
     if _INTEGER.fullmatch(clean) is None:
         return None
+    if len(clean) <= _SHORT:
+        return int(clean)
     return int(Decimal(clean))  # Decimal first: int() refuses more than 4300 digits
 
 

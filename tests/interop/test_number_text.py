@@ -76,3 +76,11 @@ def test_a_whole_number_never_has_a_point():
 
 def test_thousands_of_digits_are_read_not_crashed():
     assert parse_integer("9" * 5000) == 10**5000 - 1
+
+
+@pytest.mark.parametrize("digits", [99, 100, 101, 4_300, 5_000])
+def test_long_whole_numbers_are_read_exactly(digits):
+    # Short numbers are read by int() directly, long ones through Decimal (int() refuses text
+    # of more than 4 300 digits): the value is the same on both sides of each edge.
+    text = "-" + "7" * digits
+    assert parse_integer(f" {text} ") == -int(Decimal("7" * digits))

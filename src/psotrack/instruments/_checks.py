@@ -15,6 +15,8 @@ def integer_problem(field: str, value: object, low: int, high: int, what: str) -
 
     ``True`` and ``"3"`` are refused, not coerced: a form that sends them has a bug worth seeing.
     """
+    if type(value) is int and low <= value <= high:  # the usual case, without building text
+        return None
     allowed = f"{low}–{high} ({what})"
     if isinstance(value, bool) or not isinstance(value, int):
         return Problem(field, value, f"an integer {allowed}", kind="type")

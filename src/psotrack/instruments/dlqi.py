@@ -31,6 +31,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import Enum
+from functools import cache
+from operator import attrgetter
 from typing import Final
 
 from psotrack.errors import Problem, ValidationError
@@ -145,17 +147,19 @@ class DlqiInput:
     @classmethod
     def from_answers(cls, answers: Sequence[Item | Q7Item]) -> DlqiInput:
         """Build from ten answers in question order (the seventh is a :class:`Q7Answer`)."""
-        if not isinstance(answers, Sequence) or isinstance(answers, str | bytes):
+        if not isinstance(answers, list | tuple) and (
+            not isinstance(answers, Sequence) or isinstance(answers, str | bytes)
+        ):
             raise ValidationError("answers", answers, "a sequence of 10 answers", kind="type")
         if len(answers) != 10:
             raise ValidationError(
                 "answers", len(answers), "10 answers, one per question", kind="invalid"
             )
-        return cls(*answers)  # type: ignore[arg-type]  # checked item by item in problems()
+        return cls(*answers)  # each item is checked in problems()
 
     def items(self) -> tuple[tuple[int, Item | Q7Item], ...]:
         """(question number, item) pairs in question order."""
-        return tuple((n, getattr(self, name)) for n, name in enumerate(_QUESTIONS, start=1))
+        return tuple(enumerate(_ANSWERS_OF(self), start=1))
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
@@ -166,6 +170,7 @@ class DlqiInput:
 
 #: The fields of :class:`DlqiInput` in question order (read once, not per questionnaire).
 _QUESTIONS: Final = tuple(f.name for f in fields(DlqiInput))
+_ANSWERS_OF: Final = attrgetter(*_QUESTIONS)
 
 
 def _item_problems(number: int, item: object) -> list[Problem]:
@@ -264,6 +269,7 @@ class DlqiResult:
         return rows
 
 
+@cache  # a checked item is an answer, a pair or None: a few hundred (number, item) in all
 def _score_item(number: int, item: Item | Q7Item) -> DlqiItemScore:
     label = ITEM_LABELS[number]
     if item is None:

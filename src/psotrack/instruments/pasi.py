@@ -189,6 +189,10 @@ def region_tenths(region: str, score: RegionScore) -> int:
     return WEIGHT_TENTHS[region] * severity * score.area
 
 
+#: Each region's weight as an exact decimal (0.1, 0.2, 0.3, 0.4), made once.
+_WEIGHTS: Final = {region: Decimal(tenths) / 10 for region, tenths in WEIGHT_TENTHS.items()}
+
+
 def pasi(scores: PasiInput) -> PasiResult:
     """Score an adult PASI exactly.
 
@@ -209,7 +213,7 @@ def pasi(scores: PasiInput) -> PasiResult:
     parts = tuple(
         RegionContribution(
             region=region,
-            weight=Decimal(WEIGHT_TENTHS[region]) / 10,
+            weight=_WEIGHTS[region],
             severity_sum=sum(getattr(getattr(scores, region), s) for s in SIGNS),
             area=getattr(scores, region).area,
             tenths=region_tenths(region, getattr(scores, region)),

@@ -15,14 +15,13 @@ R4 has no Bundle element for it; a CapabilityStatement's ``fhirVersion`` is a se
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from psotrack.collector import collector_paused
 from psotrack.interop import fhir_codes as codes
 from psotrack.interop.fhir_care import administration, adverse_event, photo_media, therapy
 from psotrack.interop.fhir_parts import (
@@ -97,18 +96,6 @@ def build_bundle(
         with collector_paused():
             validate_bundle(bundle)
     return bundle
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (if on) while a large acyclic structure is built."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def write_bundle(bundle: dict[str, Any], path: Path) -> None:

@@ -22,6 +22,7 @@ when a PASI is recorded, the same way as :class:`psotrack.endpoints.FlareRule`'s
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -116,13 +117,48 @@ class ScoredEntry:
 def score_entry(instrument: Instrument, responses: Mapping[str, Any]) -> ScoredEntry:
     """Score ``responses`` (every problem at once) and keep them as the JSON that is stored."""
     scored = score_responses(instrument, responses)
+    return ScoredEntry(instrument, stored_json(responses), scored)
+
+
+def stored_json(responses: Mapping[str, Any]) -> dict[str, Any]:
+    """``responses`` as the plain JSON that is stored (what ``json.loads(json.dumps(…))`` gives).
+
+    A Decimal, a NaN or any other value that would not survive the database is refused. Plain
+    values (text, whole numbers, finite floats, true/false, null, lists, objects keyed by text)
+    are copied directly; anything else goes through the JSON text itself.
+    """
     try:
-        # Stored as entered, as plain JSON (a Decimal or a NaN would not survive the database).
+        return _plain(responses)  # type: ignore[no-any-return]
+    except _NotPlain:
+        pass
+    try:
         stored = json.loads(json.dumps(responses, allow_nan=False))
     except (TypeError, ValueError):
         allowed = "JSON values only (numbers, text, true/false, null, lists and objects)"
         raise ValidationError("responses", responses, allowed, "type") from None
-    return ScoredEntry(instrument, stored, scored)
+    return stored  # type: ignore[no-any-return]  # the JSON of a mapping is an object
+
+
+class _NotPlain(Exception):
+    """A value :func:`_plain` leaves to the JSON text (a subclass, a non-text key, a NaN …)."""
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            copied[key] = _plain(item)
+        return copied
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float and math.isfinite(value):
+        return value
+    raise _NotPlain
 
 
 def read_assessment(

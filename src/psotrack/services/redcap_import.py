@@ -28,6 +28,7 @@ from typing import Any
 
 import polars as pl
 
+from psotrack.collector import collector_paused
 from psotrack.errors import Problem, ValidationError
 from psotrack.interop.redcap_files import DataDictionary, LocatedProblem, RecordRow
 from psotrack.interop.redcap_mapping import RedcapMapping
@@ -97,9 +98,14 @@ def import_redcap(
     synthetic: bool = False,
     dry_run: bool = False,
 ) -> ImportResult:
-    """Check, score and store a REDCap export in one unit of work (see the module docstring)."""
-    plan = plan_redcap(dictionary, rows, mapping, day_zero)
-    return store_plan(db, actor, plan, program, create_program, source, synthetic, dry_run)
+    """Check, score and store a REDCap export in one unit of work (see the module docstring).
+
+    The plan of every row stays alive to the end: the cyclic collector is paused meanwhile
+    (:mod:`psotrack.collector`), which would otherwise rescan it again and again.
+    """
+    with collector_paused():
+        plan = plan_redcap(dictionary, rows, mapping, day_zero)
+        return store_plan(db, actor, plan, program, create_program, source, synthetic, dry_run)
 
 
 def store_plan(

@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 from typing import Any, Final, TypeVar
 
 from psotrack.errors import Problem, ValidationError
@@ -80,7 +81,12 @@ class Scored:
 
     score: str | None
     score_value: float | None
-    details: dict[str, Any] = field(default_factory=dict)
+    explain: Callable[[], dict[str, Any]] = field(default=dict, repr=False, compare=False)
+
+    @cached_property
+    def details(self) -> dict[str, Any]:
+        """The instrument's explanation, built on first use (an import stores only the score)."""
+        return self.explain()
 
 
 def score_responses(instrument: Instrument, responses: Mapping[str, Any]) -> Scored:
@@ -176,11 +182,11 @@ def _exact_text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _result(score: Decimal | int | None, details: dict[str, Any]) -> Scored:
+def _result(score: Decimal | int | None, explain: Callable[[], dict[str, Any]]) -> Scored:
     if score is None:
-        return Scored(None, None, details)
+        return Scored(None, None, explain)
     text = _exact_text(score) if isinstance(score, Decimal) else str(score)
-    return Scored(text, float(Decimal(text)), details)
+    return Scored(text, float(Decimal(text)), explain)
 
 
 # --- one reader per instrument ------------------------------------------------------------------
@@ -203,7 +209,7 @@ def _pasi(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
     result = _attempt(found, lambda: pasi(PasiInput(**regions)))
     if result is None:
         return None
-    return _result(result.total, {"summary": result.summary()})
+    return _result(result.total, lambda: {"summary": result.summary()})
 
 
 def _bsa(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
@@ -225,7 +231,9 @@ def _bsa(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
         return None
     if result is None:
         return None
-    return _result(result.percent, {"severity": result.category, "summary": result.summary()})
+    return _result(
+        result.percent, lambda: {"severity": result.category, "summary": result.summary()}
+    )
 
 
 def _pga(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
@@ -244,7 +252,7 @@ def _pga(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
     result = _attempt(found, lambda: pga(grade, scale), rename)
     if result is None:
         return None
-    return _result(result.grade, {"grade_name": result.name, "summary": result.summary()})
+    return _result(result.grade, lambda: {"grade_name": result.name, "summary": result.summary()})
 
 
 _DLQI_KEYS: Final = tuple(f"q{n}" for n in range(1, 11))
@@ -286,13 +294,16 @@ def _dlqi(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
     result = _attempt(found, lambda: dlqi(DlqiInput.from_answers(answers)))
     if result is None:
         return None
-    details: dict[str, Any] = {
-        "valid": result.valid,
-        "band": result.band,
-        "unanswered": list(result.unanswered),
-        "invalid_reason": result.invalid_reason,
-        "summary": result.summary(),
-    }
+
+    def details() -> dict[str, Any]:
+        return {
+            "valid": result.valid,
+            "band": result.band,
+            "unanswered": list(result.unanswered),
+            "invalid_reason": result.invalid_reason,
+            "summary": result.summary(),
+        }
+
     return _result(result.total, details)
 
 
@@ -302,7 +313,7 @@ def _itch_nrs(responses: Mapping[str, Any], found: list[Problem]) -> Scored | No
     result = _attempt(found, lambda: itch_nrs(score), {"itch_nrs": "score"})
     if result is None:
         return None
-    return _result(result.score, {"summary": [{"itch_nrs": result.score}]})
+    return _result(result.score, lambda: {"summary": [{"itch_nrs": result.score}]})
 
 
 def _pssi(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
@@ -311,7 +322,7 @@ def _pssi(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
     result = _attempt(found, lambda: pssi(scalp))
     if result is None:
         return None
-    return _result(result.total, {"summary": result.summary()})
+    return _result(result.total, lambda: {"summary": result.summary()})
 
 
 def _napsi(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
@@ -335,13 +346,16 @@ def _napsi(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
     result = _attempt(found, lambda: napsi(nails))
     if result is None:
         return None
-    details = {
-        "nails_scored": list(result.nails_scored),
-        "fingers_total": result.fingers_total,
-        "toes_total": result.toes_total,
-        "maximum": result.maximum,
-        "summary": result.summary(),
-    }
+
+    def details() -> dict[str, Any]:
+        return {
+            "nails_scored": list(result.nails_scored),
+            "fingers_total": result.fingers_total,
+            "toes_total": result.toes_total,
+            "maximum": result.maximum,
+            "summary": result.summary(),
+        }
+
     return _result(result.total, details)
 
 
@@ -355,7 +369,7 @@ def _tpss(responses: Mapping[str, Any], found: list[Problem]) -> Scored | None:
     result = _attempt(found, lambda: tpss(plaque))
     if result is None:
         return None
-    return _result(result.total, {"site": result.site, "summary": result.summary()})
+    return _result(result.total, lambda: {"site": result.site, "summary": result.summary()})
 
 
 _SCORERS: Final[dict[Instrument, Callable[[Mapping[str, Any], list[Problem]], Scored | None]]] = {

@@ -40,6 +40,8 @@ HASHED = (
     "new_value",
     "reason",
 )
+#: The hashed fields after ``seq`` and ``at`` (the two that lead the list).
+_REST = HASHED[2:]
 
 #: Key of the PostgreSQL advisory lock that serialises appends: a fixed tag ("PsoA") and the audit
 #: table's oid, so databases with several psotrack schemas (one per test) do not wait on each other.
@@ -65,21 +67,30 @@ def row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     >>> row_hash(GENESIS, entry)[:16]
     '22e36a0d9aebef98'
     """
-    values: list[Any] = [prev_hash]
-    for name in HASHED:
-        value = row[name]
-        values.append(canonical_time(value) if name == "at" else value)
+    return _hashed(prev_hash, row, canonical_time(row["at"]))
+
+
+def _hashed(prev_hash: str, row: Mapping[str, Any], at: str) -> str:
+    """:func:`row_hash` with the row's time already in its canonical text."""
+    values = [prev_hash, row["seq"], at, *[row[name] for name in _REST]]
     text = _ENCODER.encode(values)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def chain(entries: Iterable[dict[str, Any]], seq: int, prev_hash: str) -> None:
-    """Give each entry (in order) its ``seq``, ``prev_hash`` and ``row_hash`` after a given head."""
+    """Give each entry (in order) its ``seq``, ``prev_hash`` and ``row_hash`` after a given head.
+
+    The rows of one append usually share one time: its canonical text is made once.
+    """
+    last: tuple[Any, str] | None = None
     for entry in entries:
         seq += 1
         entry["seq"] = seq
         entry["prev_hash"] = prev_hash
-        entry["row_hash"] = prev_hash = row_hash(prev_hash, entry)
+        at = entry["at"]
+        if last is None or last[0] is not at:
+            last = (at, canonical_time(at))
+        entry["row_hash"] = prev_hash = _hashed(prev_hash, entry, last[1])
 
 
 def append_rows(connection: Connection, entries: list[dict[str, Any]]) -> None:
