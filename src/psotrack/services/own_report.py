@@ -5,8 +5,8 @@ taken from the request: it is the patient the signed-in account is linked to, re
 users table inside the transaction after :func:`~psotrack.services.context.resolve_actor` has
 checked the stored role. There is no patient id to pass, so no other patient's report to ask for.
 
-What the patient's copy holds (psotrack's choice, :class:`~psotrack.services.patient_report.
-ReportCopy`): the same report, built by the same code from the same record, read as a
+What the patient's copy holds (psotrack's choice, ``ReportCopy.PATIENT`` of
+:mod:`psotrack.services.patient_report`): the same report, built by the same code from the same record, read as a
 researcher reads it (coded values only, :func:`~psotrack.services.timeline.read_timeline`) with
 the patient's own name added back. So it leaves out what the own-record page leaves out, the
 MRN and free text the care team wrote (visit labels, verbatim adverse-event terms, lot numbers,
