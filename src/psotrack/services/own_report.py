@@ -6,13 +6,14 @@ users table inside the transaction after :func:`~psotrack.services.context.resol
 checked the stored role. There is no patient id to pass, so no other patient's report to ask for.
 
 What the patient's copy holds (psotrack's choice, ``ReportCopy.PATIENT`` of
-:mod:`psotrack.services.patient_report`): the same report, built by the same code from the same record, read as a
-researcher reads it (coded values only, :func:`~psotrack.services.timeline.read_timeline`) with
-the patient's own name added back. So it leaves out what the own-record page leaves out, the
-MRN and free text the care team wrote (visit labels, verbatim adverse-event terms, lot numbers,
-notes), and it leaves out the photos and the open safety flags: a safety flag is the care
-team's work list (acknowledge, report by a deadline), not a measurement. The report says in
-their place that they are not in this copy, never that there are none.
+:mod:`psotrack.services.patient_report`): the same report, built by the same code from the same
+record, read as a researcher reads it (coded values only,
+:func:`~psotrack.services.timeline.read_timeline`) with the patient's own name added back. So it
+leaves out what the own-record page leaves out, the MRN and free text the care team wrote (visit
+labels, verbatim adverse-event terms, lot numbers, notes), and it leaves out the photos and the
+open safety flags: a safety flag is the care team's work list (acknowledge, report by a
+deadline), not a measurement. The report says in their place that they are not in this copy,
+never that there are none.
 """
 
 from __future__ import annotations
