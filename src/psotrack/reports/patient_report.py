@@ -30,7 +30,13 @@ from psotrack.reports.document import (
 from psotrack.reports.figures import SCORES, lab_chart, score_chart
 from psotrack.reports.pasi_grid import pasi_grid
 from psotrack.reports.view import DASH, Images, decimal_text, percent_text, table, text
-from psotrack.services.patient_report import PasiVisit, PatientReport, ReportPhoto, pasi_change
+from psotrack.services.patient_report import (
+    PasiVisit,
+    PatientReport,
+    ReportCopy,
+    ReportPhoto,
+    pasi_change,
+)
 
 #: Longest side of a photo in the report, in pixels (about 10 cm at 200 dpi: sharp in print,
 #: and a 10-photo report stays small).
@@ -63,6 +69,20 @@ SCORE_MEANINGS: Final = (
     ),
 )
 _DATE_TIME: Final = "%Y-%m-%d %H:%M UTC"
+#: What the patient's own copy says it leaves out (:mod:`psotrack.services.own_report`).
+PATIENT_COPY: Final = (
+    "the patient's own, without MRN, photos, open safety flags or the care team's written "
+    "notes (visit names, verbatim terms, lot numbers)"
+)
+#: In place of an empty list: none recorded, or (the patient's copy) not in this copy.
+NO_FLAGS: Final = {
+    ReportCopy.CARE_TEAM: "No open safety flag.",
+    ReportCopy.PATIENT: "Safety flags are the care team's work list: they are not in your copy.",
+}
+NO_PHOTOS: Final = {
+    ReportCopy.CARE_TEAM: "No photos were taken: the mirror is omitted.",
+    ReportCopy.PATIENT: "Photos are not in your copy: your care team can show them to you.",
+}
 
 
 def draw_patient_figures(report: PatientReport) -> Images:
@@ -134,6 +154,7 @@ def patient_view(
             + (f"; report due {a.due_date})" if a.due_date else ")")
             for a in overview.alerts
         ],
+        "flags_empty": NO_FLAGS[report.copy],
         "adverse_events": _adverse_events(report),
         "administrations": _administrations(report),
         "meanings": [list(pair) for pair in SCORE_MEANINGS],
@@ -148,7 +169,8 @@ def _facts(report: PatientReport) -> list[list[str]]:
     facts = []
     if identity is not None:
         facts.append(["Patient", f"{identity.family_name}, {identity.given_name}", "patient-name"])
-        facts.append(["MRN", identity.mrn, "mrn"])
+        if report.copy is ReportCopy.CARE_TEAM:  # the own-record page shows no MRN either
+            facts.append(["MRN", identity.mrn, "mrn"])
     program = overview.programs.get(enrollment.program_id) if enrollment else None
     enrolled = f"{enrollment.start_date} ({enrollment.status.value})" if enrollment else None
     latest = timeline.visits[-1].visit_date if timeline.visits else None
@@ -161,6 +183,8 @@ def _facts(report: PatientReport) -> list[list[str]]:
         ["Administrations", str(report.administrations), "administration-count"],
         ["Total dose", f"{scientific(report.total_cells_per_kg)} cells/kg", "total-dose"],
     ]
+    if report.copy is ReportCopy.PATIENT:
+        facts.append(["Copy", PATIENT_COPY, "copy"])
     return facts
 
 
@@ -261,7 +285,7 @@ def _mirror(report: PatientReport, images: Images) -> dict[str, Any]:
     more = report.sites_not_shown
     return {
         "sites": sites,
-        "empty": "No photos were taken: the mirror is omitted.",
+        "empty": NO_PHOTOS[report.copy],
         "more": f"{more} more body site{'' if more == 1 else 's'} photographed; not shown here."
         if more
         else "",

@@ -73,7 +73,7 @@ def own_record(db: Database, actor: Actor) -> OwnRecord:
     """The signed-in patient's own record (see the module text for what it holds)."""
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.READ_OWN_RECORD)
-        patient = _own_patient(session, actor)
+        patient = own_patient(session, actor)
         identity = session.get(PatientIdentity, patient.id)
         frame = session_assessments_frame(session, None, False, [patient.id])
         visits = _own_visits(session, patient.id)
@@ -105,14 +105,14 @@ def record_own_outcome(
     data, scored, stored = read_assessment(payload)
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.RECORD_OWN_OUTCOMES)
-        patient = _own_patient(session, actor)
+        patient = own_patient(session, actor)
         visit = live_visit(session, data.visit_id)
         if visit.patient_id != patient.id:
             raise NotFound(f"no visit with id {data.visit_id}")
         return store_assessment(session, actor, visit, data, scored, stored)
 
 
-def _own_patient(session: Session, actor: Actor) -> Patient:
+def own_patient(session: Session, actor: Actor) -> Patient:
     """The live patient the acting account is linked to, read from the users table."""
     linked = session.scalar(select(User.patient_id).where(User.id == actor.user_id))
     if linked is None:

@@ -32,6 +32,7 @@ from typing import Final
 
 import polars as pl
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from psotrack.errors import NotFound, ValidationError
 from psotrack.model.forecast import Forecast, draw_prior, forecast_patient
@@ -95,8 +96,14 @@ def score_series(db: Database, actor: Actor, patient_id: int) -> ScoreSeries:
     """Every score of the patient by study day, and the baseline PASI the engine derives."""
     with db.transaction() as session:
         resolve_actor(session, actor, Permission.READ_IDENTIFIED)
-        get_patient(session, patient_id)
-        frame = session_assessments_frame(session, None, True, [patient_id])
+        return read_score_series(session, patient_id, labels=True)
+
+
+def read_score_series(session: Session, patient_id: int, *, labels: bool) -> ScoreSeries:
+    """:func:`score_series` in an open transaction whose actor the caller has checked; visits
+    named by their labels, or (``labels`` false) by study day."""
+    get_patient(session, patient_id)
+    frame = session_assessments_frame(session, None, labels, [patient_id])
     _, endpoints = status_tables(frame)
     baseline = endpoints["base"][0] if endpoints.height else None
     return ScoreSeries(frame.drop("patient_id", "arm"), baseline)
@@ -104,21 +111,26 @@ def score_series(db: Database, actor: Actor, patient_id: int) -> ScoreSeries:
 
 def lab_series(db: Database, actor: Actor, patient_id: int, analyte: str) -> LabSeries:
     """The patient's results of ``analyte`` in its latest unit (NotFound when there are none)."""
-    if analyte not in ANALYTES:
-        raise NotFound(f"no analyte {analyte}")
     with db.transaction() as session:
         resolve_actor(session, actor, Permission.READ_IDENTIFIED)
-        get_patient(session, patient_id)
-        zero = day_zero(session, patient_id)
-        labs = session.scalars(
-            select(LabResult)
-            .where(
-                LabResult.patient_id == patient_id,
-                LabResult.analyte == analyte,
-                LabResult.deleted_at.is_(None),
-            )
-            .order_by(LabResult.sampled_at, LabResult.id)
-        ).all()
+        return read_lab_series(session, patient_id, analyte)
+
+
+def read_lab_series(session: Session, patient_id: int, analyte: str) -> LabSeries:
+    """:func:`lab_series` in an open transaction whose actor the caller has checked."""
+    if analyte not in ANALYTES:
+        raise NotFound(f"no analyte {analyte}")
+    get_patient(session, patient_id)
+    zero = day_zero(session, patient_id)
+    labs = session.scalars(
+        select(LabResult)
+        .where(
+            LabResult.patient_id == patient_id,
+            LabResult.analyte == analyte,
+            LabResult.deleted_at.is_(None),
+        )
+        .order_by(LabResult.sampled_at, LabResult.id)
+    ).all()
     if not labs:
         raise NotFound(f"no {analyte} result for patient {patient_id}")
     unit = labs[-1].unit

@@ -10,17 +10,18 @@ page shows names, MRNs and photos.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Final
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.flags import Alert, list_alerts
 from psotrack.services.patients import get_patient
-from psotrack.services.status import PatientStatus, patient_status
-from psotrack.services.timeline import PatientTimeline, load_timeline
+from psotrack.services.status import PatientStatus, read_status
+from psotrack.services.timeline import PatientTimeline, read_timeline
 from psotrack.store.models import Assessment, Enrollment, Program, Visit
 from psotrack.store.vocabulary import ANALYTES
 
@@ -72,20 +73,29 @@ def patient_overview(db: Database, actor: Actor, patient_id: int) -> PatientOver
     """
     with db.unit_of_work() as unit, unit.transaction() as session:
         actor = resolve_actor(session, actor, Permission.READ_IDENTIFIED)
-        get_patient(session, patient_id)
-        programs = dict(
-            session.execute(
-                select(Program.id, Program.name)
-                .join(Enrollment, Enrollment.program_id == Program.id)
-                .where(Enrollment.patient_id == patient_id)
-            ).all()
-        )
-        timeline = load_timeline(unit, actor, patient_id)
-        recorded = {lab.analyte for lab in timeline.labs}
-        return PatientOverview(
-            timeline=timeline,
-            status=patient_status(unit, actor, patient_id),
-            alerts=tuple(list_alerts(unit, actor, patient_id=patient_id)),
-            programs=programs,
-            analytes={code: label for code, (label, _) in ANALYTES.items() if code in recorded},
-        )
+        overview = read_overview(session, patient_id, identified=True)
+        alerts = tuple(list_alerts(unit, actor, patient_id=patient_id))
+        return replace(overview, alerts=alerts)
+
+
+def read_overview(session: Session, patient_id: int, *, identified: bool) -> PatientOverview:
+    """The record, status and programs of :func:`patient_overview`, without its alerts, in an
+    open transaction whose actor the caller has checked; ``identified`` false: the coded copies
+    a researcher gets (:func:`~psotrack.services.timeline.read_timeline`)."""
+    get_patient(session, patient_id)
+    programs = dict(
+        session.execute(
+            select(Program.id, Program.name)
+            .join(Enrollment, Enrollment.program_id == Program.id)
+            .where(Enrollment.patient_id == patient_id)
+        ).all()
+    )
+    timeline = read_timeline(session, patient_id, identified)
+    recorded = {lab.analyte for lab in timeline.labs}
+    return PatientOverview(
+        timeline=timeline,
+        status=read_status(session, patient_id, identified),
+        alerts=(),
+        programs=programs,
+        analytes={code: label for code, (label, _) in ANALYTES.items() if code in recorded},
+    )

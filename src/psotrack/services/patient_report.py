@@ -20,10 +20,11 @@ psotrack's choices, where the report needs one:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Final
 
 import polars as pl
@@ -32,7 +33,7 @@ from psotrack.errors import Conflict, NotFound
 from psotrack.instruments.pasi import REGION_NAMES, REGIONS
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.mirror import RegionSigns, region_signs
-from psotrack.services.patient_charts import LabSeries, lab_series, score_series
+from psotrack.services.patient_charts import LabSeries, ScoreSeries, lab_series, score_series
 from psotrack.services.patient_overview import PatientOverview, patient_overview
 from psotrack.services.photos import PhotoFile, open_photo
 from psotrack.store.models import Assessment, Photo, Visit
@@ -77,6 +78,17 @@ class SitePhotos:
     latest: ReportPhoto | None
 
 
+class ReportCopy(StrEnum):
+    """Whose copy of the report: the care team's, or the patient's own (see :mod:`own_report`).
+
+    The patient's copy holds what a researcher's coded view holds (no free text the care team
+    wrote, no photos), with the patient's own name (not the MRN), and no safety flags.
+    """
+
+    CARE_TEAM = "care team"
+    PATIENT = "patient"
+
+
 @dataclass(frozen=True, eq=False)
 class PatientReport:
     """Everything one patient's progress report shows.
@@ -84,7 +96,7 @@ class PatientReport:
     ``scores``: ``day`` and one column per score (``pasi``, ``bsa``, ``pga``, ``dlqi``,
     ``itch``), a row per visit with a score. ``baseline`` / ``latest``: the PASI forms compared
     by region (empty when there is none). ``data_label``: "SYNTHETIC DATA" for a synthetic
-    patient, else empty.
+    patient, else empty. ``copy``: whose copy it is (what it leaves out).
     """
 
     overview: PatientOverview
@@ -96,6 +108,7 @@ class PatientReport:
     photos: tuple[SitePhotos, ...]
     sites_not_shown: int
     data_label: str
+    copy: ReportCopy = ReportCopy.CARE_TEAM
 
     @property
     def administrations(self) -> int:
@@ -167,6 +180,19 @@ def patient_report(db: Database, actor: Actor, patient_id: int) -> PatientReport
         )
         for site, first, latest in chosen
     )
+    return assemble_report(overview, series, labs, photos, more, ReportCopy.CARE_TEAM)
+
+
+def assemble_report(
+    overview: PatientOverview,
+    series: ScoreSeries,
+    labs: Iterable[LabSeries],
+    photos: tuple[SitePhotos, ...],
+    sites_not_shown: int,
+    copy: ReportCopy,
+) -> PatientReport:
+    """The report of parts already read (and checked) by its caller: the baseline and latest
+    PASI forms chosen, the labs in :data:`~psotrack.store.vocabulary.ANALYTES`' order."""
     status = overview.status
     baseline_day = _baseline_day(status.rows, status.baseline_pasi)
     return PatientReport(
@@ -177,8 +203,9 @@ def patient_report(db: Database, actor: Actor, patient_id: int) -> PatientReport
         baseline=_pasi_visit(overview, baseline_day),
         latest=_pasi_visit(overview, status.current_day),
         photos=photos,
-        sites_not_shown=more,
+        sites_not_shown=sites_not_shown,
         data_label=SYNTHETIC if overview.timeline.patient.synthetic else "",
+        copy=copy,
     )
 
 
@@ -202,7 +229,7 @@ def _pasi_visit(overview: PatientOverview, day: int | None) -> PasiVisit | None:
         return None
     visit, form = forms[-1]
     return PasiVisit(
-        visit_label=visit.label,
+        visit_label=visit.label or visit.visit_type.value,  # a coded copy has no label
         visit_date=visit.visit_date,
         day=day,
         pasi=form.score,

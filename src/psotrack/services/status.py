@@ -100,9 +100,14 @@ def patient_status(db: Database, actor: Actor, patient_id: int | str) -> Patient
     """The status of one patient, by id or (for any reading role) by research id."""
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
-        identified = actor.may(Permission.READ_IDENTIFIED)
-        patient = _find(session, patient_id)
-        frame = session_assessments_frame(session, None, identified, [patient.id])
+        return read_status(session, patient_id, actor.may(Permission.READ_IDENTIFIED))
+
+
+def read_status(session: Session, patient_id: int | str, identified: bool) -> PatientStatus:
+    """:func:`patient_status` in an open transaction whose actor the caller has checked;
+    ``identified`` false: keyed by research id, visits named by study day."""
+    patient = _find(session, patient_id)
+    frame = session_assessments_frame(session, None, identified, [patient.id])
     rows, endpoints, kind, sentence, current = _derived(tuple(frame.rows()))
     return PatientStatus(
         patient_id=patient.id if identified else None,

@@ -71,37 +71,42 @@ def load_timeline(db: Database, actor: Actor, patient_id: int) -> PatientTimelin
     """
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
-        identified = actor.may(Permission.READ_IDENTIFIED)
-        patient = get_patient(session, patient_id)
+        return read_timeline(session, patient_id, actor.may(Permission.READ_IDENTIFIED))
 
-        def rows(model: Any, *order: Any) -> tuple[Any, ...]:
-            query = select(model).where(model.patient_id == patient_id)
-            if hasattr(model, "deleted_at"):
-                query = query.where(model.deleted_at.is_(None))
-            found = tuple(session.scalars(query.order_by(*order, model.id)))
-            return found if identified else research_copies(session, found)
 
-        enrollments = rows(Enrollment, Enrollment.start_date)
-        flags = rows(SafetyFlag, SafetyFlag.raised_at)
-        if not identified:
-            (patient,) = research_copies(session, [patient])
-            for flag in flags:
-                flag.message = flag.coded_message
-        return PatientTimeline(
-            patient=patient,
-            identity=session.get(PatientIdentity, patient_id) if identified else None,
-            day_zero=first_dose_dates(session, [patient_id]).get(patient_id)
-            or min((e.start_date for e in enrollments), default=None),
-            enrollments=enrollments,
-            visits=rows(Visit, Visit.visit_date),
-            assessments=rows(Assessment),
-            administrations=rows(Administration, Administration.started_at),
-            therapies=rows(ConcomitantTherapy, ConcomitantTherapy.start_date),
-            labs=rows(LabResult, LabResult.sampled_at),
-            adverse_events=rows(AdverseEvent, AdverseEvent.onset_date),
-            photos=rows(Photo) if identified else (),
-            flags=flags,
-        )
+def read_timeline(session: Session, patient_id: int, identified: bool) -> PatientTimeline:
+    """:func:`load_timeline`'s record in an open transaction whose actor the caller has checked:
+    identified, or (``identified`` false) the coded copies a researcher gets."""
+    patient = get_patient(session, patient_id)
+
+    def rows(model: Any, *order: Any) -> tuple[Any, ...]:
+        query = select(model).where(model.patient_id == patient_id)
+        if hasattr(model, "deleted_at"):
+            query = query.where(model.deleted_at.is_(None))
+        found = tuple(session.scalars(query.order_by(*order, model.id)))
+        return found if identified else research_copies(session, found)
+
+    enrollments = rows(Enrollment, Enrollment.start_date)
+    flags = rows(SafetyFlag, SafetyFlag.raised_at)
+    if not identified:
+        (patient,) = research_copies(session, [patient])
+        for flag in flags:
+            flag.message = flag.coded_message
+    return PatientTimeline(
+        patient=patient,
+        identity=session.get(PatientIdentity, patient_id) if identified else None,
+        day_zero=first_dose_dates(session, [patient_id]).get(patient_id)
+        or min((e.start_date for e in enrollments), default=None),
+        enrollments=enrollments,
+        visits=rows(Visit, Visit.visit_date),
+        assessments=rows(Assessment),
+        administrations=rows(Administration, Administration.started_at),
+        therapies=rows(ConcomitantTherapy, ConcomitantTherapy.start_date),
+        labs=rows(LabResult, LabResult.sampled_at),
+        adverse_events=rows(AdverseEvent, AdverseEvent.onset_date),
+        photos=rows(Photo) if identified else (),
+        flags=flags,
+    )
 
 
 #: Instruments that become columns of the long table, and the column names they take.

@@ -1,4 +1,5 @@
-"""The patient's own pages: their record read-only (``/me``), their DLQI and itch entry forms.
+"""The patient's own pages: their record read-only (``/me``), their own progress report (HTML or
+PDF), their DLQI and itch entry forms.
 
 The patient is the one linked to the signed-in account (:mod:`psotrack.services.own_record`
 reads it from the database); no page takes a patient id from the request.
@@ -15,9 +16,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from psotrack.errors import NotFound, Problem, ValidationError
 from psotrack.instruments.dlqi import COPYRIGHT, ITEM_LABELS, DlqiAnswer, Q7Answer
 from psotrack.number_text import parse_integer
+from psotrack.reports.document import ReportFormat, parse_generated_at
+from psotrack.reports.patient_report import patient_document
 from psotrack.services.context import Actor
 from psotrack.services.own_record import own_record, record_own_outcome
+from psotrack.services.own_report import own_report
 from psotrack.web import rules
+from psotrack.web.routes.patient_page import report_response
 from psotrack.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -46,6 +51,24 @@ def my_record(
         "me.html",
         {"record": record, "scores": record.scores.to_dicts(), "saved": saved_text.get(saved)},
     )
+
+
+@router.get("/me/report.html")
+def my_report_html(request: Request, actor: Actor = Depends(rules.OWN_RECORD)) -> Response:
+    return _my_report(request, actor, ReportFormat.HTML)
+
+
+@router.get("/me/report.pdf")
+def my_report_pdf(request: Request, actor: Actor = Depends(rules.OWN_RECORD)) -> Response:
+    return _my_report(request, actor, ReportFormat.PDF)
+
+
+def _my_report(request: Request, actor: Actor, fmt: ReportFormat) -> Response:
+    """The patient's own progress report (their copy: :mod:`psotrack.services.own_report`)."""
+    report = own_report(request.app.state.db, actor)
+    content = patient_document(report, fmt, generated_at=parse_generated_at(None))
+    research_id = report.overview.timeline.patient.research_id
+    return report_response(content, fmt, f"progress-report-{research_id}")
 
 
 @router.get("/me/dlqi", response_class=HTMLResponse)
