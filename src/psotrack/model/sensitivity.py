@@ -101,8 +101,8 @@ def _typical(parameter: str, low: float, high: float) -> Factor:
 #: The uncertain inputs and their bounds (psotrack assumptions): population CVs from about a
 #: third to twice their current values (t-cell recruitment 5–30 %, the review's range), the two
 #: calibrated cell-therapy parameters and the two anti-IL-17 parameters (the relapse arm's drug)
-#: from half to twice their calibrated values (Emax ±25 %: 0.31–0.51 around 0.41, recalibrated
-#: with the trigger; the earlier 0.45–0.75 was around 0.6), the MSC Emax values
+#: from half to twice their calibrated values (Emax ±25 %: 0.49–0.81 around 0.65, recalibrated
+#: with primary non-response in issue 18; before it 0.31–0.51 around 0.41), the MSC Emax values
 #: ±50 % (fractions capped at 0.9).
 FACTORS: Final = (
     _cv("t_cell_recruitment", 0.05, 0.30),
@@ -116,8 +116,8 @@ FACTORS: Final = (
     _typical("msc_th17_emax", 0.3, 0.9),
     _typical("msc_dc_emax", 0.25, 0.75),
     _typical("msc_cytokine_emax", 0.25, 0.75),
-    _typical("blocker_il17_ec50", 0.075, 0.3),
-    _typical("blocker_il17_emax", 0.31, 0.51),
+    _typical("blocker_il17_ec50", 0.125, 0.5),
+    _typical("blocker_il17_emax", 0.49, 0.81),
 )
 
 
