@@ -194,7 +194,7 @@ class ModelParameters:
     # ustekinumab PK/PD model found a non-responder group. Shares: assumptions (docs §5.3).
     blocker_il17_nonresponse: Value = 0.12  # share of primary non-responders; calibrated
     blocker_il23_nonresponse: Value = 0.0  # not used (0): its targets did not call for it
-    blocker_p40_nonresponse: Value = 0.0  # not used (0): a share > 0 speeds the median decline
+    blocker_p40_nonresponse: Value = 0.0  # not used (0): a share of 0.1 did not slow the rate
     blocker_response_draw: Value = 1.0  # the patient's uniform draw u (0–1): a primary
     # non-responder to the arm's drug when u < that drug's share (1: responds to every drug;
     # population draws u per patient, independent of every other draw)

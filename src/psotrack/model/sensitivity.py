@@ -209,11 +209,14 @@ _KEYS: Final = ("S1", "S1_conf", "ST", "ST_conf")
 
 @dataclass(frozen=True)
 class CandidatePool:
-    """Standard-normal draws of a pool of candidates, shared by every sample (common numbers)."""
+    """Standard-normal draws of a pool of candidates, shared by every sample (common numbers),
+    and each candidate's uniform ``blocker_response_draw`` (primary non-response, drawn last so
+    that the other draws are those of before it)."""
 
     z: dict[str, FloatArray]
     keratinocyte: FloatArray
     area: FloatArray
+    response: FloatArray
 
     @classmethod
     def draw(cls, size: int, seed: int) -> CandidatePool:
@@ -228,7 +231,7 @@ class CandidatePool:
             ],
             axis=1,
         )
-        return cls(z, keratinocyte, np.minimum(area, 100.0))
+        return cls(z, keratinocyte, np.minimum(area, 100.0), rng.random(size))
 
     def parameters(self, values: FloatArray, factors: tuple[Factor, ...]) -> ModelParameters:
         """Every candidate's parameters for each sample row of ``values``; rows sample-major."""
@@ -247,6 +250,7 @@ class CandidatePool:
         for (kind, name), value in setting.items():
             if kind == "typical" and name not in VARIABILITY:
                 columns[name] = np.repeat(value, size)
+        columns["blocker_response_draw"] = np.tile(self.response, count)
         return replace(typical.broadcast(size * count), **columns)
 
 
