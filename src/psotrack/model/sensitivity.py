@@ -101,8 +101,8 @@ def _typical(parameter: str, low: float, high: float) -> Factor:
 #: The uncertain inputs and their bounds (psotrack assumptions): population CVs from about a
 #: third to twice their current values (t-cell recruitment 5–30 %, the review's range), the two
 #: calibrated cell-therapy parameters and the two anti-IL-17 parameters (the relapse arm's drug)
-#: from half to twice their calibrated values (Emax ±25 %: 0.31–0.51 around 0.41, recalibrated
-#: with the trigger; the earlier 0.45–0.75 was around 0.6), the MSC Emax values
+#: from half to twice their calibrated values (Emax ±25 %: 0.49–0.81 around 0.65, recalibrated
+#: with primary non-response in issue 18; before it 0.31–0.51 around 0.41), the MSC Emax values
 #: ±50 % (fractions capped at 0.9).
 FACTORS: Final = (
     _cv("t_cell_recruitment", 0.05, 0.30),
@@ -116,8 +116,8 @@ FACTORS: Final = (
     _typical("msc_th17_emax", 0.3, 0.9),
     _typical("msc_dc_emax", 0.25, 0.75),
     _typical("msc_cytokine_emax", 0.25, 0.75),
-    _typical("blocker_il17_ec50", 0.075, 0.3),
-    _typical("blocker_il17_emax", 0.31, 0.51),
+    _typical("blocker_il17_ec50", 0.125, 0.5),
+    _typical("blocker_il17_emax", 0.49, 0.81),
 )
 
 
@@ -209,11 +209,14 @@ _KEYS: Final = ("S1", "S1_conf", "ST", "ST_conf")
 
 @dataclass(frozen=True)
 class CandidatePool:
-    """Standard-normal draws of a pool of candidates, shared by every sample (common numbers)."""
+    """Standard-normal draws of a pool of candidates, shared by every sample (common numbers),
+    and each candidate's uniform ``blocker_response_draw`` (primary non-response, drawn last so
+    that the other draws are those of before it)."""
 
     z: dict[str, FloatArray]
     keratinocyte: FloatArray
     area: FloatArray
+    response: FloatArray
 
     @classmethod
     def draw(cls, size: int, seed: int) -> CandidatePool:
@@ -228,7 +231,7 @@ class CandidatePool:
             ],
             axis=1,
         )
-        return cls(z, keratinocyte, np.minimum(area, 100.0))
+        return cls(z, keratinocyte, np.minimum(area, 100.0), rng.random(size))
 
     def parameters(self, values: FloatArray, factors: tuple[Factor, ...]) -> ModelParameters:
         """Every candidate's parameters for each sample row of ``values``; rows sample-major."""
@@ -247,6 +250,7 @@ class CandidatePool:
         for (kind, name), value in setting.items():
             if kind == "typical" and name not in VARIABILITY:
                 columns[name] = np.repeat(value, size)
+        columns["blocker_response_draw"] = np.tile(self.response, count)
         return replace(typical.broadcast(size * count), **columns)
 
 
