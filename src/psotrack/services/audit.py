@@ -26,11 +26,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, inspect, text
+from sqlalchemy import Table, inspect, text
 from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor
 from psotrack.store.audit_chain import chain, lock_head
+from psotrack.store.bulk import insert_numbered, insert_rows
 from psotrack.store.models import AuditEntry, Base
 from psotrack.store.models.base import utcnow
 
@@ -151,8 +152,8 @@ def insert_created(
     missing from the audit row.
 
     New ids: on PostgreSQL drawn from the key's sequence first (one query), so each row is
-    inserted with its id; on SQLite read back from multi-row ``INSERT … RETURNING`` (see
-    :func:`_sqlite_ids`); elsewhere SQLAlchemy's ``RETURNING`` in the order of the rows.
+    inserted with its id; on SQLite read back after the insert
+    (:func:`~psotrack.store.bulk.insert_numbered`).
     """
     if not rows:
         return []
@@ -181,14 +182,13 @@ def insert_created(
         ):
             values[key] = row_id
         generated = False
+    session.flush()  # pending ORM rows first, as a Core INSERT through the session would
+    connection = session.connection()
     if not generated:
-        session.execute(insert(table), filled)
+        insert_rows(connection, table, filled)
         ids = [int(values[key]) for values in filled]
-    elif dialect == "sqlite":
-        ids = _sqlite_ids(session, insert(table).returning(key_column), filled)
     else:
-        statement = insert(table).returning(key_column, sort_by_parameter_order=True)
-        ids = [int(i) for i in session.execute(statement, filled).scalars()]
+        ids = insert_numbered(connection, table, str(key_column.name), filled)
     now = utcnow()
     name = str(table.name)
     entries = []
@@ -214,21 +214,6 @@ def _postgresql_ids(session: Session, table: Table, key: str, count: int) -> lis
         {"sequence": sequence, "count": count},
     )
     return sorted(int(i) for i in drawn)
-
-
-def _sqlite_ids(session: Session, statement: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """The ids SQLite gives ``rows``, in their order, with multi-row INSERTs … RETURNING.
-
-    SQLite returns them in no stated order, but gives each row inserted without an id the
-    largest id in the table plus one, in the order inserted; the write lock is held, so the rows
-    get consecutive ids in the order given (SQLite inserts a multi-row VALUES row by row, in
-    order). A numbering that is not consecutive (a table at the largest id, where SQLite picks
-    ids at random) is refused and the transaction rolls back, never mapped to the wrong row.
-    """
-    ids = sorted(int(i) for i in session.execute(statement, rows).scalars())
-    if len(ids) != len(rows) or ids[-1] - ids[0] != len(rows) - 1:
-        raise RuntimeError("SQLite did not number the new rows consecutively: nothing stored")
-    return ids
 
 
 def _default(column: Any) -> Any:
@@ -300,8 +285,7 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
     session.flush()
     seq, prev_hash = lock_head(session)
     chain(entries, seq, prev_hash)
-    # The table, not the mapped class: a Core INSERT skips the ORM's per-row bulk bookkeeping.
-    session.execute(insert(cast(Table, AuditEntry.__table__)), entries)
+    insert_rows(session.connection(), cast(Table, AuditEntry.__table__), entries)
 
 
 def _row_id(row: Base) -> int:
