@@ -52,6 +52,25 @@ def test_range_likelihood_reads_the_range_as_two_sd_either_side() -> None:
     assert at_centre - at_edge == pytest.approx(2.0)
 
 
+def test_a_published_rate_reads_its_band_as_two_sd_either_side() -> None:
+    target = TARGETS["anti_il17_early_decline"]  # 0.11/day ± 30 %: mean 0.11, SD 0.0165
+    sd = 0.11 * 0.3 / 2
+    at_centre = log_likelihood([target], {target.id: Measure(value=0.11)})
+    assert at_centre == pytest.approx(-math.log(sd * math.sqrt(2 * math.pi)))
+    at_edge = log_likelihood([target], {target.id: Measure(value=0.143)})  # 2 SD out
+    assert at_centre - at_edge == pytest.approx(2.0)
+
+
+def test_a_relapse_median_not_reached_counts_as_the_follow_up() -> None:
+    target = TARGETS["anti_il17_relapse_median"]  # 143 days ± 30 %, follow-up 364 days
+    sd = 143 * 0.3 / 2
+    expected = -math.log(sd * math.sqrt(2 * math.pi)) - 0.5 * ((364 - 143) / sd) ** 2
+    not_reached = Measure(count=None, total=250, value=None, relapses=40)
+    assert log_likelihood([target], {target.id: not_reached}) == pytest.approx(expected)
+    reached = log_likelihood([target], {target.id: Measure(total=250, value=143.0, relapses=200)})
+    assert reached > log_likelihood([target], {target.id: not_reached})
+
+
 def test_prior_is_log_normal_around_the_assumed_values() -> None:
     names = ["paracrine_ec50", "blocker_il17_emax"]
     centre = [to_fit_scale(k, PRIOR[k]) for k in names]

@@ -36,9 +36,15 @@ from psotrack.stats.proportions import proportion_interval
 #: of :mod:`psotrack.model.posterior` is written over whatever names stand here).
 FIT_GROUPS: Final = {
     "cell_therapy": (("paracrine_ec50", "paracrine_half_life"), ("ucmsc_pasi40", "ucmsc_pga01")),
-    "anti_il17": (("blocker_il17_ec50", "blocker_il17_emax"), ("anti_il17_pasi75",)),
+    "anti_il17": (
+        ("blocker_il17_ec50", "blocker_il17_emax"),
+        ("anti_il17_pasi75", "anti_il17_early_decline", "anti_il17_relapse_median"),
+    ),
     "anti_il23": (("blocker_il23_ec50", "blocker_il23_emax"), ("anti_il23_pasi75",)),
-    "anti_p40": (("blocker_p40_ec50", "blocker_p40_emax"), ("anti_p40_pasi75",)),
+    "anti_p40": (
+        ("blocker_p40_ec50", "blocker_p40_emax"),
+        ("anti_p40_pasi75", "anti_p40_early_decline"),
+    ),
 }
 #: Assumed values before calibration: the centres of the posterior's log-normal priors.
 PRIOR: Final = {
@@ -117,6 +123,12 @@ class Target:
     value: float | None = None
     tolerance: float | None = None
     follow_up: int | None = None
+
+    @property
+    def band(self) -> tuple[float, float]:
+        """A rate's or a median's published band: ``value·(1 ± tolerance)``."""
+        assert self.value is not None and self.tolerance is not None
+        return self.value * (1 - self.tolerance), self.value * (1 + self.tolerance)
 
 
 @dataclass(frozen=True)
@@ -399,10 +411,7 @@ def _row(
     }
     if target.kind == "time_course":
         assert measure.value is not None and target.value is not None
-        band = (
-            target.value * (1 - (target.tolerance or 0)),
-            target.value * (1 + (target.tolerance or 0)),
-        )
+        band = target.band
         row |= {
             "published": f"{target.value:g}/day ±{target.tolerance:.0%}",
             "published_rate": target.value,
@@ -468,7 +477,7 @@ def _relapse_row(
     """The fields of a ``relapse_median`` row: the published median ± tolerance beside the
     simulated Kaplan–Meier median (not reached: not met)."""
     assert target.value is not None and target.tolerance is not None
-    band = (target.value * (1 - target.tolerance), target.value * (1 + target.tolerance))
+    band = target.band
     median = measure.value
     shown = "not reached" if median is None else f"{median:.0f} days"
     row: dict[str, object] = {

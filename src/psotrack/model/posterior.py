@@ -12,7 +12,9 @@ a joint draw.
   a count target ``k/N`` is ``Binomial(k; N, p)``, with ``p`` kept within
   ``[1/(2n), 1 − 1/(2n)]`` so that a population with no responder does not rule a value out
   outright; a range target ``[low, high]`` is psotrack's pseudo-likelihood: the range read as
-  mean ± 2 SD of a normal on the rate (:data:`RANGE_SDS`).
+  mean ± 2 SD of a normal on the rate (:data:`RANGE_SDS`). A first-order decline rate or a
+  relapse median, published as ``value ± tolerance``, is read the same way on its band (a
+  median not reached is taken at the follow-up, the least it can be).
 * **Priors** (psotrack's assumptions): log-normal around the assumed value of
   :data:`~psotrack.model.calibration.PRIOR` with SD :data:`PRIOR_SD_LOG` on the log scale (a
   factor 2 per SD); logit-normal, SD :data:`PRIOR_SD_LOGIT`, for an Emax.
@@ -54,6 +56,8 @@ from psotrack.model.population import build_population
 PRIOR_SD_LOG: Final = math.log(2.0)
 PRIOR_SD_LOGIT: Final = 1.0
 RANGE_SDS: Final = 2.0
+#: Targets published as a value ± tolerance (a decline rate, a relapse median): read as a range.
+BANDED: Final = ("time_course", "relapse_median")
 FIT_SEED: Final = 7
 DEFAULT_WALKERS: Final = 8
 DEFAULT_STEPS: Final = 25
@@ -87,6 +91,13 @@ def log_likelihood(targets: Sequence[Target], measures: Mapping[str, Measure]) -
     total = 0.0
     for t in targets:
         m = measures[t.id]
+        if t.kind in BANDED:
+            low, high = t.band
+            # A median not reached within the follow-up is at least the follow-up.
+            value = m.value if m.value is not None else float(t.follow_up or high)
+            sd = (high - low) / (2 * RANGE_SDS)
+            total += float(stats.norm.logpdf(value, (low + high) / 2, sd))
+            continue
         assert m.count is not None and m.total
         rate = m.count / m.total
         if t.kind == "count":
@@ -113,8 +124,9 @@ def _group_targets(
                 problems.append(Problem(name, group, "a model parameter with a PRIOR", "invalid"))
         for i in ids:
             t = by_id.get(i)
-            if t is None or t.kind not in ("count", "range") or t.role != "fitted":
-                problems.append(Problem(i, group, "a fitted count or range target", "invalid"))
+            if t is None or t.kind not in ("count", "range", *BANDED) or t.role != "fitted":
+                allowed = "a fitted count, range, rate or relapse-median target"
+                problems.append(Problem(i, group, allowed, "invalid"))
         found[group] = [by_id[i] for i in ids if i in by_id]
     if problems:
         raise ValidationError(problems=problems)
