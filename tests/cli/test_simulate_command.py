@@ -83,7 +83,7 @@ def test_calibrate_prints_each_target_beside_the_published_figure(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps long cells at its default 80 columns
-    assert main(["simulate", "calibrate", "--n", "40"]) == 0
+    assert main(["simulate", "calibrate", "--n", "40", "--placebo-n", "40"]) == 0
     printed = capsys.readouterr().out
     for text in ("ucmsc_pasi40", "8/17", "ucmsc_pga01", "3/17", "anti_il23_pasi75", "targets met"):
         assert text in printed
@@ -93,8 +93,10 @@ def test_calibrate_marks_roles_and_counts_met_targets_by_role(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "220")
-    assert main(["simulate", "calibrate", "--n", "20"]) == 0
+    assert main(["simulate", "calibrate", "--n", "20", "--placebo-n", "30"]) == 0
     printed = capsys.readouterr().out
+    assert "/30 " in printed  # the placebo rows count the untreated arm's own 30 patients
+    assert "untreated (placebo) arm: its own population of 30 patients" in printed
     assert "yao_admsc_pasi50" in printed and "held out" in printed
     assert re.search(r"fitted: \d+/15 targets met; held out: \d/1 targets met", printed)
     assert "0.077–0.143/day" in printed  # the anti-IL-17 first-order rate band, 0.11 ± 30 %
@@ -108,7 +110,7 @@ def test_calibrate_fit_honours_n_and_seed_and_propagates_the_posterior(
     # Review of issue 18: --fit ignored --n and --seed (it always fitted n = 300, seed 7).
     monkeypatch.setenv("COLUMNS", "220")
     argv = ["simulate", "calibrate", "--fit", "--n", "12", "--seed", "5", "--walkers", "4"]
-    argv += ["--steps", "1", "--burn", "0", "--draws", "2"]
+    argv += ["--steps", "1", "--burn", "0", "--draws", "2", "--placebo-n", "12"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "posterior: n = 12 virtual patients, seed 5, 4 walkers × 1 steps" in printed
@@ -124,6 +126,7 @@ def test_calibrate_fit_honours_n_and_seed_and_propagates_the_posterior(
         (["--draws", "0"], "draws=0"),
         (["--plot", "ridge.txt"], "plot='ridge.txt'"),
         (["--n", "5"], "n=5"),
+        (["--placebo-n", "5"], "placebo_n=5"),
     ],
 )
 def test_calibrate_refuses_bad_settings_in_one_line(

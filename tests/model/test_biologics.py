@@ -97,6 +97,7 @@ HAND = {
     "trm_share": 0.4,
     "trm_half_life": 60.0,
     "il17_signal_share": 0.8,
+    "il12_th1_share": 1.0,  # p40 removes all of Th1 recruitment's IL-12 drive (default 0)
 }
 
 

@@ -33,6 +33,8 @@ from psotrack.model.therapies import build_inputs, parse_schedule
 
 _FUNCTIONS = {"ln": math.log, "exp": math.exp, "log10": math.log10, "sqrt": math.sqrt}
 _FUNCTIONS |= {"pow": pow, "max": max, "min": min, "abs": abs}
+# SBML's piecewise(value, condition, otherwise), one condition as psotrack writes it.
+_FUNCTIONS["piecewise"] = lambda value, condition, otherwise: value if condition else otherwise
 
 
 def _code(node: libsbml.ASTNode) -> CodeType:
@@ -166,6 +168,21 @@ def test_sbml_right_hand_side_equals_psotrack_equations_at_random_points() -> No
             expected = rhs(0.0, y[None, :], p, inputs)[0]
             scale = np.abs(expected) + 1e-9 * np.abs(y) + 1e-12
             np.testing.assert_array_less(np.abs(odes.rhs(0.0, y) - expected) / scale, 1e-9)
+
+
+@pytest.mark.parametrize(
+    ("draw", "emax"), [(0.05, 0.0), (0.5, ModelParameters().blocker_il17_emax)]
+)
+def test_sbml_states_primary_non_response_as_psotrack_does(draw: float, emax: float) -> None:
+    # u = 0.05 lies below the anti-IL-17 share 0.12 (a non-responder: Emax 0), u = 0.5 above it.
+    p = ModelParameters(blocker_response_draw=draw)
+    odes = SbmlOdes(sbml.sbml_document("anti-il17", parameters=p))
+    y = published_state("plaque", p)[0]
+    y[s.BLOCKER_CENTRAL] = 2.0
+    assert odes._env(0.0, y)["blocker_emax_drug"] == pytest.approx(emax, abs=0)
+    expected = rhs(0.0, y[None, :], p, build_inputs([parse_schedule("anti-il17")])[0])[0]
+    # Near the plaque steady state some derivatives are rounding noise around 0: absolute 1e-9.
+    np.testing.assert_allclose(odes.rhs(0.0, y), expected, rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize(("kind", "cells"), [("healthy", 79_820), ("plaque", 265_985)])

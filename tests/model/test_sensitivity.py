@@ -81,6 +81,9 @@ def test_pool_scales_the_same_draws_by_each_samples_cv_and_typical_value() -> No
     assert (
         np.asarray(p.paracrine_half_life).tolist() == [ModelParameters().paracrine_half_life] * 10
     )
+    # Each candidate keeps its one non-response draw in every sample (common random numbers).
+    draws = np.asarray(p.blocker_response_draw).reshape(2, 5)
+    np.testing.assert_array_equal(draws, [pool.response, pool.response])
 
 
 def test_the_pool_includes_the_patients_build_population_includes() -> None:

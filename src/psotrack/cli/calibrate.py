@@ -63,16 +63,26 @@ def calibrate(
         Path | None,
         typer.Option("--plot", help="Write the profile grid and ridge plot (.svg or .png)."),
     ] = None,
+    placebo_n: Annotated[
+        int | None,
+        typer.Option(
+            "--placebo-n",
+            help="Virtual patients for the untreated arm's targets (default: max(--n, 10000)).",
+            parser=whole_number("--placebo-n"),
+        ),
+    ] = None,
 ) -> None:
     """Print each published calibration target, fitted or held out, beside the simulation."""
     from rich.console import Console
     from rich.progress import Progress
 
-    from psotrack.model.calibration import FIT_GROUPS, calibration_report
+    from psotrack.model.calibration import FIT_GROUPS, PLACEBO_PATIENTS, calibration_report
     from psotrack.model.posterior import check_sampler, posterior_report, sample_posterior
 
     if n < 10:
         raise ValidationError("n", n, "10 or more virtual patients")
+    if placebo_n is not None and placebo_n < 10:
+        raise ValidationError("placebo_n", placebo_n, "10 or more virtual patients")
     check_sampler(walkers, steps, burn, draws)
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise ValidationError("plot", str(plot), "a file name ending .svg or .png", "invalid")
@@ -91,11 +101,11 @@ def calibrate(
             )
             progress.update(task, description="simulating the targets at posterior draws")
             report = posterior_report(
-                posterior, n, seed, draws, on_draw=lambda: progress.advance(task)
+                posterior, n, seed, draws, lambda: progress.advance(task), placebo_n
             )
         else:
             task = progress.add_task("simulating the calibration targets", total=None)
-            report = calibration_report(n=n, seed=seed)
+            report = calibration_report(n=n, seed=seed, placebo_n=placebo_n)
         if plot is not None:
             progress.update(task, description="simulating the profile grid")
             _write_plot(plot, n, seed, posterior)
@@ -103,6 +113,11 @@ def calibrate(
     if posterior is not None:
         _print_posterior(console, posterior, elapsed)
     _print_report(console, report, fitted=posterior is not None)
+    placebo = placebo_n if placebo_n is not None else max(n, PLACEBO_PATIENTS)
+    console.print(
+        f"untreated (placebo) arm: its own population of {placebo} patients, same seed "
+        "(--placebo-n; docs/model.md 5.3)"
+    )
     if plot is not None:
         console.print(f"wrote {plot}")
 

@@ -28,6 +28,7 @@ from psotrack.errors import Problem, ValidationError
 from psotrack.model.biologics import first_order_decline, relapse_median
 from psotrack.model.parameters import FloatArray, ModelParameters
 from psotrack.model.population import Population, build_population, simulate_arm
+from psotrack.model.therapies import parse_schedule
 from psotrack.model.trial import assessment_table
 from psotrack.stats.proportions import proportion_interval
 
@@ -51,11 +52,22 @@ PRIOR: Final = {
     "blocker_p40_emax": 0.9,
 }
 REPORT_SEED: Final = 2022
+#: Patients for the untreated (placebo) arm's targets, at least: a placebo PASI 100 of
+#: 0.1–0.5 % (Ambikaibalan 2021) is 0–1 patients of 300, so a rate can only be read from
+#: thousands; 10 000 were simulated in about 16 s of CPU (2026-12-03). docs/model.md §5.3.
+PLACEBO_PATIENTS: Final = 10_000
 ROLES: Final = ("fitted", "held out")
 KINDS: Final = ("count", "range", "drift", "direction", "time_course", "relapse_median")
 #: Therapy parameters: they do not act on the untreated steady state, so may be changed on a
 #: built population (:func:`with_typical`).
-THERAPY_PREFIXES: Final = ("paracrine_", "msc_", "blocker_", "trm_", "il17_signal_share")
+THERAPY_PREFIXES: Final = (
+    "paracrine_",
+    "msc_",
+    "blocker_",
+    "trm_",
+    "il17_signal_share",
+    "il12_th1_share",
+)
 #: Sampled rates per posterior draw in :func:`propagated_interval`.
 REPLICATES_PER_DRAW: Final = 200
 BINOMIAL_INTERVAL: Final = "exact 95 % (binomial, one population)"
@@ -213,8 +225,13 @@ def with_typical(population: Population, typical: ModelParameters) -> Population
                     "untreated model, so build a new population instead",
                     "invalid",
                 )
-            changes[f.name] = np.asarray(getattr(population.parameters, f.name)) * (
-                new_value / old_value
+            current = np.asarray(getattr(population.parameters, f.name), dtype=np.float64)
+            # A typical value of 0 (a share not in use) has no factor to keep: every patient
+            # takes the new value.
+            changes[f.name] = (
+                current * (new_value / old_value)
+                if old_value != 0
+                else np.full_like(current, new_value)
             )
     return replace(population, parameters=replace(population.parameters, **changes))
 
@@ -298,6 +315,16 @@ def measure_target(target: Target, frame: pl.DataFrame) -> Measure:
         median = float(np.median(values[:, 1] / values[:, 0] - 1) * 100) if len(values) else None
         return Measure(moved, int(values.shape[0]), median)
     return Measure(*endpoint_count(frame, target.endpoint, target.day))
+
+
+def is_untreated(arm: str) -> bool:
+    """Whether an arm gives no therapy at all (placebo): no cells, no blocker, no topical.
+
+    >>> is_untreated("control"), is_untreated("anti-il17 x2 q4w")
+    (True, False)
+    """
+    schedule = parse_schedule(arm)
+    return schedule.cell_therapy is None and schedule.blocker is None and schedule.topical == 0
 
 
 def measure_targets(
@@ -467,13 +494,17 @@ def calibration_report(
     targets: Sequence[Target] | None = None,
     draws: Sequence[Mapping[str, float]] = (),
     on_draw: Callable[[], None] | None = None,
+    placebo_n: int | None = None,
 ) -> pl.DataFrame:
     """Each published target beside its simulated value, with intervals, role and ``met``.
 
     The simulated value is the population of ``n`` (seed ``seed``, lab noise ``seed + 1``) at
     ``typical`` (default: the stored defaults). Its interval is the exact binomial one, or, when
     posterior ``draws`` (typical values of the fitted parameters) are given, the propagated one
-    of :func:`propagated_interval`, each draw simulated on the same population.
+    of :func:`propagated_interval`, each draw simulated on the same population. The targets of
+    an untreated arm (:func:`is_untreated`) are read from their own population of ``placebo_n``
+    patients (same seed; default ``max(n, PLACEBO_PATIENTS)``), built once: no draw of therapy
+    parameters moves them.
 
     ``met``: a count is met when the published rate lies in the simulated interval or the
     simulated rate in the published exact interval; a range when the simulated rate lies in it
@@ -486,9 +517,20 @@ def calibration_report(
     after each draw.
     """
     targets = list(targets) if targets is not None else load_targets()
+    placebo_size = max(n, PLACEBO_PATIENTS) if placebo_n is None else placebo_n
+    if placebo_size < 1:
+        raise ValidationError("placebo_n", placebo_size, "1 or more patients")
+    untreated = [t for t in targets if is_untreated(t.arm)]
+    treated = [t for t in targets if not is_untreated(t.arm)]
     population = build_population(n, seed)
     start = population if typical is None else with_typical(population, typical)
-    measures = measure_targets(start, targets, seed + 1)
+    measures = measure_targets(start, treated, seed + 1)
+    if untreated:
+        placebo = start
+        if placebo_size != n:
+            placebo = build_population(placebo_size, seed)
+            placebo = placebo if typical is None else with_typical(placebo, typical)
+        measures |= measure_targets(placebo, untreated, seed + 1)
     intervals: dict[str, tuple[float, float]] = {}
     rates: dict[str, list[float]]
     if draws:
@@ -496,7 +538,8 @@ def calibration_report(
         base = typical if typical is not None else ModelParameters()
         for values in draws:
             at = with_typical(population, replace(base, **dict(values)))
-            per_draw.append(measure_targets(at, targets, seed + 1))
+            fixed = {t.id: measures[t.id] for t in untreated}
+            per_draw.append(measure_targets(at, treated, seed + 1) | fixed)
             if on_draw is not None:
                 on_draw()
         rng = np.random.default_rng(seed)

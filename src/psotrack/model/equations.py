@@ -10,8 +10,9 @@ on keratinocytes, ``B17`` the IL-17 blockade) and ``(1 − topical)`` for a back
   (``dc_stim`` Shmarov's onset/flare stimulus, :mod:`psotrack.model.trigger`; 0 untreated)
 * IL23'   = (1 − E_cyt)·DC − 36.5·IL23
 * Th17'   = 0.5·55·IL23·σ·(1 − E_th17)·[(1 − θ)(1 − B23) + θ·(1 − trm)] − 1.5136·Th17,
-  Th1' = 0.5·55·IL23·σ·(1 − B12) − 1.5136·Th1, σ = (1 + ρ)/(1 + ρ·Treg/Treg₀) (Treg
-  suppression, 1 when untreated), trm' = k_trm·(B23 − trm) (resident-memory depletion)
+  Th1' = 0.5·55·IL23·σ·(1 − ψ·B12) − 1.5136·Th1 (ψ the IL-12-driven share),
+  σ = (1 + ρ)/(1 + ρ·Treg/Treg₀) (Treg suppression, 1 when untreated),
+  trm' = k_trm·(B23 − trm) (resident-memory depletion)
 * Treg'   = k_reg·Treg₀·(1 + E_treg) − k_reg·Treg
 * IL17'   = (1 − E_cyt)·Th17 − 36.5·IL17,  TNF' = (1 − E_cyt)·Th1 − 36.5·TNF
 * SC'     = 0.0017635·c·SC − 1.8135·10⁻⁵·SC² − 0.0036·SC
@@ -126,19 +127,35 @@ def blocker_weights(inputs: SiteInputs | None, n: int) -> tuple[FloatArray, ...]
 def blocker_constants(p: ModelParameters, inputs: SiteInputs | None, n: int) -> BlockerConstants:
     """The blocker's absorption, elimination, EC50 and Emax per row (:func:`blocker_weights`).
 
-    The EC50 is the drug's typical one times the patient's relative EC50 ``blocker_ec50``.
+    The EC50 is the drug's typical one times the patient's relative EC50 ``blocker_ec50``; the
+    Emax is the drug's, or 0 for a primary non-responder to it (:func:`responds_to_blocker`).
     """
     weights = blocker_weights(inputs, n)
 
     def mix(values: list[Value]) -> FloatArray:
         return np.asarray(sum(w * v for w, v in zip(weights, values, strict=True)), np.float64)
 
+    nonresponse = mix([getattr(p, f"blocker_{d}_nonresponse") for d in BLOCKERS])
     return BlockerConstants(
         absorption=mix([getattr(p, f"blocker_{d}_absorption") for d in BLOCKERS]),
         elimination=mix([p.blocker_elimination(d) for d in BLOCKERS]),
         ec50=mix([getattr(p, f"blocker_{d}_ec50") for d in BLOCKERS]) * p.blocker_ec50,
-        emax=mix([getattr(p, f"blocker_{d}_emax") for d in BLOCKERS]),
+        emax=mix([getattr(p, f"blocker_{d}_emax") for d in BLOCKERS])
+        * responds_to_blocker(p.blocker_response_draw, nonresponse),
     )
+
+
+def responds_to_blocker(draw: Value, nonresponse: Value) -> FloatArray:
+    """1 where a patient responds to the drug, 0 for a primary non-responder (``draw < share``).
+
+    ``draw`` is the patient's uniform draw ``blocker_response_draw``, ``nonresponse`` the drug's
+    share of primary non-responders: with ``u ~ U(0, 1)`` a share ``f`` of patients has
+    ``u < f`` (docs/model.md §5.3). A share of 0 makes everyone a responder.
+
+    >>> responds_to_blocker(np.array([0.05, 0.5, 1.0]), 0.12).tolist()
+    [0.0, 1.0, 1.0]
+    """
+    return np.where(np.asarray(draw) < np.asarray(nonresponse), 0.0, 1.0)
 
 
 def decay_rates(p: ModelParameters, n: int, inputs: SiteInputs | None = None) -> FloatArray:
@@ -200,7 +217,7 @@ class TherapyFactors:
     th17_gain: FloatArray  # th17_fraction·(1 − E_th17)
     th17_current: FloatArray  # (1 − θ)·(1 − B23): the share IL-23 drives now
     th17_memory: Value  # θ: the resident-memory share, times (1 − trm) in the equation
-    th1_gain: FloatArray  # (1 − th17_fraction)·(1 − B12)
+    th1_gain: FloatArray  # (1 − th17_fraction)·(1 − ψ·B12)
     signal_gain: FloatArray  # signal_production·(1 − χ·B17)
     trm_production: FloatArray  # k_trm·B23
     treg_production: FloatArray  # treg_turnover·Treg₀·(1 + E_treg)
@@ -242,7 +259,8 @@ def therapy_factors(
         th17_gain=p.th17_fraction * (1.0 - p.msc_th17_emax * occupancy),
         th17_current=(1.0 - np.asarray(p.trm_share)) * (1.0 - b23),
         th17_memory=p.trm_share,
-        th1_gain=(1.0 - np.asarray(p.th17_fraction)) * (1.0 - inputs.il12_block * blocked),
+        th1_gain=(1.0 - np.asarray(p.th17_fraction))
+        * (1.0 - p.il12_th1_share * inputs.il12_block * blocked),
         signal_gain=p.signal_production * (1.0 - p.il17_signal_share * b17),
         trm_production=p.trm_rate * b23,
         treg_production=p.treg_turnover * p.treg_level * (1.0 + p.msc_treg_emax * occupancy),

@@ -270,10 +270,11 @@ def build_population(
         raise ValidationError(
             "min_pasi", min_pasi, f"an inclusion rule met by {n} patients in {max_rounds} rounds"
         )
-    params = ModelParameters.concat([k[0] for k in kept])
+    params = ModelParameters.concat([k[0] for k in kept]).take(np.arange(found) < n)
+    params = replace(params, blocker_response_draw=response_draws(seed, n))
     joined = {k: np.concatenate([e[k] for e in extras])[:n] for k in extras[0]} if noisy else {}
     return Population(
-        parameters=params.take(np.arange(found) < n),
+        parameters=params,
         baseline_state=np.concatenate([k[1] for k in kept])[:n],
         baseline_area=np.concatenate([k[2] for k in kept])[:n],
         baseline_induration=np.concatenate([k[3] for k in kept])[:n],
@@ -282,6 +283,16 @@ def build_population(
         trigger=trigger,
         **joined,
     )
+
+
+def response_draws(seed: int, n: int) -> FloatArray:
+    """Each patient's uniform draw ``blocker_response_draw`` (primary non-response, docs §5.3).
+
+    Drawn from its own stream, ``SeedSequence(seed, spawn_key=(19,))``, after inclusion: the
+    other draws, and so every patient's baseline, do not depend on it.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(19,)))
+    return rng.random(n)
 
 
 def trial_trigger(population: Population, rows: npt.NDArray[np.intp]) -> TriggerStream | None:

@@ -255,10 +255,17 @@ def posterior_report(
     seed: int = REPORT_SEED,
     draws: int = DEFAULT_DRAWS,
     on_draw: Callable[[], None] | None = None,
+    placebo_n: int | None = None,
 ) -> pl.DataFrame:
     """The calibration report at the posterior medians, every interval propagated through
-    ``draws`` posterior draws (:func:`~psotrack.model.calibration.propagated_interval`)."""
+    ``draws`` posterior draws (:func:`~psotrack.model.calibration.propagated_interval`);
+    ``placebo_n`` as in :func:`~psotrack.model.calibration.calibration_report`."""
     check_sampler(posterior.walkers, posterior.steps, posterior.burn, draws)
     return calibration_report(
-        posterior.typical(), n=n, seed=seed, draws=posterior.thinned(draws), on_draw=on_draw
+        posterior.typical(),
+        n=n,
+        seed=seed,
+        draws=posterior.thinned(draws),
+        on_draw=on_draw,
+        placebo_n=placebo_n,
     )

@@ -100,7 +100,16 @@ ASSIGNMENTS: Final = (
         f"{_mix('ec50')} * blocker_ec50",
         "the arm's blocker EC50 times the patient's relative EC50 (label-dose units)",
     ),
-    Term("blocker_emax_drug", _mix("emax"), "the arm's blocker Emax"),
+    Term(
+        "blocker_nonresponse_drug",
+        _mix("nonresponse"),
+        "the arm's blocker's share of primary non-responders",
+    ),
+    Term(
+        "blocker_emax_drug",
+        f"{_mix('emax')} * piecewise(0, lt(blocker_response_draw, blocker_nonresponse_drug), 1)",
+        "the arm's blocker Emax, 0 for a primary non-responder (draw u below the share)",
+    ),
     Term(
         "paracrine",
         "potency * (paracrine_systemic + local_exposure * paracrine_local)",
@@ -195,7 +204,11 @@ RATE_LAWS: Final = {
             "th17_fraction * recruitment * th17_drive * (1 - msc_th17_emax * occupancy)",
             "t_cell_clearance",
         ),
-        RateLaw("th1", "(1 - th17_fraction) * recruitment * (1 - b12)", "t_cell_clearance"),
+        RateLaw(
+            "th1",
+            "(1 - th17_fraction) * recruitment * (1 - il12_th1_share * b12)",
+            "t_cell_clearance",
+        ),
         RateLaw(
             "treg", "treg_turnover * treg_level * (1 + msc_treg_emax * occupancy)", "treg_turnover"
         ),
@@ -270,7 +283,9 @@ _PER_DAY = (
 _FRACTIONS = (
     "th17_fraction treg_suppression msc_treg_emax msc_th17_emax msc_dc_emax msc_cytokine_emax"
     " blocker_il17_emax blocker_il23_emax blocker_p40_emax blocker_emax_drug trm_share"
-    " il17_signal_share blocker_weight_il17 blocker_weight_il23 blocker_weight_p40"
+    " il17_signal_share il12_th1_share blocker_weight_il17 blocker_weight_il23 blocker_weight_p40"
+    " blocker_il17_nonresponse blocker_il23_nonresponse blocker_p40_nonresponse"
+    " blocker_nonresponse_drug blocker_response_draw"
 ).split()
 #: A unit for each parameter where one is clear; the others (per cytokine unit) carry none.
 PARAMETER_UNITS: Final = {

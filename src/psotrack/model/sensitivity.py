@@ -114,8 +114,8 @@ def _typical(parameter: str, low: float, high: float) -> Factor:
 #: The uncertain inputs and their bounds (psotrack assumptions): population CVs from about a
 #: third to twice their current values (t-cell recruitment 5–30 %, the review's range), the two
 #: calibrated cell-therapy parameters and the two anti-IL-17 parameters (the relapse arm's drug)
-#: from half to twice their calibrated values (Emax ±25 %: 0.31–0.51 around 0.41, recalibrated
-#: with the trigger; the earlier 0.45–0.75 was around 0.6), the MSC Emax values
+#: from half to twice their calibrated values (Emax ±25 %: 0.49–0.81 around 0.65, recalibrated
+#: with primary non-response in issue 18; before it 0.31–0.51 around 0.41), the MSC Emax values
 #: ±50 % (fractions capped at 0.9).
 FACTORS: Final = (
     _cv("t_cell_recruitment", 0.05, 0.30),
@@ -129,8 +129,8 @@ FACTORS: Final = (
     _typical("msc_th17_emax", 0.3, 0.9),
     _typical("msc_dc_emax", 0.25, 0.75),
     _typical("msc_cytokine_emax", 0.25, 0.75),
-    _typical("blocker_il17_ec50", 0.075, 0.3),
-    _typical("blocker_il17_emax", 0.31, 0.51),
+    _typical("blocker_il17_ec50", 0.125, 0.5),
+    _typical("blocker_il17_emax", 0.49, 0.81),
 )
 
 
@@ -227,14 +227,17 @@ class CandidatePool:
     Standard normals per varied parameter and of the keratinocyte factor, the baseline areas,
     and the trigger's draws (:class:`~psotrack.model.population.ScreeningDraws`: stationary
     start, stream seed, regional lags, screening reading draws) of :data:`DEFAULT_TRIGGER`,
-    drawn in the order of :func:`~psotrack.model.population.build_population`'s first round.
-    ``seed`` seeds the trigger after screening and the later readings, as a population's seed.
+    drawn in the order of :func:`~psotrack.model.population.build_population`'s first round;
+    then each candidate's uniform ``blocker_response_draw`` (primary non-response, drawn last so
+    that the other draws are those of before it). ``seed`` seeds the trigger after screening and
+    the later readings, as a population's seed.
     """
 
     z: dict[str, FloatArray]
     keratinocyte: FloatArray
     area: FloatArray
     screening: ScreeningDraws
+    response: FloatArray
     seed: int
 
     @classmethod
@@ -251,7 +254,8 @@ class CandidatePool:
             axis=1,
         )
         screening = ScreeningDraws.draw(DEFAULT_TRIGGER, size, rng)
-        return cls(z, keratinocyte, np.minimum(area, 100.0), screening, seed)
+        area = np.minimum(area, 100.0)
+        return cls(z, keratinocyte, area, screening, rng.random(size), seed)
 
     @property
     def size(self) -> int:
@@ -274,6 +278,7 @@ class CandidatePool:
         for (kind, name), value in setting.items():
             if kind == "typical" and name not in VARIABILITY:
                 columns[name] = np.repeat(value, size)
+        columns["blocker_response_draw"] = np.tile(self.response, count)
         return replace(typical.broadcast(size * count), **columns)
 
     def include(
