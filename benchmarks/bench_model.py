@@ -174,7 +174,8 @@ def bench_sobol(console: Console, patients: int, base_samples: int, seed: int) -
         f"Sobol: {len(FACTORS)} inputs, {base_samples} base samples → {samples} virtual "
         f"populations × {patients} patients = {result.evaluations:,} model evaluations in "
         f"{seconds:.1f} s ({result.evaluations / seconds:,.0f} evaluations/s; each evaluation "
-        "is one patient on two arms, 224 and 448 days, after 400 days of settling)"
+        "is one patient on two arms, 224 and 448 days, after 400 days of settling and a "
+        "182-day burn-in with the onset/flare trigger)"
     )
 
 

@@ -157,21 +157,58 @@ def settle_and_include(
     return y, induration, pasi, settled & (pasi >= min_pasi)
 
 
-def _burn_in(
+@dataclass(frozen=True)
+class ScreeningDraws:
+    """Per-candidate random numbers of the burn-in and the screening visit (:func:`burn_in`):
+    the trigger's stationary start, the seed of its stream, regional lags and reading draws."""
+
+    trigger_start: FloatArray
+    trigger_seed: int
+    region_lag: FloatArray
+    reading: FloatArray
+
+    @classmethod
+    def draw(cls, spec: TriggerSpec, m: int, rng: np.random.Generator) -> ScreeningDraws:
+        """Draw them for ``m`` candidates from ``rng`` (order: start, seed, lags, reading)."""
+        start = stationary_start(spec, m, rng)
+        seed = int(rng.integers(2**63))
+        return cls(start, seed, region_lags(rng, m), reading_draws(rng, m))
+
+
+@dataclass(frozen=True)
+class Screened:
+    """The screening visit after the burn-in, per row: state, induration, noisy PASI (0 where
+    not kept), inclusion so far, lags and reading draws; ``trigger_state`` per candidate."""
+
+    state: FloatArray
+    induration: FloatArray
+    pasi: FloatArray
+    keep: npt.NDArray[np.bool_]
+    region_lag: FloatArray
+    reading: FloatArray
+    trigger_state: FloatArray
+
+
+def burn_in(
     p: ModelParameters,
     y: FloatArray,
     area: FloatArray,
     keep: npt.NDArray[np.bool_],
     spec: TriggerSpec,
-    rng: np.random.Generator,
-) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], dict[str, FloatArray]]:
+    draws: ScreeningDraws,
+    rows: npt.NDArray[np.intp] | None = None,
+) -> Screened:
     """Run the trigger for :data:`BURN_IN_DAYS` from the settled plaques, then score the
-    screening visit with regional lags and reading noise (module notes)."""
+    screening visit with regional lags and reading noise (module notes).
+
+    ``rows`` maps the rows of ``p``, ``y``, ``area`` and ``keep`` to the candidates of
+    ``draws`` (default: one row per candidate); rows of one candidate share its trigger path,
+    lags and reading draws.
+    """
     m = y.shape[0]
-    x0 = stationary_start(spec, m, rng)
-    stream = TriggerStream(spec, x0, int(rng.integers(2**63)), 1.0 / STEPS_PER_DAY)
-    lags = region_lags(rng, m)
-    draws = reading_draws(rng, m)
+    stream = TriggerStream(spec, draws.trigger_start, draws.trigger_seed, 1.0 / STEPS_PER_DAY, rows)
+    lags = draws.region_lag if rows is None else draws.region_lag[rows]
+    reading = draws.reading if rows is None else draws.reading[rows]
     screened = integrate(
         p, y, [BURN_IN_DAYS], SiteInputs.untreated(m), None, STEPS_PER_DAY, stream
     )[0]
@@ -180,10 +217,9 @@ def _burn_in(
     pasi = np.zeros(m)
     if keep.any():
         pasi[keep] = observe_pasi(
-            screened[keep], induration[keep], area[keep], lags[keep], draws[keep]
+            screened[keep], induration[keep], area[keep], lags[keep], reading[keep]
         )
-    extra = {"trigger_state": stream.state, "region_lag": lags, "screening_draws": draws}
-    return screened, induration, pasi, keep, extra
+    return Screened(screened, induration, pasi, keep, lags, reading, stream.state)
 
 
 def build_population(
@@ -215,8 +251,14 @@ def build_population(
         p, area = _candidates(typical, m, rng)
         if noisy:
             y, _, _, settled = settle_and_include(p, area, 0.0)
-            y, induration, pasi, keep, extra = _burn_in(p, y, area, settled, trigger, rng)
-            keep &= pasi >= min_pasi
+            screened = burn_in(p, y, area, settled, trigger, ScreeningDraws.draw(trigger, m, rng))
+            y, induration, pasi = screened.state, screened.induration, screened.pasi
+            keep = screened.keep & (pasi >= min_pasi)
+            extra = {
+                "trigger_state": screened.trigger_state,
+                "region_lag": screened.region_lag,
+                "screening_draws": screened.reading,
+            }
             extras.append({k: v[keep] for k, v in extra.items()})
         else:
             y, induration, pasi, keep = settle_and_include(p, area, min_pasi)
@@ -259,10 +301,23 @@ def trial_trigger(population: Population, rows: npt.NDArray[np.intp]) -> Trigger
     the population has no trigger."""
     if population.trigger.sigma == 0 or population.trigger_state is None:
         return None
-    sequence = np.random.SeedSequence(population.seed, spawn_key=(18,))
-    return TriggerStream(
-        population.trigger, population.trigger_state, sequence, 1.0 / STEPS_PER_DAY, rows
-    )
+    return continued_trigger(population.trigger, population.trigger_state, population.seed, rows)
+
+
+def continued_trigger(
+    spec: TriggerSpec, state: FloatArray, seed: int, rows: npt.NDArray[np.intp]
+) -> TriggerStream:
+    """The stimulus after screening: the OU continues from each patient's screening value
+    ``state``, drawn from ``SeedSequence(seed, spawn_key=(18,))``; ``rows`` maps simulated rows
+    to patients."""
+    sequence = np.random.SeedSequence(seed, spawn_key=(18,))
+    return TriggerStream(spec, state, sequence, 1.0 / STEPS_PER_DAY, rows)
+
+
+def visit_reading_draws(seed: int, day: float, n: int) -> FloatArray:
+    """Reading draws of ``n`` patients at a visit after screening, from the visit's own stream
+    (a visit's readings do not depend on which other visits are simulated)."""
+    return reading_draws(np.random.default_rng([seed, 18, round(day * STEPS_PER_DAY)]), n)
 
 
 def is_perilesional(schedule: Schedule) -> bool:
@@ -336,15 +391,10 @@ def simulate_arm(
     lags = population.region_lag
     draws = None
     if lags is not None and population.screening_draws is not None:
-        # Reading noise of each visit from its own stream (a visit's readings do not depend on
-        # which other visits are simulated); the day-0 reading is the screening one.
+        # Reading noise of each visit from its own stream; the day-0 reading is the screening one.
         draws = np.concatenate(
             [
-                population.screening_draws
-                if day == 0
-                else reading_draws(
-                    np.random.default_rng([seed, 18, round(day * STEPS_PER_DAY)]), len(ids)
-                )
+                population.screening_draws if day == 0 else visit_reading_draws(seed, day, len(ids))
                 for day in wanted.tolist()
             ]
         )

@@ -8,12 +8,19 @@ index ``S1`` and total index ``ST`` with bootstrap 95 % confidence intervals.
 
 Each sample is a **virtual population**, since the outputs are population rates. Common random
 numbers: one pool of candidate patients is drawn once per seed (standard-normal draws per varied
-parameter, the keratinocyte factor and the baseline areas) and every sample scales the same draws
-by its own typical values and CVs (``typical · exp(σ·z)``, :func:`lognormal_factor`). A sample's
-candidates are settled and included by the population rule
-(:func:`~psotrack.model.population.settle_and_include`); its first ``n`` included candidates are
-its patients. All samples × patients are integrated together, in chunks of at most
-:data:`ROWS_PER_CALL` rows.
+parameter, the keratinocyte factor, the baseline areas, and the onset/flare trigger's draws:
+stationary start, regional lags, screening reading draws, a stream seed) and every sample scales
+the same draws by its own typical values and CVs (``typical · exp(σ·z)``,
+:func:`lognormal_factor`). A sample's candidates are included as
+:func:`~psotrack.model.population.build_population` includes them with
+:data:`~psotrack.model.trigger.DEFAULT_TRIGGER`: settled, run through the trigger's burn-in
+(:func:`~psotrack.model.population.burn_in`) and included on their noisy screening PASI; its
+first ``n`` included candidates are its patients. The arms run as
+:func:`~psotrack.model.population.simulate_arm` runs them: the trigger continues from each
+candidate's screening value, and PASI is read with the candidate's regional lags and each
+visit's reading draws. Every stream is keyed by candidate, so a candidate has the same trigger
+path and readings in every sample. All samples × patients are integrated together, in chunks of
+at most :data:`ROWS_PER_CALL` candidate rows.
 
 Outputs (:data:`OUTPUTS`), each counted by the endpoint engine's responder rule:
 
@@ -54,12 +61,18 @@ from psotrack.model.population import (
     BASELINE_AREA_MEDIAN,
     KERATINOCYTE_CV,
     KERATINOCYTE_RATES,
+    STEPS_PER_DAY,
     VARIABILITY,
+    ScreeningDraws,
+    burn_in,
+    continued_trigger,
     lognormal_factor,
     settle_and_include,
+    visit_reading_draws,
 )
 from psotrack.model.solver import simulate
 from psotrack.model.therapies import build_inputs, parse_schedule
+from psotrack.model.trigger import DEFAULT_TRIGGER
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -209,14 +222,23 @@ _KEYS: Final = ("S1", "S1_conf", "ST", "ST_conf")
 
 @dataclass(frozen=True)
 class CandidatePool:
-    """Standard-normal draws of a pool of candidates, shared by every sample (common numbers),
-    and each candidate's uniform ``blocker_response_draw`` (primary non-response, drawn last so
-    that the other draws are those of before it)."""
+    """Random numbers of a pool of candidates, shared by every sample (common random numbers).
+
+    Standard normals per varied parameter and of the keratinocyte factor, the baseline areas,
+    and the trigger's draws (:class:`~psotrack.model.population.ScreeningDraws`: stationary
+    start, stream seed, regional lags, screening reading draws) of :data:`DEFAULT_TRIGGER`,
+    drawn in the order of :func:`~psotrack.model.population.build_population`'s first round;
+    then each candidate's uniform ``blocker_response_draw`` (primary non-response, drawn last so
+    that the other draws are those of before it). ``seed`` seeds the trigger after screening and
+    the later readings, as a population's seed.
+    """
 
     z: dict[str, FloatArray]
     keratinocyte: FloatArray
     area: FloatArray
+    screening: ScreeningDraws
     response: FloatArray
+    seed: int
 
     @classmethod
     def draw(cls, size: int, seed: int) -> CandidatePool:
@@ -231,11 +253,17 @@ class CandidatePool:
             ],
             axis=1,
         )
-        return cls(z, keratinocyte, np.minimum(area, 100.0), rng.random(size))
+        screening = ScreeningDraws.draw(DEFAULT_TRIGGER, size, rng)
+        area = np.minimum(area, 100.0)
+        return cls(z, keratinocyte, area, screening, rng.random(size), seed)
+
+    @property
+    def size(self) -> int:
+        return int(self.keratinocyte.size)
 
     def parameters(self, values: FloatArray, factors: tuple[Factor, ...]) -> ModelParameters:
         """Every candidate's parameters for each sample row of ``values``; rows sample-major."""
-        size, count = self.keratinocyte.size, values.shape[0]
+        size, count = self.size, values.shape[0]
         setting = {(f.kind, f.parameter): values[:, k] for k, f in enumerate(factors)}
         typical = ModelParameters()
         columns: dict[str, FloatArray] = {}
@@ -253,6 +281,62 @@ class CandidatePool:
         columns["blocker_response_draw"] = np.tile(self.response, count)
         return replace(typical.broadcast(size * count), **columns)
 
+    def include(
+        self, values: FloatArray, factors: tuple[Factor, ...], n: int, min_pasi: float
+    ) -> Included:
+        """Each sample's first ``n`` included candidates, by the rule of ``build_population``.
+
+        Candidates are settled (:func:`~psotrack.model.population.settle_and_include`), the
+        settled ones run the trigger's burn-in and are scored at screening with their lags and
+        reading draws (:func:`~psotrack.model.population.burn_in`; rows of one candidate in
+        different samples share its trigger path), and included on a screening PASI of at least
+        ``min_pasi``.
+        """
+        count, size = values.shape[0], self.size
+        p = self.parameters(values, factors)
+        area = np.tile(self.area, (count, 1))
+        y, _, _, settled = settle_and_include(p, area, 0.0)
+        at = np.flatnonzero(settled)
+        screened = burn_in(
+            p.take(at), y[at], area[at], settled[at], DEFAULT_TRIGGER, self.screening, at % size
+        )
+        keep = np.zeros(count * size, dtype=bool)
+        keep[at] = screened.keep & (screened.pasi >= min_pasi)
+        keep_grid = keep.reshape(count, size)
+        chosen = np.flatnonzero((keep_grid & (np.cumsum(keep_grid, axis=1) <= n)).ravel())
+        if np.unique(chosen // size).size < count:
+            raise PsotrackError(
+                "a sensitivity sample included no virtual patient (no candidate kept a plaque "
+                "with a screening PASI of at least min_pasi)"
+            )
+        # chosen ⊂ at (only settled candidates are kept): their positions among the screened
+        where = np.searchsorted(at, chosen)
+        return Included(
+            sample=chosen // size,
+            candidate=chosen % size,
+            parameters=p.take(chosen),
+            state=screened.state[where],
+            induration=screened.induration[where],
+            area=area[chosen],
+            pasi=screened.pasi[where],
+            trigger_state=screened.trigger_state,
+        )
+
+
+@dataclass(frozen=True)
+class Included:
+    """The included patients of a chunk of samples, one row each (sample-major): their sample,
+    candidate, parameters and screening baseline; ``trigger_state`` per candidate of the pool."""
+
+    sample: npt.NDArray[np.int64]
+    candidate: npt.NDArray[np.int64]
+    parameters: ModelParameters
+    state: FloatArray
+    induration: FloatArray
+    area: FloatArray
+    pasi: FloatArray
+    trigger_state: FloatArray
+
 
 def _rates(pasi: FloatArray, days: list[int], samples: npt.NDArray[np.int64]) -> pl.DataFrame:
     """The endpoint engine's responder flags for ``pasi[len(days), rows]`` (rows = patients)."""
@@ -269,43 +353,43 @@ def _rates(pasi: FloatArray, days: list[int], samples: npt.NDArray[np.int64]) ->
     return derive_responders(table, thresholds=(40, 50, 75)).filter(pl.col("day") > 0)
 
 
-def _pasi(states: FloatArray, induration: FloatArray, area: FloatArray) -> FloatArray:
-    return np.stack([observe_pasi(y, induration, area) for y in states])
+def _arm_pasi(pool: CandidatePool, patients: Included, arm: str, days: list[int]) -> FloatArray:
+    """PASI ``[len(days), rows]`` of ``patients`` on ``arm``, as ``simulate_arm`` reads it: the
+    trigger continues from each candidate's screening value, regional lags, reading noise of
+    each visit (the screening draws at day 0), every stream keyed by candidate."""
+    rows, candidate = patients.candidate.size, patients.candidate
+    inputs, dosing = build_inputs([parse_schedule(arm)] * rows)
+    stream = continued_trigger(DEFAULT_TRIGGER, patients.trigger_state, pool.seed, candidate)
+    states = simulate(
+        patients.parameters, patients.state, days, inputs, dosing, STEPS_PER_DAY, stream
+    )
+    lags = pool.screening.region_lag[candidate]
+    pasi = []
+    for day, y in zip(days, states, strict=True):
+        reading = (
+            pool.screening.reading if day == 0 else visit_reading_draws(pool.seed, day, pool.size)
+        )
+        pasi.append(observe_pasi(y, patients.induration, patients.area, lags, reading[candidate]))
+    return np.stack(pasi)
 
 
 def _chunk_outputs(
     pool: CandidatePool, values: FloatArray, factors: tuple[Factor, ...], n: int, min_pasi: float
 ) -> dict[str, FloatArray]:
-    count, size = values.shape[0], pool.keratinocyte.size
-    p = pool.parameters(values, factors)
-    area = np.tile(pool.area, (count, 1))
-    y, induration, _, keep = settle_and_include(p, area, min_pasi)
-    keep_grid = keep.reshape(count, size)
-    chosen = keep_grid & (np.cumsum(keep_grid, axis=1) <= n)
-    if not chosen.any(axis=1).all():
-        raise PsotrackError(
-            "a sensitivity sample included no virtual patient (no candidate kept a plaque "
-            "with PASI at least min_pasi)"
-        )
-    rows = np.flatnonzero(chosen.ravel())
-    sample = rows // size
-    sub = replace(p, **{k: np.asarray(v)[rows] for k, v in vars(p).items()})
-    y0, ind0, area0 = y[rows], induration[rows], area[rows]
+    count = values.shape[0]
+    patients = pool.include(values, factors, n, min_pasi)
     out: dict[str, FloatArray] = {}
 
-    inputs, dosing = build_inputs([parse_schedule(MSC_ARM)] * rows.size)
     msc_days = [0, 84, 224]
-    states = simulate(sub, y0, msc_days, inputs, dosing)
-    flags = _rates(_pasi(states, ind0, area0), msc_days, sample)
+    flags = _rates(_arm_pasi(pool, patients, MSC_ARM, msc_days), msc_days, patients.sample)
     per = flags.group_by("sample", "day").agg(pl.col("pasi75").mean(), pl.col("pasi40").mean())
     for name, column, day in (("pasi75_w12", "pasi75", 84), ("pasi40_m6", "pasi40", 224)):
         part = per.filter(pl.col("day") == day).sort("sample")
         out[name] = part[column].cast(pl.Float64).to_numpy()
 
-    inputs, dosing = build_inputs([parse_schedule(RELAPSE_ARM)] * rows.size)
     weeks = [0, *range(RELAPSE_LAST_DOSE, RELAPSE_LAST_DOSE + RELAPSE_HORIZON + 1, 7)]
-    states = simulate(sub, y0, weeks, inputs, dosing)
-    out["relapse_days"] = _restricted_relapse(_pasi(states, ind0, area0), weeks, sample, count)
+    pasi = _arm_pasi(pool, patients, RELAPSE_ARM, weeks)
+    out["relapse_days"] = _restricted_relapse(pasi, weeks, patients.sample, count)
     assert all(v.size == count for v in out.values())
     return out
 
