@@ -85,8 +85,6 @@ def test_new_keys_follow_the_largest_even_after_the_top_rows_are_gone(engine):
 
 
 def test_a_column_with_a_default_must_be_given(engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL inserts through Core, which fills defaults itself")
     row = patient("PT-D1")
     del row["created_at"]
     with engine.begin() as connection, pytest.raises(TypeError, match="created_at"):
@@ -94,8 +92,6 @@ def test_a_column_with_a_default_must_be_given(engine):
 
 
 def test_rows_that_differ_in_their_columns_are_refused(engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL inserts through Core")
     odd = {k: v for k, v in patient("PT-E2").items() if k != "history"}
     with engine.begin() as connection, pytest.raises(TypeError, match="differ"):
         insert_rows(connection, PATIENTS, [patient("PT-E1"), odd])

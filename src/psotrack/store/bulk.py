@@ -24,27 +24,27 @@ _SQLITE = "sqlite"
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows``, each with the same columns (a column left out is the database's to fill).
 
-    A column left out that has a Python-side default is refused (``TypeError``): a Core INSERT
-    would fill it row by row, so the caller fills it (see ``services.audit.insert_created``).
+    On every database, rows that differ in their columns, and a column left out that has a
+    Python-side default, are refused (``TypeError``, a programming error): a Core INSERT would
+    fill such a column row by row, so the caller fills it (``services.audit.insert_created``).
     """
     if not rows:
         return
+    names = list(rows[0])
+    _check_columns(table, names)
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise TypeError(f"rows to insert into {table.name} differ in their columns")
     if connection.dialect.name != _SQLITE:
         connection.execute(insert(table), list(rows))
         return
-    names = list(rows[0])
-    _check_columns(table, names)
     processors = _processors(connection, table, names)
     pick = itemgetter(*names)
-    width = len(names)
     params: list[Any] = []
     done: dict[tuple[int, int], Any] = {}  # (id of a value, column) → its processed form
     for row in rows:
-        if len(row) != width:
-            raise TypeError(f"rows to insert into {table.name} differ in their columns")
         values = pick(row)
         params.append(_processed(values, processors, done) if processors else values)
-    if width == 1:  # itemgetter of one name gives the value, not a tuple
+    if len(names) == 1:  # itemgetter of one name gives the value, not a tuple
         params = [(value,) for value in params]
     connection.exec_driver_sql(_statement(connection, table, names), params)
 
