@@ -25,7 +25,7 @@ from psotrack.services.patient_report import ReportCopy
 from psotrack.services.photos import attach_photo
 from psotrack.store.models import AuditEntry, Patient
 from psotrack.store.vocabulary import FlagKind, Role
-from psotrack.web.routes.patient_page import REPORT_CSP
+from psotrack.web.middleware import REPORT_CSP
 from tests.reports.pdf_pages import pdf_pages
 from tests.web.conftest import OWN_MRN, OWN_NAME
 from tests.web.records import W0, enroll, pasi_course, program_of

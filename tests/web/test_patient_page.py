@@ -31,7 +31,7 @@ from psotrack.services.patients import create_program, enroll_patient, record_vi
 from psotrack.services.photos import attach_photo, read_photo
 from psotrack.services.status import patient_status
 from psotrack.store.vocabulary import Role
-from psotrack.web.routes.patient_page import REPORT_CSP, SVG_CSP
+from psotrack.web.middleware import REPORT_CSP, SVG_CSP
 
 SVG = "{http://www.w3.org/2000/svg}"
 

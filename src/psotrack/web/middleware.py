@@ -23,6 +23,10 @@ CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+#: A served SVG chart's own policy: its styles are inline, nothing else loads.
+SVG_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'"
+#: A served HTML report's own policy: its stylesheet is inline, its images ``data:`` URIs.
+REPORT_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 HEADERS: Final = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

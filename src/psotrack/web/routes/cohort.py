@@ -8,7 +8,7 @@ and nothing else may load or run in it. The cohort report (``/cohort/report.html
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -30,13 +30,12 @@ from psotrack.services.dashboard import (
     labelled_rates,
 )
 from psotrack.web import rules
+from psotrack.web.middleware import REPORT_CSP, SVG_CSP
 from psotrack.web.params import WholeNumber
 from psotrack.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-SVG_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'"
-REPORT_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 Program = Annotated[WholeNumber | None, Query(ge=1, description="a program's id (default: all)")]
 Threshold = Annotated[
     WholeNumber, Query(ge=1, le=100, description="PASI improvement threshold, % (1–100)")

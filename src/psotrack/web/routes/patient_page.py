@@ -24,13 +24,13 @@ from psotrack.services.patient_overview import SCORE_CHARTS, patient_overview
 from psotrack.services.patient_report import patient_report
 from psotrack.services.photos import open_photo
 from psotrack.web import rules
+from psotrack.web.middleware import REPORT_CSP, SVG_CSP
 from psotrack.web.params import WholeNumber
 from psotrack.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 #: A chart's own policy: matplotlib's SVG carries inline styles, and nothing else may load.
-SVG_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'"
 LAB_PREFIX: Final = "lab-"
 COURSE: Final = "course"
 
@@ -85,10 +85,6 @@ def patient_chart(
     else:
         raise NotFound(f"no chart {chart}")
     return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": SVG_CSP})
-
-
-#: A served HTML report's own policy: its stylesheet is inline, its images ``data:`` URIs.
-REPORT_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def report_response(content: bytes, fmt: ReportFormat, name: str) -> Response:
