@@ -279,6 +279,8 @@ class ModelParameters:
         )
 
 
+#: The blockers psotrack knows (one per arm), by the suffix of their parameters.
+BLOCKERS: Final = ("il17", "il23", "p40")
 #: Parameters that are shares or maximal fractional inhibitions, allowed in (0, 1].
 _FRACTIONS: Final = frozenset(
     {
@@ -294,7 +296,7 @@ _FRACTIONS: Final = frozenset(
         "il12_th1_share",
         "msc_lung_escape",
         "msc_depot_spillover",
-        *(f"blocker_{drug}_nonresponse" for drug in ("il17", "il23", "p40")),
+        *(f"blocker_{drug}_nonresponse" for drug in BLOCKERS),
         "blocker_response_draw",
     }
 )
@@ -309,12 +311,10 @@ _ZERO_ALLOWED: Final = frozenset(
         "trm_share",
         "il17_signal_share",
         "il12_th1_share",
-        *(f"blocker_{drug}_nonresponse" for drug in ("il17", "il23", "p40")),
+        *(f"blocker_{drug}_nonresponse" for drug in BLOCKERS),
         "blocker_response_draw",
     }
 )
-#: The blockers psotrack knows (one per arm), by the suffix of their parameters.
-BLOCKERS: Final = ("il17", "il23", "p40")
 #: Upper bound of ``msc_treg_emax`` (a relative rise): a tenfold rise of Treg induction.
 MAX_TREG_RISE: Final = 10.0
 

@@ -32,7 +32,7 @@ import numpy.typing as npt
 from psotrack.errors import PsotrackError, ValidationError
 from psotrack.model import states as s
 from psotrack.model.equations import SiteInputs
-from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD, ModelParameters
+from psotrack.model.parameters import BLOCKERS, HEALTHY_CYTOKINE_LOAD, ModelParameters
 from psotrack.model.solver import Dosing, published_state
 from psotrack.model.therapies import Schedule, build_inputs, parse_schedule
 
@@ -71,7 +71,7 @@ class Term:
 
 
 def _mix(suffix: str, value: str = "blocker_{}_" + "{}") -> str:
-    parts = (f"blocker_weight_{d} * {value.format(d, suffix)}" for d in ("il17", "il23", "p40"))
+    parts = (f"blocker_weight_{d} * {value.format(d, suffix)}" for d in BLOCKERS)
     return "(" + " + ".join(parts) + ")"
 
 
