@@ -8,10 +8,16 @@ import pytest
 from psotrack.errors import ValidationError
 from psotrack.model import solver
 from psotrack.model import states as s
-from psotrack.model.equations import LINEAR_STATES, SiteInputs, rhs
+from psotrack.model.equations import (
+    BLOCKADE_SOURCES,
+    LINEAR_STATES,
+    PARACRINE_SOURCES,
+    SiteInputs,
+    rhs,
+)
 from psotrack.model.observation import area_percent, observe_pasi, sign_severity
 from psotrack.model.parameters import ModelParameters
-from psotrack.model.population import build_population
+from psotrack.model.population import build_population, trial_trigger
 from psotrack.model.solver import Dosing, published_state, simulate, simulate_reference
 from psotrack.model.therapies import build_inputs, parse_schedule
 from psotrack.model.trigger import NO_TRIGGER
@@ -181,3 +187,45 @@ def test_blocks_of_rows_give_the_same_result_as_one_block(monkeypatch) -> None: 
     monkeypatch.setattr(solver, "BLOCK_ROWS", 3)
     blocks = simulate(pop.parameters, pop.baseline_state, days, inputs, dosing)
     np.testing.assert_allclose(blocks, whole, rtol=1e-12, atol=1e-12)
+
+
+def test_rows_shared_among_processes_give_the_same_result_as_one(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # solver.simulate(workers=2) forks a child for half of the blocks (model.processes); each
+    # row's arithmetic is the same, and the caller's trigger stream ends where one process's does.
+    pop = build_population(7, seed=5)
+    arms = [parse_schedule(a) for a in (*ARMS, "control", ARMS[1], ARMS[3])]
+    inputs, dosing = build_inputs(arms)
+    days = np.arange(0.0, 64.0, 7.0)
+    monkeypatch.setattr(solver, "BLOCK_ROWS", 2)
+    streams = [trial_trigger(pop, np.arange(7)) for _ in range(2)]
+    one = simulate(pop.parameters, pop.baseline_state, days, inputs, dosing, 4, streams[0], 1)
+    two = simulate(pop.parameters, pop.baseline_state, days, inputs, dosing, 4, streams[1], 2)
+    np.testing.assert_allclose(two, one, rtol=1e-12, atol=1e-12)
+    assert streams[0] is not None and streams[1] is not None
+    np.testing.assert_array_equal(streams[1].value, streams[0].value)
+
+
+def test_a_number_of_processes_below_one_is_refused() -> None:
+    pop = build_population(2, seed=5, trigger=NO_TRIGGER)
+    inputs, dosing = build_inputs([parse_schedule("control")] * 2)
+    with pytest.raises(ValidationError) as caught:
+        simulate(pop.parameters, pop.baseline_state, [7.0], inputs, dosing, workers=0)
+    assert caught.value.problems[0].field == "workers"
+
+
+@pytest.mark.parametrize(
+    ("arm", "idle"),
+    [
+        ("control", set(PARACRINE_SOURCES) | set(BLOCKADE_SOURCES)),
+        ("uc-msc-iv:1e6/kg x3 q4w", set(BLOCKADE_SOURCES)),
+        ("anti-il17 x4 q4w", set(PARACRINE_SOURCES)),
+    ],
+)
+def test_a_therapy_group_no_dose_enters_is_idle(arm: str, idle: set[int]) -> None:
+    # Idle groups keep their no-therapy factors (solver._idle_states); a dosed group never is.
+    pop = build_population(1, seed=5, trigger=NO_TRIGGER)
+    _, dosing = build_inputs([parse_schedule(arm)])
+    y = np.ascontiguousarray(pop.baseline_state.T)
+    assert solver._idle_states(y, dosing.amounts) == idle
+    y[s.BLOCKER_CENTRAL] = 1.0  # antibody left from before: that group is not idle
+    assert solver._idle_states(y, dosing.amounts) == idle - set(BLOCKADE_SOURCES)

@@ -41,7 +41,7 @@ therapy only through :func:`therapy_factors`.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -228,47 +228,118 @@ class TherapyFactors:
     vascular_gain: Value  # vascular_rate / HEALTHY_CYTOKINE_LOAD
 
 
+#: Values of some :class:`TherapyFactors` fields, by field name.
+FactorGroup = dict[str, Any]
+#: The groups of :class:`TherapyFactors`: those fixed by the parameters, those changed by the
+#: paracrine occupancy, those changed by the blockade (the stimulus changes ``dc_influx``).
+STEADY_FACTORS: Final = (
+    "recruitment", "treg_weight", "th17_memory", "tnf_load", "vascular_gain",
+)  # fmt: skip
+PARACRINE_FACTORS: Final = (
+    "dc_activation", "il23_gain", "th17_gain", "treg_production", "il17_gain", "tnf_gain",
+)  # fmt: skip
+BLOCKADE_FACTORS: Final = (
+    "th17_current", "th1_gain", "signal_gain", "trm_production", "il17_load",
+)  # fmt: skip
+#: The therapy states that the paracrine occupancy and the blockade read: while all of a group's
+#: states are 0 its factors are those of no therapy (the solver then computes them once).
+PARACRINE_SOURCES: Final = (
+    s.PARACRINE_SYSTEMIC, s.PARACRINE_LOCAL, s.MSC_LUNG, s.MSC_ORGANS, s.MSC_DEPOT,
+)  # fmt: skip
+BLOCKADE_SOURCES: Final = (s.BLOCKER_DEPOT, s.BLOCKER_CENTRAL)
+
+
+@dataclass(frozen=True)
+class HeldFactors:
+    """Groups of :class:`TherapyFactors` that a caller computed once and holds (``None``: not held).
+
+    The solver holds ``steady`` always, and ``paracrine`` or ``blockade`` for a block of rows
+    whose group of therapy states (:data:`PARACRINE_SOURCES`, :data:`BLOCKADE_SOURCES`) starts
+    at 0 and receives no dose, so stays exactly 0.
+    """
+
+    steady: FactorGroup | None = None
+    paracrine: FactorGroup | None = None
+    blockade: FactorGroup | None = None
+
+
+def paracrine_occupancy(yt: FloatArray, p: ModelParameters, inputs: SiteInputs) -> FloatArray:
+    """Occupancy ``P/(EC50 + P)`` of the paracrine activity reaching the site,
+    ``P = potency·max(P_sys + local_exposure·P_loc, 0)``."""
+    paracrine = inputs.local_exposure * yt[s.PARACRINE_LOCAL]
+    paracrine += yt[s.PARACRINE_SYSTEMIC]
+    np.maximum(paracrine, 0.0, out=paracrine)
+    paracrine *= inputs.potency
+    occupancy: FloatArray = paracrine / (p.paracrine_ec50 + paracrine)
+    return occupancy
+
+
+def steady_factors(p: ModelParameters, inputs: SiteInputs) -> FactorGroup:
+    """The factors no therapy state changes (:data:`STEADY_FACTORS`)."""
+    return {
+        "recruitment": (1.0 + np.asarray(p.treg_suppression)) * p.t_cell_recruitment,
+        "treg_weight": p.treg_suppression / p.treg_level,
+        "th17_memory": p.trm_share,
+        "tnf_load": 1.0 - inputs.topical,
+        "vascular_gain": p.vascular_rate / HEALTHY_CYTOKINE_LOAD,
+    }
+
+
+def paracrine_factors(occupancy: FloatArray | float, p: ModelParameters) -> FactorGroup:
+    """The factors the paracrine occupancy changes (:data:`PARACRINE_FACTORS`)."""
+    cytokine_kept = 1.0 - p.msc_cytokine_emax * occupancy
+    return {
+        "dc_activation": (1.0 - p.msc_dc_emax * occupancy) * p.dc_activation_max,
+        "il23_gain": cytokine_kept * p.il23_production,
+        "th17_gain": p.th17_fraction * (1.0 - p.msc_th17_emax * occupancy),
+        "treg_production": p.treg_turnover * p.treg_level * (1.0 + p.msc_treg_emax * occupancy),
+        "il17_gain": cytokine_kept * p.il17_production,
+        "tnf_gain": cytokine_kept * p.tnf_production,
+    }
+
+
+def blockade_factors(
+    blocked: FloatArray | float, p: ModelParameters, inputs: SiteInputs
+) -> FactorGroup:
+    """The factors the blockade ``B`` changes (:data:`BLOCKADE_FACTORS`)."""
+    b17, b23 = inputs.il17_block * blocked, inputs.il23_block * blocked
+    return {
+        "th17_current": (1.0 - np.asarray(p.trm_share)) * (1.0 - b23),
+        "th1_gain": (1.0 - np.asarray(p.th17_fraction))
+        * (1.0 - p.il12_th1_share * inputs.il12_block * blocked),
+        "signal_gain": p.signal_production * (1.0 - p.il17_signal_share * b17),
+        "trm_production": p.trm_rate * b23,
+        "il17_load": (1.0 - b17) * (1.0 - inputs.topical),
+    }
+
+
 def therapy_factors(
     yt: FloatArray,
     p: ModelParameters,
     inputs: SiteInputs,
     dc_stim: FloatArray | float = 0.0,
     pk: BlockerConstants | None = None,
+    held: HeldFactors | None = None,
 ) -> TherapyFactors:
     """The :class:`TherapyFactors` for states ``yt`` laid out as ``(n_states, n)``.
 
     Reads only the therapy states (:data:`LINEAR_STATES`) and the stimulus ``dc_stim`` at that
     time (per row or scalar; a stimulus cannot remove more than the basal influx brings);
-    ``pk`` as in :func:`blockade`.
+    ``pk`` as in :func:`blockade`; ``held``: groups already computed (:class:`HeldFactors`).
     """
-    # paracrine activity reaching the site: potency·max(P_sys + local_exposure·P_loc, 0)
-    paracrine = inputs.local_exposure * yt[s.PARACRINE_LOCAL]
-    paracrine += yt[s.PARACRINE_SYSTEMIC]
-    np.maximum(paracrine, 0.0, out=paracrine)
-    paracrine *= inputs.potency
-    occupancy = paracrine / (p.paracrine_ec50 + paracrine)
-    blocked = blockade(yt, p, inputs, pk)
-    b17, b23 = inputs.il17_block * blocked, inputs.il23_block * blocked
-    cytokine_kept = 1.0 - p.msc_cytokine_emax * occupancy
+    held = held if held is not None else HeldFactors()
+    steady = held.steady if held.steady is not None else steady_factors(p, inputs)
+    paracrine = held.paracrine
+    if paracrine is None:
+        paracrine = paracrine_factors(paracrine_occupancy(yt, p, inputs), p)
+    blocked = held.blockade
+    if blocked is None:
+        blocked = blockade_factors(blockade(yt, p, inputs, pk), p, inputs)
     return TherapyFactors(
         dc_influx=np.maximum(p.dc_basal_influx + np.asarray(dc_stim, dtype=np.float64), 0.0),
-        dc_activation=(1.0 - p.msc_dc_emax * occupancy) * p.dc_activation_max,
-        il23_gain=cytokine_kept * p.il23_production,
-        recruitment=(1.0 + np.asarray(p.treg_suppression)) * p.t_cell_recruitment,
-        treg_weight=p.treg_suppression / p.treg_level,
-        th17_gain=p.th17_fraction * (1.0 - p.msc_th17_emax * occupancy),
-        th17_current=(1.0 - np.asarray(p.trm_share)) * (1.0 - b23),
-        th17_memory=p.trm_share,
-        th1_gain=(1.0 - np.asarray(p.th17_fraction))
-        * (1.0 - p.il12_th1_share * inputs.il12_block * blocked),
-        signal_gain=p.signal_production * (1.0 - p.il17_signal_share * b17),
-        trm_production=p.trm_rate * b23,
-        treg_production=p.treg_turnover * p.treg_level * (1.0 + p.msc_treg_emax * occupancy),
-        il17_gain=cytokine_kept * p.il17_production,
-        tnf_gain=cytokine_kept * p.tnf_production,
-        il17_load=(1.0 - b17) * (1.0 - inputs.topical),
-        tnf_load=1.0 - inputs.topical,
-        vascular_gain=p.vascular_rate / HEALTHY_CYTOKINE_LOAD,
+        **steady,
+        **paracrine,
+        **blocked,
     )
 
 

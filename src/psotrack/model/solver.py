@@ -28,7 +28,9 @@ day is the pre-dose (trough) value, as a visit assessed before the infusion.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -37,17 +39,24 @@ from scipy.integrate import solve_ivp
 from psotrack.errors import Problem, ValidationError
 from psotrack.model import states as s
 from psotrack.model.equations import (
+    BLOCKADE_SOURCES,
     LINEAR_STATES,
+    PARACRINE_SOURCES,
+    HeldFactors,
     SiteInputs,
     TherapyFactors,
+    blockade_factors,
     blocker_constants,
     decay_rates,
     immune_skin_production,
     linear_production,
+    paracrine_factors,
     rhs,
+    steady_factors,
     therapy_factors,
 )
 from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD, ModelParameters
+from psotrack.model.processes import available_cores, can_fork, run_parts, shared_empty
 from psotrack.model.trigger import TriggerPath, TriggerStream
 
 FloatArray = npt.NDArray[np.float64]
@@ -121,13 +130,16 @@ def simulate(
     dosing: Dosing | None = None,
     steps_per_day: int = 4,
     trigger: TriggerStream | None = None,
+    workers: int | None = None,
 ) -> FloatArray:
     """Integrate all rows at once from day 0; returns states at ``days``, ``(len(days), n, S)``.
 
     ``p`` holds scalars or arrays of length ``n = y0.shape[0]``; days and dose days must lie on
     the step grid (multiples of ``1/steps_per_day``). ``trigger``: the stimulus ``dc_stim`` per
     row, advanced one grid step per step (its step must be ``1/steps_per_day``), linear within
-    a step; ``None``: no stimulus.
+    a step; ``None``: no stimulus. ``workers``: processes sharing the blocks of rows
+    (:mod:`~psotrack.model.processes`; same result as one); ``None``: one per available core
+    when the run is long enough to repay the fork (:data:`PARALLEL_ROW_STEPS`), else one.
     """
     n = y0.shape[0]
     dosing = dosing if dosing is not None else Dosing.none(n)
@@ -135,31 +147,45 @@ def simulate(
     problems = _check_grid(wanted, dosing, steps_per_day)
     if problems:
         raise ValidationError(problems=problems)
-    out = np.empty((wanted.size, n, s.N_STATES))
     want_steps = np.round(wanted * steps_per_day).astype(np.int64)
     last = int(want_steps.max()) if wanted.size else 0
     wanted_at = _by_step(want_steps)
     doses_at = _by_step(np.round(dosing.days * steps_per_day).astype(np.int64))
     h = 1.0 / steps_per_day
+    if workers is not None and workers < 1:
+        raise ValidationError("workers", workers, "a whole number of processes ≥ 1")
+    workers = default_workers(n, last) if workers is None else workers
     # Rows are independent: integrate them in blocks (of equal size, at most BLOCK_ROWS) whose
-    # working arrays stay in the CPU cache.
+    # working arrays stay in the CPU cache, as many blocks per process as the others.
+    count = max(1, -(-n // BLOCK_ROWS))
+    count = -(-count // workers) * workers if workers > 1 else count
     blocks = [
-        _Block.start(p, y0, inputs, slice(int(rows[0]), int(rows[-1]) + 1), n, h)
-        for rows in np.array_split(np.arange(n), max(1, -(-n // BLOCK_ROWS)))
+        _Block.start(p, y0, inputs, slice(int(rows[0]), int(rows[-1]) + 1), n, h, dosing)
+        for rows in np.array_split(np.arange(n), count)
         if rows.size
     ]
+    shape = (wanted.size, n, s.N_STATES)
+    out = shared_empty(shape) if workers > 1 else np.empty(shape)
     # With a trigger, time runs in chunks: the stimulus of every row for one chunk is drawn from
-    # the stream (in step order, so the draws do not depend on the blocks), then each block
-    # integrates the chunk. At most TRIGGER_VALUES values are held at once.
+    # the stream (in step order, so the draws do not depend on the blocks; each process draws
+    # them from its own copy of the stream), then each block integrates the chunk. At most
+    # TRIGGER_VALUES values are held at once.
     chunk = last if trigger is None else max(1, TRIGGER_VALUES // max(n, 1))
-    for first in range(0, last, max(chunk, 1)):
-        steps = range(first, min(first + chunk, last))
-        stim = None if trigger is None else _stimulus(trigger, len(steps))
-        for block in blocks:
-            block.run(steps, stim, wanted_at, doses_at, dosing.amounts, out)
-    for block in blocks:
-        for k in wanted_at.get(last, ()):
-            out[k, block.rows] = block.y.T
+
+    def integrate(mine: list[_Block]) -> None:
+        for first in range(0, last, max(chunk, 1)):
+            steps = range(first, min(first + chunk, last))
+            stim = None if trigger is None else _stimulus(trigger, len(steps))
+            for block in mine:
+                block.run(steps, stim, wanted_at, doses_at, dosing.amounts, out)
+        for block in mine:
+            for k in wanted_at.get(last, ()):
+                out[k, block.rows] = block.y.T
+
+    if workers > 1:
+        run_parts([partial(integrate, blocks[k::workers]) for k in range(workers)])
+    else:
+        integrate(blocks)
     return out
 
 
@@ -167,6 +193,11 @@ def simulate(
 #: 0.37 ms of CPU per row at 5 000 rows and 0.53 ms at 10 000, whose arrays leave the CPU cache;
 #: blocks of 2 048–4 096 rows were faster than one block of 10 000 and alike within the noise.
 BLOCK_ROWS = 2048
+#: Row-steps (rows × steps) from which a run is shared among processes: about 0.5 s of one core's
+#: work (0.5–0.7 µs per row-step here), against milliseconds to fork; at least MIN_PROCESS_ROWS
+#: rows each.
+PARALLEL_ROW_STEPS = 2**20
+MIN_PROCESS_ROWS = 512
 #: The most stimulus values (steps × rows) drawn ahead of the integration at once (32 MiB).
 TRIGGER_VALUES = 2**22
 _LINEAR = list(LINEAR_STATES)
@@ -180,6 +211,13 @@ _LINEAR_ROWS: slice | list[int] = (
     if _LINEAR == list(range(_LINEAR[0], _LINEAR[-1] + 1))
     else _LINEAR
 )
+
+
+def default_workers(n: int, steps: int) -> int:
+    """The processes a run of ``n`` rows over ``steps`` steps is shared among by default."""
+    if n * steps < PARALLEL_ROW_STEPS or not can_fork():
+        return 1
+    return max(1, min(available_cores(), n // MIN_PROCESS_ROWS))
 
 
 def _stimulus(trigger: TriggerStream, steps: int) -> FloatArray:
@@ -201,26 +239,42 @@ class _Block:
     y: FloatArray  # (n_states, rows), the state at the current step
     weights: _Weights
     flow: _LinearFlow
+    held: HeldFactors  # the factor groups that stay fixed in this block
     half: FloatArray  # therapy states at t + h/2
     ahead: FloatArray  # therapy states at t + h
     work: tuple[FloatArray, ...]
 
     @classmethod
     def start(
-        cls, p: ModelParameters, y0: FloatArray, inputs: SiteInputs, rows: slice, n: int, h: float
+        cls,
+        p: ModelParameters,
+        y0: FloatArray,
+        inputs: SiteInputs,
+        rows: slice,
+        n: int,
+        h: float,
+        dosing: Dosing,
     ) -> _Block:
         whole = rows.stop - rows.start == n
         p = p if whole else p.take(np.arange(rows.start, rows.stop))
         inputs = inputs if whole else inputs.take(np.arange(rows.start, rows.stop))
         y = np.ascontiguousarray(y0[rows].T, dtype=np.float64).copy()
         lam = decay_rates(p, y.shape[1], inputs)
+        idle = _idle_states(y, dosing.amounts[:, rows])
         return cls(
             rows=rows,
             p=p,
             inputs=inputs,
             y=y,
             weights=_etdrk4_weights(lam[_CORE], h),
-            flow=_LinearFlow.build(p, inputs, lam, h / 2),
+            flow=_LinearFlow.build(p, inputs, lam, h / 2, idle),
+            held=HeldFactors(
+                steady=steady_factors(p, inputs),
+                paracrine=paracrine_factors(0.0, p) if idle >= set(PARACRINE_SOURCES) else None,
+                blockade=(
+                    blockade_factors(0.0, p, inputs) if idle >= set(BLOCKADE_SOURCES) else None
+                ),
+            ),
             half=np.zeros_like(y),
             ahead=np.zeros_like(y),
             work=tuple(np.zeros_like(y) for _ in range(8)),
@@ -241,30 +295,47 @@ class _Block:
         ``None``.
         """
         p, inputs, y, pools = self.p, self.inputs, self.y, list(Dosing.POOLS)
-        pk = blocker_constants(p, inputs, y.shape[1])
+        pk, held = blocker_constants(p, inputs, y.shape[1]), self.held
 
         def stimulus(k: int) -> FloatArray | float:
             return 0.0 if stim is None else stim[k, self.rows]
 
-        now = therapy_factors(y, p, inputs, stimulus(0), pk)
+        now = therapy_factors(y, p, inputs, stimulus(0), pk, held)
         for k, step in enumerate(steps):
             for wanted in wanted_at.get(step, ()):
                 out[wanted, self.rows] = y.T
             if step in doses_at:
                 for dose in doses_at[step]:
                     y[pools] += amounts[dose, self.rows].T
-                now = therapy_factors(y, p, inputs, stimulus(k), pk)
+                now = therapy_factors(y, p, inputs, stimulus(k), pk, held)
             self.flow.advance(y, self.half)
             self.flow.advance(self.half, self.ahead)
-            later = therapy_factors(self.ahead, p, inputs, stimulus(k + 1), pk)
+            later = therapy_factors(self.ahead, p, inputs, stimulus(k + 1), pk, held)
             middle_stim = (
                 0.0 if stim is None else 0.5 * (stim[k, self.rows] + stim[k + 1, self.rows])
             )
-            middle = therapy_factors(self.half, p, inputs, middle_stim, pk)
+            middle = therapy_factors(self.half, p, inputs, middle_stim, pk, held)
             _etdrk4_step(y, self.weights, p, (now, middle, later), self.work)
             y[_LINEAR_ROWS] = self.ahead[_LINEAR_ROWS]
             np.maximum(y, 0.0, out=y)
             now = later
+
+
+def _idle_states(y: FloatArray, amounts: FloatArray) -> set[int]:
+    """The therapy states that stay exactly 0 in a block: 0 at the start, and in a group
+    (:data:`PARACRINE_SOURCES`, :data:`BLOCKADE_SOURCES`) that no dose of the block enters.
+
+    The groups are closed linear systems (no state of one feeds the other), so a group that
+    starts at 0 and receives nothing stays 0.
+    """
+    idle: set[int] = set()
+    for group in (PARACRINE_SOURCES, BLOCKADE_SOURCES):
+        dosed = any(
+            pool in group and np.any(amounts[:, :, j] != 0.0) for j, pool in enumerate(Dosing.POOLS)
+        )
+        if not dosed and not np.any(y[list(group)] != 0.0):
+            idle.update(group)
+    return idle
 
 
 def _by_step(steps: npt.NDArray[np.int64]) -> dict[int, list[int]]:
@@ -282,14 +353,20 @@ class _LinearFlow:
     ``A`` is read from :func:`~psotrack.model.equations.linear_production` (applied to unit
     vectors) and :func:`~psotrack.model.equations.decay_rates`, so the equations stay in one
     place. Kept as the non-zero entries of ``exp(A·τ)``, row by row: ``(to, ((from, factor), …))``
-    with one factor per patient.
+    with one factor per patient. The ``idle`` states (0 and staying 0, :func:`_idle_states`) are
+    left out: their rows of the target keep the 0 they were made with.
     """
 
     rows: tuple[tuple[int, tuple[tuple[int, FloatArray], ...]], ...]
 
     @classmethod
     def build(
-        cls, p: ModelParameters, inputs: SiteInputs, lam: FloatArray, tau: float
+        cls,
+        p: ModelParameters,
+        inputs: SiteInputs,
+        lam: FloatArray,
+        tau: float,
+        idle: Collection[int] = (),
     ) -> _LinearFlow:
         k, n = len(_LINEAR), lam.shape[1]
         a = np.zeros((n, k, k))
@@ -310,6 +387,7 @@ class _LinearFlow:
                     tuple((_LINEAR[j], flow[:, i, j].copy()) for j in np.flatnonzero(used[i])),
                 )
                 for i in range(k)
+                if _LINEAR[i] not in idle
             )
         )
 
