@@ -19,8 +19,10 @@ REDCap import: a generated export of ``--redcap-records`` records (one baseline 
 a full PASI, a full DLQI and REDCap's two calculated totals, one record in ten with a wrong
 PASI total) and its data dictionary are imported by ``import_redcap`` into a fresh SQLite file:
 read, checked, scored by the instruments and stored through the services (``record_visit``,
-``record_assessment``) with their audit rows, in one unit of work. Timed end to end and by step
-(read files, plan and score, store). Target: ≥ 2 000 records/s.
+``record_assessment``) with their audit rows, in one unit of work; the next 500 records are read
+and scored in a forked child while the parent stores the previous ones. Timed end to end (read
+files, then the import); reading and scoring alone is timed after, for information. Target:
+≥ 2 000 records/s.
 
 FHIR R4 export: reading every patient's record through the services (one read transaction per
 patient), building the transaction Bundle, validating it with the R4B models (``validate_bundle``,
@@ -267,7 +269,7 @@ def _bench_redcap_import(engine: Engine, folder: Path, records: int, console: Co
     from psotrack.interop.redcap_files import read_dictionary, read_records
     from psotrack.interop.redcap_mapping import read_mapping
     from psotrack.services.patients import create_program
-    from psotrack.services.redcap_import import store_plan
+    from psotrack.services.redcap_import import import_redcap
     from psotrack.services.redcap_plan import plan_redcap
 
     dictionary_csv, export_csv = write_redcap_files(folder, records)
@@ -281,12 +283,18 @@ def _bench_redcap_import(engine: Engine, folder: Path, records: int, console: Co
     dictionary = read_dictionary(dictionary_csv)
     rows = read_records(export_csv, dictionary)
     read_s = time.perf_counter() - start
-    with collector_paused():  # what import_redcap does around these two steps
-        plan_s, plan = timed(lambda: plan_redcap(dictionary, rows, read_mapping(None), None))
-        store_s, result = timed(
-            lambda: store_plan(db, clinician, plan, "REDCap", False, "bench", True, False)
+    mapping = read_mapping(None)
+    import_s, result = timed(
+        lambda: import_redcap(
+            db, clinician, dictionary, rows, mapping, program="REDCap", source="bench",
+            synthetic=True,
         )
-    total = read_s + plan_s + store_s
+    )  # fmt: skip
+    total = read_s + import_s
+    # For information: reading and scoring alone, in one process (the import overlaps it with
+    # storing, in a child).
+    with collector_paused():
+        plan_s, _ = timed(lambda: plan_redcap(dictionary, rows, mapping, None))
     with engine.connect() as connection:
         audit_rows = int(connection.scalar(select(func.count()).select_from(AuditEntry)) or 0)
     rate = records / total
@@ -298,10 +306,10 @@ def _bench_redcap_import(engine: Engine, folder: Path, records: int, console: Co
         f"  {total:6.2f} s  {rate:>10,.0f} records/s  (target ≥ {REDCAP_TARGET_PER_S:,.0f}/s)"
     )
     console.print(
-        f"  steps: read files {read_s:.2f} s, check and score {plan_s:.2f} s, "
-        f"store through the services {store_s:.2f} s ({records / store_s:,.0f} records/s), "
+        f"  read files {read_s:.2f} s, then read, score and store overlapped {import_s:.2f} s; "
         f"{audit_rows:,} audit rows written ({audit_rows / records:.0f} per record)"
     )
+    console.print(f"  for information, check and score alone in one process: {plan_s:.2f} s")
     return rate >= REDCAP_TARGET_PER_S
 
 

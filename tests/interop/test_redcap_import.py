@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from psotrack.errors import ValidationError
 from psotrack.interop.redcap_files import read_dictionary, read_records
 from psotrack.interop.redcap_mapping import mapping_from, read_mapping
+from psotrack.services import redcap_plan
 from psotrack.services.assessments import record_assessment
 from psotrack.services.audit import created_fields
 from psotrack.services.context import SYSTEM, Actor, Database
@@ -325,3 +326,38 @@ def test_bulk_written_rows_are_audited_as_a_service_call_audits_them(setup):
         assert identities[patient_id][2] == {"patient_id": str(patient_id), "mrn": mrn}
     assert {f["arm"] for _, _, f in enrollments.values()} == {"arm 1", "arm 2"}
     assert report.intact and report.problem is None
+
+
+def test_a_file_read_in_groups_of_records_stores_the_same(setup, monkeypatch):
+    # One record per plan: three plans, made in a forked child while the previous is stored
+    # (redcap_plan.plans_by_records); the result is that of the file read whole (above).
+    monkeypatch.setattr(redcap_plan, "RECORDS_PER_PLAN", 1)
+    db, ada = setup
+    result = run(db, ada)
+    scores, counts = stored(db)
+    assert scores == EXPECTED
+    assert counts == {
+        "patients": 3,
+        "visits": 4,
+        "assessments": 8,
+        "lab_results": 2,
+        "adverse_events": 2,
+    }
+    assert (result.rows, result.skipped_rows, result.records, result.patients_created) == (
+        9, 1, 3, 3
+    )  # fmt: skip
+    assert len(result.disagreements) == 1
+    with db.transaction() as session:
+        assert verify_chain(session.connection()).intact
+
+
+def test_a_bad_file_read_in_groups_names_every_problem_in_the_same_order(setup, monkeypatch):
+    db, ada = setup
+    with pytest.raises(ValidationError) as whole:
+        run(db, ada, "records_bad.csv")
+    monkeypatch.setattr(redcap_plan, "RECORDS_PER_PLAN", 1)
+    with pytest.raises(ValidationError) as grouped:
+        run(db, ada, "records_bad.csv")
+    assert [str(p) for p in grouped.value.problems] == [str(p) for p in whole.value.problems]
+    assert len(grouped.value.problems) == 6
+    assert stored(db) == ([], dict.fromkeys(stored(db)[1], 0))

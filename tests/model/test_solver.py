@@ -190,7 +190,7 @@ def test_blocks_of_rows_give_the_same_result_as_one_block(monkeypatch) -> None: 
 
 
 def test_rows_shared_among_processes_give_the_same_result_as_one(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    # solver.simulate(workers=2) forks a child for half of the blocks (model.processes); each
+    # solver.simulate(workers=2) forks a child for half of the blocks (psotrack.processes); each
     # row's arithmetic is the same, and the caller's trigger stream ends where one process's does.
     pop = build_population(7, seed=5)
     arms = [parse_schedule(a) for a in (*ARMS, "control", ARMS[1], ARMS[3])]

@@ -56,8 +56,8 @@ from psotrack.model.equations import (
     therapy_factors,
 )
 from psotrack.model.parameters import HEALTHY_CYTOKINE_LOAD, ModelParameters
-from psotrack.model.processes import available_cores, can_fork, run_parts, shared_empty
 from psotrack.model.trigger import TriggerPath, TriggerStream
+from psotrack.processes import available_cores, can_fork, run_parts, shared_empty
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -138,7 +138,7 @@ def simulate(
     the step grid (multiples of ``1/steps_per_day``). ``trigger``: the stimulus ``dc_stim`` per
     row, advanced one grid step per step (its step must be ``1/steps_per_day``), linear within
     a step; ``None``: no stimulus. ``workers``: processes sharing the blocks of rows
-    (:mod:`~psotrack.model.processes`; same result as one); ``None``: one per available core
+    (:mod:`psotrack.processes`; same result as one); ``None``: one per available core
     when the run is long enough to repay the fork (:data:`PARALLEL_ROW_STEPS`), else one.
     """
     n = y0.shape[0]

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 from sqlalchemy import insert, select
@@ -112,6 +113,23 @@ class ScoredEntry:
     instrument: Instrument
     responses: dict[str, Any]
     scored: Scored
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (to another process) as its instrument, responses and score; the score's
+        details are made there, on first use, by scoring the responses again."""
+        score = (self.scored.score, self.scored.score_value)
+        return (_entry_again, (self.instrument, self.responses, *score))
+
+
+def _entry_again(
+    instrument: Instrument, responses: dict[str, Any], score: str | None, value: float | None
+) -> ScoredEntry:
+    explain = partial(_details_again, instrument, responses)
+    return ScoredEntry(instrument, responses, Scored(score, value, explain))
+
+
+def _details_again(instrument: Instrument, responses: dict[str, Any]) -> dict[str, Any]:
+    return score_responses(instrument, responses).details
 
 
 def score_entry(instrument: Instrument, responses: Mapping[str, Any]) -> ScoredEntry:

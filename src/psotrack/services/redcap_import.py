@@ -1,14 +1,16 @@
 """Importing a REDCap export (or a file of DLQI items) through the services: all rows or none.
 
-Two steps, as ``psotrack import assessments`` does. First every row is read and scored
+Two steps, as ``psotrack import assessments`` does. Every row is read and scored
 (:mod:`psotrack.services.redcap_plan`, no database): any problem refuses the whole file, each named
-by record, event, instance and field. Then, in one unit of work, every visit, assessment, lab
+by record, event, instance and field. In one unit of work, every visit, assessment, lab
 result, administration and adverse event is written by its own service (``record_visit``,
 ``record_assessment``, ``record_lab_result``, ``log_administration``, ``report_adverse_event``),
 so each is checked, scored by the instruments, flagged and audited exactly as if entered by hand.
 A problem a service finds (a unit that does not fit the analyte, a serious event without a
 criterion) is collected with the row it came from, and the unit is rolled back: nothing stored.
 A dry run does all of this and rolls back at the end, so it reports what would be imported.
+The records are read in groups of 500, each stored while a forked child reads the next
+(:func:`~psotrack.services.redcap_plan.plans_by_records`); the result is the file read whole.
 
 Patients are matched by the record id used as MRN. Unknown ones are registered as
 ``import assessments`` registers research patients (no name or birth date: a research export
@@ -21,8 +23,9 @@ system user, and the audit log should name who brought the data in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -40,7 +43,7 @@ from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.import_patients import import_patients, import_program
 from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import record_visit
-from psotrack.services.redcap_plan import Disagreement, Plan, PlannedRecord, plan_redcap
+from psotrack.services.redcap_plan import Disagreement, Plan, PlannedRecord, plans_by_records
 
 #: At most this many problems are listed (a wholly wrong file would otherwise print thousands).
 MAX_PROBLEMS = 200
@@ -100,12 +103,17 @@ def import_redcap(
 ) -> ImportResult:
     """Check, score and store a REDCap export in one unit of work (see the module docstring).
 
-    The plan of every row stays alive to the end: the cyclic collector is paused meanwhile
-    (:mod:`psotrack.collector`), which would otherwise rescan it again and again.
+    The records are read and scored in groups (:func:`~psotrack.services.redcap_plan.
+    plans_by_records`), the next group in a forked child while this one is stored. The plans
+    stay alive to the end: the cyclic collector is paused meanwhile (:mod:`psotrack.collector`),
+    which would otherwise rescan them again and again.
     """
     with collector_paused():
-        plan = plan_redcap(dictionary, rows, mapping, day_zero)
-        return store_plan(db, actor, plan, program, create_program, source, synthetic, dry_run)
+        plans = plans_by_records(dictionary, rows, mapping, day_zero)
+        with closing(plans):
+            return store_plans(
+                db, actor, plans, program, create_program, source, synthetic, dry_run
+            )
 
 
 def store_plan(
@@ -118,10 +126,30 @@ def store_plan(
     synthetic: bool,
     dry_run: bool,
 ) -> ImportResult:
-    """Write a checked plan through the services in one unit of work (rolled back if dry)."""
+    """Write one checked plan through the services in one unit of work (rolled back if dry)."""
+    return store_plans(db, actor, [plan], program, create, source, synthetic, dry_run)
+
+
+def store_plans(
+    db: Database,
+    actor: Actor,
+    plans: Iterable[Plan],
+    program: str,
+    create: bool,
+    source: str,
+    synthetic: bool,
+    dry_run: bool,
+) -> ImportResult:
+    """Write checked plans (of distinct records) through the services in one unit of work.
+
+    Every plan is stored, even after a problem (the unit is then rolled back), so that a refused
+    file lists the problems of all its rows: the file's own problems first, then those the
+    services found, at most MAX_PROBLEMS. A plan where a record is refused whole (a deleted
+    patient, a visit already imported) stores nothing more of its records.
+    """
     try:
         with db.unit_of_work() as unit:
-            result = _store(unit, actor, plan, program, create, source, synthetic, dry_run)
+            result = _store(unit, actor, plans, program, create, source, synthetic, dry_run)
             if dry_run:
                 raise _DryRun(result)
             return result
@@ -129,30 +157,94 @@ def store_plan(
         return dry.result
 
 
+@dataclass
+class _Tally:
+    """What the plans held and what was stored so far."""
+
+    rows: int = 0
+    skipped: int = 0
+    records: int = 0
+    created: int = 0
+    disagreements: list[Disagreement] = field(default_factory=list)
+    read_problems: list[Problem] = field(default_factory=list)  # the file's own problems
+    problems: list[Problem] = field(default_factory=list)  # those the services found
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("visits", "assessments", "labs", "administrations", "adverse_events"), 0
+        )
+    )
+
+    def add(self, plan: Plan) -> None:
+        self.rows += plan.rows
+        self.skipped += plan.skipped
+        self.records += len(plan.records)
+        self.disagreements.extend(plan.disagreements)
+        self.read_problems.extend(plan.problems)
+
+    def full(self) -> bool:
+        return len(self.read_problems) + len(self.problems) >= MAX_PROBLEMS
+
+
 def _store(
     unit: Database,
     actor: Actor,
-    plan: Plan,
+    plans: Iterable[Plan],
     program: str,
     create: bool,
     source: str,
     synthetic: bool,
     dry_run: bool,
 ) -> ImportResult:
-    problems: list[Problem] = list(plan.problems)
     with unit.transaction() as session:
         person = resolve_actor(session, actor, Permission.ENROLL)
         person.require(Permission.RECORD_CLINICAL)
         program_id = import_program(unit, session, actor, program, create, source)
+    tally = _Tally()
+    for plan in plans:
+        tally.add(plan)
+        if not tally.full():
+            _store_records(unit, actor, person, plan, program_id, source, synthetic, tally)
+    problems = tally.read_problems + tally.problems
+    if problems:
+        raise ValidationError(problems=problems[:MAX_PROBLEMS])
+    counts = tally.counts
+    return ImportResult(
+        source=source,
+        rows=tally.rows,
+        skipped_rows=tally.skipped,
+        records=tally.records,
+        patients_created=tally.created,
+        visits=counts["visits"],
+        assessments=counts["assessments"],
+        lab_results=counts["labs"],
+        administrations=counts["administrations"],
+        adverse_events=counts["adverse_events"],
+        disagreements=tuple(tally.disagreements),
+        dry_run=dry_run,
+    )
+
+
+def _store_records(
+    unit: Database,
+    actor: Actor,
+    person: Actor,
+    plan: Plan,
+    program_id: int,
+    source: str,
+    synthetic: bool,
+    tally: _Tally,
+) -> None:
+    """One plan's patients, then their visits, assessments and entries (problems to ``tally``)."""
+    problems = tally.problems
+    before = len(problems)
+    with unit.transaction() as session:
         patients, created_ids = import_patients(
             session, person, plan, program_id, source, synthetic, problems
         )
-    created = len(created_ids)
-    if len(problems) > len(plan.problems):
-        raise ValidationError(problems=problems[:MAX_PROBLEMS])
-    counts = dict.fromkeys(
-        ("visits", "assessments", "labs", "administrations", "adverse_events"), 0
-    )
+    if len(problems) > before:  # a record refused whole (a deleted patient, a visit imported)
+        return
+    tally.created += len(created_ids)
+    counts = tally.counts
     # New patients without an administration: no flare check can fire, so their visits and
     # assessments are written in bulk (services.batch_entry); everyone else call by call.
     bulk = [
@@ -173,24 +265,8 @@ def _store(
             problems,
             in_bulk.get(record.record),
         )
-        if len(problems) >= MAX_PROBLEMS:
+        if tally.full():
             break
-    if problems:
-        raise ValidationError(problems=problems[:MAX_PROBLEMS])
-    return ImportResult(
-        source=source,
-        rows=plan.rows,
-        skipped_rows=plan.skipped,
-        records=len(plan.records),
-        patients_created=created,
-        visits=counts["visits"],
-        assessments=counts["assessments"],
-        lab_results=counts["labs"],
-        administrations=counts["administrations"],
-        adverse_events=counts["adverse_events"],
-        disagreements=tuple(plan.disagreements),
-        dry_run=dry_run,
-    )
 
 
 def _store_record(
@@ -325,4 +401,4 @@ def _call(
         return None
 
 
-__all__ = ["ImportResult", "import_redcap", "store_plan"]
+__all__ = ["ImportResult", "import_redcap", "store_plan", "store_plans"]

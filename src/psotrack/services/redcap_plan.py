@@ -16,6 +16,7 @@ floating point; a field hidden by its branching logic is read as blank.
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,6 +36,7 @@ from psotrack.interop.redcap_files import (
 from psotrack.interop.redcap_logic import shown
 from psotrack.interop.redcap_mapping import RedcapMapping
 from psotrack.number_text import parse_decimal, parse_integer
+from psotrack.processes import available_cores, can_fork, made_in_child
 from psotrack.services.assessments import ScoredEntry, score_entry
 from psotrack.services.redcap_entries import read_date, read_entry
 from psotrack.store.vocabulary import (
@@ -172,6 +174,43 @@ def plan_redcap(
     plan.problems = problems
     plan.records = {k: r for k, r in plan.records.items() if r.visits or r.entries}
     return plan
+
+
+#: Records read and scored together: an import stores one such plan while the next is made.
+RECORDS_PER_PLAN: Final = 500
+
+
+def plans_by_records(
+    dictionary: DataDictionary,
+    rows: list[RecordRow],
+    mapping: RedcapMapping,
+    day_zero: date | None,
+    records_per_plan: int | None = None,
+) -> Generator[Plan, None, None]:
+    """:func:`plan_redcap` of consecutive groups of ``records_per_plan`` records (default
+    :data:`RECORDS_PER_PLAN`), in the file's order.
+
+    Every row of a record is in its record's group, so each group's plan is what the whole
+    file's plan holds for those records. Where there are several groups and a second core, the
+    plans are made in a forked child (:func:`psotrack.processes.made_in_child`) while the
+    caller stores the ones before.
+    """
+    by_record: dict[str, list[RecordRow]] = {}
+    for row in rows:
+        by_record.setdefault(row.record, []).append(row)
+    records = list(by_record.values())
+    records_per_plan = records_per_plan or RECORDS_PER_PLAN
+    groups = [
+        [row for record in records[k : k + records_per_plan] for row in record]
+        for k in range(0, len(records), records_per_plan)
+    ] or [[]]
+
+    def plans() -> Generator[Plan, None, None]:
+        return (plan_redcap(dictionary, group, mapping, day_zero) for group in groups)
+
+    if len(groups) > 1 and can_fork() and available_cores() > 1:
+        return made_in_child(plans)
+    return plans()
 
 
 def _present(dictionary: DataDictionary, mapping: RedcapMapping, section: str) -> list[str]:
