@@ -63,9 +63,7 @@ def run_parts(parts: Sequence[Callable[[], None]]) -> None:
     if not parts:
         return
     context = multiprocessing.get_context("fork")
-    children = [
-        context.Process(target=_in_child, args=(part,), daemon=True) for part in parts[1:]
-    ]
+    children = [context.Process(target=_in_child, args=(part,), daemon=True) for part in parts[1:]]
     try:
         for child in children:
             child.start()
