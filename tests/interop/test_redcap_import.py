@@ -82,6 +82,13 @@ EXPECTED = [
     ("baseline_arm_2", "pga", "2"),
     ("baseline_arm_1", "dlqi", "3"),
 ]
+EXPECTED_COUNTS = {
+    "patients": 3,
+    "visits": 4,
+    "assessments": 8,
+    "lab_results": 2,
+    "adverse_events": 2,
+}
 
 
 def test_export_is_imported_with_scores_recomputed(setup):
@@ -89,13 +96,7 @@ def test_export_is_imported_with_scores_recomputed(setup):
     result = run(db, ada)
     scores, counts = stored(db)
     assert scores == EXPECTED
-    assert counts == {
-        "patients": 3,
-        "visits": 4,
-        "assessments": 8,
-        "lab_results": 2,
-        "adverse_events": 2,
-    }
+    assert counts == EXPECTED_COUNTS
     assert (result.rows, result.skipped_rows, result.patients_created) == (9, 1, 3)
     assert [str(d) for d in result.disagreements] == [
         "record 1, event week_4_arm_1: pasi_total=12.4 in the file, psotrack computes 7.4"
@@ -336,13 +337,7 @@ def test_a_file_read_in_groups_of_records_stores_the_same(setup, monkeypatch):
     result = run(db, ada)
     scores, counts = stored(db)
     assert scores == EXPECTED
-    assert counts == {
-        "patients": 3,
-        "visits": 4,
-        "assessments": 8,
-        "lab_results": 2,
-        "adverse_events": 2,
-    }
+    assert counts == EXPECTED_COUNTS
     assert (result.rows, result.skipped_rows, result.records, result.patients_created) == (
         9, 1, 3, 3
     )  # fmt: skip

@@ -9,7 +9,7 @@ The file has one row per questionnaire: the patient (``USUBJID`` or ``patient_id
 The total is recomputed from the items by :func:`psotrack.instruments.dlqi` (through
 ``record_assessment``); every row whose supplied total disagrees is listed — a public trial data
 set of this shape disagrees with its own items on about one row in five — and the file's total is
-never stored. Storing goes through :func:`psotrack.services.redcap_import.store_plan`: the same
+never stored. Storing goes through :func:`psotrack.services.redcap_import.store_plans`: the same
 unit of work, services and audit as a REDCap import.
 """
 
@@ -25,7 +25,7 @@ from psotrack.interop.dlqi_items import ITEM_CODES, dlqi_responses
 from psotrack.number_text import parse_decimal, parse_integer
 from psotrack.services.assessments import score_entry
 from psotrack.services.context import Actor, Database
-from psotrack.services.redcap_import import ImportResult, store_plan
+from psotrack.services.redcap_import import ImportResult, store_plans
 from psotrack.services.redcap_plan import (
     Disagreement,
     Plan,
@@ -129,7 +129,7 @@ def import_dlqi_items(
 ) -> ImportResult:
     """Check every row, recompute every total, store all questionnaires in one unit of work."""
     plan = plan_dlqi_items(frame, day_zero)
-    return store_plan(db, actor, plan, program, create_program, source, synthetic, dry_run)
+    return store_plans(db, actor, [plan], program, create_program, source, synthetic, dry_run)
 
 
 def _date(

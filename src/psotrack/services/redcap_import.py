@@ -116,20 +116,6 @@ def import_redcap(
             )
 
 
-def store_plan(
-    db: Database,
-    actor: Actor,
-    plan: Plan,
-    program: str,
-    create: bool,
-    source: str,
-    synthetic: bool,
-    dry_run: bool,
-) -> ImportResult:
-    """Write one checked plan through the services in one unit of work (rolled back if dry)."""
-    return store_plans(db, actor, [plan], program, create, source, synthetic, dry_run)
-
-
 def store_plans(
     db: Database,
     actor: Actor,
@@ -149,12 +135,24 @@ def store_plans(
     """
     try:
         with db.unit_of_work() as unit:
-            result = _store(unit, actor, plans, program, create, source, synthetic, dry_run)
+            into = _Into(program, create, source, synthetic)
+            result = _store(unit, actor, plans, into, dry_run)
             if dry_run:
                 raise _DryRun(result)
             return result
     except _DryRun as dry:
         return dry.result
+
+
+@dataclass(frozen=True)
+class _Into:
+    """Where the records go: the program (created if ``create``), the source named in the
+    audit log, and whether new patients are synthetic."""
+
+    program: str
+    create: bool
+    source: str
+    synthetic: bool
 
 
 @dataclass
@@ -186,30 +184,23 @@ class _Tally:
 
 
 def _store(
-    unit: Database,
-    actor: Actor,
-    plans: Iterable[Plan],
-    program: str,
-    create: bool,
-    source: str,
-    synthetic: bool,
-    dry_run: bool,
+    unit: Database, actor: Actor, plans: Iterable[Plan], into: _Into, dry_run: bool
 ) -> ImportResult:
     with unit.transaction() as session:
         person = resolve_actor(session, actor, Permission.ENROLL)
         person.require(Permission.RECORD_CLINICAL)
-        program_id = import_program(unit, session, actor, program, create, source)
+        program_id = import_program(unit, session, actor, into.program, into.create, into.source)
     tally = _Tally()
     for plan in plans:
         tally.add(plan)
         if not tally.full():
-            _store_records(unit, actor, person, plan, program_id, source, synthetic, tally)
+            _store_records(unit, actor, person, plan, program_id, into, tally)
     problems = tally.read_problems + tally.problems
     if problems:
         raise ValidationError(problems=problems[:MAX_PROBLEMS])
     counts = tally.counts
     return ImportResult(
-        source=source,
+        source=into.source,
         rows=tally.rows,
         skipped_rows=tally.skipped,
         records=tally.records,
@@ -230,8 +221,7 @@ def _store_records(
     person: Actor,
     plan: Plan,
     program_id: int,
-    source: str,
-    synthetic: bool,
+    into: _Into,
     tally: _Tally,
 ) -> None:
     """One plan's patients, then their visits, assessments and entries (problems to ``tally``)."""
@@ -239,7 +229,7 @@ def _store_records(
     before = len(problems)
     with unit.transaction() as session:
         patients, created_ids = import_patients(
-            session, person, plan, program_id, source, synthetic, problems
+            session, person, plan, program_id, into.source, into.synthetic, problems
         )
     if len(problems) > before:  # a record refused whole (a deleted patient, a visit imported)
         return
@@ -401,4 +391,4 @@ def _call(
         return None
 
 
-__all__ = ["ImportResult", "import_redcap", "store_plan", "store_plans"]
+__all__ = ["ImportResult", "import_redcap", "store_plans"]
