@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from psotrack.errors import ProcessFailed
 from psotrack.processes import can_fork, made_in_child, run_parts, shared_empty
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="this platform cannot fork")
@@ -37,7 +38,7 @@ def test_a_failed_child_is_reported_after_all_parts_end() -> None:
     def work() -> None:
         values[0] = 7.0
 
-    with pytest.raises(RuntimeError, match=r"part\(s\) \[2\] of 2"):
+    with pytest.raises(ProcessFailed, match=r"part\(s\) \[2\] of 2"):
         run_parts([work, fail])
     assert values[0] == 7.0
 
@@ -59,7 +60,7 @@ def test_a_failed_producer_is_reported_after_its_items() -> None:
         raise ValueError("row 2 unreadable")
 
     received = []
-    with pytest.raises(RuntimeError, match="ValueError: row 2 unreadable"):
+    with pytest.raises(ProcessFailed, match="ValueError: row 2 unreadable"):
         for item in made_in_child(produce):
             received.append(item)
     assert received == [1]

@@ -97,3 +97,8 @@ class PermissionDenied(PsotrackError):
 
 class Conflict(PsotrackError):
     """The action clashes with what is stored (duplicate, stale version, closed record)."""
+
+
+class ProcessFailed(PsotrackError, RuntimeError):
+    """A forked process sharing the work did not finish it (:mod:`psotrack.processes`); the work
+    was not completed and nothing of it is kept."""

@@ -10,8 +10,9 @@ thousand rows holds the interpreter lock for about a third of its time; two thre
 than one), so the parts run in processes made by ``fork``: each child starts with the parent's
 memory (parameters, states, the trigger stream's generator, copied as they are at the fork) and
 writes its rows into an array in memory shared with the parent, so nothing is pickled. The
-parent runs the first part itself. A child that fails is reported as a :class:`RuntimeError`
-after all parts end; an interrupted parent stops its children before it returns.
+parent runs the first part itself. A child that fails is reported as a
+:class:`~psotrack.errors.ProcessFailed` after all parts end; an interrupted parent stops its
+children before it returns.
 
 Fork is used only where the platform has it (Linux, the supported server). A child computes
 only: it never touches the database connections, files or locks it inherits, and it ends with
@@ -31,6 +32,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from psotrack.errors import ProcessFailed
 
 FloatArray = npt.NDArray[np.float64]
 T = TypeVar("T")
@@ -58,7 +61,7 @@ def run_parts(parts: Sequence[Callable[[], None]]) -> None:
     """Run every part, the first in this process and the others in forked children, and wait.
 
     Each part must write its results into arrays made by :func:`shared_empty` before the fork.
-    Raises :class:`RuntimeError` naming the parts whose child did not end cleanly.
+    Raises :class:`~psotrack.errors.ProcessFailed` naming the parts whose child did not end cleanly.
     """
     if not parts:
         return
@@ -77,9 +80,9 @@ def run_parts(parts: Sequence[Callable[[], None]]) -> None:
                 child.join()
     failed = [k + 2 for k, child in enumerate(children) if child.exitcode != 0]
     if failed:
-        raise RuntimeError(
+        raise ProcessFailed(
             f"forked part(s) {failed} of {len(parts)} did not finish (exit codes "
-            f"{[children[k - 2].exitcode for k in failed]}); the integration was not completed"
+            f"{[children[k - 2].exitcode for k in failed]}); the work was not completed"
         )
 
 
@@ -88,7 +91,8 @@ def made_in_child(produce: Callable[[], Iterable[T]]) -> Generator[T, None, None
 
     Each item is pickled by the child and unpickled here; the child makes the next item while
     the caller works on this one (one item ahead: the pipe holds no more). A child that fails
-    raises :class:`RuntimeError` here with its error; closing the generator stops the child.
+    raises :class:`~psotrack.errors.ProcessFailed` here with its error; closing the generator
+    stops the child.
     """
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
@@ -105,13 +109,13 @@ def _received(child: BaseProcess, receiver: Connection) -> Generator[Any, None, 
                 kind, item = receiver.recv()
             except EOFError:
                 child.join()
-                raise RuntimeError(
+                raise ProcessFailed(
                     f"the child process ended before its last item (exit code {child.exitcode})"
                 ) from None
             if kind == "done":
                 return
             if kind == "error":
-                raise RuntimeError(f"the child process failed: {item}")
+                raise ProcessFailed(f"the child process failed: {item}")
             yield item
     finally:
         receiver.close()
