@@ -74,3 +74,10 @@ def test_closing_early_stops_the_child() -> None:
     assert next(items) == 0
     items.close()  # the child is terminated and joined; nothing is left running
     assert multiprocessing.active_children() == []
+
+
+def test_a_helper_process_does_not_fork_helpers_of_its_own() -> None:
+    # The helpers are daemonic, and multiprocessing refuses children to those: the solver and
+    # the import then work in one process (can_fork is how they decide).
+    assert can_fork()
+    assert list(made_in_child(lambda: [can_fork()])) == [False]

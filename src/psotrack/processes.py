@@ -47,7 +47,10 @@ def available_cores() -> int:
 
 
 def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether this process may fork helpers: the platform has ``fork``, and this is not itself a
+    daemonic process (multiprocessing forbids those children)."""
+    daemonic = multiprocessing.current_process().daemon
+    return "fork" in multiprocessing.get_all_start_methods() and not daemonic
 
 
 def shared_empty(shape: tuple[int, ...]) -> FloatArray:

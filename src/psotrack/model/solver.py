@@ -138,8 +138,9 @@ def simulate(
     the step grid (multiples of ``1/steps_per_day``). ``trigger``: the stimulus ``dc_stim`` per
     row, advanced one grid step per step (its step must be ``1/steps_per_day``), linear within
     a step; ``None``: no stimulus. ``workers``: processes sharing the blocks of rows
-    (:mod:`psotrack.processes`; same result as one); ``None``: one per available core
-    when the run is long enough to repay the fork (:data:`PARALLEL_ROW_STEPS`), else one.
+    (:mod:`psotrack.processes`; same result as one, and one where this process cannot fork);
+    ``None``: one per available core when the run is long enough to repay the fork
+    (:data:`PARALLEL_ROW_STEPS`), else one.
     """
     n = y0.shape[0]
     dosing = dosing if dosing is not None else Dosing.none(n)
@@ -154,7 +155,7 @@ def simulate(
     h = 1.0 / steps_per_day
     if workers is not None and workers < 1:
         raise ValidationError("workers", workers, "a whole number of processes ≥ 1")
-    workers = default_workers(n, last) if workers is None else workers
+    workers = default_workers(n, last) if workers is None else workers if can_fork() else 1
     # Rows are independent: integrate them in blocks (of equal size, at most BLOCK_ROWS) whose
     # working arrays stay in the CPU cache, as many blocks per process as the others.
     count = max(1, -(-n // BLOCK_ROWS))
