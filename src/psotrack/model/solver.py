@@ -155,7 +155,10 @@ def simulate(
     h = 1.0 / steps_per_day
     if workers is not None and workers < 1:
         raise ValidationError("workers", workers, "a whole number of processes ≥ 1")
-    workers = default_workers(n, last) if workers is None else workers if can_fork() else 1
+    if workers is None:
+        workers = default_workers(n, last)
+    elif not can_fork():
+        workers = 1
     # Rows are independent: integrate them in blocks (of equal size, at most BLOCK_ROWS) whose
     # working arrays stay in the CPU cache, as many blocks per process as the others.
     count = max(1, -(-n // BLOCK_ROWS))
