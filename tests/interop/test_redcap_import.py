@@ -356,3 +356,15 @@ def test_a_bad_file_read_in_groups_names_every_problem_in_the_same_order(setup, 
     assert [str(p) for p in grouped.value.problems] == [str(p) for p in whole.value.problems]
     assert len(grouped.value.problems) == 6
     assert stored(db) == ([], dict.fromkeys(stored(db)[1], 0))
+
+
+def test_records_are_grouped_in_the_order_they_first_appear():
+    # plans_by_records: groups of whole records, each group's rows in the file's order.
+    dictionary = read_dictionary(DATA / "dictionary.csv")
+    rows = list(reversed(read_records(DATA / "records.csv", dictionary)))
+    first_seen = list(dict.fromkeys(row.record for row in rows))
+    plans = list(redcap_plan.plans_by_records(dictionary, rows, read_mapping(None), None, 2))
+    assert [list(plan.records) for plan in plans] == [first_seen[:2], first_seen[2:]]
+    assert sum(plan.rows for plan in plans) == len(rows)
+    (whole,) = redcap_plan.plans_by_records(dictionary, rows, read_mapping(None), None, 3)
+    assert list(whole.records) == first_seen

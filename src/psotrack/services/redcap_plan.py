@@ -187,23 +187,23 @@ def plans_by_records(
     day_zero: date | None,
     records_per_plan: int | None = None,
 ) -> Generator[Plan, None, None]:
-    """:func:`plan_redcap` of consecutive groups of ``records_per_plan`` records (default
-    :data:`RECORDS_PER_PLAN`), in the file's order.
+    """:func:`plan_redcap` of groups of ``records_per_plan`` records (default
+    :data:`RECORDS_PER_PLAN`), in the order the records first appear, each group's rows in the
+    file's order.
 
     Every row of a record is in its record's group, so each group's plan is what the whole
     file's plan holds for those records. Where there are several groups and a second core, the
     plans are made in a forked child (:func:`psotrack.processes.made_in_child`) while the
     caller stores the ones before.
     """
-    by_record: dict[str, list[RecordRow]] = {}
-    for row in rows:
-        by_record.setdefault(row.record, []).append(row)
-    records = list(by_record.values())
     records_per_plan = records_per_plan or RECORDS_PER_PLAN
-    groups = [
-        [row for record in records[k : k + records_per_plan] for row in record]
-        for k in range(0, len(records), records_per_plan)
-    ] or [[]]
+    group_of: dict[str, int] = {}
+    for row in rows:
+        if row.record not in group_of:
+            group_of[row.record] = len(group_of) // records_per_plan
+    groups: list[list[RecordRow]] = [[] for _ in range(max(group_of.values(), default=0) + 1)]
+    for row in rows:  # each group's rows in the file's order (one group: the file as it is)
+        groups[group_of[row.record]].append(row)
 
     def plans() -> Generator[Plan, None, None]:
         return (plan_redcap(dictionary, group, mapping, day_zero) for group in groups)
