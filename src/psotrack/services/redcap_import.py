@@ -103,9 +103,9 @@ def import_redcap(
 ) -> ImportResult:
     """Check, score and store a REDCap export in one unit of work (see the module docstring).
 
-    The records are read and scored in groups (:func:`~psotrack.services.redcap_plan.
-    plans_by_records`), the next group in a forked child while this one is stored. The plans
-    stay alive to the end: the cyclic collector is paused meanwhile (:mod:`psotrack.collector`),
+    The records are read and scored in groups, the next group in a forked child while this one
+    is stored (:func:`~psotrack.services.redcap_plan.plans_by_records`). The plans stay alive
+    to the end: the cyclic collector is paused meanwhile (:mod:`psotrack.collector`),
     which would otherwise rescan them again and again.
     """
     with collector_paused():
