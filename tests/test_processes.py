@@ -81,3 +81,10 @@ def test_a_helper_process_does_not_fork_helpers_of_its_own() -> None:
     # the import then work in one process (can_fork is how they decide).
     assert can_fork()
     assert list(made_in_child(lambda: [can_fork()])) == [False]
+
+
+def test_a_generator_never_started_forks_no_child() -> None:
+    items = made_in_child(lambda: [1, 2])
+    assert multiprocessing.active_children() == []
+    items.close()
+    assert multiprocessing.active_children() == []

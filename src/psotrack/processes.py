@@ -27,8 +27,7 @@ import os
 import signal
 from collections.abc import Callable, Generator, Iterable, Sequence
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -90,23 +89,20 @@ def run_parts(parts: Sequence[Callable[[], None]]) -> None:
 
 
 def made_in_child(produce: Callable[[], Iterable[T]]) -> Generator[T, None, None]:
-    """The items of ``produce()``, made in a child forked now and handed over one at a time.
+    """The items of ``produce()``, made in a forked child and handed over one at a time.
 
-    Each item is pickled by the child and unpickled here; the child makes the next item while
-    the caller works on this one (one item ahead: the pipe holds no more). A child that fails
-    raises :class:`~psotrack.errors.ProcessFailed` here with its error; closing the generator
-    stops the child.
+    The child is forked when the first item is asked for (a generator never started leaves no
+    child behind). Each item is pickled by the child and unpickled here; the child makes the
+    next item while the caller works on this one (one item ahead: the pipe holds no more). A
+    child that fails raises :class:`~psotrack.errors.ProcessFailed` here with its error;
+    closing the generator stops the child.
     """
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_send_all, args=(produce, sender), daemon=True)
-    child.start()
-    sender.close()
-    return _received(child, receiver)
-
-
-def _received(child: BaseProcess, receiver: Connection) -> Generator[Any, None, None]:
     try:
+        child.start()
+        sender.close()
         while True:
             try:
                 kind, item = receiver.recv()
@@ -122,9 +118,11 @@ def _received(child: BaseProcess, receiver: Connection) -> Generator[Any, None, 
             yield item
     finally:
         receiver.close()
+        sender.close()
         if child.is_alive():
             child.terminate()
-        child.join()
+        if child.pid is not None:
+            child.join()
 
 
 def _in_child(part: Callable[[], None]) -> None:
