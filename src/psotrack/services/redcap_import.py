@@ -10,7 +10,8 @@ A problem a service finds (a unit that does not fit the analyte, a serious event
 criterion) is collected with the row it came from, and the unit is rolled back: nothing stored.
 A dry run does all of this and rolls back at the end, so it reports what would be imported.
 The records are read in groups of 500, each stored while a forked child reads the next
-(:func:`~psotrack.services.redcap_plan.plans_by_records`); the result is the file read whole.
+(:func:`~psotrack.services.redcap_plan.plans_by_records`); what is stored is what the file read
+whole stores (a refusal lists each group's problems in turn).
 
 Patients are matched by the record id used as MRN. Unknown ones are registered as
 ``import assessments`` registers research patients (no name or birth date: a research export
