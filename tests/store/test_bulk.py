@@ -1,14 +1,30 @@
 """Bulk inserts store what a Core INSERT stores, and number new rows in the order given.
 
-Each check runs on SQLite (where ``store.bulk`` hands the rows to the driver itself, converted by
-each column type's bind processor) and on PostgreSQL (a Core INSERT): the rows read back must be
-the rows a plain SQLAlchemy Core INSERT of the same values gives — the independent reference.
+Each check runs on SQLite (where ``store.bulk`` hands the rows to the driver's executemany) and on
+PostgreSQL (COPY through psycopg), the values converted by each column type's bind processor: the
+rows read back must be the rows a plain SQLAlchemy Core INSERT of the same values gives — the
+independent reference.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import delete, insert, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    Enum,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+)
 
 from psotrack.store.bulk import insert_numbered, insert_rows
 from psotrack.store.models import Patient
@@ -95,3 +111,59 @@ def test_rows_that_differ_in_their_columns_are_refused(engine):
     odd = {k: v for k, v in patient("PT-E2").items() if k != "history"}
     with engine.begin() as connection, pytest.raises(TypeError, match="differ"):
         insert_rows(connection, PATIENTS, [patient("PT-E1"), odd])
+
+
+PROBE = Table(
+    "bulk_probe",
+    MetaData(),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("label", String(80)),
+    Column("sex", Enum(Sex, native_enum=False, length=16)),
+    Column("ok", Boolean),
+    Column("at", DateTime(timezone=True)),
+    Column("on", Date),
+    Column("x", Double),
+    Column("answers", JSON),
+)
+
+
+def probe(row_id, **changes):
+    row = {
+        "label": "tab\there, newline\nthere, back\\slash, 'quote', \"double\", ünïcode, \\N",
+        "sex": Sex.FEMALE,
+        "ok": True,
+        "at": CREATED,
+        "on": date(2026, 2, 28),
+        "x": 0.1 + 0.2,
+        "answers": {"head": {"erythema": 2, "area": 3}, "note": "a\tb\\c", "none": None},
+    }
+    return {"id": row_id, **row, **changes}
+
+
+def test_rows_read_back_as_core_rows_for_every_converted_type(engine):
+    """Text with COPY's special characters, enums, booleans, times, floats, JSON and NULLs:
+    what insert_rows stores (COPY on PostgreSQL, the driver's executemany on SQLite) is what a
+    Core INSERT of the same values stores."""
+    variants = [
+        {},
+        {"sex": Sex.MALE, "ok": False, "x": -1e-300, "answers": [1, "two", None]},
+        {
+            "label": None,
+            "sex": None,
+            "ok": None,
+            "at": None,
+            "on": None,
+            "x": None,
+            "answers": None,
+        },
+        {"label": "", "answers": {}},
+    ]
+    with engine.begin() as connection:
+        PROBE.create(connection)
+        connection.execute(insert(PROBE), [probe(n, **v) for n, v in enumerate(variants)])
+        insert_rows(connection, PROBE, [probe(100 + n, **v) for n, v in enumerate(variants)])
+        found = connection.execute(select(PROBE).order_by(PROBE.c.id)).all()
+    core, bulk = found[: len(variants)], found[len(variants) :]
+    assert [row[1:] for row in bulk] == [row[1:] for row in core]
+    assert bulk[0].label == probe(0)["label"] and bulk[0].answers == probe(0)["answers"]
+    assert bulk[2].label is None and bulk[3].label == ""

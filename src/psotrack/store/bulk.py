@@ -2,23 +2,30 @@
 
 A Core ``INSERT`` with a list of rows (executemany) processes every row's parameters through
 SQLAlchemy's general machinery; for 60 000 rows that took about twice as long as the driver's
-own ``executemany``. On SQLite the rows here go to the driver directly: the statement is written
-once, and each value is converted by its column type's own bind processor (the conversion a Core
-``INSERT`` applies: a datetime to SQLite's text, an enum to its stored name, JSON to text). On
-PostgreSQL the rows go through a Core ``INSERT`` as before: psycopg's statements carry bind casts
-that only SQLAlchemy's compiler writes. Either way the rows are stored with the same values, in
-the caller's transaction; a test reads them back on both databases.
+own ``executemany``. So the rows here go to the driver directly, each value converted by its
+column type's own bind processor (the conversion a Core ``INSERT`` applies: a datetime to
+SQLite's text, an enum to its stored name, JSON to text or psycopg's ``Json``). On SQLite the
+statement is one ``INSERT`` written once and run with ``executemany``. On PostgreSQL through
+psycopg the rows are sent with ``COPY … FROM STDIN`` (psycopg writes each value in the text
+format, and the server parses it by the column's type, as it does a bound parameter): the
+pipelined ``executemany`` of 120 000 rows took about 5 s, COPY a tenth of that. Another
+PostgreSQL driver gets a Core ``INSERT``. Either way the rows are stored with the same values,
+in the caller's transaction; a test reads them back on both databases against a Core INSERT.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Table, insert, text
 
+if TYPE_CHECKING:
+    import psycopg
+
 _SQLITE = "sqlite"
+_PSYCOPG = "psycopg"
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -34,7 +41,8 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     _check_columns(table, names)
     if any(row.keys() != rows[0].keys() for row in rows):
         raise TypeError(f"rows to insert into {table.name} differ in their columns")
-    if connection.dialect.name != _SQLITE:
+    dialect = connection.dialect
+    if dialect.name != _SQLITE and dialect.driver != _PSYCOPG:
         connection.execute(insert(table), list(rows))
         return
     processors = _processors(connection, table, names)
@@ -46,7 +54,10 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         params.append(_processed(values, processors, done) if processors else values)
     if len(names) == 1:  # itemgetter of one name gives the value, not a tuple
         params = [(value,) for value in params]
-    connection.exec_driver_sql(_statement(connection, table, names), params)
+    if dialect.name == _SQLITE:
+        connection.exec_driver_sql(_statement(connection, table, names), params)
+    else:
+        _copy(connection, table, names, params)
 
 
 def insert_numbered(
@@ -117,6 +128,18 @@ def _processed(
             done[key] = process(value)
         row[position] = done[key]
     return tuple(row)
+
+
+def _copy(connection: Connection, table: Table, names: list[str], params: list[Any]) -> None:
+    """``COPY`` the rows' values into ``table`` on the connection's psycopg connection, in its
+    transaction."""
+    preparer = connection.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(n) for n in names)
+    statement = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
+    driver = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for values in params:
+            copy.write_row(values)
 
 
 def _statement(connection: Connection, table: Table, names: list[str]) -> str:
