@@ -23,19 +23,30 @@ from PIL import Image
 from sqlalchemy import select
 
 from psotrack.cli import main
+from psotrack.errors import ValidationError
+from psotrack.interop.redcap_files import read_dictionary, read_records
+from psotrack.interop.redcap_mapping import read_mapping
 from psotrack.services.administrations import log_administration
 from psotrack.services.adverse_events import report_adverse_event
 from psotrack.services.context import SYSTEM, Actor, Database
 from psotrack.services.demo import build_demo
 from psotrack.services.labs import record_lab_result
-from psotrack.services.patients import enroll_patient, record_visit, withdraw_patient
+from psotrack.services.patients import (
+    create_program,
+    enroll_patient,
+    record_visit,
+    register_imported_patient,
+    withdraw_patient,
+)
 from psotrack.services.photos import attach_photo
+from psotrack.services.redcap_import import import_redcap
 from psotrack.services.therapies import record_concomitant_therapy
 from psotrack.services.timeline import load_timeline
 from psotrack.services.users import actor_named, create_user
 from psotrack.store import make_engine, upgrade
 from psotrack.store.models import Patient, Program
 
+REDCAP = Path(__file__).parents[1] / "data" / "redcap"
 IGNORED = {"id", "created_at", "deleted_at", "deleted_reason", "patient_id", "visit_id"}
 IGNORED |= {"clinician_id", "assessor_id", "operator_id", "administration_id", "program_id"}
 
@@ -377,3 +388,49 @@ def test_photo_bytes_travel_only_when_asked(source, tmp_path: Path):
     assert sha == [
         hashlib.sha256(__import__("base64").b64decode(png["content"]["data"])).hexdigest()
     ]
+
+
+def test_patients_imported_from_redcap_without_names_round_trip(tmp_path: Path, capsys):
+    """A REDCap record is stored by its record id alone (no names, no birth date): the Bundle
+    psotrack writes for it must come back in whole, not be refused for the enrollment form's
+    required names."""
+    url, db, admin = fresh(tmp_path, "redcap")
+    program = {"name": "P", "regimen": "r", "product_source": "UC-MSC", "route": "IV"}
+    create_program(db, SYSTEM, program)
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    rows = read_records(REDCAP / "records.csv", dictionary)
+    import_redcap(db, admin, dictionary, rows, read_mapping(None), program="P", synthetic=True)
+    before = record_of(db, admin)
+    assert len(before) == 3
+    assert all(p["identity"]["family_name"] is None for p in before.values())
+    assert all(p["identity"]["birth_date"] is None for p in before.values())
+    bundle = tmp_path / "bundle.json"
+    assert export(url, "redcap-admin", bundle, db.photo_dir) == 0
+    target_url, target, importer = fresh(tmp_path, "target")
+    command = ["import", "fhir", str(bundle), "--database-url", target_url]
+    assert main([*command, "--user", "target-admin"]) == 0, capsys.readouterr().err
+    assert record_of(target, importer) == before
+
+
+def test_an_imported_patient_keeps_the_enrollment_forms_rules_for_what_it_gives(tmp_path: Path):
+    """Names and birth date may be absent on import, but a name given empty, or an onset before
+    the birth year, is refused as on the enrollment form."""
+    _, db, admin = fresh(tmp_path, "rules")
+    program_id = create_program(
+        db, SYSTEM, {"name": "P", "regimen": "r", "product_source": "UC-MSC", "route": "IV"}
+    )
+    form = {"mrn": "M-1", "sex": "female", "program_id": program_id, "start_date": date(2026, 1, 5)}
+    with pytest.raises(ValidationError) as empty:
+        register_imported_patient(db, admin, {**form, "family_name": ""})
+    assert [p.field for p in empty.value.problems] == ["family_name"]
+    with pytest.raises(ValidationError) as onset:
+        register_imported_patient(
+            db, admin, {**form, "birth_date": date(1980, 5, 1), "onset_year": 1979}
+        )
+    assert [p.field for p in onset.value.problems] == ["onset_year"]
+    with pytest.raises(ValidationError) as required:
+        enroll_patient(db, admin, form)
+    assert {p.field for p in required.value.problems} == {"family_name", "given_name", "birth_date"}
+    pid = register_imported_patient(db, admin, form)
+    with db.transaction() as session:
+        assert session.get(Patient, pid).birth_year is None

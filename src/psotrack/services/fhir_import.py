@@ -26,9 +26,9 @@ from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.labs import record_lab_result
 from psotrack.services.patients import (
     create_program,
-    enroll_patient,
     get_patient,
     record_visit,
+    register_imported_patient,
     withdraw_patient,
 )
 from psotrack.services.photos import attach_photo
@@ -227,7 +227,7 @@ def _enroll(
             payload["status"] = EnrollmentStatus.ACTIVE.value
         links = {"program_id": enrollment.links["program_id"]}
         joined = BundleItem(patient.entry, patient.kind, patient.url, payload, links)
-        if _store(joined, problems, lambda p: enroll_patient(unit, actor, p), stored):
+        if _store(joined, problems, lambda p: register_imported_patient(unit, actor, p), stored):
             pid = stored[patient.url]
             final[pid] = (status, reason)
             _keep_research_id(unit, actor, patient, pid, research_id, problems)

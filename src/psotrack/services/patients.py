@@ -73,6 +73,16 @@ class PatientIn(Payload):
     synthetic: Bool = False
 
 
+class ImportedPatientIn(PatientIn):
+    """A patient brought in by an import: names and birth date may be absent, as psotrack stores
+    a patient imported from REDCap (by its record id alone) and as a FHIR export then writes
+    it. What is given is held to the enrollment form's rules."""
+
+    family_name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None  # type: ignore[assignment]
+    given_name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None  # type: ignore[assignment]
+    birth_date: date | None = None  # type: ignore[assignment]
+
+
 class VisitIn(Payload):
     patient_id: Id
     visit_date: date
@@ -97,10 +107,22 @@ def create_program(db: Database, actor: Actor, payload: Mapping[str, Any] | Prog
 
 def enroll_patient(db: Database, actor: Actor, payload: Mapping[str, Any] | PatientIn) -> int:
     """Register a patient with identity and enrollment in one transaction; returns the id."""
-    data = parse_payload(PatientIn, payload)
-    if data.onset_year is not None and data.onset_year < data.birth_date.year:
+    return _register(db, actor, parse_payload(PatientIn, payload))
+
+
+def register_imported_patient(
+    db: Database, actor: Actor, payload: Mapping[str, Any] | ImportedPatientIn
+) -> int:
+    """:func:`enroll_patient` for a patient brought in by an import, whose identity may lack the
+    names and birth date the enrollment form requires (:class:`ImportedPatientIn`)."""
+    return _register(db, actor, parse_payload(ImportedPatientIn, payload))
+
+
+def _register(db: Database, actor: Actor, data: PatientIn) -> int:
+    born: date | None = data.birth_date  # None only for an ImportedPatientIn
+    if data.onset_year is not None and born is not None and data.onset_year < born.year:
         raise ValidationError(
-            "onset_year", data.onset_year, f"the birth year ({data.birth_date.year}) or later"
+            "onset_year", data.onset_year, f"the birth year ({born.year}) or later"
         )
     with db.transaction() as session:
         actor = resolve_actor(session, actor, Permission.ENROLL)
@@ -114,7 +136,7 @@ def enroll_patient(db: Database, actor: Actor, payload: Mapping[str, Any] | Pati
         patient = Patient(
             research_id=new_research_id(session),
             sex=data.sex,
-            birth_year=data.birth_date.year,
+            birth_year=born.year if born is not None else None,
             fitzpatrick=data.fitzpatrick,
             psoriasis_type=data.psoriasis_type,
             onset_year=data.onset_year,
@@ -128,7 +150,7 @@ def enroll_patient(db: Database, actor: Actor, payload: Mapping[str, Any] | Pati
             mrn=data.mrn,
             family_name=data.family_name,
             given_name=data.given_name,
-            birth_date=data.birth_date,
+            birth_date=born,
         )
         session.add(identity)
         audit_created(session, actor, identity)
