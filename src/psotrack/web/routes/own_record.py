@@ -22,7 +22,7 @@ from psotrack.services.context import Actor
 from psotrack.services.own_record import own_record, record_own_outcome
 from psotrack.services.own_report import own_report
 from psotrack.web import rules
-from psotrack.web.routes.patient_page import report_response
+from psotrack.web.downloads import report_response
 from psotrack.web.templating import render
 
 router = APIRouter(include_in_schema=False)

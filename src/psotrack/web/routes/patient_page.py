@@ -24,7 +24,8 @@ from psotrack.services.patient_overview import SCORE_CHARTS, patient_overview
 from psotrack.services.patient_report import patient_report
 from psotrack.services.photos import open_photo
 from psotrack.web import rules
-from psotrack.web.middleware import REPORT_CSP, SVG_CSP
+from psotrack.web.downloads import report_response
+from psotrack.web.middleware import SVG_CSP
 from psotrack.web.params import WholeNumber
 from psotrack.web.templating import render
 
@@ -85,20 +86,6 @@ def patient_chart(
     else:
         raise NotFound(f"no chart {chart}")
     return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": SVG_CSP})
-
-
-def report_response(content: bytes, fmt: ReportFormat, name: str) -> Response:
-    """A report file as the browser gets it: HTML shown under its own policy, PDF downloaded."""
-    if fmt is ReportFormat.HTML:
-        return Response(
-            content,
-            media_type="text/html; charset=utf-8",
-            headers={"Content-Security-Policy": REPORT_CSP},
-        )
-    disposition = f'attachment; filename="{name}.pdf"'
-    return Response(
-        content, media_type="application/pdf", headers={"Content-Disposition": disposition}
-    )
 
 
 @router.get("/patients/{patient_id}/report.html")
