@@ -11,6 +11,10 @@ The vectorised run is repeated (``--repeat``, 3) and judged on its median (this 
 drifts by half within a day); it shares its rows among one process per core, as ``simulate``
 does by default for a run this long (:func:`psotrack.model.solver.default_workers`).
 
+``--check-steps 8,16`` runs the loop patients again with the vectorised solver at those steps per
+day, against the same reference and the same stimulus (read on the finer grid), for information:
+how the agreement changes as the step shrinks.
+
 ``--sobol N`` adds the Sobol sensitivity analysis (:mod:`psotrack.model.sensitivity`) with ``N``
 base samples (a power of 2) of ``--sobol-patients`` virtual patients each: its wall time and its
 number of model evaluations (samples × patients, each one integrated row), for information.
@@ -31,11 +35,11 @@ from rich.console import Console
 from rich.progress import Progress
 
 from psotrack.model.observation import GRADE_AT_PLAQUE, observe_pasi, sign_severity
-from psotrack.model.population import build_population, trial_trigger
+from psotrack.model.population import STEPS_PER_DAY, Population, build_population, trial_trigger
 from psotrack.model.solver import Dosing, simulate, simulate_reference
 from psotrack.model.solver import default_workers as solver_workers
 from psotrack.model.therapies import build_inputs, parse_schedule
-from psotrack.model.trigger import row_paths
+from psotrack.model.trigger import TriggerPath, row_paths
 
 TARGET_SECONDS = 2.0
 TARGET_RATIO = 100.0
@@ -50,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="vectorised runs (median taken)")
     parser.add_argument("--arm", default="uc-msc-iv:1e6/kg x3 q4w")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--check-steps",
+        default="",
+        help="steps per day (multiples of 4, comma-separated) at which the vectorised solver is "
+        "run again on the loop patients against the same reference, for information",
+    )
     parser.add_argument("--sobol", type=int, default=0, help="Sobol base samples (0: skip)")
     parser.add_argument("--sobol-patients", type=int, default=100)
     parser.add_argument("--part", choices=("solver", "calibration", "all"), default="solver")
@@ -58,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=25, help="calibration: emcee steps")
     parser.add_argument("--draws", type=int, default=40, help="calibration: draws propagated")
     args = parser.parse_args(argv)
+    finer = [int(k) for k in args.check_steps.split(",") if k.strip().isdigit()]
+    if len(finer) != len([k for k in args.check_steps.split(",") if k]) or any(
+        k % STEPS_PER_DAY or k <= 0 for k in finer
+    ):
+        parser.error(
+            f"--check-steps={args.check_steps!r}: multiples of {STEPS_PER_DAY}, comma-separated"
+        )
     console = Console()
     if args.part == "calibration":
         return bench_calibration(console, args.n, args.walkers, args.steps, args.draws)
@@ -159,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         f"cohort mean PASI per visit, vectorised vs solve_ivp: max difference {cohort_pct:.3f} % "
         f"(target ≤ {TARGET_PASI_PCT} %)"
     )
+    for steps in finer:
+        check_steps(console, steps, population, args.arm, days, paths, reference, reference_states)
     met = (
         vector_s * 10_000 / args.patients <= TARGET_SECONDS
         and ratio >= TARGET_RATIO
@@ -170,6 +189,68 @@ def main(argv: list[str] | None = None) -> int:
     if args.part == "all":
         bench_calibration(console, args.n, args.walkers, args.steps, args.draws)
     return 0 if met else 1
+
+
+class _FinerPath:
+    """The loop patients' stimulus paths (grid step 1/STEPS_PER_DAY, linear in between) read
+    on a grid ``per`` times finer: the same forcing for a solver run at more steps per day."""
+
+    def __init__(self, paths: list[TriggerPath], per: int) -> None:
+        self.values = np.stack([path.values for path in paths], axis=1)
+        self.per = per
+        self.step = 0
+
+    @property
+    def value(self) -> np.ndarray:
+        grid, part = divmod(self.step, self.per)
+        if part == 0:
+            return self.values[grid]
+        return self.values[grid] + (self.values[grid + 1] - self.values[grid]) * (part / self.per)
+
+    def advance(self) -> np.ndarray:
+        self.step += 1
+        return self.value
+
+
+def check_steps(
+    console: Console,
+    steps: int,
+    population: Population,
+    arm: str,
+    days: np.ndarray,
+    paths: list[TriggerPath] | None,
+    reference: np.ndarray,
+    reference_states: np.ndarray,
+) -> None:
+    """The loop patients again with ``steps`` steps per day, against the same reference: does
+    the vectorised solver converge to it as its step shrinks (for information)?"""
+    m = reference.shape[1]
+    rows = np.arange(m)
+    inputs, dosing = build_inputs([parse_schedule(arm)] * m)
+    stream = _FinerPath(paths, steps // STEPS_PER_DAY) if paths is not None else None
+    states = simulate(
+        population.parameters.take(rows), population.baseline_state[:m], days, inputs, dosing,
+        steps, stream, workers=1,  # type: ignore[arg-type]
+    )  # fmt: skip
+    pasi = np.stack(
+        [
+            observe_pasi(states[k], population.baseline_induration[:m],
+                         population.baseline_area[:m])
+            for k in range(days.size)
+        ]
+    )  # fmt: skip
+    fast, slow = sign_severity(states), sign_severity(reference_states)
+    grade_units = max(GRADE_AT_PLAQUE * float(np.abs(fast[k] - slow[k]).max()) for k in fast)
+    gap = np.abs(pasi.mean(axis=1) - reference.mean(axis=1))
+    mean_slow = reference.mean(axis=1)
+    relative = np.divide(
+        100 * gap, mean_slow, out=np.where(gap > 0, np.inf, 0.0), where=mean_slow > 0
+    )
+    console.print(
+        f"  {steps} steps/day (same forcing, {m} patients): cohort mean PASI within "
+        f"{relative.max():.3f} %, {int(np.count_nonzero(pasi != reference))} visits flipped, "
+        f"max sign-severity difference {grade_units:.4f} grade units"
+    )
 
 
 def bench_sobol(console: Console, patients: int, base_samples: int, seed: int) -> None:
