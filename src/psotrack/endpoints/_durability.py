@@ -9,7 +9,7 @@ one ``ufunc.reduceat`` instead of a grouped hash aggregation.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -149,6 +149,19 @@ def relapse_days(
     return _first_days("relapse_day", found, segments)
 
 
+def flare_decision(value_t: Any, best_t: Any, rise_percent: int, min_rise_tenths: int) -> Any:
+    """Whether a post-baseline PASI flares against the running best, both in tenths (whole
+    numbers, or int64 arrays decided elementwise): ``value − best ≥ max(min_rise_tenths, 1)`` and
+    ``(value − best) × 100 ≥ rise_percent × best``. The one statement of the flare rule
+    (:class:`psotrack.endpoints.FlareRule`), for cohorts and single visits alike."""
+    rise = value_t - best_t
+    # A rise is at most PASI_MAX_TENTHS, so clipping the rule's numbers changes no decision
+    # while keeping the products inside int64.
+    least = max(min(min_rise_tenths, _SPAN), 1)
+    percent = min(rise_percent, 100 * _SPAN)
+    return (rise >= least) & (rise * 100 >= best_t * percent)
+
+
 def flare_columns(
     segments: PatientSegments, sorted_pasi_t: Ints, rise_percent: int, min_rise_tenths: int
 ) -> tuple[pl.Series, pl.Series]:
@@ -164,12 +177,7 @@ def flare_columns(
     after_first[1:] = patient[1:] == patient[:-1]
     best = np.zeros(kept.size, dtype=np.int64)
     best[1:] = running[:-1] + patient[1:] * _SPAN
-    rise = value - best
-    # A rise is at most PASI_MAX_TENTHS, so clipping the rule's numbers changes no decision
-    # while keeping the products inside int64.
-    least = max(min(min_rise_tenths, _SPAN), 1)
-    percent = min(rise_percent, 100 * _SPAN)
-    flare = after_first & (rise >= least) & (rise * 100 >= best * percent)
+    flare = after_first & flare_decision(value, best, rise_percent, min_rise_tenths)
     onset = flare.copy()
     onset[1:] &= ~flare[:-1]
     flares, onsets = np.zeros(segments.day.size, dtype=bool), np.zeros(segments.day.size, np.int64)

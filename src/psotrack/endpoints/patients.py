@@ -16,6 +16,7 @@ import polars as pl
 
 from psotrack.endpoints._durability import (
     flare_columns,
+    flare_decision,
     patient_arms,
     patient_ids,
     relapse_days,
@@ -71,6 +72,17 @@ class FlareRule:
             raise ValidationError(
                 "min_rise_tenths", self.min_rise_tenths, "a whole number of PASI tenths", "type"
             )
+
+    def flares(self, value_tenths: int, best_tenths: int) -> bool:
+        """Whether a post-baseline PASI of ``value_tenths`` flares against the lowest earlier
+        post-baseline PASI ``best_tenths`` (one visit: what :func:`derive_flares` decides for it).
+
+        >>> FlareRule().flares(60, 40), FlareRule().flares(59, 40), FlareRule().flares(1, 0)
+        (True, False, True)
+        """
+        return bool(
+            flare_decision(value_tenths, best_tenths, self.rise_percent, self.min_rise_tenths)
+        )
 
 
 def _segment_inputs(

@@ -5,7 +5,8 @@ payload and stores what :func:`~psotrack.services.scoring.score_responses` compu
 responses, which are kept exactly as entered.
 
 Possible flare (the issue's safety rule "a PASI rise of ≥ 50 % over the patient's best"), decided
-when a PASI is recorded, the same way as :class:`psotrack.endpoints.FlareRule`'s default:
+when a PASI is recorded by the endpoint engine's own rule (:data:`FLARE_RULE`, the default
+:class:`psotrack.endpoints.FlareRule`, decided by :meth:`~psotrack.endpoints.FlareRule.flares`):
 
 - Only post-baseline PASI count: visits dated after the patient's first cell-therapy
   administration (study day > 0; the administration's date is its visit's date when it has one,
@@ -33,6 +34,7 @@ from typing import Any, Final
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from psotrack.endpoints import FlareRule
 from psotrack.errors import NotFound, Problem, ValidationError
 from psotrack.services.audit import audit_changed, audit_created_values
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
@@ -46,8 +48,9 @@ from psotrack.store.models import Assessment, Patient, Visit
 from psotrack.store.models.base import utcnow
 from psotrack.store.vocabulary import FlagKind, Instrument
 
-#: A PASI at least this percentage of the best earlier post-baseline PASI is a possible flare.
-FLARE_PERCENT_OF_BEST: Final = 150
+#: The flare rule of the safety flag: the endpoint engine's (a rise of at least 50 % over the
+#: best earlier post-baseline PASI), so that a flag and a derived flare never disagree.
+FLARE_RULE: Final = FlareRule()
 #: Payload fields that would let a client set the score; refused, the score is always computed.
 COMPUTED_FIELDS: Final = ("score", "score_value")
 
@@ -314,15 +317,6 @@ def list_assessments(
         ]
 
 
-def is_possible_flare(value_tenths: int, best_tenths: int) -> bool:
-    """Whether a PASI (in tenths) is ≥ 150 % of the best earlier one and above it.
-
-    >>> is_possible_flare(60, 40), is_possible_flare(59, 40), is_possible_flare(1, 0)
-    (True, False, True)
-    """
-    return value_tenths > best_tenths and value_tenths * 100 >= FLARE_PERCENT_OF_BEST * best_tenths
-
-
 def _read(
     payload: Mapping[str, Any] | AssessmentIn,
 ) -> tuple[AssessmentIn, Scored, dict[str, Any]]:
@@ -368,7 +362,8 @@ def _tenths(score: str) -> int:
 def _check_flare(
     session: Session, actor: Actor, assessment_id: int, score: str, visit: Visit
 ) -> None:
-    """Raise a possible-flare flag if this PASI is ≥ 150 % of the best earlier one (see above)."""
+    """Raise a possible-flare flag if this PASI flares against the best earlier post-baseline
+    one (:data:`FLARE_RULE`)."""
     first_dose = first_dose_dates(session, [visit.patient_id]).get(visit.patient_id)
     if first_dose is None or visit.visit_date <= first_dose:
         return
@@ -389,10 +384,10 @@ def _check_flare(
     if not scores:
         return
     best, value = min(_tenths(s) for s in scores), _tenths(score)
-    if not is_possible_flare(value, best):
+    if not FLARE_RULE.flares(value, best):
         return
     rule = (
-        f"is ≥ {FLARE_PERCENT_OF_BEST} % of the best earlier post-baseline PASI "
+        f"is ≥ {100 + FLARE_RULE.rise_percent} % of the best earlier post-baseline PASI "
         f"{Decimal(best).scaleb(-1)}: a possible flare"
     )
     when = visit.visit_date.isoformat()

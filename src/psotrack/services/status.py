@@ -38,15 +38,14 @@ from sqlalchemy.orm import Session
 
 from psotrack.endpoints import (
     DEFAULT_THRESHOLDS,
-    FlareRule,
     LossOfResponseRule,
     derive_change,
-    derive_flares,
     derive_patient_endpoints,
     derive_responders,
     prepare_assessments,
 )
 from psotrack.errors import NotFound, ValidationError
+from psotrack.services.assessments import FLARE_RULE
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.memo import Memo
 from psotrack.services.patients import get_patient
@@ -65,8 +64,8 @@ ROW_COLUMNS: Final = (
     *(f"pasi{t}" for t in DEFAULT_THRESHOLDS),
 )
 _Derived = tuple[pl.DataFrame, pl.DataFrame, str, str, dict[str, Any] | None]
-#: The rules the sentence is told by (the engine's defaults, named once here).
-FLARE_RULE: Final = FlareRule()
+#: The rules the sentence is told by: the engine's defaults; the flare rule is the safety
+#: flag's (:data:`psotrack.services.assessments.FLARE_RULE`), so a flag and a sentence agree.
 LOSS_RULE: Final = LossOfResponseRule()
 
 
@@ -267,22 +266,15 @@ def status_sentence(rows: pl.DataFrame, endpoints: pl.DataFrame) -> tuple[str, s
 def _flare(post: pl.DataFrame) -> str | None:
     """The flare sentence when the latest post-baseline PASI is a flare, else ``None``.
 
-    The engine decides (:func:`derive_flares` with :data:`FLARE_RULE`) on two values: the lowest
-    earlier post-baseline PASI (the rule's running best) and the latest one.
+    The engine's rule decides (:meth:`FlareRule.flares` of :data:`FLARE_RULE`) on two values: the
+    lowest earlier post-baseline PASI (the rule's running best) and the latest one.
     """
     if post.height < 2:
         return None
     earlier, latest = post.head(post.height - 1), post.row(-1, named=True)
     best = earlier.sort("pasi", "day").row(0, named=True)
-    pair = pl.DataFrame(
-        {
-            "patient_id": ["p", "p"],
-            "visit": ["best", "latest"],
-            "day": [1, 2],
-            "pasi": [best["pasi"], latest["pasi"]],
-        }
-    )
-    if derive_flares(pair, FLARE_RULE)["flare_count"][0] == 0:
+    # The rows' PASI passed the engine's check (on the tenth grid): tenths are exact.
+    if not FLARE_RULE.flares(round(latest["pasi"] * 10), round(best["pasi"] * 10)):
         return None
     values = (
         f"{_pasi(best['pasi'])} on day {best['day']} → "
