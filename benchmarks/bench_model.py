@@ -1,4 +1,4 @@
-"""Benchmark: 10 000 virtual patients × 26 weeks (vectorised ETDRK4) against solve_ivp one by one.
+"""Benchmark: 10 000 virtual patients × 26 weeks (vectorised solver) against solve_ivp one by one.
 
 Run: ``.venv/bin/python benchmarks/bench_model.py [--patients N] [--loop-patients M] [--seed S]``.
 Both paths simulate the same arm (``uc-msc-iv:1e6/kg x3 q4w`` by default) from each patient's
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         inputs, dosing = build_inputs([parse_schedule(args.arm)] * args.patients)
         progress.advance(task)
 
-        progress.update(task, description="vectorised ETDRK4")
+        progress.update(task, description="vectorised exponential RK4")
         times = []
         for _ in range(max(1, args.repeat)):
             start = time.perf_counter()

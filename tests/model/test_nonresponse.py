@@ -87,7 +87,7 @@ def test_a_non_responder_on_the_drug_follows_the_untreated_plaque() -> None:
 
 
 def test_fast_and_reference_solvers_agree_with_a_mixed_population() -> None:
-    # One non-responder and one responder on the same arm, integrated together (ETDRK4) and
+    # One non-responder and one responder on the same arm, integrated together (vectorised) and
     # one by one (LSODA, rtol 1e-8): the same 1 % bound as tests/model/test_solver.py.
     p = replace(ModelParameters().broadcast(2), blocker_response_draw=np.array([0.05, 0.7]))
     y0 = published_state("plaque", p, 2)

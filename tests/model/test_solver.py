@@ -1,4 +1,4 @@
-"""Tests of the integrators: vectorised ETDRK4 against scipy's LSODA (rtol 1e-8), positivity."""
+"""Tests of the integrators: the vectorised solver against scipy's LSODA (rtol 1e-8), positivity."""
 
 from __future__ import annotations
 
@@ -53,10 +53,10 @@ def test_vectorised_states_equal_the_reference_solve(sample) -> None:  # type: i
     # Error relative to each patient's and state's largest value over the 26 weeks.
     scale = np.abs(ref[:, :, core]).max(axis=0)
     error = np.abs(fast[:, :, core] - ref[:, :, core]).max(axis=0) / scale
-    # Worst during relapse (a bistable switch, where timing is sensitive): 0.72 % at h = 1/4 d
-    # (Th1 of the perilesional patient near day 105; 0.15 % at h = 1/8 d; 0.41 % before the
-    # cell kinetics of issue 18 moved that relapse).
-    assert error.max() < 1e-2
+    # Worst during relapse (a bistable switch, where timing is sensitive): 0.072 % at h = 1/4 d
+    # with the stiff-order-4 step (patient 4, vascular state); ETDRK4 left 0.72 % (Th1 of the
+    # perilesional patient near day 105), so this bound of 0.2 % fails with ETDRK4.
+    assert error.max() < 2e-3
 
 
 def test_vectorised_pasi_equals_the_reference_away_from_grading_edges(sample) -> None:  # type: ignore[no-untyped-def]

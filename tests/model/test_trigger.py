@@ -82,7 +82,9 @@ def test_both_solvers_integrate_the_same_forcing(patients: tuple) -> None:
         ref = simulate_reference(one, y0[i], days, inputs.take([i]), trigger=path)
         scale = ref[:, :12].max(axis=0)
         error = (np.abs(fast[:, i, :12] - ref[:, :12]).max(axis=0) / scale).max()
-        assert error < 0.01
+        # 0.10 % and 0.18 % (the remitting row) with the stiff-order-4 step; ETDRK4 left
+        # 0.15 % and 0.75 %, above this bound.
+        assert error < 0.004
         moved |= bool(np.abs(ref[-1, 8:11].sum() / ref[0, 8:11].sum() - 1) > 0.05)
     assert moved  # the trigger really moved a plaque
 

@@ -15,7 +15,7 @@ Method (documented; every number it gives is **simulated** and says nothing abou
    is multiplied by ``L(b | matched) / L(b | T)``, which is 1 for an exact match. Approximation:
    the parameters' prior is not conditioned on the baseline beyond this (the area carries almost
    all of the baseline's information).
-3. **Simulate all at once** with the vectorised ETDRK4 solver on the patient's schedule.
+3. **Simulate all at once** with the vectorised solver on the patient's schedule.
 4. **Weight** each particle by the likelihood of every other reading: PASI readings are
    Gaussian around the particle's PASI with ``SD = a + b·PASI`` (:func:`pasi_noise_sd`); labs,
    when given, log-normal with the assay CVs of :data:`psotrack.model.observation.LAB_REFERENCE`.

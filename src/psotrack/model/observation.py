@@ -56,9 +56,10 @@ SEVERITY_READING_SD: Final = 0.1
 AREA_READING_CV: Final = 0.2
 #: Number of standard normals per reading: one per region and sign, then one per region's area.
 READING_DRAWS: Final = len(REGIONS) * (len(SIGNS) + 1)
-#: Largest region lag (psotrack assumption, section 7): region j of a patient reads the
+#: Largest region lag (psotrack assumption fitted with the trigger, docs/model.md sections 7 and
+#: 15; 0.6 until 2026-12-04): region j of a patient reads the
 #: representative plaque's severity ``s`` as ``(s − v_j)/(1 − v_j)``, ``v_j = −lag·U(0, 1)``.
-REGION_LAG_MAX: Final = 0.6
+REGION_LAG_MAX: Final = 0.5
 #: The site name given to :func:`~psotrack.instruments.tpss.tpss` for the injected plaques.
 TARGET_SITE: Final = "injected target plaque (simulated)"
 VISIBLE_SEVERITY: Final = 0.1

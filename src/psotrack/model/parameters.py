@@ -39,7 +39,7 @@ Departures from Shmarov 2022 (each marked ``[psotrack]`` below and listed here):
    relative to its untreated value. All four are assumptions, and each new factor is exactly 1
    untreated (``docs/model.md`` §3.3).
 8. Shmarov's onset/flare stimulus ``dc_stim`` (added to the DC influx, psor.v8.4) is a seeded
-   Ornstein–Uhlenbeck process per patient (:mod:`psotrack.model.trigger`; σ 650, τ 10 days,
+   Ornstein–Uhlenbeck process per patient (:mod:`psotrack.model.trigger`; σ 620, τ 10 days,
    mean 400 cells/mm²/day, fitted by hand to the pooled placebo rates of Ambikaibalan 2021), and
    the influx ``dc_basal_influx + dc_stim`` is clipped at 0. Its parameters are not fields here
    (:class:`~psotrack.model.trigger.TriggerSpec`); ``sigma = 0`` is the published model.

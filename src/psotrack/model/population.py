@@ -9,9 +9,10 @@ log-normal around :data:`BASELINE_AREA_MEDIAN` (CV 80 %, capped at 100 %).
 
 A candidate's baseline is its own untreated plaque steady state: the published plaque state
 (Shmarov 2022) integrated without therapy for :data:`SETTLE_DAYS` days with that patient's
-parameters (ETDRK4 keeps equilibria exactly, so a 1-day step suffices). Candidates whose plaque
-is not a stable steady state (they heal or have not settled) or whose baseline PASI misses the
-inclusion rule (PASI ≥ ``min_pasi``) are rejected and redrawn.
+parameters (the exponential Runge–Kutta step keeps equilibria exactly, so a 1-day step
+suffices). Candidates whose plaque is not a stable steady state (they heal or have not
+settled) or whose baseline PASI misses the inclusion rule (PASI ≥ ``min_pasi``) are rejected
+and redrawn.
 
 An arm with a perilesional cell therapy is simulated at two sites per patient with the same
 parameters and baseline: the injected target plaques (local pool and spillover) and all other

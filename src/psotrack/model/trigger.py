@@ -60,8 +60,9 @@ class TriggerSpec:
         return float(self.sigma * np.sqrt(self.tau / 2.0))
 
 
-#: psotrack's default trigger, calibrated to the pooled placebo arms (docs/model.md section 15).
-DEFAULT_TRIGGER: Final = TriggerSpec(sigma=650.0, tau=10.0, mean=400.0)
+#: psotrack's default trigger, calibrated to the pooled placebo arms with the stiff-order-4 solver
+#: (docs/model.md section 15; σ 650 with ETDRK4 until 2026-12-04).
+DEFAULT_TRIGGER: Final = TriggerSpec(sigma=620.0, tau=10.0, mean=400.0)
 #: No trigger: ``dc_stim`` ≡ 0, the published untreated model.
 NO_TRIGGER: Final = TriggerSpec(sigma=0.0, tau=10.0)
 
