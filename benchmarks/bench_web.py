@@ -73,6 +73,9 @@ class Results:
     times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     samples: dict[str, str] = field(default_factory=dict)
+    #: CPU seconds while driving: the load generator (this process) and the server's processes.
+    client_cpu: float = 0.0
+    server_cpu: float | None = None
 
 
 def prepare(url: str, patients: int, console: Console) -> tuple[list[int], list[int]]:
@@ -126,6 +129,26 @@ def restart_sequences(engine: Engine) -> None:
             )
 
 
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by a process and its live descendants, read from
+    ``/proc`` (Linux); ``None`` where there is no ``/proc``."""
+    proc = Path("/proc")
+    if not (proc / str(pid)).exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = (proc / str(current) / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in (proc / str(current) / "task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the process ended meanwhile
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,8 +156,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, workers: int) -> Iterator[str]:
-    """``psotrack serve`` on a free port in its own process; its base address."""
+def server(url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """``psotrack serve`` on a free port in its own process; its base address and process id."""
     port = free_port()
     env = {**os.environ, "PSOTRACK_DATABASE_URL": url, "PSOTRACK_SECRET_KEY": SECRET}
     env["PSOTRACK_PHOTO_DIR"] = str(CACHE / "photos")
@@ -155,7 +178,7 @@ def server(url: str, workers: int) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             raise SystemExit("the server did not start within 60 s")
-        yield base
+        yield base, process.pid
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -180,8 +203,15 @@ async def signed_in(base: str) -> tuple[httpx.AsyncClient, str]:
 
 
 async def drive(
-    base: str, seconds: float, clients: int, rate: float, patients: list[int], visits: list[int]
+    base: str,
+    pid: int,
+    seconds: float,
+    clients: int,
+    rate: float,
+    patients: list[int],
+    visits: list[int],
 ) -> tuple[Results, float]:
+    """Drive the server (process ``pid``) with the mix; the results and the wall time."""
     results = Results()
     pages = max(1, len(patients) // 50)
     routes = [name for name, share in MIX for _ in range(share)]
@@ -218,9 +248,17 @@ async def drive(
             else:
                 results.times[route].append(elapsed)
 
-    began = time.perf_counter()
+    began, server_began, client_began = (
+        time.perf_counter(),
+        tree_cpu_seconds(pid),
+        time.process_time(),
+    )
     await asyncio.gather(*(one_client(c, t, random.Random(i)) for i, (c, t) in enumerate(sessions)))
     wall = time.perf_counter() - began
+    results.client_cpu = time.process_time() - client_began
+    server_ended = tree_cpu_seconds(pid)
+    if server_began is not None and server_ended is not None:
+        results.server_cpu = server_ended - server_began
     for client, _ in sessions:
         await client.aclose()
     return results, wall
@@ -286,14 +324,23 @@ def report(
 
 def run_one(console: Console, name: str, url: str, args: argparse.Namespace) -> None:
     patients, visits = prepare(url, args.patients, console)
-    with server(url, args.workers) as base:
+    with server(url, args.workers) as (base, pid):
         base_rps = asyncio.run(baseline(base, min(10.0, args.seconds), args.clients))
         results, wall = asyncio.run(
-            drive(base, args.seconds, args.clients, args.rate, patients, visits)
+            drive(base, pid, args.seconds, args.clients, args.rate, patients, visits)
         )
     offered = f"offered {args.rate:.0f}/s" if args.rate else "back to back"
     offered += f", {args.workers} server process{'es' if args.workers > 1 else ''}"
     report(console, f"{name} ({offered})", results, wall, base_rps, args.rate)
+    answered = sum(len(v) for v in results.times.values()) + sum(results.errors.values())
+    line = f"  CPU while driving, {os.cpu_count()} cores: load generator "
+    line += f"{results.client_cpu / wall:.2f} cores"
+    if results.server_cpu is not None:
+        line += (
+            f", server {results.server_cpu / wall:.2f} cores = "
+            f"{1000 * results.server_cpu / max(answered, 1):.1f} ms of server CPU per request"
+        )
+    console.print(line)
 
 
 def main() -> None:
