@@ -22,7 +22,11 @@ live score              25 %    ``POST /api/v1/score/pasi`` (bearer token)
 ======================  ======  ===================================================
 
 It prints requests/s overall, p50/p95/p99 per route and the errors (any answer other than the
-expected status, or a failed connection). The baseline, measured in the same run against the
+expected status, or a failed connection), and the CPU the load generator and the server's
+processes used while driving (read from ``/proc``; the PostgreSQL server's own processes are not
+counted): the server CPU per request says how far a target is from this machine's cores.
+``--route "patient page"`` (or another route of the mix) drives that route alone, for its own
+CPU per request. The baseline, measured in the same run against the
 same server, is ``GET /healthz`` alone (no database): the ratio says how much of the server's
 capacity the clinical routes get. Targets on the project's 2-core machine (the load generator
 shares the cores with the server): ≥ 300 requests/s overall, patient page p95 ≤ 100 ms,
@@ -210,11 +214,13 @@ async def drive(
     rate: float,
     patients: list[int],
     visits: list[int],
+    only: str | None = None,
 ) -> tuple[Results, float]:
-    """Drive the server (process ``pid``) with the mix; the results and the wall time."""
+    """Drive the server (process ``pid``) with the mix (or ``only`` that route); the results and
+    the wall time."""
     results = Results()
     pages = max(1, len(patients) // 50)
-    routes = [name for name, share in MIX for _ in range(share)]
+    routes = [name for name, share in MIX for _ in range(share) if only in (None, name)]
     sessions = [await signed_in(base) for _ in range(clients)]
     stop = time.perf_counter() + seconds
 
@@ -297,6 +303,8 @@ def report(
         table.add_column(column, justify="left" if column == "route" else "right")
     met = rps >= TARGET_RPS * 0.97 and errors == 0  # Poisson arrivals: ±3 % of the rate
     for route, _ in MIX:
+        if route not in results.times and route not in results.errors:
+            continue
         times = results.times.get(route, [])
         target = TARGETS_P95_MS.get(route)
         p95 = percentile(times, 95) if times else float("nan")
@@ -327,9 +335,10 @@ def run_one(console: Console, name: str, url: str, args: argparse.Namespace) -> 
     with server(url, args.workers) as (base, pid):
         base_rps = asyncio.run(baseline(base, min(10.0, args.seconds), args.clients))
         results, wall = asyncio.run(
-            drive(base, pid, args.seconds, args.clients, args.rate, patients, visits)
+            drive(base, pid, args.seconds, args.clients, args.rate, patients, visits, args.route)
         )
     offered = f"offered {args.rate:.0f}/s" if args.rate else "back to back"
+    offered += f", {args.route} only" if args.route else ""
     offered += f", {args.workers} server process{'es' if args.workers > 1 else ''}"
     report(console, f"{name} ({offered})", results, wall, base_rps, args.rate)
     answered = sum(len(v) for v in results.times.values()) + sum(results.errors.values())
@@ -351,6 +360,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes (1–16)")
     parser.add_argument("--rate", type=float, default=TARGET_RPS, help="offered requests/s")
     parser.add_argument("--postgres", default=os.environ.get("PSOTRACK_TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--route",
+        choices=[name for name, _ in MIX],
+        help="drive this route only (its server CPU per request; the targets are the mix's)",
+    )
     args = parser.parse_args()
     if not 1 <= args.patients <= 10_000 or not 1 <= args.seconds <= 600:
         raise SystemExit("--patients must be 1–10000 and --seconds 1–600")
