@@ -33,9 +33,10 @@ day is the pre-dose (trough) value, as a visit assessed before the infusion.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +66,7 @@ from psotrack.model.trigger import TriggerPath, TriggerStream
 from psotrack.processes import available_cores, can_fork, run_parts, shared_empty
 
 FloatArray = npt.NDArray[np.float64]
+F = TypeVar("F")
 
 #: Steady states of the untreated published model (Shmarov 2022, psor.v8.4 equations), solved
 #: with scipy.optimize.fsolve; cells/mm² or model units. Sums: 79 820 healthy, 265 985 plaque.
@@ -309,6 +311,9 @@ class _Block:
         def stimulus(k: int) -> FloatArray | float:
             return 0.0 if stim is None else stim[k, self.rows]
 
+        def production(yt: FloatArray, f: TherapyFactors, into: FloatArray) -> None:
+            immune_skin_production(yt, f, p, into)
+
         now = therapy_factors(y, p, inputs, stimulus(0), pk, held)
         for k, step in enumerate(steps):
             for wanted in wanted_at.get(step, ()):
@@ -324,7 +329,7 @@ class _Block:
                 0.0 if stim is None else 0.5 * (stim[k, self.rows] + stim[k + 1, self.rows])
             )
             middle = therapy_factors(self.half, p, inputs, middle_stim, pk, held)
-            _exprk4_step(y, self.weights, p, (now, middle, later), self.work)
+            _exprk4_step(y, self.weights, production, (now, middle, later), self.work)
             y[_LINEAR_ROWS] = self.ahead[_LINEAR_ROWS]
             np.maximum(y, 0.0, out=y)
             now = later
@@ -500,46 +505,47 @@ def _exprk4_weights(lam: FloatArray, h: float) -> _Weights:
 def _exprk4_step(
     y: FloatArray,
     w: _Weights,
-    p: ModelParameters,
-    factors: tuple[TherapyFactors, TherapyFactors, TherapyFactors],
+    production: Callable[[FloatArray, F, FloatArray], None],
+    factors: tuple[F, F, F],
     work: tuple[FloatArray, ...],
 ) -> None:
     """Advance the immune–skin rows of ``y`` by one step (in place) for ``y' = N − λy``.
 
     The exponential Runge–Kutta method of stiff order four of Hochbruck & Ostermann (SIAM J
     Numer Anal 2005;43:1069–1090, eq. 5.19), five stages at ``t``, ``t + h/2``, ``t + h/2``,
-    ``t + h`` and ``t + h/2``. The therapy states enter ``N`` through their ``factors`` at
-    ``t``, ``t + h/2`` and ``t + h``; ``work`` holds eight scratch arrays shaped like ``y``.
+    ``t + h`` and ``t + h/2``. ``production(stage, factor, out)`` writes ``N`` of a stage into
+    ``out``; the ``factors`` are what it needs at ``t``, ``t + h/2`` and ``t + h`` (the therapy
+    factors of the model). ``work`` holds eight scratch arrays shaped like ``y``.
     """
     now, middle, later = factors
     n1, n2, n3, n4, n5, stage, half_u, term = work
     u, k1, k2, k3, k4, k5 = y[_CORE], n1[_CORE], n2[_CORE], n3[_CORE], n4[_CORE], n5[_CORE]
     v, hu, t = stage[_CORE], half_u[_CORE], term[_CORE]
     # In place: the combination costs as much as the five evaluations otherwise.
-    immune_skin_production(y, now, p, n1)
+    production(y, now, n1)
     np.multiply(w.half, u, out=hu)
     np.multiply(w.a21, k1, out=v)  # U2 = e^(−λh/2)·u + a21·N1
     v += hu
-    immune_skin_production(stage, middle, p, n2)
+    production(stage, middle, n2)
     np.multiply(w.a31, k1, out=v)  # U3 = e^(−λh/2)·u + a31·N1 + a32·N2
     v += hu
     np.multiply(w.a32, k2, out=t)
     v += t
-    immune_skin_production(stage, middle, p, n3)
+    production(stage, middle, n3)
     np.multiply(w.a41, k1, out=v)  # U4 = e^(−λh)·u + a41·N1 + a42·(N2 + N3)
     np.multiply(w.full, u, out=t)
     v += t
     np.add(k2, k3, out=k3)  # N3 is only needed as N2 + N3 from here
     np.multiply(w.a42, k3, out=t)
     v += t
-    immune_skin_production(stage, later, p, n4)
+    production(stage, later, n4)
     np.multiply(w.a51, k1, out=v)  # U5 = e^(−λh/2)·u + a51·N1 + a52·(N2 + N3) + a54·N4
     v += hu
     np.multiply(w.a52, k3, out=t)
     v += t
     np.multiply(w.a54, k4, out=t)
     v += t
-    immune_skin_production(stage, middle, p, n5)
+    production(stage, middle, n5)
     u *= w.full  # u + h·(b1·N1 + b4·N4 + b5·N5)
     np.multiply(w.b1, k1, out=t)
     u += t
