@@ -114,6 +114,40 @@ def test_the_newest_enrollment_gives_the_arm(db, clinician, program_id, patient_
     assert assessments_frame(db, clinician)["arm"].to_list() == ["NEW-ARM"]
 
 
+def test_a_second_enrollment_moves_no_study_day(db, clinician, program_id, patient_id):
+    # Found in review: without an administration, day 0 is the first enrollment's start
+    # (services.study_days), but the long table counted from the newest enrollment's start, so
+    # the status rows and the timeline named one visit by two study days.
+    from psotrack.services.assessments import record_assessment
+    from psotrack.services.status import patient_status
+    from psotrack.services.timeline import assessments_frame
+    from psotrack.store.models import Enrollment
+
+    first_start = load_timeline(db, clinician, patient_id).day_zero
+    assert first_start is not None
+    with db.transaction() as session:
+        session.add(
+            Enrollment(
+                patient_id=patient_id,
+                program_id=program_id,
+                start_date=date(2027, 1, 4),
+                status="active",
+                arm="NEW-ARM",
+            )
+        )
+    visit = add_visit(db, clinician, patient_id, visit_date=date(2027, 1, 4))
+    region = {"erythema": 1, "induration": 1, "desquamation": 1, "area": 2}
+    pasi = dict.fromkeys(("head", "upper_limbs", "trunk", "lower_limbs"), region)
+    record_assessment(db, clinician, {"visit_id": visit, "instrument": "pasi", "responses": pasi})
+    expected = (date(2027, 1, 4) - first_start).days
+    assert expected > 0
+    timeline = load_timeline(db, clinician, patient_id)
+    assert timeline.day_zero == first_start
+    assert [timeline.study_day(v) for v in timeline.visits] == [expected]
+    assert assessments_frame(db, clinician)["day"].to_list() == [expected]
+    assert patient_status(db, clinician, patient_id).rows["day"].to_list() == [expected]
+
+
 def test_researchers_get_no_photos_or_free_text_and_nothing_stored_changes(db, actors, imported):
     # Found in review: photo rows and free-text history reached the researcher role.
     from io import BytesIO

@@ -33,11 +33,11 @@ from psotrack.evidence import CAVEAT, derive_published_rates, load_published_tab
 from psotrack.services.cohort import CohortRates, cohort_rates
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.status import status_tables
-from psotrack.services.study_days import first_dose_dates
+from psotrack.services.study_days import day_zero_dates, study_day
 from psotrack.services.timeline import session_assessments_frame
 from psotrack.stats import biomarker_change, derive_biomarker_pairs
 from psotrack.stats.biomarkers import BiomarkerChange
-from psotrack.store.models import AdverseEvent, Enrollment, LabResult, Patient
+from psotrack.store.models import AdverseEvent, LabResult, Patient
 
 #: CTCAE grades, 1 (mild) to 5 (death related to the event).
 GRADES: Final = (1, 2, 3, 4, 5)
@@ -251,21 +251,12 @@ def lab_frame(session: Session) -> pl.DataFrame:
         .where(LabResult.deleted_at.is_(None), Patient.deleted_at.is_(None))
         .order_by(LabResult.sampled_at, LabResult.id)
     ).all()
-    ids = {row[0] for row in found}
-    starts = dict(
-        session.execute(
-            select(Enrollment.patient_id, func.min(Enrollment.start_date))
-            .where(Enrollment.patient_id.in_(ids), Enrollment.deleted_at.is_(None))
-            .group_by(Enrollment.patient_id)
-        ).all()
-    )
-    first_dose = first_dose_dates(session, ids)
+    zeros = day_zero_dates(session, {row[0] for row in found})
     rows = []
     for pid, research_id, analyte, unit, sampled_at, value in found:
-        zero = first_dose.get(pid, starts.get(pid))
-        if zero is None:
+        if pid not in zeros:
             continue
-        day = (sampled_at.date() - zero).days
+        day = study_day(sampled_at.date(), zeros[pid][0])
         rows.append((research_id, analyte, unit, day, float(value)))
     schema = {
         "patient_id": pl.String,

@@ -28,9 +28,9 @@ from psotrack.errors import NotFound, PermissionDenied, ValidationError
 from psotrack.services.assessments import live_visit, read_assessment, store_assessment
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.status import status_sentence, status_tables
-from psotrack.services.study_days import first_dose_dates
+from psotrack.services.study_days import day_zero, study_day
 from psotrack.services.timeline import SCORE_COLUMNS, session_assessments_frame
-from psotrack.store.models import Enrollment, Patient, PatientIdentity, User, Visit
+from psotrack.store.models import Patient, PatientIdentity, User, Visit
 from psotrack.store.vocabulary import Instrument
 
 #: What a patient may record about themselves.
@@ -124,12 +124,7 @@ def own_patient(session: Session, actor: Actor) -> Patient:
 
 
 def _own_visits(session: Session, patient_id: int) -> tuple[OwnVisit, ...]:
-    start = session.scalar(
-        select(Enrollment.start_date)
-        .where(Enrollment.patient_id == patient_id, Enrollment.deleted_at.is_(None))
-        .order_by(Enrollment.start_date, Enrollment.id)
-    )
-    day_zero = first_dose_dates(session, [patient_id]).get(patient_id, start)
+    zero = day_zero(session, patient_id)
     visits = session.scalars(
         select(Visit)
         .where(Visit.patient_id == patient_id, Visit.deleted_at.is_(None))
@@ -140,7 +135,7 @@ def _own_visits(session: Session, patient_id: int) -> tuple[OwnVisit, ...]:
             id=v.id,
             visit_date=v.visit_date,
             visit_type=v.visit_type.value,
-            day=None if day_zero is None else (v.visit_date - day_zero).days,
+            day=None if zero is None else study_day(v.visit_date, zero),
         )
         for v in visits
     )

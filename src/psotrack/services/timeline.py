@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import get_patient
 from psotrack.services.research_views import research_copies
-from psotrack.services.study_days import first_dose_dates
+from psotrack.services.study_days import day_zero, day_zero_dates, study_day
 from psotrack.store.models import (
     Administration,
     AdverseEvent,
@@ -95,8 +95,7 @@ def read_timeline(session: Session, patient_id: int, identified: bool) -> Patien
     return PatientTimeline(
         patient=patient,
         identity=session.get(PatientIdentity, patient_id) if identified else None,
-        day_zero=first_dose_dates(session, [patient_id]).get(patient_id)
-        or min((e.start_date for e in enrollments), default=None),
+        day_zero=day_zero(session, patient_id),
         enrollments=enrollments,
         visits=rows(Visit, Visit.visit_date),
         assessments=rows(Assessment),
@@ -164,21 +163,22 @@ def assessment_rows(
     """The rows of :func:`session_assessments_frame` (``FRAME_SCHEMA``'s keys), in no set
     order; with ``instruments``, only visits with one of those (the other score columns stay
     empty)."""
-    enrollment_query = select(Enrollment.patient_id, Enrollment.arm, Enrollment.start_date).where(
+    enrollment_query = select(Enrollment.patient_id, Enrollment.arm).where(
         Enrollment.deleted_at.is_(None)
     )
     if patient_ids is not None:
         enrollment_query = enrollment_query.where(Enrollment.patient_id.in_(list(patient_ids)))
     if program_id is not None:
         enrollment_query = enrollment_query.where(Enrollment.program_id == program_id)
-    # Oldest first, so that the newest enrollment's arm and start are the ones kept.
+    # Oldest first, so that the newest enrollment's arm is the one kept.
     enrolled = {
-        pid: (arm, start)
-        for pid, arm, start in session.execute(
+        pid: arm
+        for pid, arm in session.execute(
             enrollment_query.order_by(Enrollment.start_date, Enrollment.id)
         )
     }
-    first_dose = first_dose_dates(session, enrolled)
+    # Day 0 by the one rule (first administration, else the first enrollment's start).
+    zero = day_zero_dates(session, enrolled)
     research_query = select(Patient.id, Patient.research_id).where(Patient.deleted_at.is_(None))
     if patient_ids is not None:
         research_query = research_query.where(Patient.id.in_(list(patient_ids)))
@@ -202,8 +202,8 @@ def assessment_rows(
     for visit_id, pid, label, visit_date, instrument, score in session.execute(query):
         if pid not in enrolled or pid not in research_ids:
             continue
-        arm, start = enrolled[pid]
-        day = (visit_date - first_dose.get(pid, start)).days
+        arm = enrolled[pid]
+        day = study_day(visit_date, zero[pid][0])
         row = rows.setdefault(
             visit_id,
             {
