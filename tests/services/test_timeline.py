@@ -91,33 +91,13 @@ def test_study_day_zero_is_the_dose_visits_date_everywhere(db, clinician, patien
     assert load_timeline(db, clinician, patient_id).day_zero == date(2026, 1, 5)
 
 
-def test_the_newest_enrollment_gives_the_arm(db, clinician, program_id, patient_id):
-    from psotrack.services.assessments import record_assessment
-    from psotrack.services.timeline import assessments_frame
-    from psotrack.store.models import Enrollment
-
-    with db.transaction() as session:
-        session.add(
-            Enrollment(
-                patient_id=patient_id,
-                program_id=program_id,
-                start_date=date(2027, 1, 4),
-                status="active",
-                arm="NEW-ARM",
-            )
-        )
-    visit = add_visit(db, clinician, patient_id, visit_date=date(2027, 1, 4))
-
-    record_assessment(
-        db, clinician, {"visit_id": visit, "instrument": "itch_nrs", "responses": {"score": 3}}
-    )
-    assert assessments_frame(db, clinician)["arm"].to_list() == ["NEW-ARM"]
-
-
-def test_a_second_enrollment_moves_no_study_day(db, clinician, program_id, patient_id):
-    # Found in review: without an administration, day 0 is the first enrollment's start
-    # (services.study_days), but the long table counted from the newest enrollment's start, so
-    # the status rows and the timeline named one visit by two study days.
+def test_a_second_enrollment_gives_the_arm_and_moves_no_study_day(
+    db, clinician, program_id, patient_id
+):
+    # The newest enrollment's arm is the one a visit is analysed in. Found in review: without an
+    # administration, day 0 is the first enrollment's start (services.study_days), but the long
+    # table counted from the newest enrollment's start, so the status rows and the timeline
+    # named one visit by two study days.
     from psotrack.services.assessments import record_assessment
     from psotrack.services.status import patient_status
     from psotrack.services.timeline import assessments_frame
@@ -144,7 +124,8 @@ def test_a_second_enrollment_moves_no_study_day(db, clinician, program_id, patie
     timeline = load_timeline(db, clinician, patient_id)
     assert timeline.day_zero == first_start
     assert [timeline.study_day(v) for v in timeline.visits] == [expected]
-    assert assessments_frame(db, clinician)["day"].to_list() == [expected]
+    frame = assessments_frame(db, clinician)
+    assert (frame["arm"].to_list(), frame["day"].to_list()) == (["NEW-ARM"], [expected])
     assert patient_status(db, clinician, patient_id).rows["day"].to_list() == [expected]
 
 
