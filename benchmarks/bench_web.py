@@ -4,13 +4,15 @@ Run: ``.venv/bin/python benchmarks/bench_web.py [--patients 1000] [--seconds 30]
 [--postgres URL]``.
 
 For each database a synthetic demo of ``--patients`` patients is built (not timed; the SQLite
-file is kept in ``.bench-cache/`` and reused while the schema is the same), then ``psotrack
-serve`` runs in its own process on 127.0.0.1 and this process drives it for ``--seconds`` with
-``--clients`` concurrent clients (httpx, one connection each). Each client sends its requests at
-random (Poisson) moments so that together they offer ``--rate`` requests/s (default 300, the
-target); a client whose answer has not come yet waits for it (so an overloaded server shows as
-a lower rate and longer times, never as lost requests). With ``--rate 0`` the clients send
-back to back (the server's saturation throughput). The requests follow a weighted mix:
+file is kept in ``.bench-cache/`` and reused while the schema is the same; each run serves a
+copy of it, so the assessment POSTs of one run do not grow the next one's database), then
+``psotrack serve`` runs in its own process on 127.0.0.1 and this process drives it for
+``--seconds`` with ``--clients`` concurrent clients (httpx, one connection each). Each client
+sends its requests at random (Poisson) moments so that together they offer ``--rate``
+requests/s (default 300, the target); a client whose answer has not come yet waits for it (so
+an overloaded server shows as a lower rate and longer times, never as lost requests). With
+``--rate 0`` the clients send back to back (the server's saturation throughput). The requests
+follow a weighted mix:
 
 ======================  ======  ===================================================
 route                   share   what it does
@@ -39,11 +41,13 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -374,7 +378,13 @@ def main() -> None:
     console.print("[bold]SYNTHETIC DEMO DATA[/bold] — load test of the web app")
     CACHE.mkdir(exist_ok=True)
     sqlite_file = CACHE / f"web-{args.patients}.db"
-    run_one(console, "SQLite", f"sqlite:///{sqlite_file}", args)
+    prepare(f"sqlite:///{sqlite_file}", args.patients, console)
+    # The run writes (its assessment POSTs): it works on a copy, so that every run starts from
+    # the same database and the cached one does not grow from run to run.
+    with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
+        copy = Path(scratch) / sqlite_file.name
+        shutil.copyfile(sqlite_file, copy)
+        run_one(console, "SQLite", f"sqlite:///{copy}", args)
     if args.postgres:
         from psotrack.store.engine import temporary_schema_engine
 
