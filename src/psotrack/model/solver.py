@@ -4,13 +4,14 @@ The vectorised path is the exponential Runge–Kutta method of stiff order four 
 Ostermann (SIAM J Numer Anal 2005;43:1069–1090, eq. 5.19; five stages, φ-functions by closed form
 and by Taylor series for small ``λh``): the linear first-order losses ``λ`` (up to 36.5/day for
 the cytokines, the source of stiffness) are integrated exactly, the remaining terms by a rule of
-order four that keeps its order for stiff problems, so a step of a quarter of a day is stable and
-accurate for this system (checked against LSODA at rtol 1e-8 in the tests). ETDRK4 (Cox &
-Matthews 2002), one stage fewer, was used until 2026-12-04: with the trigger its error at this
-step moved the cohort mean PASI by 1.15 % against the 1 % target (it does not satisfy the stiff
-order conditions of order four, so its order may drop on stiff problems; docs/model.md section
-6). The integrating-factor RK4 of Lawson was tried first and rejected: stable but inaccurate at
-this step because it does not integrate the fast cytokines' slowly varying production exactly.
+stiff order four (an error bound that does not grow with the stiffness), so a step of a quarter
+of a day is stable and accurate for this system (checked against LSODA at rtol 1e-8 in the
+tests). ETDRK4 (Cox & Matthews 2002), one stage fewer, was used until 2026-12-04: with the
+trigger its error at this step moved the cohort mean PASI by 1.15 % against the 1 % target (it
+does not satisfy the stiff order conditions of order four, so its order may drop on stiff
+problems; docs/model.md section 6). The integrating-factor RK4 of Lawson was tried first and
+rejected: stable but inaccurate at this step because it does not integrate the fast cytokines'
+slowly varying production exactly.
 
 The therapy states (:data:`~psotrack.model.equations.LINEAR_STATES`: live MSCs, paracrine pools,
 blocker) form a linear system with constant coefficients that no other state enters. They are
