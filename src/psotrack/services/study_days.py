@@ -9,7 +9,7 @@ with no administration yet is counted from the start of the first enrollment
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -58,30 +58,38 @@ def first_dose_dates(
     return first
 
 
+def day_zero_of(first_dose: date | None, starts: Iterable[date]) -> tuple[date, str] | None:
+    """The rule itself: the first administration's date, else the earliest of the live
+    enrollments' ``starts``; with what it is (``"first administration"``, ``"enrollment
+    start"``), or ``None`` with neither.
+
+    >>> day_zero_of(None, [date(2026, 3, 1), date(2026, 1, 5)])
+    (datetime.date(2026, 1, 5), 'enrollment start')
+    """
+    if first_dose is not None:
+        return first_dose, "first administration"
+    start = min(starts, default=None)
+    return None if start is None else (start, "enrollment start")
+
+
 def day_zero_dates(
     session: Session, patient_ids: Collection[int] | None = None
 ) -> dict[int, tuple[date, str]]:
-    """Day 0 of each patient that has one, and what it is: ``"first administration"`` or,
-    for a patient with none yet, ``"enrollment start"`` (the earliest live enrollment's start).
+    """Day 0 of each patient that has one (:func:`day_zero_of`), and what it is.
 
     A patient with neither (no live enrollment, no administration) has no day 0 and is absent.
     """
-    zero = {
-        pid: (day, "first administration")
-        for pid, day in first_dose_dates(session, patient_ids).items()
-    }
+    first = first_dose_dates(session, patient_ids)
     query = select(Enrollment.patient_id, Enrollment.start_date).where(
         Enrollment.deleted_at.is_(None)
     )
     if patient_ids is not None:
         query = query.where(Enrollment.patient_id.in_(list(patient_ids)))
-    starts: dict[int, date] = {}
+    starts: dict[int, list[date]] = {}
     for patient_id, start in session.execute(query):
-        if patient_id not in starts or start < starts[patient_id]:
-            starts[patient_id] = start
-    for patient_id, start in starts.items():
-        zero.setdefault(patient_id, (start, "enrollment start"))
-    return zero
+        starts.setdefault(patient_id, []).append(start)
+    zero = {pid: day_zero_of(first.get(pid), starts.get(pid, ())) for pid in {*first, *starts}}
+    return {pid: found for pid, found in zero.items() if found is not None}
 
 
 def day_zero(session: Session, patient_id: int) -> date | None:

@@ -7,7 +7,7 @@ administration yet is counted from the start date of the first enrollment.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import get_patient
 from psotrack.services.research_views import research_copies
-from psotrack.services.study_days import day_zero, day_zero_dates, study_day
+from psotrack.services.study_days import (
+    day_zero_dates,
+    day_zero_of,
+    first_dose_dates,
+    study_day,
+)
 from psotrack.store.models import (
     Administration,
     AdverseEvent,
@@ -95,7 +100,7 @@ def read_timeline(session: Session, patient_id: int, identified: bool) -> Patien
     return PatientTimeline(
         patient=patient,
         identity=session.get(PatientIdentity, patient_id) if identified else None,
-        day_zero=day_zero(session, patient_id),
+        day_zero=_day_zero(session, patient_id, enrollments),
         enrollments=enrollments,
         visits=rows(Visit, Visit.visit_date),
         assessments=rows(Assessment),
@@ -106,6 +111,14 @@ def read_timeline(session: Session, patient_id: int, identified: bool) -> Patien
         photos=rows(Photo) if identified else (),
         flags=flags,
     )
+
+
+def _day_zero(session: Session, patient_id: int, enrollments: Iterable[Enrollment]) -> date | None:
+    """Day 0 by :func:`~psotrack.services.study_days.day_zero_of`, from the enrollments already
+    read (no second query for them)."""
+    first = first_dose_dates(session, [patient_id]).get(patient_id)
+    found = day_zero_of(first, (e.start_date for e in enrollments))
+    return found[0] if found is not None else None
 
 
 #: Instruments that become columns of the long table, and the column names they take.
