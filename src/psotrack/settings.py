@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     token_minutes: int = Field(default=60, ge=1, le=1440)
     #: Largest photo upload the web app accepts, in bytes (at most the photo service's 50 MiB).
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    #: Threads per server process that run the web app's route handlers (they read and write
+    #: the database), 1–64. Python runs one thread at a time: threads beyond the cores only
+    #: take turns, and measured on two cores (``benchmarks/bench_web.py``) forty of them doubled
+    #: the server CPU a patient page costs. Raise it when the database is remote (a handler
+    #: waiting on the network holds its thread).
+    threads: int = Field(default=2, ge=1, le=64)
 
     @property
     def schema_owner_url(self) -> str:

@@ -8,8 +8,11 @@ key, and wires the routes, error handlers and middleware. ``psotrack serve`` run
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio.to_thread import current_default_thread_limiter
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -39,7 +42,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             f"at least {MIN_SECRET_LENGTH} characters, or empty for a random key per start",
             "invalid",
         )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The route handlers' thread pool (anyio's, one per event loop): see Settings.threads.
+        current_default_thread_limiter().total_tokens = settings.threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="psotrack",
         version=__version__,
         summary="Measure, honestly, whether each psoriasis patient is improving and staying safe.",

@@ -32,7 +32,7 @@ class ScoreOut(BaseModel):
 
 
 @router.post("/score/{instrument}", response_model=ScoreOut, responses=WRITE_ERRORS)
-def score(
+async def score(
     instrument: Instrument,
     responses: dict[str, Any] = Body(
         examples=[
@@ -46,5 +46,7 @@ def score(
     ),
     actor: Actor = Depends(rules.SIGNED_IN),
 ) -> ScoreOut:
+    # Run on the event loop, not a worker thread: bounded, pure arithmetic (well under a
+    # millisecond) that touches no database, so the live form is not queued behind page reads.
     scored = score_responses(instrument, responses)
     return ScoreOut(instrument=instrument, score=scored.score, details=scored.details)
