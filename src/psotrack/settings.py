@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     #: the server CPU a patient page costs. Raise it when the database is remote (a handler
     #: waiting on the network holds its thread).
     threads: int = Field(default=2, ge=1, le=64)
+    #: Patients whose status (the endpoint engine's rows and sentence) each server process
+    #: derives when it starts, in one pass of the engine, latest visit first (0–4096; 0: none,
+    #: each is then derived on its first view).
+    warm_statuses: int = Field(default=4096, ge=0, le=4096)
 
     @property
     def schema_owner_url(self) -> str:

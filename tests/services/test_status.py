@@ -198,3 +198,56 @@ def test_a_change_to_the_record_is_seen_at_once(db, clinician, program_id):
         "PASI 50 reached on day 56, at the latest visit (PASI 8.0, 60 % below baseline)",
     )
     assert search_patients(db, clinician, "MRN-MEMO").rows[0].pchg == -60.0
+
+
+def test_statuses_derived_in_one_pass_are_those_of_one_patient(
+    db, clinician, program_id, patient_id
+):
+    """``warm_statuses`` derives every case above in one pass of the engine; each status the
+    service then gives comes from that pass (no new derivation) and equals, frame for frame,
+    what the one-patient path derives; the patient without a PASI is left to its first view."""
+    from psotrack.services import status
+
+    patients = {
+        case: scored(db, clinician, program_id, f"MRN-{case}", CASES[case][0]) for case in CASES
+    }
+    status._DERIVED.clear()
+    assert status.warm_statuses(db) == len(CASES)
+    warmed = {case: patient_status(db, clinician, pid) for case, pid in patients.items()}
+    assert len(status._DERIVED) == len(CASES)  # every status above came from the one pass
+    status._DERIVED.clear()
+    for case, pid in patients.items():
+        alone, kept = patient_status(db, clinician, pid), warmed[case]
+        assert (kept.kind, kept.sentence) == (alone.kind, alone.sentence) == CASES[case][1:]
+        assert kept.rows.equals(alone.rows) and kept.rows.schema == alone.rows.schema
+        assert kept.endpoints.equals(alone.endpoints)
+        assert kept.endpoints.schema == alone.endpoints.schema
+        assert (kept.current_pasi, kept.current_day, kept.current_pchg) == (
+            alone.current_pasi,
+            alone.current_day,
+            alone.current_pchg,
+        )
+    status._DERIVED.clear()
+    assert status.warm_statuses(db, limit=2) == 2
+    assert status.warm_statuses(db, limit=0) == 0
+
+
+def test_a_batch_the_engine_refuses_warms_nothing(db, clinician, program_id, patient_id):
+    """Two visits of one patient on one day cannot both be scored by the engine: the pass
+    keeps nothing, and the patient's own view reports the problem for that patient."""
+    from psotrack.services import status
+    from psotrack.services.assessments import record_assessment
+    from tests.services.conftest import add_visit
+
+    scored(db, clinician, program_id, "MRN-FINE", CASES["sustained"][0])
+    for label in ("W0", "W0-repeat"):
+        visit = add_visit(db, clinician, patient_id, label=label)
+        region = {"erythema": 2, "induration": 2, "desquamation": 1, "area": 3}
+        responses = dict.fromkeys(("head", "upper_limbs", "trunk", "lower_limbs"), region)
+        record_assessment(
+            db, clinician, {"visit_id": visit, "instrument": "pasi", "responses": responses}
+        )
+    status._DERIVED.clear()
+    assert status.warm_statuses(db) == 0
+    with pytest.raises(ValidationError, match="day"):
+        patient_status(db, clinician, patient_id)

@@ -40,5 +40,9 @@ class Memo(Generic[V]):
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
     def __len__(self) -> int:
         return len(self._kept)

@@ -7,7 +7,9 @@ key, and wires the routes, error handlers and middleware. ``psotrack serve`` run
 
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,10 +17,13 @@ from pathlib import Path
 from anyio.to_thread import current_default_thread_limiter
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from psotrack import __version__
 from psotrack.errors import ValidationError
 from psotrack.services.context import Database
+from psotrack.services.status import warm_statuses
 from psotrack.settings import Settings, load_settings
 from psotrack.web import errors
 from psotrack.web.middleware import SecurityMiddleware
@@ -27,6 +32,7 @@ from psotrack.web.sessions import Signer
 
 MIN_SECRET_LENGTH = 32
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("psotrack.web")
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
@@ -47,6 +53,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # The route handlers' thread pool (anyio's, one per event loop): see Settings.threads.
         current_default_thread_limiter().total_tokens = settings.threads
+        started = time.perf_counter()
+        try:
+            kept = await run_in_threadpool(warm_statuses, db, settings.warm_statuses)
+        except SQLAlchemyError as error:  # the pages will say what is wrong with the database
+            log.warning("patient statuses not derived at start: %s", type(error).__name__)
+        else:
+            log.info("%d patient statuses derived in %.1f s", kept, time.perf_counter() - started)
         yield
 
     app = FastAPI(
