@@ -21,6 +21,7 @@ research id (``patient_id`` empty); sorting by name or MRN is refused for that r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +29,7 @@ from typing import Annotated, Any, Final, Literal
 
 import polars as pl
 from pydantic import Field
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from psotrack.errors import ValidationError
@@ -149,15 +150,62 @@ def search_patients(
             raise ValidationError("sort", data.sort, f"{allowed} for the {actor.role} role")
         if data.program_id is not None and session.get(Program, data.program_id) is None:
             raise ValidationError("program_id", data.program_id, "an existing program", "invalid")
-        matching = _matching(data, identified)
-        total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-        ids = _page_ids(session, matching, data)
+        shape = _Shape(
+            data.program_id is not None,
+            data.status is not None,
+            identified,
+            data.sort,
+            data.descending,
+        )
+        # The statements of a search without text are built once per shape (their values are
+        # bound parameters); a text search builds its own, as its text is part of the LIKE.
+        counted, paged = _statements(shape) if not data.query else _build(shape, data.query)
+        values = {
+            "program_id": data.program_id,
+            "status": data.status,
+            "limit": data.page_size,
+            "offset": (data.page - 1) * data.page_size,
+        }
+        total = session.scalar(counted, values) or 0
+        ids = list(session.scalars(paged, values))
         rows = _details(session, ids, data.program_id, identified)
     return PatientPage(rows=rows, total=total, page=data.page, page_size=data.page_size)
 
 
-def _enrollments(program_id: int | None, ids: list[int] | None = None) -> Any:
-    """Each patient's newest enrollment (in the program when given), as a subquery.
+@dataclass(frozen=True)
+class _Shape:
+    """What a search's statements depend on besides its values (see :func:`_statements`)."""
+
+    program: bool
+    status: bool
+    identified: bool
+    sort: str
+    descending: bool
+
+
+#: The bound parameters of the search statements.
+_PROGRAM: Final = bindparam("program_id", type_=Integer)
+_STATUS: Final = bindparam("status", type_=Enrollment.status.type)
+_IDS: Final = bindparam("ids", expanding=True, type_=Integer)
+
+
+def _build(shape: _Shape, text: str = "") -> tuple[Select[Any], Select[Any]]:
+    """The count and the page-id statements of a search (``text`` empty: no text filter)."""
+    matching = _matching(shape, text)
+    count = select(func.count()).select_from(matching.subquery())
+    return count, _page_ids(matching, shape)
+
+
+@functools.cache
+def _statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
+    """:func:`_build` without text, built once per shape: building these statements (and their
+    cache keys) cost more than running them."""
+    return _build(shape)
+
+
+def _enrollments(program: bool, ids: bool = False) -> Any:
+    """Each patient's newest enrollment (in the program ``program_id`` when ``program``; of the
+    patients ``ids`` when ``ids``: both bound parameters), as a subquery.
 
     Newest by start date, then id: the enrollment for which no newer one exists (an anti-join
     on the patient index, cheaper than a window over every enrollment).
@@ -173,29 +221,28 @@ def _enrollments(program_id: int | None, ids: list[int] | None = None) -> Any:
     query = select(Enrollment.patient_id, Enrollment.program_id, Enrollment.status).where(
         Enrollment.deleted_at.is_(None)
     )
-    if program_id is not None:
-        query = query.where(Enrollment.program_id == program_id)
-        has_newer = has_newer.where(newer.program_id == program_id)
-    if ids is not None:
-        query = query.where(Enrollment.patient_id.in_(ids))
+    if program:
+        query = query.where(Enrollment.program_id == _PROGRAM)
+        has_newer = has_newer.where(newer.program_id == _PROGRAM)
+    if ids:
+        query = query.where(Enrollment.patient_id.in_(_IDS))
     return query.where(~has_newer.exists()).subquery("enrollment")
 
 
-def _matching(data: SearchIn, identified: bool) -> Select[Any]:
+def _matching(shape: _Shape, text: str) -> Select[Any]:
     """Patient ids (with their enrollment's status) that match the filters and the query."""
-    enrollment = _enrollments(data.program_id)
+    enrollment = _enrollments(shape.program)
     query = (
         select(Patient.id, enrollment.c.status)
         .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
         .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
         .where(Patient.deleted_at.is_(None))
     )
-    if data.status is not None:
-        query = query.where(enrollment.c.status == data.status)
-    text = data.query
+    if shape.status:
+        query = query.where(enrollment.c.status == _STATUS)
     if text:
         by_research_id = Patient.research_id.istartswith(text, autoescape=True)
-        if identified:
+        if shape.identified:
             query = query.where(
                 or_(
                     by_research_id,
@@ -209,9 +256,9 @@ def _matching(data: SearchIn, identified: bool) -> Select[Any]:
     return query
 
 
-def _last_visits(ids: list[int]) -> Any:
+def _last_visits() -> Any:
     query = select(Visit.patient_id, func.max(Visit.visit_date).label("last_visit")).where(
-        Visit.deleted_at.is_(None), Visit.patient_id.in_(ids)
+        Visit.deleted_at.is_(None), Visit.patient_id.in_(_IDS)
     )
     return query.group_by(Visit.patient_id).subquery("last_visits")
 
@@ -235,40 +282,41 @@ def _latest_pasi_of(patient_id: Any, column: Any = Assessment.score_value) -> An
     )
 
 
-def _open_alerts(ids: list[int] | None = None) -> Any:
+def _open_alerts(ids: bool = False) -> Any:
     query = select(SafetyFlag.patient_id, func.count().label("open_alerts")).where(
         SafetyFlag.acknowledged_at.is_(None)
     )
-    if ids is not None:
-        query = query.where(SafetyFlag.patient_id.in_(ids))
+    if ids:
+        query = query.where(SafetyFlag.patient_id.in_(_IDS))
     return query.group_by(SafetyFlag.patient_id).subquery("open_alerts")
 
 
-def _page_ids(session: Session, matching: Select[Any], data: SearchIn) -> list[int]:
-    """The ids on the requested page, ordered by the sort key (empty values last), then id."""
+def _page_ids(matching: Select[Any], shape: _Shape) -> Select[Any]:
+    """The ids on the requested page (bound ``limit`` and ``offset``), ordered by the sort key
+    (empty values last), then id."""
     found = matching.subquery("found")
     query = select(found.c.id).select_from(found)
     keys: list[Any]
-    if data.sort == "last_visit":
+    if shape.sort == "last_visit":
         last = select(func.max(Visit.visit_date)).where(
             Visit.patient_id == found.c.id, Visit.deleted_at.is_(None)
         )
         keys = [last.scalar_subquery()]
-    elif data.sort == "pasi":
+    elif shape.sort == "pasi":
         keys = [_latest_pasi_of(found.c.id)]
-    elif data.sort == "alerts":
+    elif shape.sort == "alerts":
         alerts = _open_alerts()
         query = query.outerjoin(alerts, alerts.c.patient_id == found.c.id)
         keys = [func.coalesce(alerts.c.open_alerts, 0)]
-    elif data.sort == "status":
+    elif shape.sort == "status":
         keys = [found.c.status]
     else:
         query = query.join(Patient, Patient.id == found.c.id)
-        if data.sort == "research_id":
+        if shape.sort == "research_id":
             keys = [Patient.research_id]
         else:
             query = query.outerjoin(PatientIdentity, PatientIdentity.patient_id == found.c.id)
-            if data.sort == "mrn":
+            if shape.sort == "mrn":
                 keys = [PatientIdentity.mrn]
             else:
                 keys = [
@@ -277,10 +325,9 @@ def _page_ids(session: Session, matching: Select[Any], data: SearchIn) -> list[i
                 ]
     order = []
     for key in keys:
-        order.append((key.desc() if data.descending else key.asc()).nulls_last())
+        order.append((key.desc() if shape.descending else key.asc()).nulls_last())
     query = query.order_by(*order, found.c.id)
-    query = query.limit(data.page_size).offset((data.page - 1) * data.page_size)
-    return list(session.scalars(query))
+    return query.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
 
 
 def _details(
@@ -289,29 +336,8 @@ def _details(
     """The list rows of the page's patients, in the order of ``ids``."""
     if not ids:
         return ()
-    enrollment, visits, alerts = _enrollments(program_id, ids), _last_visits(ids), _open_alerts(ids)
-    query = (
-        select(
-            Patient.id,
-            Patient.research_id,
-            PatientIdentity.family_name,
-            PatientIdentity.given_name,
-            PatientIdentity.mrn,
-            Program.id,
-            Program.name,
-            enrollment.c.status,
-            visits.c.last_visit,
-            _latest_pasi_of(Patient.id, Assessment.score),
-            func.coalesce(alerts.c.open_alerts, 0),
-        )
-        .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
-        .join(Program, Program.id == enrollment.c.program_id)
-        .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
-        .outerjoin(visits, visits.c.patient_id == Patient.id)
-        .outerjoin(alerts, alerts.c.patient_id == Patient.id)
-        .where(Patient.id.in_(ids))
-    )
-    found = {row[0]: row for row in session.execute(query)}
+    query = _details_statement(program_id is not None)
+    found = {row[0]: row for row in session.execute(query, {"ids": ids, "program_id": program_id})}
     pasi_rows = assessment_rows(session, program_id, identified, ids, (Instrument.PASI,))
     change = _changes(pasi_rows)
     out = []
@@ -336,6 +362,34 @@ def _details(
             )
         )
     return tuple(out)
+
+
+@functools.cache
+def _details_statement(program: bool) -> Select[Any]:
+    """The list row of each patient in ``ids`` (in the program ``program_id`` when
+    ``program``), built once per shape."""
+    enrollment, visits, alerts = _enrollments(program, ids=True), _last_visits(), _open_alerts(True)
+    return (
+        select(
+            Patient.id,
+            Patient.research_id,
+            PatientIdentity.family_name,
+            PatientIdentity.given_name,
+            PatientIdentity.mrn,
+            Program.id,
+            Program.name,
+            enrollment.c.status,
+            visits.c.last_visit,
+            _latest_pasi_of(Patient.id, Assessment.score),
+            func.coalesce(alerts.c.open_alerts, 0),
+        )
+        .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
+        .join(Program, Program.id == enrollment.c.program_id)
+        .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
+        .outerjoin(visits, visits.c.patient_id == Patient.id)
+        .outerjoin(alerts, alerts.c.patient_id == Patient.id)
+        .where(Patient.id.in_(_IDS))
+    )
 
 
 #: Each patient's latest change from baseline (in a 1-tuple: it may be None), keyed by their
