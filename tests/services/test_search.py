@@ -6,10 +6,10 @@ import polars as pl
 import pytest
 
 from psotrack.errors import PermissionDenied, ValidationError
-from psotrack.services.context import Permission, resolve_actor
+from psotrack.services.context import SYSTEM, Permission, resolve_actor
 from psotrack.services.flags import raise_flag
 from psotrack.services.imports import import_assessments
-from psotrack.services.patients import enroll_patient, withdraw_patient
+from psotrack.services.patients import create_program, enroll_patient, withdraw_patient
 from psotrack.services.search import search_patients
 from psotrack.store.vocabulary import FlagKind, Role
 from tests.services.conftest import patient_form
@@ -123,6 +123,16 @@ def test_status_and_program_filters(db, clinician, clinic, program_id):
     assert search_patients(db, clinician, program_id=program_id).total == 4
     with pytest.raises(ValidationError, match="program_id"):
         search_patients(db, clinician, program_id=program_id + 1)
+    other = create_program(
+        db,
+        SYSTEM,
+        {"name": "AD-MSC", "regimen": "AD-MSC IV", "product_source": "AD-MSC", "route": "IV"},
+    )
+    enroll_patient(db, clinician, patient_form(other, mrn="MRN-9001", family_name="Other"))
+    (only,) = search_patients(db, clinician, program_id=other).rows
+    assert (only.family_name, only.program, only.program_id) == ("Other", "AD-MSC", other)
+    assert search_patients(db, clinician, program_id=program_id).total == 4
+    assert search_patients(db, clinician).total == 5
 
 
 def test_researchers_search_by_research_id_and_see_no_identifiers(db, actors, clinician, clinic):
