@@ -4,6 +4,7 @@ from datetime import date
 
 import polars as pl
 import pytest
+from sqlalchemy import select
 
 from psotrack.errors import NotFound, PermissionDenied
 from psotrack.services.corrections import delete_record
@@ -152,3 +153,39 @@ def test_researchers_get_no_photos_or_free_text_and_nothing_stored_changes(db, a
     assert seen.photos == () and seen.patient.history is None and seen.identity is None
     full = load_timeline(db, clinician, imported)
     assert len(full.photos) == 1 and full.patient.history == "imported from t"
+
+
+def test_the_timeline_gives_the_long_table_the_store_gives(db, actors, clinician, imported):
+    """The patient page tells the status from the rows its timeline read
+    (``timeline_frame``); they are the long table the store's query gives, for both views,
+    after a deletion, a visit with only a score outside the table, and a first dose that moves
+    day 0."""
+    from psotrack.services.administrations import log_administration
+    from psotrack.services.assessments import record_assessment
+    from psotrack.services.context import Database
+    from psotrack.services.timeline import (
+        read_timeline,
+        session_assessments_frame,
+        timeline_frame,
+    )
+    from psotrack.store.models import Assessment
+
+    def both(database: Database, identified: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+        with database.transaction() as session:
+            stored = session_assessments_frame(session, None, identified, [imported])
+            told = timeline_frame(read_timeline(session, imported, identified), identified)
+            return stored, told
+
+    _, w4, _ = (v.id for v in load_timeline(db, clinician, imported).visits)
+    with db.transaction() as session:
+        w4_pasi = session.scalar(select(Assessment.id).where(Assessment.visit_id == w4))
+    delete_record(db, clinician, "assessments", w4_pasi, "entered for the wrong visit")
+    tpss = {"site": "left elbow", "erythema": 2, "induration": 1, "scaling": 1}
+    record_assessment(db, clinician, {"visit_id": w4, "instrument": "tpss", "responses": tpss})
+    log_administration(db, clinician, administration_form(imported, visit_id=w4))
+    for identified in (True, False):
+        stored, told = both(db, identified)
+        assert told.schema == stored.schema
+        assert told.rows() == stored.rows()
+        assert told["day"].to_list() == [-28, 56]  # W0 and W12, counted from the dose at W4
+    assert both(db, False)[1]["visit"].to_list() == ["day -28", "day 56"]

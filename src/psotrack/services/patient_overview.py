@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.flags import Alert, list_alerts
 from psotrack.services.patients import get_patient
-from psotrack.services.status import PatientStatus, read_status
-from psotrack.services.timeline import PatientTimeline, read_timeline
+from psotrack.services.status import PatientStatus, status_of
+from psotrack.services.timeline import PatientTimeline, read_timeline, timeline_frame
 from psotrack.store.models import Assessment, Enrollment, Program, Visit
 from psotrack.store.vocabulary import ANALYTES
 
@@ -92,9 +92,11 @@ def read_overview(session: Session, patient_id: int, *, identified: bool) -> Pat
     )
     timeline = read_timeline(session, patient_id, identified)
     recorded = {lab.analyte for lab in timeline.labs}
+    # The status is told from the rows the timeline has read (the same long table, no re-read).
+    status = status_of(timeline.patient, timeline_frame(timeline, identified), identified)
     return PatientOverview(
         timeline=timeline,
-        status=read_status(session, patient_id, identified),
+        status=status,
         alerts=(),
         programs=programs,
         analytes={code: label for code, (label, _) in ANALYTES.items() if code in recorded},

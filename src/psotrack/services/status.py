@@ -107,6 +107,12 @@ def read_status(session: Session, patient_id: int | str, identified: bool) -> Pa
     ``identified`` false: keyed by research id, visits named by study day."""
     patient = _find(session, patient_id)
     frame = session_assessments_frame(session, None, identified, [patient.id])
+    return status_of(patient, frame, identified)
+
+
+def status_of(patient: Patient, frame: pl.DataFrame, identified: bool) -> PatientStatus:
+    """The status of ``patient`` from their long table ``frame`` (sorted by study day, as
+    :func:`~psotrack.services.timeline.session_assessments_frame` gives it)."""
     rows, endpoints, kind, sentence, current = _derived(tuple(frame.rows()))
     return PatientStatus(
         patient_id=patient.id if identified else None,

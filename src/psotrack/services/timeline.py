@@ -7,7 +7,7 @@ administration yet is counted from the start date of the first enrollment.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
@@ -196,7 +196,6 @@ def assessment_rows(
     if patient_ids is not None:
         research_query = research_query.where(Patient.id.in_(list(patient_ids)))
     research_ids = dict(session.execute(research_query).all())
-    rows: dict[int, dict[str, Any]] = {}
     query = (
         select(
             Visit.id,
@@ -212,16 +211,34 @@ def assessment_rows(
     )
     if patient_ids is not None:
         query = query.where(Visit.patient_id.in_(list(patient_ids)))
-    for visit_id, pid, label, visit_date, instrument, score in session.execute(query):
-        if pid not in enrolled or pid not in research_ids:
+    days_zero = {pid: found[0] for pid, found in zero.items()}
+    return long_rows(session.execute(query), enrolled, days_zero, research_ids, labels)
+
+
+#: One score of the long table: visit id, patient id, visit label, visit date, instrument, score.
+ScoreRow = tuple[int, int, str, date, Instrument, str | None]
+
+
+def long_rows(
+    scores: Iterable[ScoreRow],
+    arms: Mapping[int, str | None],
+    day_zero: Mapping[int, date],
+    research_ids: Mapping[int, str],
+    labels: bool,
+) -> list[dict[str, Any]]:
+    """The long table's rows (``FRAME_SCHEMA``'s keys), one per visit with a score of
+    ``SCORE_COLUMNS``, of the patients with an arm (an enrollment) and a research id (not
+    deleted); ``labels`` false: each visit named by its study day (the researcher's view)."""
+    rows: dict[int, dict[str, Any]] = {}
+    for visit_id, pid, label, visit_date, instrument, score in scores:
+        if pid not in arms or pid not in research_ids or instrument not in SCORE_COLUMNS:
             continue
-        arm = enrolled[pid]
-        day = study_day(visit_date, zero[pid][0])
+        day = study_day(visit_date, day_zero[pid])
         row = rows.setdefault(
             visit_id,
             {
                 "patient_id": research_ids[pid],
-                "arm": arm,
+                "arm": arms[pid],
                 "visit": label if labels else f"day {day}",
                 "day": day,
                 **dict.fromkeys(SCORE_COLUMNS.values()),
@@ -229,3 +246,20 @@ def assessment_rows(
         )
         row[SCORE_COLUMNS[instrument]] = score
     return list(rows.values())
+
+
+def timeline_frame(timeline: PatientTimeline, labels: bool) -> pl.DataFrame:
+    """:func:`session_assessments_frame` of the timeline's patient, built from the rows the
+    timeline has already read (the same rows: :func:`long_rows` builds both)."""
+    patient, zero = timeline.patient, timeline.day_zero
+    if not timeline.enrollments or zero is None:
+        return pl.DataFrame(schema=FRAME_SCHEMA)
+    visits = {visit.id: visit for visit in timeline.visits}
+    scores = [
+        (v.id, v.patient_id, v.label, v.visit_date, a.instrument, a.score)
+        for a in timeline.assessments
+        if (v := visits.get(a.visit_id)) is not None
+    ]
+    arms = {patient.id: timeline.enrollments[-1].arm}  # the newest enrollment's (oldest first)
+    rows = long_rows(scores, arms, {patient.id: zero}, {patient.id: patient.research_id}, labels)
+    return pl.DataFrame(rows, schema=FRAME_SCHEMA, orient="row").sort("patient_id", "day")
