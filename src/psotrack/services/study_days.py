@@ -9,7 +9,7 @@ with no administration yet is counted from the start of the first enrollment
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -79,7 +79,6 @@ def day_zero_dates(
 
     A patient with neither (no live enrollment, no administration) has no day 0 and is absent.
     """
-    first = first_dose_dates(session, patient_ids)
     query = select(Enrollment.patient_id, Enrollment.start_date).where(
         Enrollment.deleted_at.is_(None)
     )
@@ -88,7 +87,18 @@ def day_zero_dates(
     starts: dict[int, list[date]] = {}
     for patient_id, start in session.execute(query):
         starts.setdefault(patient_id, []).append(start)
-    zero = {pid: day_zero_of(first.get(pid), starts.get(pid, ())) for pid in {*first, *starts}}
+    return day_zeros(first_dose_dates(session, patient_ids), starts)
+
+
+def day_zeros(
+    first_doses: Mapping[int, date], starts: Mapping[int, Iterable[date]]
+) -> dict[int, tuple[date, str]]:
+    """:func:`day_zero_of` for each patient, from their first doses and their live enrollments'
+    starts (read by the caller); a patient with neither is absent."""
+    zero = {
+        pid: day_zero_of(first_doses.get(pid), starts.get(pid, ()))
+        for pid in {*first_doses, *starts}
+    }
     return {pid: found for pid, found in zero.items() if found is not None}
 
 

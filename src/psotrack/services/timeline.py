@@ -13,15 +13,15 @@ from datetime import date
 from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.patients import get_patient
 from psotrack.services.research_views import research_copies
 from psotrack.services.study_days import (
-    day_zero_dates,
     day_zero_of,
+    day_zeros,
     first_dose_dates,
     study_day,
 )
@@ -176,43 +176,53 @@ def assessment_rows(
     """The rows of :func:`session_assessments_frame` (``FRAME_SCHEMA``'s keys), in no set
     order; with ``instruments``, only visits with one of those (the other score columns stay
     empty)."""
-    enrollment_query = select(Enrollment.patient_id, Enrollment.arm).where(
-        Enrollment.deleted_at.is_(None)
-    )
-    if patient_ids is not None:
-        enrollment_query = enrollment_query.where(Enrollment.patient_id.in_(list(patient_ids)))
-    if program_id is not None:
-        enrollment_query = enrollment_query.where(Enrollment.program_id == program_id)
-    # Oldest first, so that the newest enrollment's arm is the one kept.
-    enrolled = {
-        pid: arm
-        for pid, arm in session.execute(
-            enrollment_query.order_by(Enrollment.start_date, Enrollment.id)
-        )
-    }
-    # Day 0 by the one rule (first administration, else the first enrollment's start).
-    zero = day_zero_dates(session, enrolled)
-    research_query = select(Patient.id, Patient.research_id).where(Patient.deleted_at.is_(None))
-    if patient_ids is not None:
-        research_query = research_query.where(Patient.id.in_(list(patient_ids)))
-    research_ids = dict(session.execute(research_query).all())
-    query = (
-        select(
-            Visit.id,
-            Visit.patient_id,
-            Visit.label,
-            Visit.visit_date,
-            Assessment.instrument,
-            Assessment.score,
-        )
-        .join(Assessment, Assessment.visit_id == Visit.id)
-        .where(Visit.deleted_at.is_(None), Assessment.deleted_at.is_(None))
-        .where(Assessment.instrument.in_([i for i in instruments if i in SCORE_COLUMNS]))
-    )
-    if patient_ids is not None:
-        query = query.where(Visit.patient_id.in_(list(patient_ids)))
+    ids = {"ids": list(patient_ids)} if patient_ids is not None else {}
+    chosen = patient_ids is not None
+    # Every live enrollment of the patients, oldest first: the newest one (in the program when
+    # given) gives the arm; all of them give day 0 by the one rule (services.study_days).
+    arms: dict[int, str | None] = {}
+    starts: dict[int, list[date]] = {}
+    for pid, program, arm, start in session.execute(_ENROLLMENTS[chosen], ids):
+        starts.setdefault(pid, []).append(start)
+        if program_id is None or program == program_id:
+            arms[pid] = arm
+    zero = day_zeros(first_dose_dates(session, patient_ids), starts)
+    research_ids = dict(session.execute(_RESEARCH_IDS[chosen], ids).all())
+    wanted = [i for i in instruments if i in SCORE_COLUMNS]
+    scores = session.execute(_SCORES[chosen], {**ids, "instruments": wanted})
     days_zero = {pid: found[0] for pid, found in zero.items()}
-    return long_rows(session.execute(query), enrolled, days_zero, research_ids, labels)
+    return long_rows(scores, arms, days_zero, research_ids, labels)
+
+
+def _of_patients(query: Any, column: Any) -> dict[bool, Any]:
+    """``query`` for every patient (``False``) and for the patients of bound ``ids`` (``True``):
+    built once, values bound at each call."""
+    return {False: query, True: query.where(column.in_(bindparam("ids", expanding=True)))}
+
+
+_ENROLLMENTS: Final = _of_patients(
+    select(Enrollment.patient_id, Enrollment.program_id, Enrollment.arm, Enrollment.start_date)
+    .where(Enrollment.deleted_at.is_(None))
+    .order_by(Enrollment.start_date, Enrollment.id),
+    Enrollment.patient_id,
+)
+_RESEARCH_IDS: Final = _of_patients(
+    select(Patient.id, Patient.research_id).where(Patient.deleted_at.is_(None)), Patient.id
+)
+_SCORES: Final = _of_patients(
+    select(
+        Visit.id,
+        Visit.patient_id,
+        Visit.label,
+        Visit.visit_date,
+        Assessment.instrument,
+        Assessment.score,
+    )
+    .join(Assessment, Assessment.visit_id == Visit.id)
+    .where(Visit.deleted_at.is_(None), Assessment.deleted_at.is_(None))
+    .where(Assessment.instrument.in_(bindparam("instruments", expanding=True))),
+    Visit.patient_id,
+)
 
 
 #: One score of the long table: visit id, patient id, visit label, visit date, instrument, score.
