@@ -47,6 +47,14 @@ class Visit(Base, Timestamps):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # Each patient's live visits by date: the patient list's last visit (migration 0007).
+        Index(
+            "ix_visits_patient_id_visit_date",
+            "patient_id",
+            "visit_date",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
