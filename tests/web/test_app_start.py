@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import polars as pl
@@ -49,3 +50,40 @@ def test_each_process_derives_the_statuses_at_start(db: Database, setting: int, 
     status._DERIVED.clear()
     with TestClient(create_app(Settings(secret_key=SECRET, warm_statuses=setting), db=db)):
         assert len(status._DERIVED) == kept
+
+
+def test_the_live_score_is_not_queued_behind_busy_handlers(db: Database, users) -> None:
+    """With the one handler thread held by a slow request, a live score (signed in by bearer
+    token) still answers: the user look-up has threads of its own and the scorer runs on the
+    event loop."""
+    from tests.web.conftest import token_of
+
+    app = create_app(Settings(secret_key=SECRET, threads=1), db=db)
+    release, holding = threading.Event(), threading.Event()
+
+    @app.get("/hold-the-handler-thread")
+    def hold() -> None:
+        holding.set()
+        release.wait(10)
+
+    region = {"erythema": 2, "induration": 2, "desquamation": 1, "area": 3}
+    responses = dict.fromkeys(("head", "upper_limbs", "trunk", "lower_limbs"), region)
+    with TestClient(app) as client:
+        bearer = {"Authorization": f"Bearer {token_of(client, 'clinician')}"}
+        held = threading.Thread(target=client.get, args=("/hold-the-handler-thread",))
+        held.start()
+        try:
+            assert holding.wait(10)
+            answers: list[int] = []
+            scorer = threading.Thread(
+                target=lambda: answers.append(
+                    client.post("/api/v1/score/pasi", json=responses, headers=bearer).status_code
+                )
+            )
+            scorer.start()
+            scorer.join(10)
+            assert answers == [200]  # answered while the handler thread is still held
+            assert held.is_alive()
+        finally:
+            release.set()
+            held.join(10)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import CapacityLimiter
 from anyio.to_thread import current_default_thread_limiter
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -33,6 +34,9 @@ from psotrack.web.sessions import Signer
 MIN_SECRET_LENGTH = 32
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("psotrack.web")
+#: Threads per process for the signed-in user's look-up (``rules.sign_in``), apart from the
+#: route handlers' (``Settings.threads``).
+SIGN_IN_THREADS = 2
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
@@ -50,9 +54,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The route handlers' thread pool (anyio's, one per event loop): see Settings.threads.
         current_default_thread_limiter().total_tokens = settings.threads
+        app.state.sign_in_threads = CapacityLimiter(SIGN_IN_THREADS)
         started = time.perf_counter()
         try:
             kept = await run_in_threadpool(warm_statuses, db, settings.warm_statuses)
