@@ -6,13 +6,14 @@ Run: ``.venv/bin/python benchmarks/bench_web.py [--patients 1000] [--seconds 30]
 For each database a synthetic demo of ``--patients`` patients is built (not timed; the SQLite
 file is kept in ``.bench-cache/`` and reused while the schema is the same; each run serves a
 copy of it, so the assessment POSTs of one run do not grow the next one's database), then
-``psotrack serve`` runs in its own process on 127.0.0.1 and this process drives it for
+``psotrack serve --workers N`` (default one process per core) runs on 127.0.0.1 (each process
+derives its patients' statuses when it starts, as it does in use) and this process drives it for
 ``--seconds`` with ``--clients`` concurrent clients (httpx, one connection each). Each client
-sends its requests at random (Poisson) moments so that together they offer ``--rate``
-requests/s (default 300, the target); a client whose answer has not come yet waits for it (so
-an overloaded server shows as a lower rate and longer times, never as lost requests). With
-``--rate 0`` the clients send back to back (the server's saturation throughput). The requests
-follow a weighted mix:
+sends its requests at random (Poisson) moments so that together they offer ``--rate`` requests/s
+(default 300, the target); a client whose answer has not come yet waits for it (so an overloaded
+server shows as a lower rate and longer times, never as lost requests). With ``--rate 0`` the
+clients send back to back (the server's saturation throughput). The requests follow a weighted
+mix:
 
 ======================  ======  ===================================================
 route                   share   what it does
@@ -361,7 +362,12 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1, help="server processes (1–16)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, min(16, os.cpu_count() or 1)),
+        help="server processes (1–16; default: one per core, as a server would be run)",
+    )
     parser.add_argument("--rate", type=float, default=TARGET_RPS, help="offered requests/s")
     parser.add_argument("--postgres", default=os.environ.get("PSOTRACK_TEST_POSTGRES_URL"))
     parser.add_argument(
