@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
 from psotrack.services.flags import Alert, list_alerts
-from psotrack.services.patients import get_patient
 from psotrack.services.status import PatientStatus, status_of
 from psotrack.services.timeline import PatientTimeline, read_timeline, timeline_frame
 from psotrack.store.models import Assessment, Enrollment, Program, Visit
@@ -82,7 +81,7 @@ def read_overview(session: Session, patient_id: int, *, identified: bool) -> Pat
     """The record, status and programs of :func:`patient_overview`, without its alerts, in an
     open transaction whose actor the caller has checked; ``identified`` false: the coded copies
     a researcher gets (:func:`~psotrack.services.timeline.read_timeline`)."""
-    get_patient(session, patient_id)
+    timeline = read_timeline(session, patient_id, identified)  # NotFound for an unknown patient
     programs = dict(
         session.execute(
             select(Program.id, Program.name)
@@ -90,7 +89,6 @@ def read_overview(session: Session, patient_id: int, *, identified: bool) -> Pat
             .where(Enrollment.patient_id == patient_id)
         ).all()
     )
-    timeline = read_timeline(session, patient_id, identified)
     recorded = {lab.analyte for lab in timeline.labs}
     # The status is told from the rows the timeline has read (the same long table, no re-read).
     status = status_of(timeline.patient, timeline_frame(timeline, identified), identified)
