@@ -272,4 +272,5 @@ def timeline_frame(timeline: PatientTimeline, labels: bool) -> pl.DataFrame:
     ]
     arms = {patient.id: timeline.enrollments[-1].arm}  # the newest enrollment's (oldest first)
     rows = long_rows(scores, arms, {patient.id: zero}, {patient.id: patient.research_id}, labels)
-    return pl.DataFrame(rows, schema=FRAME_SCHEMA, orient="row").sort("patient_id", "day")
+    rows.sort(key=lambda row: row["day"])  # one patient: the order of ("patient_id", "day")
+    return pl.DataFrame(rows, schema=FRAME_SCHEMA, orient="row")
