@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pydantic
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from psotrack.errors import Problem, ValidationError
 
 
 class Settings(BaseSettings):
@@ -54,5 +57,22 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read the settings from the environment (``PSOTRACK_DATABASE_URL``, …)."""
-    return Settings()
+    """Read the settings from the environment (``PSOTRACK_DATABASE_URL``, …).
+
+    A value a setting refuses is a :class:`~psotrack.errors.ValidationError` naming the
+    variable, the value and what is allowed (``PSOTRACK_THREADS=0: input should be greater
+    than or equal to 1``), never a traceback.
+    """
+    try:
+        return Settings()
+    except pydantic.ValidationError as exc:
+        problems = [
+            Problem(
+                "PSOTRACK_" + "_".join(str(part) for part in error["loc"]).upper(),
+                error.get("input"),
+                error["msg"][:1].lower() + error["msg"][1:],
+                "invalid",
+            )
+            for error in exc.errors()
+        ]
+        raise ValidationError(problems=problems) from None
