@@ -158,3 +158,41 @@ def test_overview_needs_identified_access(db, actors, treated):
         for read in (patient_overview, score_series, expected_course):
             with pytest.raises(PermissionDenied):
                 read(db, actors[role], treated)
+
+
+def test_the_page_shows_the_open_alerts_list_alerts_gives(db, actors, patient_id):
+    """The page takes the open alerts from the flags its timeline read: the same alerts, in
+    the same order, as ``list_alerts`` for the patient; acknowledged and closed ones left out,
+    a tie on the moment raised broken by the newer flag first."""
+    from psotrack.services.flags import acknowledge_alert, close_alert, list_alerts, raise_flag
+    from psotrack.store.models import SafetyFlag
+    from psotrack.store.vocabulary import FlagKind
+
+    clinician = actors[Role.CLINICIAN]
+    moments = [datetime(2026, 2, day, 9, 0, tzinfo=UTC) for day in (3, 1, 5, 5, 2)]
+    with db.transaction() as session:
+        flags = [
+            raise_flag(
+                session,
+                clinician,
+                patient_id=patient_id,
+                kind=FlagKind.LOW_VIABILITY,
+                entity="administrations",
+                entity_id=number,
+                message=f"viability below threshold ({number})",
+                coded_message=f"viability below threshold ({number})",
+            )
+            for number in range(len(moments))
+        ]
+        session.flush()
+        for flag, moment in zip(flags, moments, strict=True):
+            flag.raised_at = moment
+        ids = [flag.id for flag in flags]
+    acknowledge_alert(db, clinician, ids[0], "seen")
+    close_alert(db, clinician, ids[4], "dealt with")
+    shown = patient_overview(db, clinician, patient_id).alerts
+    assert list(shown) == list_alerts(db, clinician, patient_id=patient_id)
+    assert [alert.id for alert in shown] == [ids[3], ids[2], ids[1]]  # 5 Feb (twice), 1 Feb
+    with db.transaction() as session:
+        assert session.get(SafetyFlag, ids[1]).is_open
+        assert not session.get(SafetyFlag, ids[0]).is_open

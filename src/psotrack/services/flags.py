@@ -16,6 +16,7 @@ hand; closed flags appear only with ``include_closed``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, Literal
@@ -125,31 +126,42 @@ def list_alerts(
             )
         else:
             query = query.order_by(SafetyFlag.raised_at.desc(), SafetyFlag.id.desc())
-        if not include_acknowledged:
+        if not include_acknowledged and not include_closed:
+            query = query.where(SafetyFlag.is_open)
+        elif not include_acknowledged:
             query = query.where(SafetyFlag.acknowledged_at.is_(None))
-        if not include_closed:
+        elif not include_closed:
             query = query.where(SafetyFlag.closed_at.is_(None))
         if patient_id is not None:
             query = query.where(SafetyFlag.patient_id == require_id("patient_id", patient_id))
-        return [
-            Alert(
-                id=f.id,
-                patient_id=f.patient_id if identified else None,
-                research_id=research_id,
-                kind=f.kind.value,
-                message=f.message if identified else f.coded_message,
-                entity=f.entity,
-                entity_id=f.entity_id,
-                raised_at=f.raised_at,
-                due_date=f.due_date,
-                acknowledged=f.acknowledged_at is not None,
-                closed=f.closed_at is not None,
-                acknowledged_at=f.acknowledged_at,
-                acknowledged_note=f.acknowledged_note if identified else None,
-                closed_note=f.closed_note if identified else None,
-            )
-            for f, research_id in session.execute(query)
-        ]
+        return [alert_of(f, research_id, identified) for f, research_id in session.execute(query)]
+
+
+def alert_of(flag: SafetyFlag, research_id: str, identified: bool) -> Alert:
+    """``flag`` as an alert list shows it; ``identified`` false: the coded message, no notes."""
+    return Alert(
+        id=flag.id,
+        patient_id=flag.patient_id if identified else None,
+        research_id=research_id,
+        kind=flag.kind.value,
+        message=flag.message if identified else flag.coded_message,
+        entity=flag.entity,
+        entity_id=flag.entity_id,
+        raised_at=flag.raised_at,
+        due_date=flag.due_date,
+        acknowledged=flag.acknowledged_at is not None,
+        closed=flag.closed_at is not None,
+        acknowledged_at=flag.acknowledged_at,
+        acknowledged_note=flag.acknowledged_note if identified else None,
+        closed_note=flag.closed_note if identified else None,
+    )
+
+
+def open_alerts(flags: Iterable[SafetyFlag], research_id: str, identified: bool) -> list[Alert]:
+    """The open ones of one patient's ``flags`` (already read), newest first: what
+    :func:`list_alerts` gives for that patient by default."""
+    found = sorted((f for f in flags if f.is_open), key=lambda f: (f.raised_at, f.id), reverse=True)
+    return [alert_of(flag, research_id, identified) for flag in found]
 
 
 def acknowledge_alert(

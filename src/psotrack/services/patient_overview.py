@@ -1,7 +1,7 @@
 """Everything the patient page shows in one call: record, status sentence, open flags, programs.
 
 The parts come from the services that own them (:func:`~psotrack.services.timeline.load_timeline`,
-:func:`~psotrack.services.status.patient_status`, :func:`~psotrack.services.flags.list_alerts`);
+:func:`~psotrack.services.status.patient_status`, :func:`~psotrack.services.flags.open_alerts`);
 this module only adds what none of them gives (the names of the patient's programs, the
 analytes that have a chart) and requires the right to read identified records first, as the
 page shows names, MRNs and photos.
@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
-from psotrack.services.flags import Alert, list_alerts
+from psotrack.services.flags import Alert, open_alerts
 from psotrack.services.status import PatientStatus, status_of
 from psotrack.services.timeline import PatientTimeline, read_timeline, timeline_frame
 from psotrack.store.models import Assessment, Enrollment, Program, Visit
@@ -70,11 +70,12 @@ def patient_overview(db: Database, actor: Actor, patient_id: int) -> PatientOver
 
     Read in one transaction (one consistent view, one look-up of the acting user).
     """
-    with db.unit_of_work() as unit, unit.transaction() as session:
-        actor = resolve_actor(session, actor, Permission.READ_IDENTIFIED)
+    with db.transaction() as session:
+        resolve_actor(session, actor, Permission.READ_IDENTIFIED)
         overview = read_overview(session, patient_id, identified=True)
-        alerts = tuple(list_alerts(unit, actor, patient_id=patient_id))
-        return replace(overview, alerts=alerts)
+        timeline = overview.timeline  # its flags are the patient's: no second read for alerts
+        alerts = open_alerts(timeline.flags, timeline.patient.research_id, identified=True)
+        return replace(overview, alerts=tuple(alerts))
 
 
 def read_overview(session: Session, patient_id: int, *, identified: bool) -> PatientOverview:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ColumnElement, DateTime, ForeignKey, String, and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from psotrack.store.models.base import CODED_TEXT, Base, Timestamps, coded, utcnow
@@ -65,3 +66,14 @@ class SafetyFlag(Base):
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     #: Why it was closed (free text: care team only).
     closed_note: Mapped[str | None] = mapped_column(default=None)
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        """Open: neither acknowledged nor closed (what an alert list shows unless asked for
+        more); the same rule in Python and, on the class, in SQL."""
+        return self.acknowledged_at is None and self.closed_at is None
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.acknowledged_at.is_(None), cls.closed_at.is_(None))
