@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     threads: int = Field(default=2, ge=1, le=64)
     #: Patients whose status (the endpoint engine's rows and sentence) each server process
     #: derives when it starts, in one pass of the engine, latest visit first (0–4096; 0: none,
-    #: each is then derived on its first view).
+    #: each is then derived on its first view). 4096 is what a process keeps
+    #: (``services.status.KEPT_STATUSES``; settings import no service, so it is written here).
     warm_statuses: int = Field(default=4096, ge=0, le=4096)
 
     @property
