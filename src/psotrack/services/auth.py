@@ -29,7 +29,7 @@ from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from psotrack.errors import PermissionDenied, ValidationError
@@ -264,16 +264,29 @@ def signed_in_user(db: Database, user_id: object) -> SignedIn | None:
     """
     if isinstance(user_id, bool) or not isinstance(user_id, int):
         return None
-    with db.transaction() as session:
-        user = session.get(User, user_id)
-        if (
-            user is None
-            or not user.active
-            or user.deleted_at is not None
-            or user.username == SYSTEM_USERNAME
-            or not user.password_hash
-        ):
-            return None
-        changed = user.password_changed_at
-        stamp = "" if changed is None else f"{as_utc(changed).timestamp():.6f}"
-        return SignedIn(Actor(user_id=user.id, role=user.role, name=user.username), stamp)
+    with db.reading() as connection:
+        user = connection.execute(_SIGNED_IN, {"user_id": user_id}).one_or_none()
+    if (
+        user is None
+        or not user.active
+        or user.deleted_at is not None
+        or user.username == SYSTEM_USERNAME
+        or not user.password_hash
+    ):
+        return None
+    changed = user.password_changed_at
+    stamp = "" if changed is None else f"{as_utc(changed).timestamp():.6f}"
+    return SignedIn(Actor(user_id=user.id, role=user.role, name=user.username), stamp)
+
+
+#: What :func:`signed_in_user` reads, a Core statement built once: it runs on every request
+#: (an ORM session and ``Session.get`` cost about four times as much).
+_SIGNED_IN: Final = select(
+    User.id,
+    User.role,
+    User.username,
+    User.active,
+    User.deleted_at,
+    User.password_hash,
+    User.password_changed_at,
+).where(User.id == bindparam("user_id", type_=Integer))
