@@ -109,6 +109,11 @@ def test_sorting_and_paging(db, clinician, clinic):
     assert (first.total, first.pages) == (4, 2)
     beyond = search_patients(db, clinician, page=3, page_size=2)
     assert (beyond.rows, beyond.total) == ((), 4)
+    # The total rides on the page's rows; a page with none counts on its own (0 on page 1).
+    assert search_patients(db, clinician, "Doe", page_size=1).total == 1
+    assert search_patients(db, clinician, "Doe", page=2, page_size=1).total == 1
+    assert search_patients(db, clinician, "Nobody").total == 0
+    assert search_patients(db, clinician, "Nobody", page=2).total == 0
     ascending = search_patients(db, clinician, sort="pasi", descending=False)
     assert names(ascending) == ["Smith", "Doe", "MRN-2001", "Dorey"]  # 9.0, 10.0, 30.0, none
     descending = search_patients(db, clinician, sort="pasi")

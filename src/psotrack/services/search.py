@@ -33,7 +33,7 @@ from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from psotrack.errors import ValidationError
-from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.context import Actor, Database, Permission, reads_of, resolve_actor
 from psotrack.services.memo import Memo
 from psotrack.services.payloads import Bool, Id, Int, Payload, Text, parse_payload
 from psotrack.services.status import latest_by_patient
@@ -166,8 +166,14 @@ def search_patients(
             "limit": data.page_size,
             "offset": (data.page - 1) * data.page_size,
         }
-        total = session.scalar(counted, values) or 0
-        ids = list(session.scalars(paged, values))
+        found = reads_of(session).execute(paged, values).all()
+        ids = [patient_id for patient_id, _ in found]
+        # Each page row carries the count of all matches (a window over the rows the sort has
+        # read); only a page past the end, with no row to carry it, counts on its own.
+        if found:
+            total = found[0][1]
+        else:
+            total = reads_of(session).execute(counted, values).scalar() if data.page > 1 else 0
         rows = _details(session, ids, data.program_id, identified)
     return PatientPage(rows=rows, total=total, page=data.page, page_size=data.page_size)
 
@@ -293,9 +299,9 @@ def _open_alerts(ids: bool = False) -> Any:
 
 def _page_ids(matching: Select[Any], shape: _Shape) -> Select[Any]:
     """The ids on the requested page (bound ``limit`` and ``offset``), ordered by the sort key
-    (empty values last), then id."""
+    (empty values last), then id; each with the number of all matching patients."""
     found = matching.subquery("found")
-    query = select(found.c.id).select_from(found)
+    query = select(found.c.id, func.count().over()).select_from(found)
     keys: list[Any]
     if shape.sort == "last_visit":
         last = select(func.max(Visit.visit_date)).where(
@@ -337,7 +343,8 @@ def _details(
     if not ids:
         return ()
     query = _details_statement(program_id is not None)
-    found = {row[0]: row for row in session.execute(query, {"ids": ids, "program_id": program_id})}
+    values = {"ids": ids, "program_id": program_id}
+    found = {row[0]: row for row in reads_of(session).execute(query, values)}
     pasi_rows = assessment_rows(session, program_id, identified, ids, (Instrument.PASI,))
     change = _changes(pasi_rows)
     out = []

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from psotrack.services.context import reads_of
 from psotrack.store.models import Administration, Enrollment, Visit
 
 
@@ -39,19 +41,27 @@ def study_day(on: date, day_zero: date) -> int:
     return (on - day_zero).days
 
 
+_ALL_DOSES: Final = (
+    select(Administration.patient_id, Administration.started_at, Visit.visit_date)
+    .outerjoin(Visit, (Visit.id == Administration.visit_id) & Visit.deleted_at.is_(None))
+    .where(Administration.deleted_at.is_(None))
+)
+#: Every live administration's patient, start and visit date, of every patient (``False``) or
+#: of the bound ``ids`` (``True``): built once (Core: no ORM session work per call).
+_DOSES: Final = {
+    False: _ALL_DOSES,
+    True: _ALL_DOSES.where(Administration.patient_id.in_(bindparam("ids", expanding=True))),
+}
+
+
 def first_dose_dates(
     session: Session, patient_ids: Collection[int] | None = None
 ) -> dict[int, date]:
     """The first administration's date of each patient that has one (deleted rows left out)."""
-    query = (
-        select(Administration.patient_id, Administration.started_at, Visit.visit_date)
-        .outerjoin(Visit, (Visit.id == Administration.visit_id) & Visit.deleted_at.is_(None))
-        .where(Administration.deleted_at.is_(None))
-    )
-    if patient_ids is not None:
-        query = query.where(Administration.patient_id.in_(list(patient_ids)))
+    chosen = patient_ids is not None
+    ids = {"ids": list(patient_ids)} if patient_ids is not None else {}
     first: dict[int, date] = {}
-    for patient_id, started, on_visit in session.execute(query):
+    for patient_id, started, on_visit in reads_of(session).execute(_DOSES[chosen], ids):
         day = on_visit or utc_date(started)
         if patient_id not in first or day < first[patient_id]:
             first[patient_id] = day

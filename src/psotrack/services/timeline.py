@@ -16,7 +16,7 @@ import polars as pl
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.context import Actor, Database, Permission, reads_of, resolve_actor
 from psotrack.services.patients import get_patient
 from psotrack.services.research_views import research_copies
 from psotrack.services.study_days import (
@@ -182,14 +182,15 @@ def assessment_rows(
     # given) gives the arm; all of them give day 0 by the one rule (services.study_days).
     arms: dict[int, str | None] = {}
     starts: dict[int, list[date]] = {}
-    for pid, program, arm, start in session.execute(_ENROLLMENTS[chosen], ids):
+    connection = reads_of(session)  # Core statements: no ORM work per row or per call
+    for pid, program, arm, start in connection.execute(_ENROLLMENTS[chosen], ids):
         starts.setdefault(pid, []).append(start)
         if program_id is None or program == program_id:
             arms[pid] = arm
     zero = day_zeros(first_dose_dates(session, patient_ids), starts)
-    research_ids = dict(session.execute(_RESEARCH_IDS[chosen], ids).all())
+    research_ids = dict(connection.execute(_RESEARCH_IDS[chosen], ids).all())
     wanted = [i for i in instruments if i in SCORE_COLUMNS]
-    scores = session.execute(_SCORES[chosen], {**ids, "instruments": wanted})
+    scores = connection.execute(_SCORES[chosen], {**ids, "instruments": wanted})
     days_zero = {pid: found[0] for pid, found in zero.items()}
     return long_rows(scores, arms, days_zero, research_ids, labels)
 
