@@ -56,6 +56,8 @@ def test_duplicate_patient_visit_and_patient_day_rows() -> None:
 
 def test_missing_day_bad_scores_and_two_arms() -> None:
     assert _problems(_frame(day=[0, None, 0])) == [(2, "day", None)]
+    # Text that reads as missing is a missing day too (it was read as no day at all).
+    assert _problems(_frame(day=["0", "NA", " "])) == [(2, "day", "NA"), (3, "day", " ")]
     assert _problems(_frame(day=[0, 28.5, 0])) == [(2, "day", 28.5)]
     assert _problems(_frame(pga=[2, 7, 1])) == [(2, "pga", 7)]
     assert _problems(_frame(dlqi=[2, 31, 1])) == [(2, "dlqi", 31)]

@@ -91,14 +91,81 @@ def checked_assessments(
 ) -> tuple[pl.DataFrame, PatientSegments]:
     """:func:`validate_assessments` (with internal ``_pasi_t``) and the rows grouped by patient."""
     _check_columns(frame, allow_unknown)
+    typed = _clean_typed(frame)
+    if typed is None:
+        typed = _typed(frame)
+    problems: list[Problem] = []
+    segments = patient_segments(typed)
+    visits, arms = _sorted_labels(typed, segments)
+    if visits is None or repeated_labels(segments, visits):
+        problems += _duplicates(typed, ("patient_id", "visit"))
+    if repeated_days(segments):
+        problems += _duplicates(typed, ("patient_id", "day"))
+    problems += _arm_changes(typed, segments, arms)
+    if problems:
+        raise ValidationError(problems=problems[:MAX_PROBLEMS])
+    return typed, segments
+
+
+def _clean_typed(frame: pl.DataFrame) -> pl.DataFrame | None:
+    """The cells checked and typed as :func:`_typed` does, in one pass over the frame, when no
+    cell is refused; ``None`` when one is (or a column's type needs :func:`_typed`'s reading),
+    so that :func:`_typed` names each problem.
+
+    The checks are :func:`_typed`'s, as expressions: every one of them on a small table (one
+    patient's record, on each patient page) cost more in per-call overhead than in work.
+    """
+    texts = [name for name in ("patient_id", "visit", "arm") if name in frame.columns]
+    if any(frame[name].dtype != pl.String for name in texts):
+        return None
+    if not frame["day"].dtype.is_integer():
+        return None
+    reads = {"pasi": _float_reading(frame["pasi"].dtype, "pasi", integer=False)}
+    for name, score in _SCORES.items():
+        if name in frame.columns:
+            integer = score.integer and not frame[name].dtype.is_integer()
+            reads[name] = _float_reading(frame[name].dtype, name, integer=integer)
+    if any(read is None for read in reads.values()):
+        return None
+    bad: list[pl.Expr] = []
+    for name in texts:  # _text: trimmed and never empty
+        column = pl.col(name)
+        bad.append((column.str.strip_chars() != column) | (column == ""))
+    bad += [pl.col(name).is_null() for name in ("patient_id", "visit", "day")]
+    day = pl.col("day")
+    bad.append((day < -STUDY_DAY_LIMIT) | (day > STUDY_DAY_LIMIT))
+    pasi, pasi_unread = reads["pasi"]  # type: ignore[misc]
+    tenths = (pasi * 10).round()
+    bad += [pasi_unread, (pasi * 10 - tenths).abs() > TENTHS_TOLERANCE]
+    bad.append((tenths < 0) | (tenths > PASI_MAX_TENTHS))
+    pasi_t = tenths.cast(pl.Int32, strict=False)
+    columns = [day.cast(pl.Int64), (pasi_t / 10).round(1).alias("pasi"), pasi_t.alias(PASI_T)]
+    for name, score in _SCORES.items():
+        if name not in reads:
+            continue
+        values, unread = reads[name]  # type: ignore[misc]
+        bad += [unread, (values < 0) | (values > score.high)]
+        if score.integer and not frame[name].dtype.is_integer():
+            bad.append((values - values.round()).abs() > TENTHS_TOLERANCE)
+            values = values.round()
+        columns.append((values.cast(pl.Int64) if score.integer else values).alias(name))
+    if any(frame.select(pl.any_horizontal(check.any() for check in bad)).row(0)):
+        return None
+    return frame.with_columns(columns)
+
+
+def _typed(frame: pl.DataFrame) -> pl.DataFrame:
+    """The cells checked one column at a time and typed; :class:`ValidationError` naming every
+    refused cell (up to :data:`MAX_PROBLEMS`)."""
     problems: list[Problem] = []
     typed = frame.with_columns(
         _text(frame, name) for name in ("patient_id", "visit", "arm") if name in frame.columns
     )
     for name in ("patient_id", "visit", "day"):
-        problems += _rows_where(
-            typed, typed[name].is_null(), name, "a value on every row", "missing"
-        )
+        missing = typed[name].is_null()
+        if name == "day" and typed[name].dtype == pl.String:  # text "NA" or "" is missing too
+            missing = missing | typed[name].str.strip_chars().is_in(MISSING_CELLS)
+        problems += _rows_where(typed, missing, name, "a value on every row", "missing")
     day, day_problems = _whole_numbers(
         typed, "day", -STUDY_DAY_LIMIT, STUDY_DAY_LIMIT, f"a whole study day {STUDY_DAY_TEXT}"
     )
@@ -113,17 +180,7 @@ def checked_assessments(
             columns.append(values.alias(name))
     if problems:
         raise ValidationError(problems=problems[:MAX_PROBLEMS])
-    typed = typed.with_columns(columns)
-    segments = patient_segments(typed)
-    visits, arms = _sorted_labels(typed, segments)
-    if visits is None or repeated_labels(segments, visits):
-        problems += _duplicates(typed, ("patient_id", "visit"))
-    if repeated_days(segments):
-        problems += _duplicates(typed, ("patient_id", "day"))
-    problems += _arm_changes(typed, segments, arms)
-    if problems:
-        raise ValidationError(problems=problems[:MAX_PROBLEMS])
-    return typed, segments
+    return typed.with_columns(columns)
 
 
 def with_pasi_tenths(
@@ -198,27 +255,38 @@ def _as_float(
     cells are missing.
     """
     original = frame[name]
-    column = pl.col(name)
     what = "a whole number" if integer else "a number"
-    if original.dtype == pl.String:
-        stripped = column.str.strip_chars()
-        text = pl.when(stripped.is_in(MISSING_CELLS)).then(None).otherwise(stripped)
-        values, not_number = number_column(text, integer=integer)
-    elif original.dtype.is_numeric() or original.dtype == pl.Null:
-        values = column.cast(pl.Float64)
-        not_number = pl.lit(False)
-    else:
+    read = _float_reading(original.dtype, name, integer=integer)
+    if read is None:
         allowed = f"a number (the column is {original.dtype})"
         problem = Problem(name, str(original.dtype), allowed, "type")
         # Nothing of the column is read: one line for it, not a range complaint per row as well.
         return pl.Series(name, [None] * frame.height, dtype=pl.Float64), [problem]
-    not_number = not_number | (values.is_nan() | values.is_infinite()).fill_null(False)
+    values, not_number = read
     checked = frame.select(values.alias("values"), not_number.alias("bad"))
     problems = _rows_where(frame, checked["bad"], name, what, "type", shown=original)
     if not problems:
         return checked["values"].alias(name), problems
     good = checked.select(pl.when(pl.col("bad")).then(None).otherwise(pl.col("values")))
     return good.to_series().alias(name), problems
+
+
+def _float_reading(
+    dtype: pl.DataType, name: str, *, integer: bool
+) -> tuple[pl.Expr, pl.Expr] | None:
+    """Expressions for the column ``name`` of type ``dtype``: its values as Float64, and where a
+    cell is not a number (text outside the one number grammar, NaN or an infinity); ``None``
+    for a type that holds no numbers. Text ``NA`` and empty cells are missing."""
+    column = pl.col(name)
+    if dtype == pl.String:
+        stripped = column.str.strip_chars()
+        text = pl.when(stripped.is_in(MISSING_CELLS)).then(None).otherwise(stripped)
+        values, not_number = number_column(text, integer=integer)
+    elif dtype.is_numeric() or dtype == pl.Null:
+        values, not_number = column.cast(pl.Float64), pl.lit(False)
+    else:
+        return None
+    return values, not_number | (values.is_nan() | values.is_infinite()).fill_null(False)
 
 
 def _pasi_tenths(frame: pl.DataFrame) -> tuple[pl.Series, list[Problem]]:
