@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session
 
-from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.context import Actor, Database, Permission, reads_of, resolve_actor
 from psotrack.services.flags import Alert, open_alerts
 from psotrack.services.status import PatientStatus, status_of
 from psotrack.services.timeline import PatientTimeline, read_timeline, timeline_frame
@@ -65,6 +65,14 @@ class PatientOverview:
         return self.timeline.enrollments[-1] if self.timeline.enrollments else None
 
 
+#: The programs a patient is (or was) enrolled in: id → name (bound ``patient_id``).
+_PROGRAMS: Final = (
+    select(Program.id, Program.name)
+    .join(Enrollment, Enrollment.program_id == Program.id)
+    .where(Enrollment.patient_id == bindparam("patient_id", type_=Integer))
+)
+
+
 def patient_overview(db: Database, actor: Actor, patient_id: int) -> PatientOverview:
     """The patient page's content; :class:`~psotrack.errors.NotFound` for an unknown patient.
 
@@ -83,13 +91,7 @@ def read_overview(session: Session, patient_id: int, *, identified: bool) -> Pat
     open transaction whose actor the caller has checked; ``identified`` false: the coded copies
     a researcher gets (:func:`~psotrack.services.timeline.read_timeline`)."""
     timeline = read_timeline(session, patient_id, identified)  # NotFound for an unknown patient
-    programs = dict(
-        session.execute(
-            select(Program.id, Program.name)
-            .join(Enrollment, Enrollment.program_id == Program.id)
-            .where(Enrollment.patient_id == patient_id)
-        ).all()
-    )
+    programs = dict(reads_of(session).execute(_PROGRAMS, {"patient_id": patient_id}).all())
     recorded = {lab.analyte for lab in timeline.labs}
     # The status is told from the rows the timeline has read (the same long table, no re-read).
     status = status_of(timeline.patient, timeline_frame(timeline, identified), identified)

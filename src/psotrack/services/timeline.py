@@ -7,13 +7,14 @@ administration yet is counted from the start date of the first enrollment.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor, Database, Permission, reads_of, resolve_actor
@@ -84,15 +85,12 @@ def read_timeline(session: Session, patient_id: int, identified: bool) -> Patien
     identified, or (``identified`` false) the coded copies a researcher gets."""
     patient = get_patient(session, patient_id)
 
-    def rows(model: Any, *order: Any) -> tuple[Any, ...]:
-        query = select(model).where(model.patient_id == patient_id)
-        if hasattr(model, "deleted_at"):
-            query = query.where(model.deleted_at.is_(None))
-        found = tuple(session.scalars(query.order_by(*order, model.id)))
+    def rows(model: Any, *order: str) -> tuple[Any, ...]:
+        found = tuple(session.scalars(_patient_rows(model, order), {"patient_id": patient_id}))
         return found if identified else research_copies(session, found)
 
-    enrollments = rows(Enrollment, Enrollment.start_date)
-    flags = rows(SafetyFlag, SafetyFlag.raised_at)
+    enrollments = rows(Enrollment, "start_date")
+    flags = rows(SafetyFlag, "raised_at")
     if not identified:
         (patient,) = research_copies(session, [patient])
         for flag in flags:
@@ -102,15 +100,26 @@ def read_timeline(session: Session, patient_id: int, identified: bool) -> Patien
         identity=session.get(PatientIdentity, patient_id) if identified else None,
         day_zero=_day_zero(session, patient_id, enrollments),
         enrollments=enrollments,
-        visits=rows(Visit, Visit.visit_date),
+        visits=rows(Visit, "visit_date"),
         assessments=rows(Assessment),
-        administrations=rows(Administration, Administration.started_at),
-        therapies=rows(ConcomitantTherapy, ConcomitantTherapy.start_date),
-        labs=rows(LabResult, LabResult.sampled_at),
-        adverse_events=rows(AdverseEvent, AdverseEvent.onset_date),
+        administrations=rows(Administration, "started_at"),
+        therapies=rows(ConcomitantTherapy, "start_date"),
+        labs=rows(LabResult, "sampled_at"),
+        adverse_events=rows(AdverseEvent, "onset_date"),
         photos=rows(Photo) if identified else (),
         flags=flags,
     )
+
+
+@functools.cache
+def _patient_rows(model: Any, order: tuple[str, ...]) -> Any:
+    """One patient's live rows of ``model`` (bound ``patient_id``), ordered by the ``order``
+    columns, then id: built once per table (building a statement, and its cache key, cost as
+    much as running it)."""
+    query = select(model).where(model.patient_id == bindparam("patient_id", type_=Integer))
+    if hasattr(model, "deleted_at"):
+        query = query.where(model.deleted_at.is_(None))
+    return query.order_by(*(getattr(model, name) for name in order), model.id)
 
 
 def _day_zero(session: Session, patient_id: int, enrollments: Iterable[Enrollment]) -> date | None:
