@@ -22,6 +22,7 @@ research id (``patient_id`` empty); sorting by name or MRN is refused for that r
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -408,10 +409,10 @@ def _changes(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     """Research id → percent change of the latest PASI from baseline, by the endpoint engine
     (:func:`~psotrack.services.status.latest_by_patient`), computed only for patients whose
     recorded values have not been seen before (see :mod:`psotrack.services.memo`)."""
-    columns = tuple(FRAME_SCHEMA)
+    values = operator.itemgetter(*FRAME_SCHEMA)
     by_patient: dict[str, list[tuple[Any, ...]]] = {}
     for row in rows:
-        by_patient.setdefault(row["patient_id"], []).append(tuple(row[c] for c in columns))
+        by_patient.setdefault(row["patient_id"], []).append(values(row))
     keys = {pid: tuple(sorted(found, key=lambda r: r[3])) for pid, found in by_patient.items()}
     kept = {pid: _CHANGES.get(key) for pid, key in keys.items()}
     missing = [pid for pid, value in kept.items() if value is None]

@@ -199,7 +199,8 @@ def assessment_rows(
     zero = day_zeros(first_dose_dates(session, patient_ids), starts)
     research_ids = dict(connection.execute(_RESEARCH_IDS[chosen], ids).all())
     wanted = [i for i in instruments if i in SCORE_COLUMNS]
-    scores = connection.execute(_SCORES[chosen], {**ids, "instruments": wanted})
+    found = connection.execute(_SCORES[chosen], {**ids, "instruments": wanted})
+    scores = (row for rows in found.partitions(4096) for row in rows)  # fetched in blocks
     days_zero = {pid: found[0] for pid, found in zero.items()}
     return long_rows(scores, arms, days_zero, research_ids, labels)
 
