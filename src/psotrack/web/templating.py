@@ -20,6 +20,9 @@ from psotrack.web import rules
 from psotrack.web.sessions import COOKIE, SessionClaim, Signer
 
 TEMPLATES: Final = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# The templates are package files: read once, not stat()ed again on every page (and each page's
+# base) to see whether they changed.
+TEMPLATES.env.auto_reload = False
 
 #: The menu: label, address and the rule of the page it opens (shown only where it passes).
 NAV: Final = (
