@@ -120,13 +120,15 @@ def _clean_typed(frame: pl.DataFrame) -> pl.DataFrame | None:
         return None
     if not frame["day"].dtype.is_integer():
         return None
-    reads = {"pasi": _float_reading(frame["pasi"].dtype, "pasi", integer=False)}
-    for name, score in _SCORES.items():
-        if name in frame.columns:
-            integer = score.integer and not frame[name].dtype.is_integer()
-            reads[name] = _float_reading(frame[name].dtype, name, integer=integer)
-    if any(read is None for read in reads.values()):
-        return None
+    reads: dict[str, tuple[pl.Expr, pl.Expr]] = {}
+    for name in ("pasi", *_SCORES):
+        if name not in frame.columns:
+            continue
+        whole = name in _SCORES and _SCORES[name].integer and not frame[name].dtype.is_integer()
+        read = _float_reading(frame[name].dtype, name, integer=whole)
+        if read is None:
+            return None
+        reads[name] = read
     bad: list[pl.Expr] = []
     for name in texts:  # _text: trimmed and never empty
         column = pl.col(name)
@@ -134,7 +136,7 @@ def _clean_typed(frame: pl.DataFrame) -> pl.DataFrame | None:
     bad += [pl.col(name).is_null() for name in ("patient_id", "visit", "day")]
     day = pl.col("day")
     bad.append((day < -STUDY_DAY_LIMIT) | (day > STUDY_DAY_LIMIT))
-    pasi, pasi_unread = reads["pasi"]  # type: ignore[misc]
+    pasi, pasi_unread = reads["pasi"]
     tenths = (pasi * 10).round()
     bad += [pasi_unread, (pasi * 10 - tenths).abs() > TENTHS_TOLERANCE]
     bad.append((tenths < 0) | (tenths > PASI_MAX_TENTHS))
@@ -143,7 +145,7 @@ def _clean_typed(frame: pl.DataFrame) -> pl.DataFrame | None:
     for name, score in _SCORES.items():
         if name not in reads:
             continue
-        values, unread = reads[name]  # type: ignore[misc]
+        values, unread = reads[name]
         bad += [unread, (values < 0) | (values > score.high)]
         if score.integer and not frame[name].dtype.is_integer():
             bad.append((values - values.round()).abs() > TENTHS_TOLERANCE)
