@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -41,17 +41,19 @@ def study_day(on: date, day_zero: date) -> int:
     return (on - day_zero).days
 
 
-_ALL_DOSES: Final = (
+def of_patients(query: Any, column: Any) -> dict[bool, Any]:
+    """``query`` for every patient (``False``) and for the patients of bound ``ids`` (``True``):
+    built once, values bound at each call."""
+    return {False: query, True: query.where(column.in_(bindparam("ids", expanding=True)))}
+
+
+#: Every live administration's patient, start and visit date (Core: no ORM work per call).
+_DOSES: Final = of_patients(
     select(Administration.patient_id, Administration.started_at, Visit.visit_date)
     .outerjoin(Visit, (Visit.id == Administration.visit_id) & Visit.deleted_at.is_(None))
-    .where(Administration.deleted_at.is_(None))
+    .where(Administration.deleted_at.is_(None)),
+    Administration.patient_id,
 )
-#: Every live administration's patient, start and visit date, of every patient (``False``) or
-#: of the bound ``ids`` (``True``): built once (Core: no ORM session work per call).
-_DOSES: Final = {
-    False: _ALL_DOSES,
-    True: _ALL_DOSES.where(Administration.patient_id.in_(bindparam("ids", expanding=True))),
-}
 
 
 def first_dose_dates(

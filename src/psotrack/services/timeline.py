@@ -24,6 +24,7 @@ from psotrack.services.study_days import (
     day_zero_of,
     day_zeros,
     first_dose_dates,
+    of_patients,
     study_day,
 )
 from psotrack.store.models import (
@@ -199,28 +200,22 @@ def assessment_rows(
     zero = day_zeros(first_dose_dates(session, patient_ids), starts)
     research_ids = dict(connection.execute(_RESEARCH_IDS[chosen], ids).all())
     wanted = [i for i in instruments if i in SCORE_COLUMNS]
-    found = connection.execute(_SCORES[chosen], {**ids, "instruments": wanted})
-    scores = (row for rows in found.partitions(4096) for row in rows)  # fetched in blocks
+    result = connection.execute(_SCORES[chosen], {**ids, "instruments": wanted})
+    scores = (row for rows in result.partitions(4096) for row in rows)  # fetched in blocks
     days_zero = {pid: found[0] for pid, found in zero.items()}
     return long_rows(scores, arms, days_zero, research_ids, labels)
 
 
-def _of_patients(query: Any, column: Any) -> dict[bool, Any]:
-    """``query`` for every patient (``False``) and for the patients of bound ``ids`` (``True``):
-    built once, values bound at each call."""
-    return {False: query, True: query.where(column.in_(bindparam("ids", expanding=True)))}
-
-
-_ENROLLMENTS: Final = _of_patients(
+_ENROLLMENTS: Final = of_patients(
     select(Enrollment.patient_id, Enrollment.program_id, Enrollment.arm, Enrollment.start_date)
     .where(Enrollment.deleted_at.is_(None))
     .order_by(Enrollment.start_date, Enrollment.id),
     Enrollment.patient_id,
 )
-_RESEARCH_IDS: Final = _of_patients(
+_RESEARCH_IDS: Final = of_patients(
     select(Patient.id, Patient.research_id).where(Patient.deleted_at.is_(None)), Patient.id
 )
-_SCORES: Final = _of_patients(
+_SCORES: Final = of_patients(
     select(
         Visit.id,
         Visit.patient_id,
