@@ -290,8 +290,10 @@ def _latest_pasi_of(patient_id: Any, column: Any = Assessment.score_value) -> An
 
 
 def _open_alerts(ids: bool = False) -> Any:
+    """Each patient's number of open flags, by the one rule :attr:`SafetyFlag.is_open` (the
+    patient page's and the alerts page's)."""
     query = select(SafetyFlag.patient_id, func.count().label("open_alerts")).where(
-        SafetyFlag.acknowledged_at.is_(None)
+        SafetyFlag.is_open
     )
     if ids:
         query = query.where(SafetyFlag.patient_id.in_(_IDS))
