@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
 from psotrack.services.administrations import AdministrationIn, log_administration
 from psotrack.services.context import Actor
 from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import ProductSource, Route
 from psotrack.web import rules
+from psotrack.web.api_router import ApiRouter
 from psotrack.web.params import Page, PageSize
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
 from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, Moment, PageOut, page_of
 
-router = APIRouter(prefix="/api/v1", tags=["administrations"], dependencies=[Depends(bearer)])
+router = ApiRouter(prefix="/api/v1", tags=["administrations"], dependencies=[Depends(bearer)])
 
 
 class AdministrationOut(ApiModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from psotrack.endpoints.rates import DenominatorRule, MissingRule
 from psotrack.services.cohort import LEVEL, cohort_rates
@@ -18,12 +18,13 @@ from psotrack.services.context import Actor
 from psotrack.services.payloads import MAX_ID
 from psotrack.services.status import PatientStatus, patient_status
 from psotrack.web import rules
+from psotrack.web.api_router import ApiRouter
 from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
 from psotrack.web.schemas import ERRORS, ApiModel, PageOut, page_of
 
-router = APIRouter(prefix="/api/v1", tags=["endpoints"], dependencies=[Depends(bearer)])
+router = ApiRouter(prefix="/api/v1", tags=["endpoints"], dependencies=[Depends(bearer)])
 
 ResearchId = Annotated[
     str, Path(min_length=1, max_length=20, description="research id, e.g. PT-1A2B3C4D")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from psotrack.services.context import Actor
 from psotrack.services.patients import PatientIn, enroll_patient
@@ -21,6 +21,7 @@ from psotrack.services.search import SortKey, search_patients
 from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import EnrollmentStatus, PsoriasisType, Sex
 from psotrack.web import rules
+from psotrack.web.api_router import ApiRouter
 from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.schemas import (
@@ -31,7 +32,7 @@ from psotrack.web.schemas import (
     PageOut,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["patients"], dependencies=[Depends(bearer)])
+router = ApiRouter(prefix="/api/v1", tags=["patients"], dependencies=[Depends(bearer)])
 
 #: An internal patient id in a path (the database's int4 range).
 PatientId = Annotated[WholeNumber, Path(ge=1, le=MAX_ID, description="internal patient id")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import Response
 
 from psotrack.services.context import Actor
@@ -17,6 +17,7 @@ from psotrack.services.photos import FORMATS, MAX_BYTES, attach_photo, open_phot
 from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import ColourSpace
 from psotrack.web import rules
+from psotrack.web.api_router import ApiRouter
 from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
@@ -31,7 +32,7 @@ from psotrack.web.schemas import (
     page_of,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["photos"], dependencies=[Depends(bearer)])
+router = ApiRouter(prefix="/api/v1", tags=["photos"], dependencies=[Depends(bearer)])
 
 FormId = Annotated[WholeNumber, Form(ge=1, le=MAX_ID)]
 #: The media types a stored photo is served as (the service re-encodes to one of these).

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import Body, Depends
 from pydantic import BaseModel
 
 from psotrack.services.context import Actor
 from psotrack.services.scoring import score_responses
 from psotrack.store.vocabulary import Instrument
 from psotrack.web import rules
+from psotrack.web.api_router import ApiRouter
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.schemas import WRITE_ERRORS
 
-router = APIRouter(prefix="/api/v1", tags=["scoring"], dependencies=[Depends(bearer)])
+router = ApiRouter(prefix="/api/v1", tags=["scoring"], dependencies=[Depends(bearer)])
 
 
 class ScoreOut(BaseModel):

@@ -1,0 +1,101 @@
+"""An API handler takes one trip to the handler threads (:mod:`psotrack.web.api_router`)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from anyio.to_thread import current_default_thread_limiter
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from psotrack.services.context import Database
+from psotrack.settings import Settings
+from psotrack.web.api_router import one_trip
+from psotrack.web.app import create_app
+from tests.web.conftest import token_of
+
+SECRET = "s" * 40
+
+
+def _until(check: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + 10
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_an_api_answer_is_not_queued_a_second_time(db: Database, users) -> None:
+    """One handler thread, held; an API read (with a response model) is queued, then a page read
+    that waits for the API's answer. The API's answer must not wait for a second turn on the
+    handler thread behind that page read (FastAPI's own way for a plain handler: its answer
+    checked on the threads again, and here both would wait for each other until timeout)."""
+    app = create_app(Settings(secret_key=SECRET, threads=1), db=db)
+    release, holding, answered = threading.Event(), threading.Event(), threading.Event()
+    saw: list[bool] = []
+
+    @app.get("/hold-the-handler-thread")
+    def hold() -> None:
+        holding.set()
+        release.wait(10)
+
+    @app.get("/wait-for-the-api-answer")
+    def wait_for_answer() -> None:
+        saw.append(answered.wait(5))
+
+    @app.get("/waiting")
+    async def waiting() -> int:
+        return int(current_default_thread_limiter().statistics().tasks_waiting)
+
+    with TestClient(app) as client:
+        bearer = {"Authorization": f"Bearer {token_of(client, 'clinician')}"}
+        statuses: list[int] = []
+
+        def api_read() -> None:
+            statuses.append(client.get("/api/v1/patients", headers=bearer).status_code)
+            answered.set()
+
+        held = threading.Thread(target=client.get, args=("/hold-the-handler-thread",))
+        reader = threading.Thread(target=api_read)
+        page = threading.Thread(target=client.get, args=("/wait-for-the-api-answer",))
+        held.start()
+        try:
+            assert holding.wait(10)
+            reader.start()
+            assert _until(lambda: client.get("/waiting").json() == 1)
+            page.start()
+            assert _until(lambda: client.get("/waiting").json() == 2)
+        finally:
+            release.set()
+        for thread in (held, reader, page):
+            thread.join(15)
+    assert statuses == [200]
+    assert saw == [True]  # the API had answered while the page read still held the thread
+
+
+def test_every_api_route_runs_its_handler_in_one_trip(db: Database) -> None:
+    """Every ``/api/`` route of the app hands FastAPI a coroutine (a plain handler wrapped by
+    :func:`one_trip`), so no API answer is checked on the handler threads."""
+    app = create_app(Settings(secret_key=SECRET), db=db)
+    api = [
+        context
+        for context in iter_route_contexts(app.routes)  # included routers, as test_route_rules
+        if isinstance(context.route, APIRoute) and context.path.startswith("/api/")
+    ]
+    assert len(api) > 20
+    plain = [c.path for c in api if one_trip(c.route.endpoint) is not c.route.endpoint]
+    assert plain == []
+
+
+def test_one_trip_keeps_what_fastapi_reads_from_the_handler() -> None:
+    def handler(patient_id: int, page: int = 1) -> dict[str, int]:
+        """Docs."""
+        return {"patient_id": patient_id, "page": page}
+
+    wrapped = one_trip(handler)
+    assert wrapped.__wrapped__ is handler  # type: ignore[attr-defined]
+    assert wrapped.__name__ == "handler" and wrapped.__doc__ == "Docs."
+    assert one_trip(wrapped) is wrapped
