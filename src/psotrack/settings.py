@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     #: each is then derived on its first view). 4096 is what a process keeps
     #: (``services.status.KEPT_STATUSES``; settings import no service, so it is written here).
     warm_statuses: int = Field(default=4096, ge=0, le=4096)
+    #: How often, in milliseconds, each server process derives (in one pass of the engine) the
+    #: patients scored since it last looked, by any process, so that their next page and list
+    #: views find their status ready (0–60000; 0: never, each is then derived on its next view).
+    warm_every_ms: int = Field(default=500, ge=0, le=60_000)
 
     @property
     def schema_owner_url(self) -> str:

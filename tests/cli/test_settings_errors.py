@@ -13,6 +13,8 @@ from psotrack.cli import main
         ("PSOTRACK_THREADS", "0", "greater than or equal to 1"),
         ("PSOTRACK_THREADS", "٣", "a valid integer"),  # an Arabic-Indic three: ASCII digits only
         ("PSOTRACK_WARM_STATUSES", "99999", "less than or equal to 4096"),
+        ("PSOTRACK_WARM_EVERY_MS", "60001", "less than or equal to 60000"),
+        ("PSOTRACK_WARM_EVERY_MS", "-1", "greater than or equal to 0"),
         ("PSOTRACK_SESSION_MINUTES", "1", "greater than or equal to 5"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 
 import polars as pl
@@ -87,3 +88,25 @@ def test_the_live_score_is_not_queued_behind_busy_handlers(db: Database, users) 
         finally:
             release.set()
             held.join(10)
+
+
+@pytest.mark.parametrize("every_ms", [20, 0])
+def test_each_process_derives_the_patients_scored_since_start(db: Database, every_ms: int) -> None:
+    """A score recorded while the app runs (here through the import service, as another
+    process would) is derived by the app's own refresh within moments (``warm_every_ms``);
+    with 0 nothing is derived until the patient's next view."""
+    program = create_program(
+        db, SYSTEM, {"name": "P", "regimen": "UC-MSC IV", "product_source": "UC-MSC", "route": "IV"}
+    )
+    rows = {"patient_id": ["A", "A"], "visit": ["W0", "W4"], "day": [0, 28], "pasi": ["12", "3"]}
+    settings = Settings(secret_key=SECRET, warm_statuses=0, warm_every_ms=every_ms)
+    with TestClient(create_app(settings, db=db)):
+        status._DERIVED.clear()
+        frame = pl.DataFrame(rows)
+        import_assessments(
+            db, SYSTEM, frame, program_id=program, day_zero=date(2026, 3, 2), source="t"
+        )
+        deadline = time.monotonic() + (5 if every_ms else 0.2)  # 0.2 s: ten refresh periods
+        while not status._DERIVED and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(status._DERIVED) == (1 if every_ms else 0)

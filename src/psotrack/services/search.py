@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Final, Literal
@@ -402,9 +402,31 @@ def _details_statement(program: bool) -> Select[Any]:
     )
 
 
+#: How many patients' changes from baseline each process keeps.
+KEPT_CHANGES: Final = 8192
 #: Each patient's latest change from baseline (in a 1-tuple: it may be None), keyed by their
 #: rows of the long table.
-_CHANGES: Final[Memo[tuple[float | None]]] = Memo(8192)
+_CHANGES: Final[Memo[tuple[float | None]]] = Memo(KEPT_CHANGES)
+
+
+def keep_changes(db: Database, patient_ids: Sequence[int]) -> int:
+    """Derive the list's change from baseline of each of ``patient_ids`` (the first
+    :data:`KEPT_CHANGES`) as the clinic's list shows it (every program, identified), in one
+    pass of the engine, and keep each; the number of patients with a PASI.
+
+    A list page then finds them kept (see :func:`_changes`); what is kept is what the page
+    would derive from the same rows. When the engine refuses the batch, nothing is kept and
+    each page derives its own rows (and reports the problem) as before.
+    """
+    ids = list(patient_ids)[:KEPT_CHANGES]
+    if not ids:
+        return 0
+    with db.transaction() as session:
+        rows = assessment_rows(session, None, True, ids, (Instrument.PASI,))
+    try:
+        return len(_changes(rows))
+    except ValidationError:
+        return 0
 
 
 def _changes(rows: list[dict[str, Any]]) -> dict[str, float | None]:

@@ -28,6 +28,7 @@ A researcher (no access to identified records) gets the status keyed by research
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
@@ -160,17 +161,20 @@ def warm_statuses(db: Database, limit: int = KEPT_STATUSES) -> int:
     """Derive the status of up to ``limit`` patients (latest visit first) in one pass of the
     endpoint engine and keep each, as :func:`read_status` would; the number kept.
 
-    The web app calls it when a server process starts: the engine's pass over a thousand
-    patients takes about as long as three one-patient passes, and the whole start (reading, the
-    pass, the sentences) about a tenth of deriving each alone (0.73 s against 7 s, measured on
-    1 000 patients), so the first view of a patient page does not pay for its own. What is kept is
-    what the one-patient path derives from the same rows (the key is those rows), so nothing
-    changes but the time. When the batch cannot be derived (a record the engine refuses),
-    nothing is kept and each patient is derived on first view, where the problem is reported for
-    that patient alone.
+    The web app calls it when a server process starts (through
+    :class:`~psotrack.services.warming.Warmer`): the engine's pass over a thousand patients
+    takes about as long as three one-patient passes, and the whole start (reading, the pass, the
+    sentences) about a tenth of deriving each alone (0.73 s against 7 s, measured on 1 000
+    patients), so the first view of a patient page does not pay for its own.
     """
+    return keep_statuses(db, recent_patients(db, limit))
+
+
+def recent_patients(db: Database, limit: int = KEPT_STATUSES) -> list[int]:
+    """Up to ``limit`` (at most :data:`KEPT_STATUSES`) patients with a live visit, latest
+    visit first."""
     if limit < 1:
-        return 0
+        return []
     with db.transaction() as session:
         latest = func.max(Visit.visit_date)
         recent = (
@@ -180,9 +184,25 @@ def warm_statuses(db: Database, limit: int = KEPT_STATUSES) -> int:
             .order_by(latest.desc(), Visit.patient_id)
             .limit(min(limit, KEPT_STATUSES))
         )
-        ids = list(session.scalars(recent))
-        frame = session_assessments_frame(session, None, True, ids) if ids else None
-    if frame is None or frame.filter(pl.col("pasi").is_not_null()).is_empty():
+        return list(session.scalars(recent))
+
+
+def keep_statuses(db: Database, patient_ids: Sequence[int]) -> int:
+    """Derive the status of each of ``patient_ids`` (the first :data:`KEPT_STATUSES`) in one
+    pass of the endpoint engine and keep each, as :func:`read_status` would; the number kept.
+
+    What is kept is what the one-patient path derives from the same rows (the key is those
+    rows), so nothing changes but the time: one pass costs about as much for one patient as for
+    fifty. When the batch cannot be derived (a record the engine refuses), nothing is kept and
+    each patient is derived on their next view, where the problem is reported for that patient
+    alone. Patients without a PASI are left to that view too (it derives empty frames).
+    """
+    ids = list(patient_ids)[:KEPT_STATUSES]
+    if not ids:
+        return 0
+    with db.transaction() as session:
+        frame = session_assessments_frame(session, None, True, ids)
+    if frame.filter(pl.col("pasi").is_not_null()).is_empty():
         return 0
     try:
         table, endpoints = status_tables(frame)

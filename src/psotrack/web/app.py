@@ -7,6 +7,8 @@ key, and wires the routes, error handlers and middleware. ``psotrack serve`` run
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -14,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from anyio import CapacityLimiter
+from anyio import CapacityLimiter, to_thread
 from anyio.to_thread import current_default_thread_limiter
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -24,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from psotrack import __version__
 from psotrack.errors import ValidationError
 from psotrack.services.context import Database
-from psotrack.services.status import warm_statuses
+from psotrack.services.warming import Warmer
 from psotrack.settings import Settings, load_settings
 from psotrack.web import errors
 from psotrack.web.middleware import SecurityMiddleware
@@ -58,14 +60,22 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         # The route handlers' thread pool (anyio's, one per event loop): see Settings.threads.
         current_default_thread_limiter().total_tokens = settings.threads
         app.state.sign_in_threads = CapacityLimiter(SIGN_IN_THREADS)
+        warmer = Warmer(db, settings.warm_statuses)
         started = time.perf_counter()
         try:
-            kept = await run_in_threadpool(warm_statuses, db, settings.warm_statuses)
+            kept = await run_in_threadpool(warmer.start)
         except SQLAlchemyError as error:  # the pages will say what is wrong with the database
             log.warning("patient statuses not derived at start: %s", type(error).__name__)
         else:
             log.info("%d patient statuses derived in %.1f s", kept, time.perf_counter() - started)
+        warming = None
+        if settings.warm_every_ms:
+            warming = asyncio.create_task(_keep_warm(warmer, settings.warm_every_ms / 1000))
         yield
+        if warming is not None:
+            warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warming
 
     app = FastAPI(
         lifespan=lifespan,
@@ -85,3 +95,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityMiddleware, limit=settings.max_upload_bytes + 64 * 1024)
     return app
+
+
+async def _keep_warm(warmer: Warmer, seconds: float) -> None:
+    """Every ``seconds``, derive the patients scored since the last look (on a thread of its
+    own, not a route handler's), until cancelled when the app stops."""
+    thread = CapacityLimiter(1)
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await to_thread.run_sync(warmer.refresh, limiter=thread)
+        except SQLAlchemyError as error:  # the database is away: the views will say so
+            log.warning("patient statuses not derived: %s", type(error).__name__)

@@ -1,0 +1,102 @@
+"""Warmer: statuses and list changes derived in batches equal those a view derives alone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from psotrack.services import search, status
+from psotrack.services.assessments import record_assessment
+from psotrack.services.search import search_patients
+from psotrack.services.status import patient_status
+from psotrack.services.warming import Warmer
+from tests.services.conftest import add_visit
+from tests.services.test_status import CASES, DAY_ZERO, scored
+
+#: Every region erythema 1, induration 1, desquamation 0, area 1: (1 + 1 + 0) × 1 × (0.1 + 0.2
+#: + 0.3 + 0.4) = PASI 2.0.
+REGIONS = ("head", "upper_limbs", "trunk", "lower_limbs")
+MILD = {
+    region: {"erythema": 1, "induration": 1, "desquamation": 0, "area": 1} for region in REGIONS
+}
+
+
+@pytest.fixture(autouse=True)
+def empty_memos():
+    status._DERIVED.clear()
+    search._CHANGES.clear()
+    yield
+    status._DERIVED.clear()
+    search._CHANGES.clear()
+
+
+def score_again(db, actor, patient_id: int, day: int) -> None:
+    visit = add_visit(db, actor, patient_id, DAY_ZERO + timedelta(days=day), f"D{day}", "follow-up")
+    record_assessment(db, actor, {"visit_id": visit, "instrument": "pasi", "responses": MILD})
+
+
+def assert_same_as_alone(db, actor, patient_id: int, mrn: str) -> None:
+    """The status the service gives now is kept (no derivation) and equals, frame for frame,
+    the one-patient path's; so does the list's change from baseline."""
+    kept_n, changes_n = len(status._DERIVED), len(search._CHANGES)
+    kept, listed = patient_status(db, actor, patient_id), listed_change(db, actor, mrn)
+    assert (len(status._DERIVED), len(search._CHANGES)) == (kept_n, changes_n)  # nothing new
+    status._DERIVED.clear()
+    search._CHANGES.clear()
+    alone = patient_status(db, actor, patient_id)
+    assert (kept.kind, kept.sentence) == (alone.kind, alone.sentence)
+    assert kept.rows.equals(alone.rows) and kept.endpoints.equals(alone.endpoints)
+    assert kept.current_pchg == alone.current_pchg
+    assert listed == listed_change(db, actor, mrn) == alone.current_pchg
+
+
+def listed_change(db, actor, mrn: str) -> float | None:
+    """The change from baseline the patient list shows for the patient found by ``mrn``."""
+    (row,) = search_patients(db, actor, mrn).rows
+    return row.pchg
+
+
+def test_start_derives_the_recent_patients_and_refresh_those_scored_since(
+    db, clinician, program_id
+) -> None:
+    first = scored(db, clinician, program_id, "MRN-A", CASES["sustained"][0])
+    second = scored(db, clinician, program_id, "MRN-B", CASES["no_response"][0])
+    warmer = Warmer(db)
+    assert warmer.start() == 2
+    assert (len(status._DERIVED), len(search._CHANGES)) == (2, 2)
+    assert_same_as_alone(db, clinician, first, "MRN-A")
+    assert warmer.refresh() == 0  # nothing scored since the start
+
+    score_again(db, clinician, second, 56)  # 15.0 → 2.0: PASI 75 reached
+    status._DERIVED.clear()
+    search._CHANGES.clear()
+    assert warmer.refresh() == 1  # only the patient scored since
+    assert (len(status._DERIVED), len(search._CHANGES)) == (1, 1)
+    assert_same_as_alone(db, clinician, second, "MRN-B")
+    assert patient_status(db, clinician, second).kind == "sustained"
+    assert warmer.refresh() == 0  # looked at already
+
+
+def test_a_start_limited_to_none_still_refreshes(db, clinician, program_id) -> None:
+    patient = scored(db, clinician, program_id, "MRN-A", CASES["no_response"][0])
+    warmer = Warmer(db, limit=0)
+    assert warmer.start() == 0
+    assert (len(status._DERIVED), len(search._CHANGES)) == (0, 0)
+    score_again(db, clinician, patient, 56)
+    assert warmer.refresh() == 1
+    assert_same_as_alone(db, clinician, patient, "MRN-A")
+
+
+def test_a_batch_the_engine_refuses_keeps_nothing(db, clinician, program_id, patient_id) -> None:
+    """Two visits of one patient on one day cannot both be scored by the engine: the refresh
+    keeps nothing and raises nothing; the patient's own view reports the problem."""
+    warmer = Warmer(db)
+    warmer.start()
+    for label in ("W0", "W0-repeat"):
+        visit = add_visit(db, clinician, patient_id, label=label)
+        record_assessment(
+            db, clinician, {"visit_id": visit, "instrument": "pasi", "responses": MILD}
+        )
+    assert warmer.refresh() == 1
+    assert (len(status._DERIVED), len(search._CHANGES)) == (0, 0)
