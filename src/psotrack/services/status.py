@@ -275,14 +275,22 @@ def latest_by_patient(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _current(rows: pl.DataFrame) -> dict[str, Any] | None:
-    with_pasi = rows.filter(pl.col("pasi").is_not_null())
-    return with_pasi.row(-1, named=True) if with_pasi.height else None
+    """The latest row (by study day) with a PASI, or ``None``."""
+    scored = _scored(rows)
+    return scored[-1] if scored else None
+
+
+def _scored(rows: pl.DataFrame) -> list[dict[str, Any]]:
+    """The rows with a PASI, in order (a patient has a few dozen: plain rows, one conversion,
+    cost less than a polars filter each)."""
+    return [row for row in rows.iter_rows(named=True) if row["pasi"] is not None]
 
 
 def status_sentence(rows: pl.DataFrame, endpoints: pl.DataFrame) -> tuple[str, str]:
     """``(kind, sentence)`` for one patient's rows and endpoints (kinds in the module text)."""
-    current = _current(rows)
-    post = rows.filter(pl.col("pasi").is_not_null() & (pl.col("day") > 0))
+    scored = _scored(rows)
+    current = scored[-1] if scored else None
+    post = [row for row in scored if row["day"] > 0]
     flare = _flare(post)
     if flare is not None:
         return "flare", flare
@@ -292,7 +300,7 @@ def status_sentence(rows: pl.DataFrame, endpoints: pl.DataFrame) -> tuple[str, s
             f" (latest PASI {_pasi(current['pasi'])} on day {current['day']})" if current else ""
         )
         return "no_baseline", f"no baseline PASI recorded yet{latest}"
-    if post.is_empty():
+    if not post:
         if base == 0:
             return "zero_baseline", "baseline PASI 0.0: no percent change from baseline exists"
         return (
@@ -336,16 +344,17 @@ def status_sentence(rows: pl.DataFrame, endpoints: pl.DataFrame) -> tuple[str, s
     return "no_response", f"{now} (no response threshold reached yet)"
 
 
-def _flare(post: pl.DataFrame) -> str | None:
+def _flare(post: list[dict[str, Any]]) -> str | None:
     """The flare sentence when the latest post-baseline PASI is a flare, else ``None``.
 
     The engine's rule decides (:meth:`FlareRule.flares` of :data:`FLARE_RULE`) on two values: the
-    lowest earlier post-baseline PASI (the rule's running best) and the latest one.
+    lowest earlier post-baseline PASI (the rule's running best; the earliest of equal ones) and
+    the latest one. ``post``: the rows with a PASI after day 0, by study day.
     """
-    if post.height < 2:
+    if len(post) < 2:
         return None
-    earlier, latest = post.head(post.height - 1), post.row(-1, named=True)
-    best = earlier.sort("pasi", "day").row(0, named=True)
+    latest = post[-1]
+    best = min(post[:-1], key=lambda row: (row["pasi"], row["day"]))
     # The rows' PASI passed the engine's check (on the tenth grid): tenths are exact.
     if not FLARE_RULE.flares(round(latest["pasi"] * 10), round(best["pasi"] * 10)):
         return None
