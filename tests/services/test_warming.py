@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from psotrack.errors import ValidationError
 from psotrack.services import search, status
 from psotrack.services.assessments import record_assessment
 from psotrack.services.search import search_patients
@@ -23,9 +24,13 @@ MILD = {
 
 
 @pytest.fixture(autouse=True)
-def empty_memos():
+def empty_memos(db):
+    """Nothing kept, and the look at what was scored starts with this test's database."""
     status._DERIVED.clear()
     search._CHANGES.clear()
+    with db.reading() as connection:
+        status.PENDING.start(connection)
+        search.PENDING.start(connection)
     yield
     status._DERIVED.clear()
     search._CHANGES.clear()
@@ -93,10 +98,56 @@ def test_a_batch_the_engine_refuses_keeps_nothing(db, clinician, program_id, pat
     keeps nothing and raises nothing; the patient's own view reports the problem."""
     warmer = Warmer(db)
     warmer.start()
-    for label in ("W0", "W0-repeat"):
-        visit = add_visit(db, clinician, patient_id, label=label)
-        record_assessment(
-            db, clinician, {"visit_id": visit, "instrument": "pasi", "responses": MILD}
-        )
-    assert warmer.refresh() == 1
+    scored_twice_on_one_day(db, clinician, patient_id)
+    assert warmer.refresh() == 0
     assert (len(status._DERIVED), len(search._CHANGES)) == (0, 0)
+    with pytest.raises(ValidationError, match="day"):
+        patient_status(db, clinician, patient_id)
+
+
+def scored_twice_on_one_day(db, actor, patient_id: int) -> None:
+    for label in ("W0", "W0-repeat"):
+        visit = add_visit(db, actor, patient_id, label=label)
+        record_assessment(db, actor, {"visit_id": visit, "instrument": "pasi", "responses": MILD})
+
+
+def test_a_view_that_must_derive_derives_the_patients_scored_since(
+    db, clinician, program_id
+) -> None:
+    """A page whose patient is not kept derives, in the same pass, every patient scored since
+    the last look; so does a list page. Each kept value equals the one-patient path's."""
+    first = scored(db, clinician, program_id, "MRN-A", CASES["no_response"][0])
+    second = scored(db, clinician, program_id, "MRN-B", CASES["flare"][0])
+    Warmer(db).start()
+    status._DERIVED.clear()
+    search._CHANGES.clear()
+    score_again(db, clinician, first, 56)
+    # 20.0, 10.0, 5.0 (PASI 75 on day 56), 8.0 (not held), then 2.0: no flare, not sustained
+    score_again(db, clinician, second, 112)
+    patient_status(db, clinician, first)
+    assert len(status._DERIVED) == 2  # the second patient's status came with the first's
+    listed_change(db, clinician, "MRN-A")
+    assert len(search._CHANGES) == 2
+    assert_same_as_alone(db, clinician, second, "MRN-B")
+    assert patient_status(db, clinician, second).kind == "not_sustained"
+
+
+def test_a_refused_patient_scored_since_does_not_stop_another_view(
+    db, clinician, program_id, patient_id
+) -> None:
+    """The engine refuses a patient scored since the last look (two visits on one day): another
+    patient's page and list row, which must derive, are still derived (alone)."""
+    other = scored(db, clinician, program_id, "MRN-A", CASES["no_response"][0])
+    Warmer(db).start()
+    status._DERIVED.clear()
+    search._CHANGES.clear()
+    scored_twice_on_one_day(db, clinician, patient_id)
+    score_again(db, clinician, other, 56)  # 15.0 → 2.0
+    view, listed = patient_status(db, clinician, other), listed_change(db, clinician, "MRN-A")
+    assert (len(status._DERIVED), len(search._CHANGES)) == (1, 1)  # the refused one: not kept
+    status._DERIVED.clear()
+    search._CHANGES.clear()
+    alone = patient_status(db, clinician, other)
+    assert (view.kind, view.sentence) == (alone.kind, alone.sentence)
+    assert view.rows.equals(alone.rows) and view.endpoints.equals(alone.endpoints)
+    assert listed == alone.current_pchg == pytest.approx(-86.6667, abs=1e-4)

@@ -94,7 +94,7 @@ def read_overview(session: Session, patient_id: int, *, identified: bool) -> Pat
     programs = dict(reads_of(session).execute(_PROGRAMS, {"patient_id": patient_id}).all())
     recorded = {lab.analyte for lab in timeline.labs}
     # The status is told from the rows the timeline has read (the same long table, no re-read).
-    status = status_of(timeline.patient, timeline_frame(timeline, identified), identified)
+    status = status_of(session, timeline.patient, timeline_frame(timeline, identified), identified)
     return PatientOverview(
         timeline=timeline,
         status=status,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Final, Literal
@@ -37,6 +37,7 @@ from psotrack.errors import ValidationError
 from psotrack.services.context import Actor, Database, Permission, reads_of, resolve_actor
 from psotrack.services.memo import Memo
 from psotrack.services.payloads import Bool, Id, Int, Payload, Text, parse_payload
+from psotrack.services.scored_since import ScoredSince
 from psotrack.services.status import latest_by_patient
 from psotrack.services.timeline import FRAME_SCHEMA, assessment_rows
 from psotrack.store.models import (
@@ -349,7 +350,7 @@ def _details(
     values = {"ids": ids, "program_id": program_id}
     found = {row[0]: row for row in reads_of(session).execute(query, values)}
     pasi_rows = assessment_rows(session, program_id, identified, ids, (Instrument.PASI,))
-    change = _changes(pasi_rows)
+    change = _changes(session, pasi_rows, ids)
     out = []
     for patient_id in ids:
         _, research_id, family, given, mrn, program_id, program, status, last, score, alerts_n = (
@@ -418,35 +419,82 @@ def keep_changes(db: Database, patient_ids: Sequence[int]) -> int:
     would derive from the same rows. When the engine refuses the batch, nothing is kept and
     each page derives its own rows (and reports the problem) as before.
     """
-    ids = list(patient_ids)[:KEPT_CHANGES]
-    if not ids:
-        return 0
     with db.transaction() as session:
-        rows = assessment_rows(session, None, True, ids, (Instrument.PASI,))
+        return _keep_changes(session, patient_ids)
+
+
+#: The patients scored since this process last derived list changes in a batch.
+PENDING: Final = ScoredSince()
+
+
+def keep_pending_changes(session: Session) -> int:
+    """:func:`keep_changes` for the patients scored since the last look (:data:`PENDING`)."""
+    return _keep_changes(session, PENDING.take(reads_of(session), KEPT_CHANGES))
+
+
+def _keep_changes(session: Session, patient_ids: Sequence[int]) -> int:
+    keys = _clinic_keys(session, patient_ids)
     try:
-        return len(_changes(rows))
+        return len(_derive_changes(keys))
     except ValidationError:
         return 0
 
 
-def _changes(rows: list[dict[str, Any]]) -> dict[str, float | None]:
-    """Research id → percent change of the latest PASI from baseline, by the endpoint engine
-    (:func:`~psotrack.services.status.latest_by_patient`), computed only for patients whose
-    recorded values have not been seen before (see :mod:`psotrack.services.memo`)."""
+def _changes(
+    session: Session, rows: list[dict[str, Any]], page: Collection[int]
+) -> dict[str, float | None]:
+    """Research id → percent change of the latest PASI from baseline of the page's ``rows``, by
+    the endpoint engine (:func:`~psotrack.services.status.latest_by_patient`), derived only for
+    patients whose recorded values have not been seen before (see :mod:`psotrack.services.memo`).
+
+    Those are derived in one pass with every other patient scored since the last look
+    (:data:`PENDING`, the clinic's view of them): most often they are why the page missed, and
+    the pages that follow find them kept. When the engine refuses that batch, the page's own
+    patients are derived alone (and a problem of theirs is reported).
+    """
+    keys = _keys(rows)
+    kept = {pid: _CHANGES.get(key) for pid, key in keys.items()}
+    missing = {pid: keys[pid] for pid, value in kept.items() if value is None}
+    if missing:
+        pending = [p for p in PENDING.take(reads_of(session), KEPT_CHANGES) if p not in page]
+        others = _clinic_keys(session, pending)
+        try:
+            computed = _derive_changes({**others, **missing})
+        except ValidationError:
+            if not others:
+                raise
+            computed = _derive_changes(missing)
+        kept.update({pid: (computed.get(pid),) for pid in missing})
+    return {pid: value[0] for pid, value in kept.items() if value is not None}
+
+
+def _keys(rows: list[dict[str, Any]]) -> dict[str, tuple[tuple[Any, ...], ...]]:
+    """Each patient's memo key: their rows of the long table, by study day."""
     values = operator.itemgetter(*FRAME_SCHEMA)
     by_patient: dict[str, list[tuple[Any, ...]]] = {}
     for row in rows:
         by_patient.setdefault(row["patient_id"], []).append(values(row))
-    keys = {pid: tuple(sorted(found, key=lambda r: r[3])) for pid, found in by_patient.items()}
-    kept = {pid: _CHANGES.get(key) for pid, key in keys.items()}
-    missing = [pid for pid, value in kept.items() if value is None]
-    if missing:
-        frame = pl.DataFrame(
-            [row for pid in missing for row in keys[pid]], schema=FRAME_SCHEMA, orient="row"
-        )
-        latest = latest_by_patient(frame.sort("patient_id", "day"))
-        computed = dict(latest.select("patient_id", "pchg").iter_rows())
-        for pid in missing:
-            kept[pid] = (computed.get(pid),)
-            _CHANGES.put(keys[pid], (computed.get(pid),))
-    return {pid: value[0] for pid, value in kept.items() if value is not None}
+    return {pid: tuple(sorted(found, key=lambda r: r[3])) for pid, found in by_patient.items()}
+
+
+def _clinic_keys(session: Session, patient_ids: Sequence[int]) -> dict[str, tuple[Any, ...]]:
+    """The memo keys of ``patient_ids`` (the first :data:`KEPT_CHANGES`) as the clinic's list
+    reads them (every program, identified)."""
+    ids = list(patient_ids)[:KEPT_CHANGES]
+    if not ids:
+        return {}
+    return _keys(assessment_rows(session, None, True, ids, (Instrument.PASI,)))
+
+
+def _derive_changes(keys: Mapping[str, tuple[tuple[Any, ...], ...]]) -> dict[str, float | None]:
+    """Derive and keep the change of each patient's rows (``keys``), in one pass."""
+    if not keys:
+        return {}
+    frame = pl.DataFrame(
+        [row for key in keys.values() for row in key], schema=FRAME_SCHEMA, orient="row"
+    )
+    latest = latest_by_patient(frame.sort("patient_id", "day"))
+    computed = dict(latest.select("patient_id", "pchg").iter_rows())
+    for pid, key in keys.items():
+        _CHANGES.put(key, (computed.get(pid),))
+    return computed

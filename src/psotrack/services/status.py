@@ -47,10 +47,11 @@ from psotrack.endpoints import (
 )
 from psotrack.errors import NotFound, ValidationError
 from psotrack.services.assessments import FLARE_RULE
-from psotrack.services.context import Actor, Database, Permission, resolve_actor
+from psotrack.services.context import Actor, Database, Permission, reads_of, resolve_actor
 from psotrack.services.memo import Memo
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS
+from psotrack.services.scored_since import ScoredSince
 from psotrack.services.timeline import FRAME_SCHEMA, session_assessments_frame
 from psotrack.store.models import Patient, Visit
 
@@ -108,13 +109,22 @@ def read_status(session: Session, patient_id: int | str, identified: bool) -> Pa
     ``identified`` false: keyed by research id, visits named by study day."""
     patient = _find(session, patient_id)
     frame = session_assessments_frame(session, None, identified, [patient.id])
-    return status_of(patient, frame, identified)
+    return status_of(session, patient, frame, identified)
 
 
-def status_of(patient: Patient, frame: pl.DataFrame, identified: bool) -> PatientStatus:
+def status_of(
+    session: Session, patient: Patient, frame: pl.DataFrame, identified: bool
+) -> PatientStatus:
     """The status of ``patient`` from their long table ``frame`` (sorted by study day, as
-    :func:`~psotrack.services.timeline.session_assessments_frame` gives it)."""
-    rows, endpoints, kind, sentence, current = _derived(tuple(frame.rows()))
+    :func:`~psotrack.services.timeline.session_assessments_frame` gives it).
+
+    When it is not kept, the patients scored since the last look are derived first, in one
+    pass (:func:`keep_pending_statuses`): most often this patient is one of them.
+    """
+    values = tuple(frame.rows())
+    if _DERIVED.get(values) is None:
+        keep_pending_statuses(session)
+    rows, endpoints, kind, sentence, current = _derived(values)
     return PatientStatus(
         patient_id=patient.id if identified else None,
         research_id=patient.research_id,
@@ -197,11 +207,24 @@ def keep_statuses(db: Database, patient_ids: Sequence[int]) -> int:
     each patient is derived on their next view, where the problem is reported for that patient
     alone. Patients without a PASI are left to that view too (it derives empty frames).
     """
+    with db.transaction() as session:
+        return _keep_statuses(session, patient_ids)
+
+
+#: The patients scored since this process last derived statuses in a batch.
+PENDING: Final = ScoredSince()
+
+
+def keep_pending_statuses(session: Session) -> int:
+    """:func:`keep_statuses` for the patients scored since the last look (:data:`PENDING`)."""
+    return _keep_statuses(session, PENDING.take(reads_of(session), KEPT_STATUSES))
+
+
+def _keep_statuses(session: Session, patient_ids: Sequence[int]) -> int:
     ids = list(patient_ids)[:KEPT_STATUSES]
     if not ids:
         return 0
-    with db.transaction() as session:
-        frame = session_assessments_frame(session, None, True, ids)
+    frame = session_assessments_frame(session, None, True, ids)
     if frame.filter(pl.col("pasi").is_not_null()).is_empty():
         return 0
     try:

@@ -1,0 +1,58 @@
+"""Which patients were scored since this process last looked (:class:`ScoredSince`).
+
+The derived values a server process keeps (a patient's status, the list's change from baseline;
+see :mod:`psotrack.services.memo`) are keyed by the recorded values they come from, so a patient
+whose values changed is derived again. One pass of the endpoint engine costs about as much for
+fifty patients as for one, so when a view must derive, it derives in the same pass every patient
+scored since the last look (new assessments, written by any process): the views that follow find
+them ready. This is only about when work is done; what a view shows is always derived from the
+values it has just read.
+"""
+
+from __future__ import annotations
+
+from threading import Lock
+from typing import Final
+
+from sqlalchemy import Connection, Integer, bindparam, func, select
+
+from psotrack.store.models import Assessment
+
+#: The patients scored after the assessment id ``seen`` (the latest scored first), each with
+#: their newest assessment id.
+_SCORED_SINCE: Final = (
+    select(Assessment.patient_id, func.max(Assessment.id))
+    .where(Assessment.id > bindparam("seen", type_=Integer))
+    .group_by(Assessment.patient_id)
+    .order_by(func.max(Assessment.id).desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+_NEWEST: Final = select(func.coalesce(func.max(Assessment.id), 0))
+
+
+class ScoredSince:
+    """The patients with an assessment newer than the newest one this process has looked at
+    (one per kind of kept value: each is derived at its own moments)."""
+
+    def __init__(self) -> None:
+        self._seen: int | None = None
+        self._lock = Lock()
+
+    def start(self, connection: Connection) -> None:
+        """Look now: :meth:`take` then gives the patients scored from here on."""
+        newest = int(connection.execute(_NEWEST).scalar_one())
+        with self._lock:
+            self._seen = newest
+
+    def take(self, connection: Connection, limit: int) -> list[int]:
+        """The patients scored since the last look (at most ``limit``, the latest scored first),
+        and look now; none on the first look (see :meth:`start`)."""
+        with self._lock:  # two threads never take the same patients
+            if self._seen is None:
+                self._seen = int(connection.execute(_NEWEST).scalar_one())
+                return []
+            values = {"seen": self._seen, "limit": limit}
+            scored = connection.execute(_SCORED_SINCE, values).all()
+            if scored:
+                self._seen = max(self._seen, int(scored[0][1]))
+        return [patient_id for patient_id, _ in scored]
