@@ -4,8 +4,6 @@ Pages (HTML) and the JSON API (``/api/v1``) of one resource live in separate mod
 (``patients`` and ``api_patients``); every route declares its :mod:`~psotrack.web.rules` rule.
 """
 
-from fastapi import APIRouter
-
 from psotrack.web.routes import (
     admin,
     alerts,
@@ -30,8 +28,9 @@ from psotrack.web.routes import (
     records,
     safety_entry,
 )
+from psotrack.web.routing import Router
 
-ROUTERS: tuple[APIRouter, ...] = (
+ROUTERS: tuple[Router, ...] = (
     auth.router,
     patients.router,
     patient_page.router,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from psotrack.errors import Conflict, NotFound, Problem, ValidationError
@@ -16,9 +16,10 @@ from psotrack.services.users import create_user, deactivate_user, list_users, se
 from psotrack.store.vocabulary import Role
 from psotrack.web import rules
 from psotrack.web.params import WholeNumber
+from psotrack.web.routing import Router
 from psotrack.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 UserId = Annotated[WholeNumber, Path(ge=1, le=MAX_ID, description="the user's id")]
 FIELD = Annotated[str, Form(max_length=200)]

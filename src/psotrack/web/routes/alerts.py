@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from psotrack.services.context import Actor
@@ -18,9 +18,10 @@ from psotrack.services.payloads import MAX_ID
 from psotrack.store.vocabulary import Role
 from psotrack.web import rules
 from psotrack.web.params import WholeNumber
+from psotrack.web.routing import Router
 from psotrack.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 FlagId = Annotated[WholeNumber, Path(ge=1, le=MAX_ID, description="the alert's id")]
 

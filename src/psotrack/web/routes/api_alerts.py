@@ -14,13 +14,13 @@ from psotrack.services.context import Actor
 from psotrack.services.flags import list_alerts
 from psotrack.store.vocabulary import FlagKind
 from psotrack.web import rules
-from psotrack.web.api_router import ApiRouter
 from psotrack.web.params import Page, PageSize
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
+from psotrack.web.routing import Router
 from psotrack.web.schemas import ERRORS, ApiModel, Moment, PageOut, page_of
 
-router = ApiRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(bearer)])
+router = Router(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(bearer)])
 
 
 class AlertOut(ApiModel):

@@ -13,7 +13,7 @@ from psotrack.errors import PermissionDenied
 from psotrack.services.auth import SIGN_IN_REFUSED, authenticate, signed_in_user
 from psotrack.services.context import Actor
 from psotrack.web import rules
-from psotrack.web.api_router import ApiRouter
+from psotrack.web.routing import Router
 from psotrack.web.rules import NotSignedIn
 from psotrack.web.schemas import Message
 from psotrack.web.sessions import Signer
@@ -21,7 +21,7 @@ from psotrack.web.sessions import Signer
 #: Declares the bearer scheme in the OpenAPI schema; :mod:`psotrack.web.rules` checks it.
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/token", auto_error=False)
 
-router = ApiRouter(prefix="/api/v1", tags=["auth"])
+router = Router(prefix="/api/v1", tags=["auth"])
 
 
 class Token(BaseModel):

@@ -18,13 +18,13 @@ from psotrack.services.context import Actor
 from psotrack.services.payloads import MAX_ID
 from psotrack.services.status import PatientStatus, patient_status
 from psotrack.web import rules
-from psotrack.web.api_router import ApiRouter
 from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
+from psotrack.web.routing import Router
 from psotrack.web.schemas import ERRORS, ApiModel, PageOut, page_of
 
-router = ApiRouter(prefix="/api/v1", tags=["endpoints"], dependencies=[Depends(bearer)])
+router = Router(prefix="/api/v1", tags=["endpoints"], dependencies=[Depends(bearer)])
 
 ResearchId = Annotated[
     str, Path(min_length=1, max_length=20, description="research id, e.g. PT-1A2B3C4D")

@@ -21,9 +21,9 @@ from psotrack.services.search import SortKey, search_patients
 from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import EnrollmentStatus, PsoriasisType, Sex
 from psotrack.web import rules
-from psotrack.web.api_router import ApiRouter
 from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
+from psotrack.web.routing import Router
 from psotrack.web.schemas import (
     ERRORS,
     WRITE_ERRORS,
@@ -32,7 +32,7 @@ from psotrack.web.schemas import (
     PageOut,
 )
 
-router = ApiRouter(prefix="/api/v1", tags=["patients"], dependencies=[Depends(bearer)])
+router = Router(prefix="/api/v1", tags=["patients"], dependencies=[Depends(bearer)])
 
 #: An internal patient id in a path (the database's int4 range).
 PatientId = Annotated[WholeNumber, Path(ge=1, le=MAX_ID, description="internal patient id")]

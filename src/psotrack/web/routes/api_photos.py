@@ -17,10 +17,10 @@ from psotrack.services.photos import FORMATS, MAX_BYTES, attach_photo, open_phot
 from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import ColourSpace
 from psotrack.web import rules
-from psotrack.web.api_router import ApiRouter
 from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
+from psotrack.web.routing import Router
 from psotrack.web.schemas import (
     ERRORS,
     WRITE_ERRORS,
@@ -32,7 +32,7 @@ from psotrack.web.schemas import (
     page_of,
 )
 
-router = ApiRouter(prefix="/api/v1", tags=["photos"], dependencies=[Depends(bearer)])
+router = Router(prefix="/api/v1", tags=["photos"], dependencies=[Depends(bearer)])
 
 FormId = Annotated[WholeNumber, Form(ge=1, le=MAX_ID)]
 #: The media types a stored photo is served as (the service re-encodes to one of these).

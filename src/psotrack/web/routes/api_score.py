@@ -16,11 +16,11 @@ from psotrack.services.context import Actor
 from psotrack.services.scoring import score_responses
 from psotrack.store.vocabulary import Instrument
 from psotrack.web import rules
-from psotrack.web.api_router import ApiRouter
 from psotrack.web.routes.api_auth import bearer
+from psotrack.web.routing import Router
 from psotrack.web.schemas import WRITE_ERRORS
 
-router = ApiRouter(prefix="/api/v1", tags=["scoring"], dependencies=[Depends(bearer)])
+router = Router(prefix="/api/v1", tags=["scoring"], dependencies=[Depends(bearer)])
 
 
 class ScoreOut(BaseModel):

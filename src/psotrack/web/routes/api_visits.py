@@ -11,13 +11,13 @@ from psotrack.services.patients import VisitIn, record_visit
 from psotrack.services.timeline import load_timeline
 from psotrack.store.vocabulary import VisitType
 from psotrack.web import rules
-from psotrack.web.api_router import ApiRouter
 from psotrack.web.params import Page, PageSize
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
+from psotrack.web.routing import Router
 from psotrack.web.schemas import ERRORS, WRITE_ERRORS, ApiModel, Created, PageOut, page_of
 
-router = ApiRouter(prefix="/api/v1", tags=["visits"], dependencies=[Depends(bearer)])
+router = Router(prefix="/api/v1", tags=["visits"], dependencies=[Depends(bearer)])
 
 
 class VisitOut(ApiModel):

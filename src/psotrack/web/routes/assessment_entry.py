@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
@@ -27,8 +27,9 @@ from psotrack.web.assessment_forms import RESPONSES, TITLES, fields, page_facts,
 from psotrack.web.entry import PatientId, form_data, form_page, patient_page
 from psotrack.web.forms import FormReader, other_problems, payload_problems
 from psotrack.web.params import WholeNumber
+from psotrack.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 VisitChoice = Annotated[WholeNumber | None, Query(ge=1, description="the visit to preselect")]
 

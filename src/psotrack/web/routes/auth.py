@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -13,10 +13,11 @@ from psotrack.services.auth import authenticate, change_password, signed_in_user
 from psotrack.services.context import Actor
 from psotrack.store.vocabulary import Role
 from psotrack.web import rules
+from psotrack.web.routing import Router
 from psotrack.web.sessions import Signer
 from psotrack.web.templating import render, set_session_cookie
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 #: Where each role starts after signing in.
 START_PAGE = {

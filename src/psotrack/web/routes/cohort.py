@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from psotrack.endpoints.rates import MissingRule
@@ -32,9 +32,10 @@ from psotrack.services.dashboard import (
 from psotrack.web import rules
 from psotrack.web.middleware import REPORT_CSP, SVG_CSP
 from psotrack.web.params import WholeNumber
+from psotrack.web.routing import Router
 from psotrack.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 Program = Annotated[WholeNumber | None, Query(ge=1, description="a program's id (default: all)")]
 Threshold = Annotated[

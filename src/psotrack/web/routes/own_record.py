@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from psotrack.errors import NotFound, Problem, ValidationError
@@ -23,9 +23,10 @@ from psotrack.services.own_record import own_record, record_own_outcome
 from psotrack.services.own_report import own_report
 from psotrack.web import rules
 from psotrack.web.downloads import report_response
+from psotrack.web.routing import Router
 from psotrack.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 #: The answers offered for each DLQI item ("not relevant" only for items 3–10, as scored).
 _ANSWERS: Final = [a.value for a in DlqiAnswer if a is not DlqiAnswer.NOT_RELEVANT]

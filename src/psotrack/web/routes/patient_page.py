@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from psotrack.errors import NotFound, ValidationError
@@ -27,9 +27,10 @@ from psotrack.web import rules
 from psotrack.web.downloads import report_response
 from psotrack.web.middleware import SVG_CSP
 from psotrack.web.params import WholeNumber
+from psotrack.web.routing import Router
 from psotrack.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 #: A chart's own policy: matplotlib's SVG carries inline styles, and nothing else may load.
 LAB_PREFIX: Final = "lab-"

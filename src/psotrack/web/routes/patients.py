@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from psotrack.errors import ValidationError
@@ -13,9 +13,10 @@ from psotrack.services.search import SORT_KEYS, search_patients
 from psotrack.store.vocabulary import EnrollmentStatus
 from psotrack.web import rules
 from psotrack.web.params import Page, PageSize
+from psotrack.web.routing import Router
 from psotrack.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 @router.get("/patients", response_class=HTMLResponse)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
@@ -37,8 +37,9 @@ from psotrack.store.vocabulary import (
 from psotrack.web import rules
 from psotrack.web.entry import PatientId, form_data, form_page, patient_page, submit
 from psotrack.web.forms import FormReader, Refusal, drop_empty, other_problems, payload_problems
+from psotrack.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 def _options(values: Any) -> list[tuple[str, str]]:

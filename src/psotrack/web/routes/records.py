@@ -13,7 +13,7 @@ import types
 from enum import Enum
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -25,8 +25,9 @@ from psotrack.services.history import RecordHistory, record_history
 from psotrack.web import rules
 from psotrack.web.entry import RowId, form_data, form_page
 from psotrack.web.forms import DECIMAL, WHOLE, FormReader, Refusal
+from psotrack.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 Table = Annotated[str, Path(max_length=40, description="a table of the clinical record")]
 

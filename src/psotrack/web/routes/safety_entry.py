@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
@@ -48,8 +48,9 @@ from psotrack.store.vocabulary import (
 from psotrack.web import rules
 from psotrack.web.entry import PatientId, form_data, form_page, patient_page, submit
 from psotrack.web.forms import FormReader, drop_empty
+from psotrack.web.routing import Router
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 #: Vital signs on the administration form: (field, label, unit, whole number?).
 VITALS = (

@@ -1,4 +1,4 @@
-"""An API handler takes one trip to the handler threads (:mod:`psotrack.web.api_router`)."""
+"""An API handler takes one trip to the handler threads (:mod:`psotrack.web.routing`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from psotrack.services.context import Database
 from psotrack.settings import Settings
-from psotrack.web.api_router import one_trip
 from psotrack.web.app import create_app
+from psotrack.web.routing import Router, one_trip
 from tests.web.conftest import token_of
 
 SECRET = "s" * 40
@@ -76,18 +76,65 @@ def test_an_api_answer_is_not_queued_a_second_time(db: Database, users) -> None:
     assert saw == [True]  # the API had answered while the page read still held the thread
 
 
-def test_every_api_route_runs_its_handler_in_one_trip(db: Database) -> None:
-    """Every ``/api/`` route of the app hands FastAPI a coroutine (a plain handler wrapped by
-    :func:`one_trip`), so no API answer is checked on the handler threads."""
+def test_every_route_runs_its_handler_in_one_trip(db: Database) -> None:
+    """Every route of the app hands FastAPI a coroutine (a plain handler wrapped by
+    :func:`one_trip`), so no answer is checked on the handler threads a second time."""
     app = create_app(Settings(secret_key=SECRET), db=db)
-    api = [
+    routes = [
         context
         for context in iter_route_contexts(app.routes)  # included routers, as test_route_rules
-        if isinstance(context.route, APIRoute) and context.path.startswith("/api/")
+        if isinstance(context.route, APIRoute)
     ]
-    assert len(api) > 20
-    plain = [c.path for c in api if one_trip(c.route.endpoint) is not c.route.endpoint]
+    assert len([c for c in routes if c.path.startswith("/api/")]) > 20
+    assert len([c for c in routes if not c.path.startswith("/api/")]) > 20
+    plain = [c.path for c in routes if one_trip(c.route.endpoint) is not c.route.endpoint]
     assert plain == []
+
+
+def test_a_write_is_not_queued_behind_reads(db: Database, users) -> None:
+    """With the one handler thread held by a slow read, a write (POST) on a :class:`Router`
+    still answers: writes run on threads of their own; a read queues for the held thread."""
+    app = create_app(Settings(secret_key=SECRET, threads=1), db=db)
+    release, holding = threading.Event(), threading.Event()
+    router = Router()
+
+    @router.get("/hold-the-handler-thread")
+    def hold() -> None:
+        holding.set()
+        release.wait(10)
+
+    @router.post("/a-write")
+    def write() -> dict[str, str]:
+        return {"thread": threading.current_thread().name}
+
+    @router.get("/a-read")
+    def read() -> dict[str, str]:
+        return {"thread": threading.current_thread().name}
+
+    app.include_router(router)
+    with TestClient(app) as client:
+        held = threading.Thread(target=client.get, args=("/hold-the-handler-thread",))
+        held.start()
+        try:
+            assert holding.wait(10)
+            answers: list[int] = []
+            writer = threading.Thread(
+                target=lambda: answers.append(client.post("/a-write").status_code)
+            )
+            reader = threading.Thread(
+                target=lambda: answers.append(client.get("/a-read").status_code)
+            )
+            writer.start()
+            writer.join(10)
+            assert answers == [200]  # answered while the handler thread is held
+            reader.start()
+            reader.join(0.5)
+            assert reader.is_alive() and len(answers) == 1  # the read waits for the held thread
+        finally:
+            release.set()
+            held.join(10)
+            reader.join(10)
+    assert len(answers) == 2
 
 
 def test_one_trip_keeps_what_fastapi_reads_from_the_handler() -> None:

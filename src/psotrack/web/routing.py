@@ -1,0 +1,66 @@
+"""The web app's routers: each handler takes one trip to a thread, and writes have their own.
+
+FastAPI runs a plain (``def``) handler on the handler threads and then, for a route with a
+response model, checks the handler's answer against that model on the handler threads again.
+Under load the second trip waits in the same queue as the page reads, so an API write took
+about twice as long as a page (measured: assessment POST p50 461 ms against a page's 231 ms in
+the benchmark's mix). :class:`Router` hands FastAPI each plain handler as a coroutine that runs
+it on a thread once; the answer is then checked on the event loop, where the check of these
+small models takes microseconds.
+
+A route that changes the record (POST, PUT, PATCH, DELETE) runs on :data:`WRITE_THREADS` threads
+of its own per server process instead of the handler threads (``Settings.threads``): data entry
+(a clinician saving a score at the bedside) does not queue behind page and list reads, which
+cost several times more. Reads still get their own threads, so writes cannot hold them up.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Collection
+from typing import Any, Final
+
+from anyio import CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
+from fastapi import APIRouter
+
+#: Threads per server process for the routes that change the record.
+WRITE_THREADS: Final = 1
+WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_WRITE_LIMITER: RunVar[CapacityLimiter] = RunVar("psotrack_write_threads")
+
+
+class Router(APIRouter):
+    """An :class:`~fastapi.APIRouter` whose plain handlers run in one trip, writes on their
+    own threads (see the module text); coroutine handlers are kept as they are."""
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        methods: Collection[str] = options.get("methods") or ("GET",)
+        writes = any(method.upper() in WRITES for method in methods)
+        super().add_api_route(path, one_trip(endpoint, writes=writes), **options)
+
+
+def one_trip(endpoint: Callable[..., Any], *, writes: bool = False) -> Callable[..., Any]:
+    """``endpoint`` as a coroutine that runs it on the handler threads (``writes``: on the
+    write threads); FastAPI reads the parameters, their types and the return type from
+    ``endpoint`` itself (``__wrapped__``)."""
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)
+    async def handler(*args: Any, **kwargs: Any) -> Any:
+        call = functools.partial(endpoint, *args, **kwargs)
+        return await to_thread.run_sync(call, limiter=write_threads() if writes else None)
+
+    return handler
+
+
+def write_threads() -> CapacityLimiter:
+    """This event loop's limiter of :data:`WRITE_THREADS` threads for writes."""
+    try:
+        return _WRITE_LIMITER.get()
+    except LookupError:
+        limiter = CapacityLimiter(WRITE_THREADS)
+        _WRITE_LIMITER.set(limiter)
+        return limiter
