@@ -203,16 +203,17 @@ def test_a_change_to_the_record_is_seen_at_once(db, clinician, program_id):
 def test_statuses_derived_in_one_pass_are_those_of_one_patient(
     db, clinician, program_id, patient_id
 ):
-    """``warm_statuses`` derives every case above in one pass of the engine; each status the
-    service then gives comes from that pass (no new derivation) and equals, frame for frame,
-    what the one-patient path derives; the patient without a PASI is left to its first view."""
+    """``keep_statuses`` of the recent patients derives every case above in one pass of the
+    engine; each status the service then gives comes from that pass (no new derivation) and
+    equals, frame for frame, what the one-patient path derives; the patient without a PASI is
+    left to its first view."""
     from psotrack.services import status
 
     patients = {
         case: scored(db, clinician, program_id, f"MRN-{case}", CASES[case][0]) for case in CASES
     }
     status._DERIVED.clear()
-    assert status.warm_statuses(db) == len(CASES)
+    assert status.keep_statuses(db, status.recent_patients(db)) == len(CASES)
     warmed = {case: patient_status(db, clinician, pid) for case, pid in patients.items()}
     assert len(status._DERIVED) == len(CASES)  # every status above came from the one pass
     status._DERIVED.clear()
@@ -228,8 +229,8 @@ def test_statuses_derived_in_one_pass_are_those_of_one_patient(
             alone.current_pchg,
         )
     status._DERIVED.clear()
-    assert status.warm_statuses(db, limit=2) == 2
-    assert status.warm_statuses(db, limit=0) == 0
+    assert status.keep_statuses(db, status.recent_patients(db, limit=2)) == 2
+    assert status.keep_statuses(db, status.recent_patients(db, limit=0)) == 0
 
 
 def test_a_batch_the_engine_refuses_warms_nothing(db, clinician, program_id, patient_id):
@@ -248,6 +249,6 @@ def test_a_batch_the_engine_refuses_warms_nothing(db, clinician, program_id, pat
             db, clinician, {"visit_id": visit, "instrument": "pasi", "responses": responses}
         )
     status._DERIVED.clear()
-    assert status.warm_statuses(db) == 0
+    assert status.keep_statuses(db, status.recent_patients(db)) == 0
     with pytest.raises(ValidationError, match="day"):
         patient_status(db, clinician, patient_id)

@@ -35,7 +35,7 @@ def test_the_handler_thread_pool_has_the_configured_size(db: Database) -> None:
 @pytest.mark.parametrize(("setting", "kept"), [(4096, 3), (2, 2), (0, 0)])
 def test_each_process_derives_the_statuses_at_start(db: Database, setting: int, kept: int) -> None:
     """Three patients with a PASI: the process keeps the status of as many as the setting
-    allows (``services.status.warm_statuses``; tested against the one-patient path there)."""
+    allows (``services.status.keep_statuses``; tested against the one-patient path there)."""
     program = create_program(
         db, SYSTEM, {"name": "P", "regimen": "UC-MSC IV", "product_source": "UC-MSC", "route": "IV"}
     )

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from threading import Lock
 from typing import Final
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Integer, bindparam, func, select
+from sqlalchemy import Connection, Engine, Integer, bindparam, func, select
 
 from psotrack.store.models import Assessment
 
@@ -31,28 +32,28 @@ _NEWEST: Final = select(func.coalesce(func.max(Assessment.id), 0))
 
 
 class ScoredSince:
-    """The patients with an assessment newer than the newest one this process has looked at
-    (one per kind of kept value: each is derived at its own moments)."""
+    """The patients with an assessment newer than the newest one this process has looked at,
+    per database (one tracker per kind of kept value: each is derived at its own moments)."""
 
     def __init__(self) -> None:
-        self._seen: int | None = None
+        self._seen: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
         self._lock = Lock()
 
     def start(self, connection: Connection) -> None:
         """Look now: :meth:`take` then gives the patients scored from here on."""
         newest = int(connection.execute(_NEWEST).scalar_one())
         with self._lock:
-            self._seen = newest
+            self._seen[connection.engine] = newest
 
     def take(self, connection: Connection, limit: int) -> list[int]:
         """The patients scored since the last look (at most ``limit``, the latest scored first),
-        and look now; none on the first look (see :meth:`start`)."""
+        and look now; none on the first look at a database (see :meth:`start`)."""
         with self._lock:  # two threads never take the same patients
-            if self._seen is None:
-                self._seen = int(connection.execute(_NEWEST).scalar_one())
+            seen = self._seen.get(connection.engine)
+            if seen is None:
+                self._seen[connection.engine] = int(connection.execute(_NEWEST).scalar_one())
                 return []
-            values = {"seen": self._seen, "limit": limit}
-            scored = connection.execute(_SCORED_SINCE, values).all()
+            scored = connection.execute(_SCORED_SINCE, {"seen": seen, "limit": limit}).all()
             if scored:
-                self._seen = max(self._seen, int(scored[0][1]))
+                self._seen[connection.engine] = max(seen, int(scored[0][1]))
         return [patient_id for patient_id, _ in scored]

@@ -167,22 +167,10 @@ def _derived(rows: tuple[tuple[Any, ...], ...]) -> _Derived:
     return derived
 
 
-def warm_statuses(db: Database, limit: int = KEPT_STATUSES) -> int:
-    """Derive the status of up to ``limit`` patients (latest visit first) in one pass of the
-    endpoint engine and keep each, as :func:`read_status` would; the number kept.
-
-    The web app calls it when a server process starts (through
-    :class:`~psotrack.services.warming.Warmer`): the engine's pass over a thousand patients
-    takes about as long as three one-patient passes, and the whole start (reading, the pass, the
-    sentences) about a tenth of deriving each alone (0.73 s against 7 s, measured on 1 000
-    patients), so the first view of a patient page does not pay for its own.
-    """
-    return keep_statuses(db, recent_patients(db, limit))
-
-
 def recent_patients(db: Database, limit: int = KEPT_STATUSES) -> list[int]:
     """Up to ``limit`` (at most :data:`KEPT_STATUSES`) patients with a live visit, latest
-    visit first."""
+    visit first: those a server process derives when it starts
+    (:class:`~psotrack.services.warming.Warmer`)."""
     if limit < 1:
         return []
     with db.transaction() as session:
@@ -203,9 +191,11 @@ def keep_statuses(db: Database, patient_ids: Sequence[int]) -> int:
 
     What is kept is what the one-patient path derives from the same rows (the key is those
     rows), so nothing changes but the time: one pass costs about as much for one patient as for
-    fifty. When the batch cannot be derived (a record the engine refuses), nothing is kept and
-    each patient is derived on their next view, where the problem is reported for that patient
-    alone. Patients without a PASI are left to that view too (it derives empty frames).
+    fifty, and a thousand patients (reading, the pass, the sentences) about a tenth of deriving
+    each alone (0.73 s against 7 s, measured on 1 000 patients). When the batch cannot be
+    derived (a record the engine refuses), nothing is kept and each patient is derived on their
+    next view, where the problem is reported for that patient alone. Patients without a PASI are
+    left to that view too (it derives empty frames).
     """
     with db.transaction() as session:
         return _keep_statuses(session, patient_ids)
