@@ -9,9 +9,13 @@ import pytest
 from psotrack.errors import ValidationError
 from psotrack.services import search, status
 from psotrack.services.assessments import record_assessment
+from psotrack.services.context import SYSTEM, Database
+from psotrack.services.patients import create_program
+from psotrack.services.scored_since import ScoredSince
 from psotrack.services.search import search_patients
 from psotrack.services.status import patient_status
 from psotrack.services.warming import Warmer
+from psotrack.store import make_engine, upgrade
 from tests.services.conftest import add_visit
 from tests.services.test_status import CASES, DAY_ZERO, scored
 
@@ -151,3 +155,31 @@ def test_a_refused_patient_scored_since_does_not_stop_another_view(
     assert (view.kind, view.sentence) == (alone.kind, alone.sentence)
     assert view.rows.equals(alone.rows) and view.endpoints.equals(alone.endpoints)
     assert listed == alone.current_pchg == pytest.approx(-86.6667, abs=1e-4)
+
+
+def test_the_look_at_what_was_scored_is_kept_per_database(
+    db, clinician, program_id, tmp_path
+) -> None:
+    """A score in one database is not taken as new by a look at another one (each has its own
+    last look), and a look takes each scored patient once."""
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    upgrade(other)
+    elsewhere = Database.from_engine(other, tmp_path / "other-photos")
+    program = create_program(
+        elsewhere, SYSTEM, {"name": "P", "regimen": "R", "product_source": "UC-MSC", "route": "IV"}
+    )
+    scored(elsewhere, SYSTEM, program, "MRN-Z", CASES["no_response"][0])
+    since = ScoredSince()
+    try:
+        with db.reading() as connection:
+            since.start(connection)  # nothing scored here yet
+        with other.connect() as connection:
+            assert since.take(connection, 10) == []  # the first look at this database
+        patient = scored(db, clinician, program_id, "MRN-A", CASES["no_response"][0])
+        with other.connect() as connection:
+            assert since.take(connection, 10) == []
+        with db.reading() as connection:
+            assert since.take(connection, 10) == [patient]
+            assert since.take(connection, 10) == []
+    finally:
+        other.dispose()

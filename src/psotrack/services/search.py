@@ -477,7 +477,9 @@ def _keys(rows: list[dict[str, Any]]) -> dict[str, tuple[tuple[Any, ...], ...]]:
     return {pid: tuple(sorted(found, key=lambda r: r[3])) for pid, found in by_patient.items()}
 
 
-def _clinic_keys(session: Session, patient_ids: Sequence[int]) -> dict[str, tuple[Any, ...]]:
+def _clinic_keys(
+    session: Session, patient_ids: Sequence[int]
+) -> dict[str, tuple[tuple[Any, ...], ...]]:
     """The memo keys of ``patient_ids`` (the first :data:`KEPT_CHANGES`) as the clinic's list
     reads them (every program, identified)."""
     ids = list(patient_ids)[:KEPT_CHANGES]
