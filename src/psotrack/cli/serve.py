@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import MutableMapping
+from typing import Annotated, Any, Final
 
 import typer
 
@@ -40,6 +41,7 @@ def serve(
     import os
     import secrets
 
+    one_polars_thread(os.environ)  # before the app's modules import polars
     import uvicorn
     from rich.console import Console
 
@@ -69,6 +71,22 @@ def serve(
         workers=workers,
         **_uvicorn_options(host, port),
     )
+
+
+#: The environment variable polars reads, once, when it is imported: its thread pool's size.
+POLARS_THREADS: Final = "POLARS_MAX_THREADS"
+
+
+def one_polars_thread(environ: MutableMapping[str, str]) -> None:
+    """Run polars on one thread in each server process, unless the operator chose a number.
+
+    A request derives over one patient or one page (tens of rows), where a pool of threads
+    costs more CPU than it saves: its idle threads wait for work by spinning, on cores that the
+    other requests and server processes need. Measured on this project's 2-core machine, one
+    batch pass of the endpoint engine for 20 patients took 13.2 ms of CPU on one thread against
+    17.5 ms on two (the list's change from baseline: 4.9 against 8.0 ms).
+    """
+    environ.setdefault(POLARS_THREADS, "1")
 
 
 def _uvicorn_options(host: str, port: int) -> dict[str, Any]:
