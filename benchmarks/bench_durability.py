@@ -180,19 +180,29 @@ def environment(target: Target) -> dict[str, str]:
     return {**os.environ, "PSOTRACK_PHOTO_DIR": str(target.photo_dir)}
 
 
+#: Columns the database keeps itself: a patient's revision rises when rows are added to their
+#: record (migration 0008), which leaves the patient's stored values as they were.
+KEPT_BY_THE_DATABASE = frozenset({"revision"})
+
+
 def snapshot(target: Target) -> dict[str, set[tuple[Any, ...]]] | None:
-    """Every row of every table (None when the database does not exist)."""
+    """Every row of every table, without :data:`KEPT_BY_THE_DATABASE` (None when the database
+    does not exist)."""
     if target.sqlite_file is not None and not target.sqlite_file.exists():
         return None
     engine = target.engine()
     try:
         with engine.connect() as conn:
             return {
-                name: {tuple(map(repr, row)) for row in conn.execute(table.select())}
+                name: {tuple(map(repr, row)) for row in conn.execute(_stored(table))}
                 for name, table in Base.metadata.tables.items()
             }
     finally:
         engine.dispose()
+
+
+def _stored(table: Any) -> Any:
+    return select(*(c for c in table.columns if c.key not in KEPT_BY_THE_DATABASE))
 
 
 def unaudited(target: Target) -> list[str]:

@@ -48,6 +48,7 @@ from psotrack.store.models import Patient, Program
 
 REDCAP = Path(__file__).parents[1] / "data" / "redcap"
 IGNORED = {"id", "created_at", "deleted_at", "deleted_reason", "patient_id", "visit_id"}
+IGNORED |= {"revision"}  # counted by the database on each change (migration 0008)
 IGNORED |= {"clinician_id", "assessor_id", "operator_id", "administration_id", "program_id"}
 
 

@@ -638,6 +638,7 @@ def test_manifest_says_what_was_removed_and_how(source, tmp_path):
     assert manifest["tables"]["patients"]["removed"] == [
         "id",
         "history",
+        "revision",
         "created_at",
         "deleted_at",
         "deleted_reason",

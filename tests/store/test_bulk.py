@@ -44,6 +44,7 @@ def patient(research_id: str, **changes):
         "onset_year": None,
         "history": "imported from a file with 'quotes' and ünïcode",
         "synthetic": True,
+        "revision": 0,
         "created_at": CREATED,
         "deleted_at": None,
         "deleted_reason": None,

@@ -35,8 +35,9 @@ from psotrack.store.bulk import insert_numbered, insert_rows
 from psotrack.store.models import AuditEntry, Base
 from psotrack.store.models.base import utcnow
 
-#: Bookkeeping columns not worth an audit row of their own.
-SKIPPED = frozenset({"id", "created_at"})
+#: Bookkeeping columns not worth an audit row of their own (``revision``: the database counts
+#: a patient's changes itself, migration 0008; each change is audited where it is made).
+SKIPPED = frozenset({"id", "created_at", "revision"})
 
 #: Columns whose value never enters the log, whatever path writes it: only that it was set.
 SECRETS = frozenset({"password_hash"})

@@ -122,8 +122,11 @@ def _own_rules(table: str, column: str) -> ColumnRule | None:
     return None
 
 
-#: Columns of every table that only keep the record (``Timestamps`` in store/models/base.py).
-RECORD_KEEPING_COLUMNS: Final = frozenset({"created_at", "deleted_at", "deleted_reason"})
+#: Columns that only keep the record: ``Timestamps`` (store/models/base.py) of every table, and
+#: the revision the database counts for each patient (migration 0008).
+RECORD_KEEPING_COLUMNS: Final = frozenset(
+    {"created_at", "deleted_at", "deleted_reason", "revision"}
+)
 
 
 def column_rules(table: str, dates: DateOption) -> tuple[ColumnRule, ...]:

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, MetaData, Table, func, insert, select, text
+from sqlalchemy import Connection, MetaData, Table, bindparam, func, insert, select, text, update
 from sqlalchemy import types as sqltypes
 
 from psotrack.errors import ValidationError
@@ -118,6 +118,7 @@ def load_dump(connection: Connection, path: Path) -> dict[str, int]:
     counts = dict.fromkeys(header["tables"], 0)
     trailer: dict[str, Any] | None = None
     pending: list[dict[str, Any]] = []
+    revisions: list[dict[str, int]] = []
     current: str | None = None
     for line in _lines(path):
         if "end" in line:
@@ -132,7 +133,10 @@ def load_dump(connection: Connection, path: Path) -> dict[str, int]:
             connection.execute(insert(tables[current]), pending)
             pending = []
         current = name
-        pending.append(_decoded(header["tables"][name], decoders[name], line["r"], path))
+        row = _decoded(header["tables"][name], decoders[name], line["r"], path)
+        pending.append(row)
+        if name == "patients" and "revision" in row:
+            revisions.append({"patient_id": row["id"], "dumped": row["revision"]})
         counts[name] += 1
         if len(pending) >= _BATCH:
             connection.execute(insert(tables[name]), pending)
@@ -141,8 +145,31 @@ def load_dump(connection: Connection, path: Path) -> dict[str, int]:
         connection.execute(insert(tables[current]), pending)
     if trailer is None or trailer.get("rows") != counts:
         raise ValidationError("backup", str(path), "a complete dump (it is cut short)", "invalid")
+    _restore_revisions(connection, tables, revisions)
     _reset_sequences(connection, [tables[name] for name in counts])
     return counts
+
+
+def _restore_revisions(
+    connection: Connection, tables: dict[str, Table], revisions: list[dict[str, int]]
+) -> None:
+    """Give each patient back the revision the dump holds.
+
+    Inserting a patient's rows raised their revision (the triggers of migration 0008). It is set
+    in two steps: the database raises a revision that an update leaves as it was, so the first
+    step sets one that no patient has (revisions are never negative).
+    """
+    if not revisions:
+        return
+    patients = tables["patients"]
+    by_id = patients.c.id == bindparam("patient_id")
+    connection.execute(
+        update(patients).where(by_id).values(revision=-1),
+        [{"patient_id": r["patient_id"]} for r in revisions],
+    )
+    connection.execute(
+        update(patients).where(by_id).values(revision=bindparam("dumped")), revisions
+    )
 
 
 def _decoded(

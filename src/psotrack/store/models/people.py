@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from psotrack.store.models.base import CODED_TEXT, Base, Timestamps, coded
@@ -71,6 +71,10 @@ class Patient(Base, Timestamps):
     onset_year: Mapped[int | None] = mapped_column(default=None)
     history: Mapped[str | None] = mapped_column(default=None)
     synthetic: Mapped[bool] = mapped_column(default=False)
+    #: Raised by the database (triggers, migration 0008) on every change to the patient's
+    #: record: what is derived from the record may be kept under (id, revision). Never set it.
+    #: (The column's server default is 0 too, for rows inserted by hand.)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
 
     identity: Mapped[PatientIdentity] = relationship(back_populates="patient", uselist=False)
 
