@@ -4,9 +4,11 @@ from datetime import date
 
 import polars as pl
 import pytest
+from sqlalchemy import text
 
 from psotrack.errors import PermissionDenied, ValidationError
 from psotrack.services.context import SYSTEM, Permission, resolve_actor
+from psotrack.services.corrections import delete_record
 from psotrack.services.flags import raise_flag
 from psotrack.services.imports import import_assessments
 from psotrack.services.patients import create_program, enroll_patient, withdraw_patient
@@ -99,6 +101,34 @@ def test_rows_carry_last_visit_current_pasi_change_and_alerts(db, clinician, cli
     assert {row.program for row in page.rows} == {"UC-MSC IV, 3 infusions 4 weeks apart"}
     assert {row.program_id for row in page.rows} == {program_id}
     assert page.summary().height == 4
+
+
+def test_a_change_after_the_list_kept_its_value_shows_at_once(db, clinician, clinic):
+    """The list keeps each change from baseline under the patient's revision, which the
+    database raises on any change to the record: a deletion through the services and a score
+    changed by hand in SQL both show on the next page."""
+
+    def doe() -> tuple[str | None, float | None]:
+        (row,) = search_patients(db, clinician, "MRN-0001").rows
+        return row.current_pasi, row.pchg
+
+    assert doe() == ("10.0", -50.0)  # derived and kept
+    assert doe() == ("10.0", -50.0)  # kept
+    with db.reading() as connection:
+        week_4, baseline = connection.execute(
+            text(
+                "SELECT v.id, a.id FROM visits v JOIN assessments a ON a.patient_id = v.patient_id "
+                "WHERE v.patient_id = :p AND v.label = 'W4' AND a.score = '20.0'"
+            ),
+            {"p": clinic["doe"]},
+        ).one()
+    with db.transaction() as session:  # by hand, as an operator might: 16.0 → 10.0 is −37.5 %
+        session.execute(
+            text("UPDATE assessments SET score = '16.0' WHERE id = :a"), {"a": baseline}
+        )
+    assert doe() == ("10.0", -37.5)
+    delete_record(db, clinician, "visits", week_4, "entered in the wrong chart")
+    assert doe() == ("16.0", None)  # the baseline is the latest PASI: no change yet
 
 
 def test_sorting_and_paging(db, clinician, clinic):

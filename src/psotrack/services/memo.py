@@ -1,17 +1,23 @@
-"""A bounded, thread-safe memo for pure derivations keyed by the values they are derived from.
+"""A bounded, thread-safe memo for pure derivations, keyed by what they are derived from.
 
 The web app asks for the same derived numbers (a patient's change from baseline, their status)
-on every view. The derivations are pure functions of the recorded values, so the key *is* those
-values: a correction or a new visit makes a new key, and a kept result is never stale. Oldest
-entries go first when the memo is full.
+on every view. The derivations are pure functions of the recorded values, so the key is those
+values, or what stands for them: the patient's revision, which the database raises on every
+change to their record (migration 0008), with :func:`database_token` (revisions of two
+databases are not comparable). A correction or a new visit makes a new key, and a kept result
+is never stale. Oldest entries go first when the memo is full.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Hashable
 from threading import Lock
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Engine
 
 V = TypeVar("V")
 
@@ -46,3 +52,18 @@ class Memo(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._kept)
+
+
+_TOKENS: Final[WeakKeyDictionary[Engine, int]] = WeakKeyDictionary()
+_NEXT_TOKEN: Final = itertools.count(1)
+_TOKENS_LOCK: Final = Lock()
+
+
+def database_token(engine: Engine) -> int:
+    """A number for ``engine``'s database in this process, never given to another engine (an
+    id() could be, once the engine is gone): a memo key that holds a revision holds it too."""
+    with _TOKENS_LOCK:
+        token = _TOKENS.get(engine)
+        if token is None:
+            token = _TOKENS[engine] = next(_NEXT_TOKEN)
+        return token

@@ -22,8 +22,7 @@ research id (``patient_id`` empty); sorting by name or MRN is refused for that r
 from __future__ import annotations
 
 import functools
-import operator
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Final, Literal
@@ -35,7 +34,7 @@ from sqlalchemy.orm import Session, aliased
 
 from psotrack.errors import ValidationError
 from psotrack.services.context import Actor, Database, Permission, reads_of, resolve_actor
-from psotrack.services.memo import Memo
+from psotrack.services.memo import Memo, database_token
 from psotrack.services.payloads import Bool, Id, Int, Payload, Text, parse_payload
 from psotrack.services.scored_since import ScoredSince
 from psotrack.services.status import latest_by_patient
@@ -348,13 +347,15 @@ def _details(
         return ()
     query = _details_statement(program_id is not None)
     values = {"ids": ids, "program_id": program_id}
+    # The revisions are read before the rows a change is derived from (see _changes).
     found = {row[0]: row for row in reads_of(session).execute(query, values)}
-    pasi_rows = assessment_rows(session, program_id, identified, ids, (Instrument.PASI,))
-    change = _changes(session, pasi_rows, ids)
+    view = (program_id, identified)
+    revisions = {pid: (row[1], row[-1]) for pid, row in found.items()}
+    change = _changes(session, revisions, view)
     out = []
     for patient_id in ids:
-        _, research_id, family, given, mrn, program_id, program, status, last, score, alerts_n = (
-            found[patient_id]
+        (_, research_id, family, given, mrn, program_id, program, status, last, score, alerts_n) = (
+            found[patient_id][:-1]
         )
         out.append(
             PatientListRow(
@@ -368,7 +369,7 @@ def _details(
                 status=EnrollmentStatus(status).value,
                 last_visit=last,
                 current_pasi=score,
-                pchg=change.get(research_id),
+                pchg=change.get(patient_id),
                 open_alerts=int(alerts_n),
             )
         )
@@ -393,6 +394,7 @@ def _details_statement(program: bool) -> Select[Any]:
             visits.c.last_visit,
             _latest_pasi_of(Patient.id, Assessment.score),
             func.coalesce(alerts.c.open_alerts, 0),
+            Patient.revision,
         )
         .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
         .join(Program, Program.id == enrollment.c.program_id)
@@ -405,15 +407,20 @@ def _details_statement(program: bool) -> Select[Any]:
 
 #: How many patients' changes from baseline each process keeps.
 KEPT_CHANGES: Final = 8192
-#: Each patient's latest change from baseline (in a 1-tuple: it may be None), keyed by their
-#: rows of the long table.
+#: A list view: the program filter (``None``: every program) and whether it is identified.
+View = tuple[int | None, bool]
+#: The clinic's view: every program, identified.
+CLINIC: Final[View] = (None, True)
+#: Each patient's latest change from baseline (in a 1-tuple: it may be None), kept under the
+#: database, the patient's id and revision (raised by the database on every change to their
+#: record: see migration 0008) and the view it was derived in.
 _CHANGES: Final[Memo[tuple[float | None]]] = Memo(KEPT_CHANGES)
 
 
 def keep_changes(db: Database, patient_ids: Sequence[int]) -> int:
     """Derive the list's change from baseline of each of ``patient_ids`` (the first
     :data:`KEPT_CHANGES`) as the clinic's list shows it (every program, identified), in one
-    pass of the engine, and keep each; the number of patients with a PASI.
+    pass of the engine, and keep each; the number of patients derived.
 
     A list page then finds them kept (see :func:`_changes`); what is kept is what the page
     would derive from the same rows. When the engine refuses the batch, nothing is kept and
@@ -433,70 +440,74 @@ def keep_pending_changes(session: Session) -> int:
 
 
 def _keep_changes(session: Session, patient_ids: Sequence[int]) -> int:
-    keys = _clinic_keys(session, patient_ids)
+    revisions = _revisions(session, list(patient_ids)[:KEPT_CHANGES])
     try:
-        return len(_derive_changes(keys))
+        return len(_derive_changes(session, {CLINIC: revisions}))
     except ValidationError:
         return 0
 
 
+#: Patient id → (research id, revision) of the live patients ``ids``.
+_REVISIONS: Final = select(Patient.id, Patient.research_id, Patient.revision).where(
+    Patient.deleted_at.is_(None), Patient.id.in_(bindparam("ids", expanding=True, type_=Integer))
+)
+
+
+def _revisions(session: Session, patient_ids: list[int]) -> dict[int, tuple[str, int]]:
+    if not patient_ids:
+        return {}
+    found = reads_of(session).execute(_REVISIONS, {"ids": patient_ids})
+    return {pid: (research_id, revision) for pid, research_id, revision in found}
+
+
 def _changes(
-    session: Session, rows: list[dict[str, Any]], page: Collection[int]
-) -> dict[str, float | None]:
-    """Research id → percent change of the latest PASI from baseline of the page's ``rows``, by
-    the endpoint engine (:func:`~psotrack.services.status.latest_by_patient`), derived only for
-    patients whose recorded values have not been seen before (see :mod:`psotrack.services.memo`).
+    session: Session, page: Mapping[int, tuple[str, int]], view: View
+) -> dict[int, float | None]:
+    """Patient id → percent change of the latest PASI from baseline of the ``page``'s patients
+    (id → research id and revision, read before their rows), by the endpoint engine
+    (:func:`~psotrack.services.status.latest_by_patient`), derived only for patients whose
+    revision has not been seen before in this ``view``.
 
     Those are derived in one pass with every other patient scored since the last look
     (:data:`PENDING`, the clinic's view of them): most often they are why the page missed, and
     the pages that follow find them kept. When the engine refuses that batch, the page's own
     patients are derived alone (and a problem of theirs is reported).
     """
-    keys = _keys(rows)
-    kept = {pid: _CHANGES.get(key) for pid, key in keys.items()}
-    missing = {pid: keys[pid] for pid, value in kept.items() if value is None}
+    scope = database_token(reads_of(session).engine)
+    kept = {pid: _CHANGES.get((scope, pid, revision, view)) for pid, (_, revision) in page.items()}
+    missing = {pid: page[pid] for pid, value in kept.items() if value is None}
     if missing:
         pending = [p for p in PENDING.take(reads_of(session), KEPT_CHANGES) if p not in page]
-        others = _clinic_keys(session, pending)
+        others = _revisions(session, pending)
+        together = {CLINIC: others, view: missing} if view != CLINIC else {view: others | missing}
         try:
-            computed = _derive_changes({**others, **missing})
+            computed = _derive_changes(session, together)
         except ValidationError:
             if not others:
                 raise
-            computed = _derive_changes(missing)
+            computed = _derive_changes(session, {view: missing})
         kept.update({pid: (computed.get(pid),) for pid in missing})
     return {pid: value[0] for pid, value in kept.items() if value is not None}
 
 
-def _keys(rows: list[dict[str, Any]]) -> dict[str, tuple[tuple[Any, ...], ...]]:
-    """Each patient's memo key: their rows of the long table, by study day."""
-    values = operator.itemgetter(*FRAME_SCHEMA)
-    by_patient: dict[str, list[tuple[Any, ...]]] = {}
-    for row in rows:
-        by_patient.setdefault(row["patient_id"], []).append(values(row))
-    return {pid: tuple(sorted(found, key=lambda r: r[3])) for pid, found in by_patient.items()}
-
-
-def _clinic_keys(
-    session: Session, patient_ids: Sequence[int]
-) -> dict[str, tuple[tuple[Any, ...], ...]]:
-    """The memo keys of ``patient_ids`` (the first :data:`KEPT_CHANGES`) as the clinic's list
-    reads them (every program, identified)."""
-    ids = list(patient_ids)[:KEPT_CHANGES]
-    if not ids:
-        return {}
-    return _keys(assessment_rows(session, None, True, ids, (Instrument.PASI,)))
-
-
-def _derive_changes(keys: Mapping[str, tuple[tuple[Any, ...], ...]]) -> dict[str, float | None]:
-    """Derive and keep the change of each patient's rows (``keys``), in one pass."""
-    if not keys:
-        return {}
-    frame = pl.DataFrame(
-        [row for key in keys.values() for row in key], schema=FRAME_SCHEMA, orient="row"
-    )
-    latest = latest_by_patient(frame.sort("patient_id", "day"))
-    computed = dict(latest.select("patient_id", "pchg").iter_rows())
-    for pid, key in keys.items():
-        _CHANGES.put(key, (computed.get(pid),))
+def _derive_changes(
+    session: Session, views: Mapping[View, Mapping[int, tuple[str, int]]]
+) -> dict[int, float | None]:
+    """Derive, in one pass, and keep the change of each patient of each view (patient id →
+    research id and revision, read before the rows read here); patient id → change."""
+    scope = database_token(reads_of(session).engine)
+    rows: list[dict[str, Any]] = []
+    for (program_id, identified), patients in views.items():
+        if patients:
+            rows += assessment_rows(session, program_id, identified, patients, (Instrument.PASI,))
+    by_research_id: dict[str, float | None] = {}
+    if rows:  # a patient without a PASI has no change
+        frame = pl.DataFrame(rows, schema=FRAME_SCHEMA, orient="row")
+        latest = latest_by_patient(frame.sort("patient_id", "day"))
+        by_research_id = dict(latest.select("patient_id", "pchg").iter_rows())
+    computed = {}
+    for view, patients in views.items():
+        for pid, (research_id, revision) in patients.items():
+            computed[pid] = by_research_id.get(research_id)
+            _CHANGES.put((scope, pid, revision, view), (computed[pid],))
     return computed
