@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import pytest
 from markupsafe import escape
+from sqlalchemy import text as sql
 
 from psotrack.services.administrations import log_administration
 from psotrack.services.assessments import record_assessment
@@ -348,3 +349,31 @@ def test_the_page_offers_each_role_only_what_it_may_record(client_for, recorded)
         assert f'href="/history/patients/{patient}"' in page
     assert administration in clinician  # coordinators do not give cell therapy
     assert administration not in coordinator
+
+
+def test_a_kept_page_is_shown_only_while_the_record_is_unchanged(db, client_for, recorded):
+    """Each process keeps a patient's page under the revision the database raises on every
+    change to the record: a change through a service, and one made by hand in SQL, both show
+    on the very next view."""
+    patient, client = recorded["patient"], client_for(Role.CLINICIAN)
+    first = client.get(f"/patients/{patient}").text
+    assert client.get(f"/patients/{patient}").text == first  # the same page, kept
+    assert "Doe, Jane" in first and "Week 24" not in first
+    record_visit(
+        db,
+        recorded["clinician"],
+        {
+            "patient_id": patient,
+            "visit_date": date(2026, 6, 22),
+            "visit_type": "follow-up",
+            "label": "Week 24",
+        },
+    )
+    assert "<td>Week 24</td>" in client.get(f"/patients/{patient}").text
+    with db.transaction() as session:
+        session.execute(
+            sql("UPDATE patient_identities SET family_name = 'Roe' WHERE patient_id = :p"),
+            {"p": patient},
+        )
+    page = client.get(f"/patients/{patient}").text
+    assert "Roe, Jane" in page and "Doe, Jane" not in page

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor, Database, Permission, reads_of, resolve_actor
 from psotrack.services.flags import Alert, open_alerts
+from psotrack.services.patients import get_patient
 from psotrack.services.status import PatientStatus, status_of
 from psotrack.services.timeline import PatientTimeline, read_timeline, timeline_frame
 from psotrack.store.models import Assessment, Enrollment, Program, Visit
@@ -84,6 +85,16 @@ def patient_overview(db: Database, actor: Actor, patient_id: int) -> PatientOver
         timeline = overview.timeline  # its flags are the patient's: no second read for alerts
         alerts = open_alerts(timeline.flags, timeline.patient.research_id, identified=True)
         return replace(overview, alerts=tuple(alerts))
+
+
+def patient_revision(db: Database, actor: Actor, patient_id: int) -> int:
+    """The patient's revision (raised by the database on every change to their record, see
+    migration 0008), for an actor who may read identified records; :class:`NotFound` for an
+    unknown patient. A page made from :func:`patient_overview` after this read shows this
+    revision of the record or a newer one, so it may be kept under it."""
+    with db.transaction() as session:
+        resolve_actor(session, actor, Permission.READ_IDENTIFIED)
+        return get_patient(session, patient_id).revision
 
 
 def read_overview(session: Session, patient_id: int, *, identified: bool) -> PatientOverview:

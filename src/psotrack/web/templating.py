@@ -13,6 +13,7 @@ from typing import Any, Final
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from psotrack.services.context import Actor
 from psotrack.store.vocabulary import Role
@@ -61,14 +62,25 @@ def render(
         "role": role.value if role is not None else "",
         "csrf_token": signer.csrf_token(claim.sid),
         "nav": [(label, href) for label, href, rule in NAV if role and rule.allows(role)],
-        # What the page may offer the signed-in role (links only; every route checks again).
-        "can": {name: role is not None and rule.allows(role) for name, rule in OFFERS.items()},
+        "can": offers(role),
         **(context or {}),
     }
     response = TEMPLATES.TemplateResponse(request, template, page, status_code=status_code)
     if new_cookie is not None:
         set_session_cookie(request, response, new_cookie)
     return response
+
+
+def offers(role: Role | None) -> dict[str, bool]:
+    """What a page may offer ``role`` (links only; every route checks again)."""
+    return {name: role is not None and rule.allows(role) for name, rule in OFFERS.items()}
+
+
+def render_part(template: str, role: Role, context: dict[str, Any]) -> Markup:
+    """``template``, a part of a page without its frame, rendered with ``context`` and what the
+    page may offer ``role`` (``can``) only: the same for every user of that role, so it may be
+    kept and placed in any of their pages."""
+    return Markup(TEMPLATES.get_template(template).render({**context, "can": offers(role)}))
 
 
 def set_session_cookie(request: Request, response: Response, value: str) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Final
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from psotrack.errors import NotFound, ValidationError
 from psotrack.number_text import scientific
@@ -18,22 +19,27 @@ from psotrack.reports.document import ReportFormat, parse_generated_at
 from psotrack.reports.figures import SCORES, course_chart, lab_chart, score_chart
 from psotrack.reports.patient_report import patient_document
 from psotrack.services.context import Actor, Database
+from psotrack.services.memo import Memo, database_token
 from psotrack.services.mirror import MAX_VISITS, mirror
 from psotrack.services.patient_charts import expected_course, lab_series, score_series
-from psotrack.services.patient_overview import SCORE_CHARTS, patient_overview
+from psotrack.services.patient_overview import SCORE_CHARTS, patient_overview, patient_revision
 from psotrack.services.patient_report import patient_report
 from psotrack.services.photos import open_photo
+from psotrack.store.vocabulary import Role
 from psotrack.web import rules
 from psotrack.web.downloads import report_response
 from psotrack.web.middleware import SVG_CSP
 from psotrack.web.params import WholeNumber
 from psotrack.web.routing import Router
-from psotrack.web.templating import render
+from psotrack.web.templating import render, render_part
 
 router = Router(include_in_schema=False)
 
-#: A chart's own policy: matplotlib's SVG carries inline styles, and nothing else may load.
+#: The charts of a patient: a score's (``SCORES``), a lab's (this prefix and the analyte's
+#: code) and the expected course.
 LAB_PREFIX: Final = "lab-"
+#: The patient page's content, without the page frame.
+PAGE: Final = "patient_main.html"
 COURSE: Final = "course"
 
 
@@ -42,20 +48,42 @@ def _db(request: Request) -> Database:
     return db
 
 
+#: Patient pages' content kept rendered by each process (about 18 kB for a patient with 7
+#: visits and 39 scores: some 40 MB when full).
+KEPT_PAGES: Final = 2048
+#: Research id and rendered content (``patient_main.html``) of a patient's page, kept under
+#: the database, the patient, their revision and the role that reads it (see patient_page).
+_PAGES: Final[Memo[tuple[str, Markup]]] = Memo(KEPT_PAGES)
+
+
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(
     request: Request, patient_id: WholeNumber, actor: Actor = Depends(rules.IDENTIFIED)
 ) -> Response:
-    overview = patient_overview(_db(request), actor, patient_id)
-    context = {
-        "overview": overview,
-        "timeline": overview.timeline,
-        "status": overview.status,
-        "score_charts": [(name, SCORES[name].name) for name in SCORE_CHARTS],
-        "lab_prefix": LAB_PREFIX,
-        "scientific": scientific,
-    }
-    return render(request, "patient.html", context)
+    """The page's content is a function of the patient's record and of what the role may do,
+    nothing else (no user, session or clock): it is kept under the patient's revision, which
+    the database raises on any change to the record, read before the record itself. A kept
+    page is therefore never older than the record it stands for; the services check the actor
+    and the patient on every request all the same."""
+    db = _db(request)
+    revision = patient_revision(db, actor, patient_id)
+    role = Role(actor.role)
+    key = (database_token(db.engine), patient_id, revision, role)
+    kept = _PAGES.get(key)
+    if kept is None:
+        overview = patient_overview(db, actor, patient_id)
+        context = {
+            "overview": overview,
+            "timeline": overview.timeline,
+            "status": overview.status,
+            "score_charts": [(name, SCORES[name].name) for name in SCORE_CHARTS],
+            "lab_prefix": LAB_PREFIX,
+            "scientific": scientific,
+        }
+        kept = (overview.timeline.patient.research_id, render_part(PAGE, role, context))
+        _PAGES.put(key, kept)
+    research_id, main = kept
+    return render(request, "patient.html", {"research_id": research_id, "main": main})
 
 
 @router.get("/patients/{patient_id}/charts/{chart}.svg")
