@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from anyio import to_thread
 from anyio.to_thread import current_default_thread_limiter
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
@@ -146,3 +147,44 @@ def test_one_trip_keeps_what_fastapi_reads_from_the_handler() -> None:
     assert wrapped.__wrapped__ is handler  # type: ignore[attr-defined]
     assert wrapped.__name__ == "handler" and wrapped.__doc__ == "Docs."
     assert one_trip(wrapped) is wrapped
+
+
+def test_sign_in_reads_a_sqlite_file_on_the_event_loop(db: Database, users) -> None:
+    """With the only sign-in thread held, a signed-in request on SQLite still answers: the
+    user is read on the event loop (a local file); on PostgreSQL it waits for the thread (a
+    server's round trip never holds the event loop)."""
+    app = create_app(Settings(secret_key=SECRET), db=db)
+    release, holding = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        holding.set()
+        release.wait(10)
+
+    @app.get("/hold-the-sign-in-thread")
+    async def hold_sign_in() -> None:
+        app.state.sign_in_threads.total_tokens = 1
+        await to_thread.run_sync(hold, limiter=app.state.sign_in_threads)
+
+    with TestClient(app) as client:
+        bearer = {"Authorization": f"Bearer {token_of(client, 'clinician')}"}
+        held = threading.Thread(target=client.get, args=("/hold-the-sign-in-thread",))
+        held.start()
+        answers: list[int] = []
+        reader = threading.Thread(
+            target=lambda: answers.append(
+                client.get("/api/v1/patients", headers=bearer).status_code
+            )
+        )
+        try:
+            assert holding.wait(10)
+            reader.start()
+            reader.join(3)
+            if db.engine.dialect.name == "sqlite":
+                assert answers == [200]  # answered while the sign-in thread is held
+            else:
+                assert reader.is_alive() and answers == []  # it waits for the thread
+        finally:
+            release.set()
+            held.join(10)
+            reader.join(10)
+    assert answers == [200]

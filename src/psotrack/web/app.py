@@ -36,8 +36,9 @@ from psotrack.web.sessions import Signer
 MIN_SECRET_LENGTH = 32
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("psotrack.web")
-#: Threads per process for the signed-in user's look-up (``rules.sign_in``), apart from the
-#: route handlers' (``Settings.threads``).
+#: Threads per process for the signed-in user's look-up from a database server
+#: (``rules.sign_in``; a SQLite file is read on the event loop), apart from the route
+#: handlers' (``Settings.threads``).
 SIGN_IN_THREADS = 2
 
 
