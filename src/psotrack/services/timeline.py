@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import BindParameter, Integer, bindparam, select
 from sqlalchemy.orm import Session
 
 from psotrack.services.context import Actor, Database, Permission, reads_of, resolve_actor
@@ -228,7 +228,7 @@ _EVERY_SCORE: Final = (
     .where(Visit.deleted_at.is_(None), Assessment.deleted_at.is_(None))
     .where(Assessment.instrument.in_(bindparam("instruments", expanding=True)))
 )
-_PATIENTS: Final = bindparam("ids", expanding=True)
+_PATIENTS: Final[BindParameter[Any]] = bindparam("ids", expanding=True)
 #: The scores of every patient, or of the patients ``ids``: their visits, and the visits'
 #: assessments read by the assessments' own patient index too (the same patients: an
 #: assessment names its visit's patient). PostgreSQL otherwise scanned every assessment
