@@ -377,3 +377,20 @@ def test_a_kept_page_is_shown_only_while_the_record_is_unchanged(db, client_for,
         )
     page = client.get(f"/patients/{patient}").text
     assert "Roe, Jane" in page and "Doe, Jane" not in page
+
+
+def test_the_kept_part_of_the_page_reads_nothing_of_the_user_or_session() -> None:
+    """The patient page's content is kept per patient, revision and role and shown to every
+    user of that role: its template may read the record and the role's offers only (an
+    undefined name would render empty, not fail, so it is checked here)."""
+    from jinja2 import meta
+
+    from psotrack.web.routes.patient_page import PAGE
+    from psotrack.web.templating import TEMPLATES
+
+    env = TEMPLATES.env
+    assert env.loader is not None
+    source = env.loader.get_source(env, PAGE)[0]
+    names = meta.find_undeclared_variables(env.parse(source))
+    record = {"overview", "timeline", "status", "score_charts", "lab_prefix", "scientific"}
+    assert names <= record | {"can"}, names - record - {"can"}
