@@ -9,10 +9,10 @@ page shows names, MRNs and photos.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Final
+from typing import Final, TypeVar
 
 from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session
@@ -24,6 +24,8 @@ from psotrack.services.status import PatientStatus, status_of
 from psotrack.services.timeline import PatientTimeline, read_timeline, timeline_frame
 from psotrack.store.models import Assessment, Enrollment, Program, Visit
 from psotrack.store.vocabulary import ANALYTES
+
+K = TypeVar("K")
 
 #: The score charts of the patient page, in the order shown (``reports.figures.SCORES``).
 SCORE_CHARTS: Final = ("pasi", "bsa", "pga", "dlqi", "itch")
@@ -81,20 +83,30 @@ def patient_overview(db: Database, actor: Actor, patient_id: int) -> PatientOver
     """
     with db.transaction() as session:
         resolve_actor(session, actor, Permission.READ_IDENTIFIED)
-        overview = read_overview(session, patient_id, identified=True)
-        timeline = overview.timeline  # its flags are the patient's: no second read for alerts
-        alerts = open_alerts(timeline.flags, timeline.patient.research_id, identified=True)
-        return replace(overview, alerts=tuple(alerts))
+        return _with_alerts(session, patient_id)
 
 
-def patient_revision(db: Database, actor: Actor, patient_id: int) -> int:
-    """The patient's revision (raised by the database on every change to their record, see
-    migration 0008), for an actor who may read identified records; :class:`NotFound` for an
-    unknown patient. A page made from :func:`patient_overview` after this read shows this
-    revision of the record or a newer one, so it may be kept under it."""
+def overview_unless_kept(
+    db: Database, actor: Actor, patient_id: int, kept: Callable[[int], K | None]
+) -> K | PatientOverview:
+    """What ``kept`` finds under the patient's revision (raised by the database on every change
+    to their record, see migration 0008); else :func:`patient_overview`'s content, read in the
+    same transaction after the revision (so it shows that revision of the record or a newer
+    one: what is made from it may be kept under ``overview.timeline.patient.revision``).
+
+    The acting user is checked first either way; :class:`NotFound` for an unknown patient.
+    """
     with db.transaction() as session:
         resolve_actor(session, actor, Permission.READ_IDENTIFIED)
-        return get_patient(session, patient_id).revision
+        found = kept(get_patient(session, patient_id).revision)
+        return found if found is not None else _with_alerts(session, patient_id)
+
+
+def _with_alerts(session: Session, patient_id: int) -> PatientOverview:
+    overview = read_overview(session, patient_id, identified=True)
+    timeline = overview.timeline  # its flags are the patient's: no second read for alerts
+    alerts = open_alerts(timeline.flags, timeline.patient.research_id, identified=True)
+    return replace(overview, alerts=tuple(alerts))
 
 
 def read_overview(session: Session, patient_id: int, *, identified: bool) -> PatientOverview:

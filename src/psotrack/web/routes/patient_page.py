@@ -22,7 +22,11 @@ from psotrack.services.context import Actor, Database
 from psotrack.services.memo import Memo, database_token
 from psotrack.services.mirror import MAX_VISITS, mirror
 from psotrack.services.patient_charts import expected_course, lab_series, score_series
-from psotrack.services.patient_overview import SCORE_CHARTS, patient_overview, patient_revision
+from psotrack.services.patient_overview import (
+    SCORE_CHARTS,
+    PatientOverview,
+    overview_unless_kept,
+)
 from psotrack.services.patient_report import patient_report
 from psotrack.services.photos import open_photo
 from psotrack.store.vocabulary import Role
@@ -63,25 +67,27 @@ def patient_page(
     """The page's content is a function of the patient's record and of what the role may do,
     nothing else (no user, session or clock): it is kept under the patient's revision, which
     the database raises on any change to the record, read before the record itself. A kept
-    page is therefore never older than the record it stands for; the services check the actor
+    page is therefore never older than the record it stands for; the service checks the actor
     and the patient on every request all the same."""
     db = _db(request)
-    revision = patient_revision(db, actor, patient_id)
-    role = Role(actor.role)
-    key = (database_token(db.engine), patient_id, revision, role)
-    kept = _PAGES.get(key)
-    if kept is None:
-        overview = patient_overview(db, actor, patient_id)
+    role, scope = Role(actor.role), database_token(db.engine)
+    found = overview_unless_kept(
+        db, actor, patient_id, lambda revision: _PAGES.get((scope, patient_id, revision, role))
+    )
+    if isinstance(found, PatientOverview):
         context = {
-            "overview": overview,
-            "timeline": overview.timeline,
-            "status": overview.status,
+            "overview": found,
+            "timeline": found.timeline,
+            "status": found.status,
             "score_charts": [(name, SCORES[name].name) for name in SCORE_CHARTS],
             "lab_prefix": LAB_PREFIX,
             "scientific": scientific,
         }
-        kept = (overview.timeline.patient.research_id, render_part(PAGE, role, context))
-        _PAGES.put(key, kept)
+        patient = found.timeline.patient
+        kept = (patient.research_id, render_part(PAGE, role, context))
+        _PAGES.put((scope, patient_id, patient.revision, role), kept)
+    else:
+        kept = found
     research_id, main = kept
     return render(request, "patient.html", {"research_id": research_id, "main": main})
 
