@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import Engine, inspect, text
 
 from psotrack.services.context import Database
 from psotrack.services.demo import build_demo
 from psotrack.store import current_revision, downgrade, upgrade
+from psotrack.store.audit_chain import _LOCK_TAG as AUDIT_LOCK_TAG
 from psotrack.store.models import Base
 
 #: Tables with a ``patient_id`` that are not the patient's record (an account names its patient).
@@ -108,3 +112,61 @@ def test_the_column_and_triggers_come_with_0008_and_go_with_its_downgrade(
     assert "revision" not in {c["name"] for c in inspect(empty_engine).get_columns("patients")}
     upgrade(empty_engine, "0008")  # and back: the triggers were dropped with the column
     assert current_revision(empty_engine) == "0008"
+
+
+def test_a_save_during_an_import_for_the_same_patient_does_not_deadlock(demo: Engine) -> None:
+    """PostgreSQL: an import holds the audit log's append lock from its first audit rows and
+    then writes more of a patient's rows; a clinician's save for that patient writes a row,
+    then appends. The triggers take the append lock before they lock the patient's row, so the
+    save waits for the import instead of holding the row it needs (a deadlock, which
+    PostgreSQL ends by aborting one of them)."""
+    if demo.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: there is no lock order to keep")
+    lock = text("SELECT pg_advisory_xact_lock(:tag, 'audit_log'::regclass::oid::int4)")
+    with demo.connect() as connection:
+        lab_id, patient_id = connection.execute(
+            text("SELECT id, patient_id FROM lab_results ORDER BY id LIMIT 1")
+        ).one()
+        visit_id = connection.execute(
+            text("SELECT id FROM visits WHERE patient_id = :p ORDER BY id LIMIT 1"),
+            {"p": patient_id},
+        ).scalar_one()
+    before = revision_of(demo, patient_id)
+    errors: list[BaseException] = []
+    clinician_pid: list[int] = []
+
+    def clinician() -> None:
+        try:
+            with demo.begin() as connection:
+                clinician_pid.append(connection.execute(text("SELECT pg_backend_pid()")).scalar())
+                connection.execute(
+                    text("UPDATE lab_results SET patient_id = patient_id WHERE id = :i"),
+                    {"i": lab_id},
+                )
+                connection.execute(lock, {"tag": AUDIT_LOCK_TAG})  # then its audit rows
+        except BaseException as error:
+            errors.append(error)
+
+    with demo.connect() as importer, demo.connect() as watcher:
+        importer.begin()
+        importer.execute(lock, {"tag": AUDIT_LOCK_TAG})  # its first audit rows are appended
+        thread = threading.Thread(target=clinician)
+        thread.start()
+        waiting = text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until the save waits for a lock
+            if (
+                clinician_pid
+                and watcher.execute(waiting, {"pid": clinician_pid[0]}).scalar() == "Lock"
+            ):
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("the clinician's save never waited for the import")
+        importer.execute(
+            text("UPDATE visits SET patient_id = patient_id WHERE id = :v"), {"v": visit_id}
+        )
+        importer.commit()
+        thread.join(15)
+    assert errors == []
+    assert revision_of(demo, patient_id) == before + 2

@@ -83,6 +83,15 @@ def _sqlite_triggers() -> None:
     )
 
 
+#: PostgreSQL: the audit log's append lock (store/audit_chain.py, ``_LOCK_TAG``), taken before
+#: patient rows are locked (to raise a revision, or to change the patient). Every writer then
+#: takes the two locks in the same order (a writer that has appended to the audit log holds the
+#: append lock already), so an import that writes a patient's rows after its first audit rows,
+#: while a clinician saves a score for the same patient, cannot deadlock: the clinician waits
+#: for the append lock before it locks the patient's row.
+APPEND_LOCK: Final = "PERFORM pg_advisory_xact_lock(1349742401, 'audit_log'::regclass::oid::int4);"
+
+
 def _postgresql_triggers() -> None:
     op.execute(
         "CREATE FUNCTION psotrack_patient_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -106,6 +115,17 @@ def _postgresql_triggers() -> None:
         "CREATE TRIGGER patients_revision BEFORE UPDATE ON patients "
         "FOR EACH ROW EXECUTE FUNCTION psotrack_patient_changed()"
     )
+    # Every update of patient rows (a revision raised by the triggers above, or a change of the
+    # patient) takes the append lock first: a statement trigger runs before the statement locks
+    # a row.
+    op.execute(
+        "CREATE FUNCTION psotrack_append_lock() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN {APPEND_LOCK} RETURN NULL; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER patients_append_lock BEFORE UPDATE ON patients "
+        "FOR EACH STATEMENT EXECUTE FUNCTION psotrack_append_lock()"
+    )
     op.execute(
         "CREATE FUNCTION psotrack_program_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN {BUMP} IN (SELECT patient_id FROM enrollments "
@@ -122,9 +142,11 @@ def downgrade() -> None:
         for table in PATIENT_TABLES:
             op.execute(f"DROP TRIGGER {table}_revision ON {table}")
         op.execute("DROP TRIGGER patients_revision ON patients")
+        op.execute("DROP TRIGGER patients_append_lock ON patients")
         op.execute("DROP TRIGGER programs_revision ON programs")
         op.execute("DROP FUNCTION psotrack_patient_row_changed()")
         op.execute("DROP FUNCTION psotrack_patient_changed()")
+        op.execute("DROP FUNCTION psotrack_append_lock()")
         op.execute("DROP FUNCTION psotrack_program_changed()")
     else:
         for table in PATIENT_TABLES:
