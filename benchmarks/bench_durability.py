@@ -49,7 +49,7 @@ from psotrack.services.context import SYSTEM, Database
 from psotrack.services.imports import import_assessments
 from psotrack.services.photo_sweep import sweep_photos
 from psotrack.store import make_engine, upgrade
-from psotrack.store.models import AuditEntry, Base
+from psotrack.store.models import KEPT_BY_THE_DATABASE, AuditEntry, Base
 
 DEMO_PATIENTS = 6
 IMPORT_PATIENTS = 400
@@ -178,11 +178,6 @@ def command(target: Target, operation: str, csv: Path) -> list[str]:
 def environment(target: Target) -> dict[str, str]:
     """The child's settings: this cycle's photo folder (never the working folder's)."""
     return {**os.environ, "PSOTRACK_PHOTO_DIR": str(target.photo_dir)}
-
-
-#: Columns the database keeps itself: a patient's revision rises when rows are added to their
-#: record (migration 0008), which leaves the patient's stored values as they were.
-KEPT_BY_THE_DATABASE = frozenset({"revision"})
 
 
 def snapshot(target: Target) -> dict[str, set[tuple[Any, ...]]] | None:

@@ -44,11 +44,11 @@ from psotrack.services.therapies import record_concomitant_therapy
 from psotrack.services.timeline import load_timeline
 from psotrack.services.users import actor_named, create_user
 from psotrack.store import make_engine, upgrade
-from psotrack.store.models import Patient, Program
+from psotrack.store.models import KEPT_BY_THE_DATABASE, Patient, Program
 
 REDCAP = Path(__file__).parents[1] / "data" / "redcap"
 IGNORED = {"id", "created_at", "deleted_at", "deleted_reason", "patient_id", "visit_id"}
-IGNORED |= {"revision"}  # counted by the database on each change (migration 0008)
+IGNORED |= KEPT_BY_THE_DATABASE  # kept by the database itself, not imported
 IGNORED |= {"clinician_id", "assessor_id", "operator_id", "administration_id", "program_id"}
 
 

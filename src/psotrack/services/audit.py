@@ -32,12 +32,12 @@ from sqlalchemy.orm import Session
 from psotrack.services.context import Actor
 from psotrack.store.audit_chain import chain, lock_head
 from psotrack.store.bulk import insert_numbered, insert_rows
-from psotrack.store.models import AuditEntry, Base
+from psotrack.store.models import KEPT_BY_THE_DATABASE, AuditEntry, Base
 from psotrack.store.models.base import utcnow
 
-#: Bookkeeping columns not worth an audit row of their own (``revision``: the database counts
-#: a patient's changes itself, migration 0008; each change is audited where it is made).
-SKIPPED = frozenset({"id", "created_at", "revision"})
+#: Bookkeeping columns not worth an audit row of their own (and the columns the database keeps
+#: itself: each change that moves them is audited where it is made).
+SKIPPED = frozenset({"id", "created_at"}) | KEPT_BY_THE_DATABASE
 
 #: Columns whose value never enters the log, whatever path writes it: only that it was set.
 SECRETS = frozenset({"password_hash"})

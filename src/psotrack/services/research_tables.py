@@ -27,6 +27,7 @@ from psotrack.services.ages import age_group
 from psotrack.services.research_views import coded_responses
 from psotrack.services.study_days import study_day, utc_date
 from psotrack.store.models import (
+    KEPT_BY_THE_DATABASE,
     Administration,
     AdverseEvent,
     Assessment,
@@ -123,9 +124,9 @@ def _own_rules(table: str, column: str) -> ColumnRule | None:
 
 
 #: Columns that only keep the record: ``Timestamps`` (store/models/base.py) of every table, and
-#: the revision the database counts for each patient (migration 0008).
-RECORD_KEEPING_COLUMNS: Final = frozenset(
-    {"created_at", "deleted_at", "deleted_reason", "revision"}
+#: those the database keeps itself (a patient's revision).
+RECORD_KEEPING_COLUMNS: Final = (
+    frozenset({"created_at", "deleted_at", "deleted_reason"}) | KEPT_BY_THE_DATABASE
 )
 
 

@@ -10,10 +10,18 @@ from psotrack.store.models.clinical import (
     Photo,
     Visit,
 )
-from psotrack.store.models.people import Enrollment, Patient, PatientIdentity, Program, User
+from psotrack.store.models.people import (
+    KEPT_BY_THE_DATABASE,
+    Enrollment,
+    Patient,
+    PatientIdentity,
+    Program,
+    User,
+)
 from psotrack.store.models.safety import AdverseEvent, SafetyFlag
 
 __all__ = [
+    "KEPT_BY_THE_DATABASE",
     "Administration",
     "AdverseEvent",
     "Assessment",

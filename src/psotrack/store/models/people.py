@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Final
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,6 +50,12 @@ class User(Base, Timestamps):
     )
     #: The patient a patient-role account belongs to (their own record only); empty for staff.
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), default=None)
+
+
+#: Columns the database keeps itself, never a service: ``Patient.revision`` (migration 0008's
+#: triggers raise it on every change to the record). Not record values: not audited, not
+#: exported, not compared when rows are checked against what was written.
+KEPT_BY_THE_DATABASE: Final = frozenset({"revision"})
 
 
 class Patient(Base, Timestamps):
