@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from psotrack.cli import main
+from psotrack.services.audit import append
 from psotrack.services.context import SYSTEM
 from psotrack.services.patients import create_user
 from psotrack.store import downgrade, upgrade
@@ -215,3 +216,38 @@ def test_concurrent_writers_do_not_fork_the_chain(recorded):
         report = verify_chain(conn)
     assert report.intact and report.rows == len(rows)
     assert users == 2 + 20 - len(failures)
+
+
+def test_a_session_goes_on_from_its_own_head_only_inside_its_transaction(recorded):
+    """The appends of one transaction follow one another (the second goes on from the head the
+    session kept: the transaction holds the append lock); once it ends, the session's next
+    append goes on from the log's head as it is then, another writer's rows included."""
+
+    def entry(value: str) -> dict:
+        return {
+            "at": datetime.now(UTC),
+            "actor_id": None,
+            "action": "update",
+            "entity": "probe",
+            "entity_id": 1,
+            "field": "x",
+            "old_value": None,
+            "new_value": value,
+            "reason": "test",
+        }
+
+    with recorded.sessions() as session:
+        with session.begin():
+            append(session, [entry("a")])
+            append(session, [entry("b"), entry("c")])
+        create_user(recorded, SYSTEM, {"username": "w", "display_name": "w", "role": "researcher"})
+        with session.begin():
+            append(session, [entry("d")])
+    rows = audit_rows(recorded.engine)
+    assert [row.seq for row in rows] == list(range(1, len(rows) + 1))
+    probes = [row for row in rows if row.entity == "probe"]
+    assert [row.new_value for row in probes] == ["a", "b", "c", "d"]
+    assert probes[1].seq == probes[0].seq + 1 and probes[2].seq == probes[1].seq + 1
+    assert any(row.entity == "users" for row in rows if probes[2].seq < row.seq < probes[3].seq)
+    with recorded.engine.connect() as conn:
+        assert verify_chain(conn).intact

@@ -219,12 +219,18 @@ def store_assessment(
         "assessor_id": data.assessor_id,
         "created_at": utcnow(),
     }
+    # What the flare check reads is read before the first write: from that write to the commit
+    # this transaction holds the database's write lock (SQLite) or the audit append lock
+    # (PostgreSQL), which every other writer waits for.
+    flare = None
+    if data.instrument is Instrument.PASI and scored.score is not None:
+        flare = _flare(session, scored.score, visit)
     # A Core INSERT … RETURNING: the hot path of data entry skips the ORM's unit of work.
     statement = insert(Assessment).values(values).returning(Assessment.id)
     assessment_id = int(session.execute(statement).scalar_one())
     audit_created_values(session, actor, "assessments", assessment_id, values)
-    if data.instrument is Instrument.PASI and scored.score is not None:
-        _check_flare(session, actor, assessment_id, scored.score, visit)
+    if flare is not None:
+        _raise_flare(session, actor, assessment_id, visit, flare)
     return assessment_id
 
 
@@ -256,14 +262,17 @@ def correct_assessment(
             ("responses", assessment.responses, entered),
             ("score", assessment.score, scored.score),
         ]
+        flare = None
+        if assessment.instrument is Instrument.PASI and scored.score is not None:
+            # The corrected PASI is checked against the best earlier one like a new entry.
+            visit = _live_visit(session, assessment.visit_id)
+            flare = _flare(session, scored.score, visit)
         assessment.responses = entered
         assessment.score = scored.score
         assessment.score_value = scored.score_value
         audit_changed(session, actor, assessment, changes, why)
-        if assessment.instrument is Instrument.PASI and scored.score is not None:
-            # The corrected PASI is checked against the best earlier one like a new entry.
-            visit = _live_visit(session, assessment.visit_id)
-            _check_flare(session, actor, assessment.id, scored.score, visit)
+        if flare is not None:
+            _raise_flare(session, actor, assessment.id, visit, flare)
 
 
 def list_assessments(
@@ -359,14 +368,21 @@ def _tenths(score: str) -> int:
     return int(Decimal(score).scaleb(1))
 
 
-def _check_flare(
-    session: Session, actor: Actor, assessment_id: int, score: str, visit: Visit
-) -> None:
-    """Raise a possible-flare flag if this PASI flares against the best earlier post-baseline
-    one (:data:`FLARE_RULE`)."""
+@dataclass(frozen=True)
+class _Flare:
+    """A PASI that flares (:data:`FLARE_RULE`) against the best earlier post-baseline one."""
+
+    score: str
+    best_tenths: int
+
+
+def _flare(session: Session, score: str, visit: Visit) -> _Flare | None:
+    """Whether this PASI at ``visit`` flares against the best earlier post-baseline one
+    (:data:`FLARE_RULE`); reads only the patient's first dose and earlier scores, so it is asked
+    before the assessment is written."""
     first_dose = first_dose_dates(session, [visit.patient_id]).get(visit.patient_id)
     if first_dose is None or visit.visit_date <= first_dose:
-        return
+        return None
     earlier = (
         select(Assessment.score)
         .join(Visit, Visit.id == Assessment.visit_id)
@@ -382,15 +398,20 @@ def _check_flare(
     )
     scores = [s for s in session.scalars(earlier) if s is not None]
     if not scores:
-        return
-    best, value = min(_tenths(s) for s in scores), _tenths(score)
-    if not FLARE_RULE.flares(value, best):
-        return
+        return None
+    best = min(_tenths(s) for s in scores)
+    return _Flare(score, best) if FLARE_RULE.flares(_tenths(score), best) else None
+
+
+def _raise_flare(
+    session: Session, actor: Actor, assessment_id: int, visit: Visit, flare: _Flare
+) -> None:
+    """Raise the possible-flare flag of the assessment ``assessment_id`` (see :func:`_flare`)."""
     rule = (
         f"is ≥ {100 + FLARE_RULE.rise_percent} % of the best earlier post-baseline PASI "
-        f"{Decimal(best).scaleb(-1)}: a possible flare"
+        f"{Decimal(flare.best_tenths).scaleb(-1)}: a possible flare"
     )
-    when = visit.visit_date.isoformat()
+    when, score = visit.visit_date.isoformat(), flare.score
     raise_flag(
         session,
         actor,

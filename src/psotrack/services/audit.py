@@ -275,18 +275,31 @@ def audit_changed(
     append(session, entries)
 
 
+#: Where a session keeps the chain's head after its transaction's last append (see append).
+_HEAD = "psotrack.audit.head"
+
+
 def append(session: Session, entries: list[dict[str, Any]]) -> None:
     """Chain ``entries`` after the log's head and insert them with one multi-row INSERT.
 
     The session is flushed first: on SQLite the data rows then hold the write lock before the
-    head is read; on PostgreSQL :func:`lock_head` takes an advisory lock until commit.
+    head is read; on PostgreSQL :func:`lock_head` takes an advisory lock until commit. Either
+    lock is held until the transaction ends, so no other writer moves the head meanwhile: a
+    later append in the same transaction goes on from the head its session kept, without
+    asking the database again (two round trips fewer while every other writer waits).
     """
     if not entries:
         return
     session.flush()
-    seq, prev_hash = lock_head(session)
+    transaction = session.get_transaction()
+    kept = session.info.get(_HEAD)
+    if kept is not None and kept[0] is transaction:
+        seq, prev_hash = kept[1], kept[2]
+    else:
+        seq, prev_hash = lock_head(session)
     chain(entries, seq, prev_hash)
     insert_rows(session.connection(), cast(Table, AuditEntry.__table__), entries)
+    session.info[_HEAD] = (transaction, entries[-1]["seq"], entries[-1]["row_hash"])
 
 
 def _row_id(row: Base) -> int:
