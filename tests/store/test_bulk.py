@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
 )
 
-from psotrack.store.bulk import insert_numbered, insert_rows
+from psotrack.store.bulk import FEW_ROWS, insert_numbered, insert_rows
 from psotrack.store.models import Patient
 from psotrack.store.vocabulary import PsoriasisType, Sex
 
@@ -141,11 +141,12 @@ def probe(row_id, **changes):
     return {"id": row_id, **row, **changes}
 
 
-def test_rows_read_back_as_core_rows_for_every_converted_type(engine):
+@pytest.mark.parametrize("copies", [1, 1 + FEW_ROWS // 4], ids=["few rows", "many rows"])
+def test_rows_read_back_as_core_rows_for_every_converted_type(engine, copies):
     """Text with COPY's special characters, enums, booleans, times, floats, JSON and NULLs:
-    what insert_rows stores (COPY on PostgreSQL, the driver's executemany on SQLite) is what a
-    Core INSERT of the same values stores."""
-    variants = [
+    what insert_rows stores (on PostgreSQL one INSERT of a few rows, COPY of more; the driver's
+    executemany on SQLite) is what a Core INSERT of the same values stores."""
+    variants = copies * [
         {},
         {"sex": Sex.MALE, "ok": False, "x": -1e-300, "answers": [1, "two", None]},
         {
@@ -165,6 +166,6 @@ def test_rows_read_back_as_core_rows_for_every_converted_type(engine):
         insert_rows(connection, PROBE, [probe(100 + n, **v) for n, v in enumerate(variants)])
         found = connection.execute(select(PROBE).order_by(PROBE.c.id)).all()
     core, bulk = found[: len(variants)], found[len(variants) :]
-    assert [row[1:] for row in bulk] == [row[1:] for row in core]
+    assert len(bulk) == len(variants) and [row[1:] for row in bulk] == [row[1:] for row in core]
     assert bulk[0].label == probe(0)["label"] and bulk[0].answers == probe(0)["answers"]
     assert bulk[2].label is None and bulk[3].label == ""

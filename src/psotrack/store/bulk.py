@@ -9,9 +9,12 @@ statement is one ``INSERT`` written once and run with ``executemany``. On Postgr
 psycopg the rows are sent with ``COPY … FROM STDIN`` (psycopg writes each value in the text
 format, and the server parses it by the column's type, as it does a bound parameter): in a
 10 000-record REDCap import, under the profiler, the pipelined ``executemany`` of its rows took
-about 5 s and COPY about 2.5 s, most of it the server's own work. Another PostgreSQL driver gets
-a Core ``INSERT``. Either way the rows are stored with the same values,
-in the caller's transaction; a test reads them back on both databases against a Core INSERT.
+about 5 s and COPY about 2.5 s, most of it the server's own work. A few rows (at most
+:data:`FEW_ROWS`: the audit rows of one clinical entry) go as one multi-row ``INSERT`` instead:
+COPY takes a round trip more, and an entry's rows are written while every other writer waits
+for the audit append lock. Another PostgreSQL driver gets a Core ``INSERT``. Either way the
+rows are stored with the same values, in the caller's transaction; a test reads them back on both
+databases against a Core INSERT.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 
 _SQLITE = "sqlite"
 _PSYCOPG = "psycopg"
+#: Up to this many rows, PostgreSQL gets one multi-row INSERT rather than COPY (see above).
+FEW_ROWS = 16
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -57,6 +62,9 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         params = [(value,) for value in params]
     if dialect.name == _SQLITE:
         connection.exec_driver_sql(_statement(connection, table, names), params)
+    elif len(params) <= FEW_ROWS:
+        flat = tuple(value for values in params for value in values)
+        connection.exec_driver_sql(_statement(connection, table, names, len(params)), flat)
     else:
         _copy(connection, table, names, params)
 
@@ -143,8 +151,12 @@ def _copy(connection: Connection, table: Table, names: list[str], params: list[A
             copy.write_row(values)
 
 
-def _statement(connection: Connection, table: Table, names: list[str]) -> str:
+def _statement(connection: Connection, table: Table, names: list[str], rows: int = 1) -> str:
+    """An INSERT of ``rows`` rows of ``names`` in the driver's own parameter marks (SQLite's
+    ``?``, psycopg's ``%s``)."""
     preparer = connection.dialect.identifier_preparer
     columns = ", ".join(preparer.quote(n) for n in names)
-    marks = ", ".join("?" for _ in names)
-    return f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES ({marks})"
+    mark = "?" if connection.dialect.name == _SQLITE else "%s"
+    row = "(" + ", ".join(mark for _ in names) + ")"
+    values = ", ".join(row for _ in range(rows))
+    return f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES {values}"
