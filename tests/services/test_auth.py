@@ -5,11 +5,12 @@ Known answers: the lock-out rule of psotrack.services.auth (5 wrong passwords in
 ``check_needs_rehash`` for a hash made with weaker parameters than the current ones.
 """
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from psotrack.errors import Conflict, PermissionDenied, ValidationError
 from psotrack.services.auth import (
@@ -316,3 +317,19 @@ def test_a_username_with_a_control_character_is_refused_like_an_unknown_one(db):
     # PostgreSQL cannot compare a text holding NUL: the look-up raised a driver error (a 500).
     add_user(db)
     assert refusal(db, "jd\x00oe", PASSWORD) == refusal(db, "jdoe\x1b", PASSWORD) == SIGN_IN_REFUSED
+
+
+def test_the_sign_in_look_up_reads_outside_a_transaction_on_postgresql(db):
+    """db.reading() (each request's sign-in look-up) runs each read on its own on PostgreSQL,
+    with no transaction to begin and end around it: every statement starts its own (its
+    transaction time is its statement time). On SQLite the reads share a transaction that is
+    rolled back (its time stands still: SQLite's clock is the statement's, so only the
+    connection's state tells)."""
+    with db.reading() as connection:
+        if db.engine.dialect.name == "postgresql":
+            for _ in range(2):
+                assert connection.scalar(text("SELECT now() = statement_timestamp()")) is True
+                time.sleep(0.002)
+        else:
+            connection.scalar(text("SELECT 1"))
+            assert connection.in_transaction()

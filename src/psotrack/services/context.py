@@ -276,13 +276,22 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A connection for a few Core reads (no ORM session: the per-request sign-in check is
-        its use); inside :meth:`unit_of_work`, the unit's own connection. Nothing is written:
-        the connection's transaction is rolled back when the block ends."""
+        """A connection for a few Core reads, each complete in itself (no ORM session: the
+        per-request sign-in check is its use); inside :meth:`unit_of_work`, the unit's own
+        connection. Nothing may be written here.
+
+        On PostgreSQL each read runs on its own, outside a transaction (autocommit): it sees
+        what was committed when it began, as each statement of a transaction at PostgreSQL's
+        default isolation does, without the two round trips that begin and end a transaction
+        (on every request, while other requests wait for the process's one interpreter).
+        SQLite's transaction is rolled back when the block ends.
+        """
         if self.unit is not None:
             yield self.unit.session.connection()
             return
         with self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
 
     @contextmanager
