@@ -131,6 +131,34 @@ def test_a_change_after_the_list_kept_its_value_shows_at_once(db, clinician, cli
     assert doe() == ("16.0", None)  # the baseline is the latest PASI: no change yet
 
 
+def test_each_part_of_a_kept_row_shows_its_change_at_once(db, clinician, clinic, program_id):
+    """A list row is shown again while the patient's revision is the same: a name, a program's
+    name and an acknowledged flag, each changed by hand in SQL, show on the next page."""
+
+    def dorey() -> tuple[str | None, str | None, int]:
+        (row,) = search_patients(db, clinician, "MRN-1002").rows
+        return row.family_name, row.program, row.open_alerts
+
+    assert dorey() == ("Dorey", "UC-MSC IV, 3 infusions 4 weeks apart", 2)  # read and kept
+    assert dorey() == ("Dorey", "UC-MSC IV, 3 infusions 4 weeks apart", 2)  # kept
+    patient, expected = {"p": clinic["dorey"]}, ["Dorée", "Renamed by hand", 1]
+    changes = [
+        ("UPDATE patient_identities SET family_name = 'Dorée' WHERE patient_id = :p", patient),
+        ("UPDATE programs SET name = 'Renamed by hand' WHERE id = :p", {"p": program_id}),
+        (
+            "UPDATE safety_flags SET acknowledged_at = CURRENT_TIMESTAMP WHERE id = "
+            "(SELECT min(id) FROM safety_flags WHERE patient_id = :p)",
+            patient,
+        ),
+    ]
+    shown = list(dorey())
+    for number, (statement, values) in enumerate(changes):
+        with db.transaction() as session:
+            session.execute(text(statement), values)
+        shown[number] = expected[number]
+        assert dorey() == tuple(shown)
+
+
 def test_sorting_and_paging(db, clinician, clinic):
     # Last visit, newest first, no visit last: Smith, Doe, the imported patient, Dorey.
     first = search_patients(db, clinician, page_size=2)

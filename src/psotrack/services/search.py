@@ -168,14 +168,14 @@ def search_patients(
             "offset": (data.page - 1) * data.page_size,
         }
         found = reads_of(session).execute(paged, values).all()
-        ids = [patient_id for patient_id, _ in found]
         # Each page row carries the count of all matches (a window over the rows the sort has
         # read); only a page past the end, with no row to carry it, counts on its own.
         if found:
             total = found[0][1]
         else:
             total = reads_of(session).execute(counted, values).scalar() if data.page > 1 else 0
-        rows = _details(session, ids, data.program_id, identified)
+        revisions = {patient_id: revision for patient_id, _, revision in found}
+        rows = _details(session, revisions, data.program_id, identified)
     return PatientPage(rows=rows, total=total, page=data.page, page_size=data.page_size)
 
 
@@ -240,7 +240,7 @@ def _matching(shape: _Shape, text: str) -> Select[Any]:
     """Patient ids (with their enrollment's status) that match the filters and the query."""
     enrollment = _enrollments(shape.program)
     query = (
-        select(Patient.id, enrollment.c.status)
+        select(Patient.id, enrollment.c.status, Patient.revision)
         .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
         .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
         .where(Patient.deleted_at.is_(None))
@@ -302,9 +302,10 @@ def _open_alerts(ids: bool = False) -> Any:
 
 def _page_ids(matching: Select[Any], shape: _Shape) -> Select[Any]:
     """The ids on the requested page (bound ``limit`` and ``offset``), ordered by the sort key
-    (empty values last), then id; each with the number of all matching patients."""
+    (empty values last), then id; each with the number of all matching patients and its
+    revision."""
     found = matching.subquery("found")
-    query = select(found.c.id, func.count().over()).select_from(found)
+    query = select(found.c.id, func.count().over(), found.c.revision).select_from(found)
     keys: list[Any]
     if shape.sort == "last_visit":
         last = select(func.max(Visit.visit_date)).where(
@@ -339,23 +340,48 @@ def _page_ids(matching: Select[Any], shape: _Shape) -> Select[Any]:
     return query.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
 
 
+#: How many patients' list rows each process keeps.
+KEPT_ROWS: Final = 8192
+#: Each patient's list row as :func:`_details_statement` reads it, kept under the database, the
+#: patient's id and revision (read before the row: see :func:`_details`) and the program filter.
+_ROWS: Final[Memo[tuple[Any, ...]]] = Memo(KEPT_ROWS)
+
+
 def _details(
-    session: Session, ids: list[int], program_id: int | None, identified: bool
+    session: Session, page: Mapping[int, int], program_id: int | None, identified: bool
 ) -> tuple[PatientListRow, ...]:
-    """The list rows of the page's patients, in the order of ``ids``."""
-    if not ids:
+    """The list rows of the ``page``'s patients (id → revision, read before their rows), in its
+    order.
+
+    Everything a row shows is the patient's record (their enrollment and its program's name,
+    visits, scores and flags), so a row read before is shown again while the patient's revision
+    is the same; only the other patients' rows are read. A patient gone since the page's ids
+    were read (deleted meanwhile, on a database whose statements each see the latest commits)
+    is left out.
+    """
+    if not page:
         return ()
-    query = _details_statement(program_id is not None)
-    values = {"ids": ids, "program_id": program_id}
-    # The revisions are read before the rows a change is derived from (see _changes).
-    found = {row[0]: row for row in reads_of(session).execute(query, values)}
+    scope = database_token(reads_of(session).engine)
+    keys = {pid: (scope, pid, revision, program_id) for pid, revision in page.items()}
+    found = {pid: _ROWS.get(key) for pid, key in keys.items()}
+    missing = [pid for pid, row in found.items() if row is None]
+    if missing:
+        query = _details_statement(program_id is not None)
+        values = {"ids": missing, "program_id": program_id}
+        for row in reads_of(session).execute(query, values):
+            found[row[0]] = tuple(row)
+            _ROWS.put(keys[row[0]], tuple(row))
     view = (program_id, identified)
-    revisions = {pid: (row[1], row[-1]) for pid, row in found.items()}
+    # The change is derived from the rows as of the revision read with the page (see _changes).
+    revisions = {pid: (row[1], page[pid]) for pid, row in found.items() if row is not None}
     change = _changes(session, revisions, view)
     out = []
-    for patient_id in ids:
+    for patient_id in page:
+        kept = found[patient_id]
+        if kept is None:
+            continue
         (_, research_id, family, given, mrn, program_id, program, status, last, score, alerts_n) = (
-            found[patient_id][:-1]
+            kept
         )
         out.append(
             PatientListRow(
@@ -394,7 +420,6 @@ def _details_statement(program: bool) -> Select[Any]:
             visits.c.last_visit,
             _latest_pasi_of(Patient.id, Assessment.score),
             func.coalesce(alerts.c.open_alerts, 0),
-            Patient.revision,
         )
         .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
         .join(Program, Program.id == enrollment.c.program_id)
