@@ -18,6 +18,7 @@ from typing import Final, Generic, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
+from sqlalchemy.pool import Pool
 
 V = TypeVar("V")
 
@@ -54,16 +55,21 @@ class Memo(Generic[V]):
         return len(self._kept)
 
 
-_TOKENS: Final[WeakKeyDictionary[Engine, int]] = WeakKeyDictionary()
+_TOKENS: Final[WeakKeyDictionary[Pool, int]] = WeakKeyDictionary()
 _NEXT_TOKEN: Final = itertools.count(1)
 _TOKENS_LOCK: Final = Lock()
 
 
 def database_token(engine: Engine) -> int:
-    """A number for ``engine``'s database in this process, never given to another engine (an
-    id() could be, once the engine is gone): a memo key that holds a revision holds it too."""
+    """A number for ``engine``'s database in this process, never given to another database (an
+    id() could be, once the engine is gone): a memo key that holds a revision holds it too.
+
+    The number goes with the engine's connection pool, which the engines made from it with
+    other execution options share (:meth:`~psotrack.services.context.Database.reads`): what
+    one kept, the other finds. A disposed engine gets a new pool, and so a new number.
+    """
     with _TOKENS_LOCK:
-        token = _TOKENS.get(engine)
+        token = _TOKENS.get(engine.pool)
         if token is None:
-            token = _TOKENS[engine] = next(_NEXT_TOKEN)
+            token = _TOKENS[engine.pool] = next(_NEXT_TOKEN)
         return token

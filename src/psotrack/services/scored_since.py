@@ -15,7 +15,8 @@ from threading import Lock
 from typing import Final
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, Integer, bindparam, func, select
+from sqlalchemy import Connection, Integer, bindparam, func, select
+from sqlalchemy.pool import Pool
 
 from psotrack.store.models import Assessment
 
@@ -33,27 +34,31 @@ _NEWEST: Final = select(func.coalesce(func.max(Assessment.id), 0))
 
 class ScoredSince:
     """The patients with an assessment newer than the newest one this process has looked at,
-    per database (one tracker per kind of kept value: each is derived at its own moments)."""
+    per database (one tracker per kind of kept value: each is derived at its own moments).
+
+    A database is its engine's connection pool, which the engines made from it with other
+    execution options share (as :func:`~psotrack.services.memo.database_token` counts them).
+    """
 
     def __init__(self) -> None:
-        self._seen: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
+        self._seen: WeakKeyDictionary[Pool, int] = WeakKeyDictionary()
         self._lock = Lock()
 
     def start(self, connection: Connection) -> None:
         """Look now: :meth:`take` then gives the patients scored from here on."""
         newest = int(connection.execute(_NEWEST).scalar_one())
         with self._lock:
-            self._seen[connection.engine] = newest
+            self._seen[connection.engine.pool] = newest
 
     def take(self, connection: Connection, limit: int) -> list[int]:
         """The patients scored since the last look (at most ``limit``, the latest scored first),
         and look now; none on the first look at a database (see :meth:`start`)."""
         with self._lock:  # two threads never take the same patients
-            seen = self._seen.get(connection.engine)
+            seen = self._seen.get(connection.engine.pool)
             if seen is None:
-                self._seen[connection.engine] = int(connection.execute(_NEWEST).scalar_one())
+                self._seen[connection.engine.pool] = int(connection.execute(_NEWEST).scalar_one())
                 return []
             scored = connection.execute(_SCORED_SINCE, {"seen": seen, "limit": limit}).all()
             if scored:
-                self._seen[connection.engine] = max(seen, int(scored[0][1]))
+                self._seen[connection.engine.pool] = max(seen, int(scored[0][1]))
         return [patient_id for patient_id, _ in scored]
