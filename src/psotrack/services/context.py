@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import Connection, Engine, Integer, bindparam, select
+from sqlalchemy import Connection, Engine, Integer, bindparam, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -219,6 +219,25 @@ _USER: Final = select(*_ACTING).where(User.id == bindparam("user_id", type_=Inte
 _SYSTEM_USER: Final = select(*_ACTING).where(User.username == SYSTEM_USERNAME)
 
 
+_WRITES: Final = ("INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "ALTER", "DROP", "TRUNCATE")
+
+
+def _refuse_writes(
+    _connection: Connection,
+    _cursor: object,
+    statement: str,
+    _parameters: object,
+    context: object,
+    _executemany: bool,
+) -> None:
+    """Refuse a statement that writes, before it is sent (see :meth:`Database.reads`)."""
+    flags = ("isinsert", "isupdate", "isdelete", "isddl")
+    if any(getattr(context, flag, False) for flag in flags) or statement.lstrip()[
+        :8
+    ].upper().startswith(_WRITES):
+        raise RuntimeError("a write in Database.reads(): write in Database.transaction()")
+
+
 @dataclass
 class _Unit:
     """The session of an open unit of work, and whether a call inside it has failed."""
@@ -235,6 +254,8 @@ class Database:
     sessions: sessionmaker[Session]
     photo_dir: Path = field(default_factory=lambda: Path("psotrack-photos"))
     unit: _Unit | None = field(default=None, repr=False)
+    #: PostgreSQL: sessions for :meth:`reads`, made on first use.
+    read_sessions: sessionmaker[Session] | None = field(default=None, repr=False)
 
     @classmethod
     def from_engine(cls, engine: Engine, photo_dir: Path | None = None) -> Database:
@@ -275,6 +296,32 @@ class Database:
             ) from None
 
     @contextmanager
+    def reads(self) -> Iterator[Session]:
+        """A session for a service that only reads (a patient's page, a page of the list).
+
+        Each statement sees what was committed when it began: on PostgreSQL it runs outside a
+        transaction (autocommit), without the BEGIN and COMMIT round trips (while other
+        requests wait for the process's one interpreter), as each statement of a transaction at
+        PostgreSQL's default isolation would see; SQLite's driver begins a transaction only
+        before a write. A service that reads a patient's revision before their rows so shows
+        that revision or a newer one. A write through it is refused before it is sent
+        (``RuntimeError``: a programming error; no transaction would hold it). Inside
+        :meth:`unit_of_work` it is the unit's session.
+        """
+        if self.unit is not None:
+            yield self.unit.session
+            return
+        if self.read_sessions is None:
+            postgresql = self.engine.dialect.name == "postgresql"
+            engine = self.engine.execution_options(
+                **({"isolation_level": "AUTOCOMMIT"} if postgresql else {})
+            )
+            event.listen(engine, "before_cursor_execute", _refuse_writes)
+            self.read_sessions = make_session_factory(engine)
+        with self.read_sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A connection for a few Core reads, each complete in itself (no ORM session: the
         per-request sign-in check is its use); inside :meth:`unit_of_work`, the unit's own
@@ -284,7 +331,8 @@ class Database:
         what was committed when it began, as each statement of a transaction at PostgreSQL's
         default isolation does, without the two round trips that begin and end a transaction
         (on every request, while other requests wait for the process's one interpreter).
-        SQLite's transaction is rolled back when the block ends.
+        On SQLite too each read sees the latest commits: its driver begins a transaction only
+        before a write.
         """
         if self.unit is not None:
             yield self.unit.session.connection()

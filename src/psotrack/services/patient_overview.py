@@ -91,12 +91,13 @@ def overview_unless_kept(
 ) -> K | PatientOverview:
     """What ``kept`` finds under the patient's revision (raised by the database on every change
     to their record, see migration 0008); else :func:`patient_overview`'s content, read in the
-    same transaction after the revision (so it shows that revision of the record or a newer
-    one: what is made from it may be kept under ``overview.timeline.patient.revision``).
+    same session (:meth:`Database.reads`) after the revision (so it shows that revision of the
+    record or a newer one: what is made from it may be kept under
+    ``overview.timeline.patient.revision``).
 
     The acting user is checked first either way; :class:`NotFound` for an unknown patient.
     """
-    with db.transaction() as session:
+    with db.reads() as session:
         resolve_actor(session, actor, Permission.READ_IDENTIFIED)
         found = kept(get_patient(session, patient_id).revision)
         return found if found is not None else _with_alerts(session, patient_id)

@@ -143,7 +143,7 @@ def search_patients(
         "page_size": page_size,
     }
     data = parse_payload(SearchIn, given)
-    with db.transaction() as session:
+    with db.reads() as session:
         actor = resolve_actor(session, actor, Permission.READ_RESEARCH)
         identified = actor.may(Permission.READ_IDENTIFIED)
         if not identified and data.sort in IDENTIFIED_SORTS:
