@@ -219,6 +219,9 @@ _USER: Final = select(*_ACTING).where(User.id == bindparam("user_id", type_=Inte
 _SYSTEM_USER: Final = select(*_ACTING).where(User.username == SYSTEM_USERNAME)
 
 
+#: What marks a statement that writes: SQLAlchemy's flags for a compiled one, the first word
+#: for SQL text.
+_WRITE_FLAGS: Final = ("isinsert", "isupdate", "isdelete", "isddl")
 _WRITES: Final = ("INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "ALTER", "DROP", "TRUNCATE")
 
 
@@ -231,10 +234,8 @@ def _refuse_writes(
     _executemany: bool,
 ) -> None:
     """Refuse a statement that writes, before it is sent (see :meth:`Database.reads`)."""
-    flags = ("isinsert", "isupdate", "isdelete", "isddl")
-    if any(getattr(context, flag, False) for flag in flags) or statement.lstrip()[
-        :8
-    ].upper().startswith(_WRITES):
+    flagged = any(getattr(context, flag, False) for flag in _WRITE_FLAGS)
+    if flagged or statement.lstrip()[:8].upper().startswith(_WRITES):
         raise RuntimeError("a write in Database.reads(): write in Database.transaction()")
 
 
@@ -254,7 +255,7 @@ class Database:
     sessions: sessionmaker[Session]
     photo_dir: Path = field(default_factory=lambda: Path("psotrack-photos"))
     unit: _Unit | None = field(default=None, repr=False)
-    #: PostgreSQL: sessions for :meth:`reads`, made on first use.
+    #: The sessions of :meth:`reads`, made on first use.
     read_sessions: sessionmaker[Session] | None = field(default=None, repr=False)
 
     @classmethod

@@ -237,7 +237,8 @@ def _enrollments(program: bool, ids: bool = False) -> Any:
 
 
 def _matching(shape: _Shape, text: str) -> Select[Any]:
-    """Patient ids (with their enrollment's status) that match the filters and the query."""
+    """Patient ids (with their enrollment's status and their revision) that match the filters
+    and the query."""
     enrollment = _enrollments(shape.program)
     query = (
         select(Patient.id, enrollment.c.status, Patient.revision)
