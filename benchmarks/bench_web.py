@@ -27,9 +27,10 @@ live score              25 %    ``POST /api/v1/score/pasi`` (bearer token)
 ======================  ======  ===================================================
 
 It prints requests/s overall, p50/p95/p99 per route and the errors (any answer other than the
-expected status, or a failed connection), and the CPU the load generator and the server's
-processes used while driving (read from ``/proc``; the PostgreSQL server's own processes are not
-counted): the server CPU per request says how far a target is from this machine's cores.
+expected status, or a failed connection), and the CPU the load generator, the server's
+processes and, on PostgreSQL, the database server's processes (every live process named
+``postgres`` on this machine: the URL must point at a local server) used while driving (read
+from ``/proc``): the CPU per request says how far a target is from this machine's cores.
 ``--route "patient page"`` (or another route of the mix) drives that route alone, for its own
 CPU per request. The baseline, measured in the same run against the
 same server, is ``GET /healthz`` alone (no database): the ratio says how much of the server's
@@ -92,6 +93,7 @@ class Results:
     #: CPU seconds while driving: the load generator (this process) and the server's processes.
     client_cpu: float = 0.0
     server_cpu: float | None = None
+    database_cpu: float | None = None
 
 
 def prepare(url: str, patients: int, console: Console) -> tuple[list[int], list[int]]:
@@ -162,6 +164,27 @@ def tree_cpu_seconds(pid: int) -> float | None:
                 pending += [int(c) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue  # the process ended meanwhile
+    return total
+
+
+def processes_cpu_seconds(name: str) -> float | None:
+    """CPU seconds (user + system) used so far by the live processes called ``name`` (their
+    ``/proc/PID/comm``), whoever runs them; ``None`` where there is no ``/proc``. A process
+    that ends while it is measured takes its CPU with it (a pool keeps its connections)."""
+    proc = Path("/proc")
+    if not proc.exists():
+        return None
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != name:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the process ended meanwhile
+        total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
 
@@ -290,9 +313,11 @@ async def drive(
     patients: list[int],
     visits: list[int],
     only: str | None = None,
+    database_process: str | None = None,
 ) -> tuple[Results, float]:
     """Drive the server (process ``pid``) with the mix (or ``only`` that route); the results and
-    the wall time."""
+    the wall time. ``database_process``: the name of the database server's processes, whose CPU
+    is measured too."""
     results = Results()
     pages = max(1, len(patients) // 50)
     routes = [name for name, share in MIX for _ in range(share) if only in (None, name)]
@@ -340,6 +365,7 @@ async def drive(
                 results.times[route].append(elapsed)
         await connection.close()
 
+    database_began = processes_cpu_seconds(database_process) if database_process else None
     began, server_began, client_began = (
         time.perf_counter(),
         tree_cpu_seconds(pid),
@@ -351,6 +377,9 @@ async def drive(
     server_ended = tree_cpu_seconds(pid)
     if server_began is not None and server_ended is not None:
         results.server_cpu = server_ended - server_began
+    database_ended = processes_cpu_seconds(database_process) if database_process else None
+    if database_began is not None and database_ended is not None:
+        results.database_cpu = database_ended - database_began
     return results, wall
 
 
@@ -423,7 +452,15 @@ def run_one(console: Console, name: str, url: str, args: argparse.Namespace) -> 
             base_rps = runner.run(baseline(base, min(10.0, args.seconds), args.clients))
             results, wall = runner.run(
                 drive(
-                    base, pid, args.seconds, args.clients, args.rate, patients, visits, args.route
+                    base,
+                    pid,
+                    args.seconds,
+                    args.clients,
+                    args.rate,
+                    patients,
+                    visits,
+                    args.route,
+                    "postgres" if url.startswith("postgresql") else None,
                 )
             )
     offered = f"offered {args.rate:.0f}/s" if args.rate else "back to back"
@@ -437,6 +474,11 @@ def run_one(console: Console, name: str, url: str, args: argparse.Namespace) -> 
         line += (
             f", server {results.server_cpu / wall:.2f} cores = "
             f"{1000 * results.server_cpu / max(answered, 1):.1f} ms of server CPU per request"
+        )
+    if results.database_cpu is not None:
+        line += (
+            f", PostgreSQL's processes {results.database_cpu / wall:.2f} cores = "
+            f"{1000 * results.database_cpu / max(answered, 1):.1f} ms per request"
         )
     console.print(line)
 
