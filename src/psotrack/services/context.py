@@ -255,8 +255,8 @@ class Database:
     sessions: sessionmaker[Session]
     photo_dir: Path = field(default_factory=lambda: Path("psotrack-photos"))
     unit: _Unit | None = field(default=None, repr=False)
-    #: The sessions of :meth:`reads`, made on first use.
-    read_sessions: sessionmaker[Session] | None = field(default=None, repr=False)
+    #: The engine and sessions of :meth:`reads` and :meth:`reading`, made on first use.
+    readers: tuple[Engine, sessionmaker[Session]] | None = field(default=None, repr=False)
 
     @classmethod
     def from_engine(cls, engine: Engine, photo_dir: Path | None = None) -> Database:
@@ -312,35 +312,33 @@ class Database:
         if self.unit is not None:
             yield self.unit.session
             return
-        if self.read_sessions is None:
+        with self._readers()[1]() as session, session.begin():
+            yield session
+
+    def _readers(self) -> tuple[Engine, sessionmaker[Session]]:
+        """The engine of the reads (this database's connections, on PostgreSQL in autocommit,
+        refusing writes) and its sessions, made on first use."""
+        if self.readers is None:
             postgresql = self.engine.dialect.name == "postgresql"
             engine = self.engine.execution_options(
                 **({"isolation_level": "AUTOCOMMIT"} if postgresql else {})
             )
             event.listen(engine, "before_cursor_execute", _refuse_writes)
-            self.read_sessions = make_session_factory(engine)
-        with self.read_sessions() as session, session.begin():
-            yield session
+            self.readers = (engine, make_session_factory(engine))
+        return self.readers
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A connection for a few Core reads, each complete in itself (no ORM session: the
-        per-request sign-in check is its use); inside :meth:`unit_of_work`, the unit's own
-        connection. Nothing may be written here.
-
-        On PostgreSQL each read runs on its own, outside a transaction (autocommit): it sees
-        what was committed when it began, as each statement of a transaction at PostgreSQL's
-        default isolation does, without the two round trips that begin and end a transaction
-        (on every request, while other requests wait for the process's one interpreter).
-        On SQLite too each read sees the latest commits: its driver begins a transaction only
-        before a write.
+        per-request sign-in check is its use), as :meth:`reads` runs them: each sees what was
+        committed when it began (on PostgreSQL without a transaction's two round trips, on every
+        request), and a write is refused. Inside :meth:`unit_of_work`, the unit's own
+        connection.
         """
         if self.unit is not None:
             yield self.unit.session.connection()
             return
-        with self.engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execution_options(isolation_level="AUTOCOMMIT")
+        with self._readers()[0].connect() as connection:
             yield connection
 
     @contextmanager
