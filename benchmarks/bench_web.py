@@ -117,8 +117,7 @@ def prepare(url: str, patients: int, console: Console) -> tuple[list[int], list[
                 grow_cohort(engine, patients)
                 if engine.dialect.name == "postgresql":
                     restart_sequences(engine)
-                    with engine.begin() as connection:  # fresh statistics for the planner,
-                        connection.execute(text("ANALYZE"))  # as autovacuum would do later
+                    vacuum(engine)
             console.print(
                 f"demo built in {time.perf_counter() - started:.0f} s ({recorded} patients "
                 f"recorded through the services, copied to {patients}; copies are not audited)"
@@ -132,6 +131,21 @@ def prepare(url: str, patients: int, console: Console) -> tuple[list[int], list[
         return patient_ids, visit_ids
     finally:
         engine.dispose()
+
+
+def vacuum(engine: Engine) -> None:
+    """Leave the tables as a clinic's would be after the same records came in over months.
+
+    Each row recorded raises its patient's revision (migration 0008), so the build, which
+    copies some 58 000 rows in seconds, leaves every patient row with as many dead versions:
+    739 pages for 1 000 patients, which each list read scanned (1.35 of its 4.0 ms, measured).
+    In a clinic autovacuum frees those versions as they come and new ones reuse the space
+    (this machine's server runs with autovacuum off); ``VACUUM FULL`` gives that compact
+    table at once, and ``ANALYZE`` the planner's statistics.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in Base.metadata.sorted_tables:  # this schema's tables only
+            connection.execute(text(f'VACUUM FULL ANALYZE "{table.name}"'))
 
 
 def restart_sequences(engine: Engine) -> None:

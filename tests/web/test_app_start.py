@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from datetime import date
@@ -10,13 +12,17 @@ import polars as pl
 import pytest
 from anyio.to_thread import current_default_thread_limiter
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from psotrack.services import status
 from psotrack.services.context import SYSTEM, Database
 from psotrack.services.imports import import_assessments
 from psotrack.services.patients import create_program
 from psotrack.settings import Settings
-from psotrack.web.app import create_app
+from psotrack.store import upgrade
+from psotrack.store.engine import temporary_schema_engine
+from psotrack.web.app import connections_held, create_app
+from tests.conftest import POSTGRES_URL_VARIABLE
 
 SECRET = "s" * 40
 
@@ -110,3 +116,38 @@ def test_each_process_derives_the_patients_scored_since_start(db: Database, ever
         while not status._DERIVED and time.monotonic() < deadline:
             time.sleep(0.01)
         assert len(status._DERIVED) == (1 if every_ms else 0)
+
+
+def test_a_server_process_keeps_a_connection_open_for_each_thread_that_may_hold_one() -> None:
+    """On PostgreSQL, the threads of one process holding connections all at once, and then
+    again, find the same connections: none was closed and opened anew (each new one a new
+    server process with cold caches)."""
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_URL_VARIABLE} to run them")
+    settings = Settings(secret_key=SECRET, threads=3)
+    held = connections_held(settings)
+    assert held == 3 + 1 + 2 + 1  # the handlers, the writes, the sign-in look-ups, the warmer
+    with temporary_schema_engine(url) as schema_engine:
+        upgrade(schema_engine)
+        with schema_engine.connect() as connection:
+            schema = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
+        served = settings.model_copy(
+            update={"database_url": f"{url}?options=-csearch_path%3D{schema}"}
+        )
+        engine = create_app(served).state.db.engine
+        try:
+            first = _backends_held_at_once(engine, held)
+            assert len(set(first)) == held
+            assert _backends_held_at_once(engine, held) == first
+        finally:
+            engine.dispose()
+
+
+def _backends_held_at_once(engine: Engine, count: int) -> list[int]:
+    """The server processes of ``count`` connections checked out together."""
+    with contextlib.ExitStack() as stack:
+        connections = [stack.enter_context(engine.connect()) for _ in range(count)]
+        return sorted(
+            c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for c in connections
+        )

@@ -102,13 +102,18 @@ def require_database(url: str) -> None:
 
 @contextmanager
 def open_engine(
-    url: str | None, *, owner: bool = False, require_schema: bool = False
+    url: str | None,
+    *,
+    owner: bool = False,
+    require_schema: bool = False,
+    connections: int | None = None,
 ) -> Iterator[Engine]:
     """An engine on the chosen database, checked reachable; a clear error if it is not.
 
     A URL that is not one (``foo://bar``, a driver not installed) is refused as bad input. With
     ``require_schema`` the database must already be at the newest schema: a missing SQLite file
     is then refused without being created, and an unmigrated one is left as it was.
+    ``connections``: see :func:`~psotrack.store.engine.make_engine`.
     """
     from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -121,7 +126,7 @@ def open_engine(
     if require_schema and missing_sqlite_file(target) is not None:
         raise ValidationError(field, shown(target), MISSING_SCHEMA, "invalid")
     try:
-        engine = make_engine(target)
+        engine = make_engine(target, connections=connections)
     except (ArgumentError, ImportError) as exc:
         allowed = f"{URL_EXAMPLE} ({str(exc).splitlines()[0]})"
         raise ValidationError(field, shown(target), allowed, "invalid") from None

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from psotrack.cli.db import DatabaseUrl, open_engine
+from psotrack.cli.listening import SPREADS, shared_port
 from psotrack.cli.number_options import whole_number
 
 
@@ -44,33 +45,43 @@ def serve(
     one_polars_thread(os.environ)  # before the app's modules import polars
     import uvicorn
     from rich.console import Console
+    from uvicorn.supervisors import Multiprocess
 
     from psotrack.services.context import Database
     from psotrack.settings import load_settings
     from psotrack.web import create_app
+    from psotrack.web.app import connections_held
 
     settings = load_settings()
-    with open_engine(url, require_schema=True) as engine:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        Console().print(f"psotrack is serving at [bold]http://{host}:{port}/[/bold] (Ctrl-C stops)")
-        # uvicorn's own access log prints query strings (a search holds names): psotrack logs
-        # requests itself (psotrack.web) without them.
-        if workers == 1:
-            db = Database.from_engine(engine, photo_dir=settings.photo_dir)
-            uvicorn.run(create_app(settings, db=db), **_uvicorn_options(host, port))
-            return
-    # Several processes build the app themselves from the environment: they must share the
-    # database URL and the key that signs sessions (a random one per process would not do).
-    if url:
-        os.environ["PSOTRACK_DATABASE_URL"] = url
-    if not settings.secret_key:
-        os.environ["PSOTRACK_SECRET_KEY"] = secrets.token_urlsafe(48)
-    uvicorn.run(
-        "psotrack.web.app:create_app",
-        factory=True,
-        workers=workers,
-        **_uvicorn_options(host, port),
-    )
+    # Several processes listen on one port each (see psotrack.cli.listening), claimed here.
+    claim = shared_port(host, port) if workers > 1 and SPREADS else None
+    try:
+        connections = connections_held(settings)
+        with open_engine(url, require_schema=True, connections=connections) as engine:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+            address = f"[bold]http://{host}:{port}/[/bold]"
+            Console().print(f"psotrack is serving at {address} (Ctrl-C stops)")
+            # uvicorn's own access log prints query strings (a search holds names): psotrack
+            # logs requests itself (psotrack.web) without them.
+            if workers == 1:
+                db = Database.from_engine(engine, photo_dir=settings.photo_dir)
+                uvicorn.run(create_app(settings, db=db), **_uvicorn_options(host, port))
+                return
+        # Several processes build the app themselves from the environment: they must share the
+        # database URL and the key that signs sessions (a random one per process would not do).
+        if url:
+            os.environ["PSOTRACK_DATABASE_URL"] = url
+        if not settings.secret_key:
+            os.environ["PSOTRACK_SECRET_KEY"] = secrets.token_urlsafe(48)
+        options = {"factory": True, "workers": workers, **_uvicorn_options(host, port)}
+        if claim is None:
+            uvicorn.run("psotrack.web.app:create_app", **options)
+        else:
+            config = uvicorn.Config("psotrack.web.app:create_app", **options)
+            Multiprocess(config, sockets=[claim]).run()
+    finally:
+        if claim is not None:
+            claim.close()
 
 
 #: The environment variable polars reads, once, when it is imported: its thread pool's size.

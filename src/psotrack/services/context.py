@@ -264,8 +264,11 @@ class Database:
         return cls(engine=engine, sessions=make_session_factory(engine), photo_dir=folder)
 
     @classmethod
-    def from_url(cls, url: str, photo_dir: Path | None = None) -> Database:
-        return cls.from_engine(make_engine(url), photo_dir)
+    def from_url(
+        cls, url: str, photo_dir: Path | None = None, *, connections: int | None = None
+    ) -> Database:
+        """``connections``: see :func:`~psotrack.store.engine.make_engine`."""
+        return cls.from_engine(make_engine(url, connections=connections), photo_dir)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

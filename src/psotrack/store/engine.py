@@ -7,12 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, **options: Any) -> Engine:
-    """Create an engine for ``url``; SQLite gets foreign keys enforced and WAL journaling."""
+def make_engine(url: str, *, connections: int | None = None, **options: Any) -> Engine:
+    """Create an engine for ``url``; SQLite gets foreign keys enforced and WAL journaling.
+
+    ``connections``: how many connections the caller's threads may hold at once; a database
+    server's pool keeps that many open (a connection checked out beyond the pool's size is
+    closed when returned, and opening one costs the server a new process with cold caches).
+    """
+    if connections is not None and make_url(url).get_backend_name() != "sqlite":
+        options.setdefault("pool_size", connections)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -31,6 +31,7 @@ from psotrack.settings import Settings, load_settings
 from psotrack.web import errors
 from psotrack.web.middleware import SecurityMiddleware
 from psotrack.web.routes import ROUTERS
+from psotrack.web.routing import WRITE_THREADS
 from psotrack.web.sessions import Signer
 
 MIN_SECRET_LENGTH = 32
@@ -42,11 +43,18 @@ log = logging.getLogger("psotrack.web")
 SIGN_IN_THREADS = 2
 
 
+def connections_held(settings: Settings) -> int:
+    """The most database connections one server process holds at once: one per thread that
+    may read or write (the handlers', the writes', the sign-in look-ups' and the warmer's)."""
+    return settings.threads + WRITE_THREADS + SIGN_IN_THREADS + 1
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     """The psotrack web app on ``db`` (default: ``settings.database_url``)."""
     settings = settings if settings is not None else load_settings()
     if db is None:
-        db = Database.from_url(settings.database_url, settings.photo_dir)
+        connections = connections_held(settings)
+        db = Database.from_url(settings.database_url, settings.photo_dir, connections=connections)
     secret = settings.secret_key or secrets.token_urlsafe(48)
     if len(secret) < MIN_SECRET_LENGTH:
         raise ValidationError(
