@@ -189,3 +189,46 @@ def test_the_timeline_gives_the_long_table_the_store_gives(db, actors, clinician
         assert told.rows() == stored.rows()
         assert told["day"].to_list() == [-28, 56]  # W0 and W12, counted from the dose at W4
     assert both(db, False)[1]["visit"].to_list() == ["day -28", "day 56"]
+
+
+def test_the_timelines_day_zero_follows_the_dose_rule_as_the_tables_do(db, clinician, patient_id):
+    """The timeline tells day 0 from the rows it read (services.study_days.first_dose_of);
+    the tables from their own query (day_zero_dates). Both, at each step, against the day
+    worked out by hand."""
+    from datetime import UTC, datetime
+
+    from psotrack.services.administrations import log_administration
+    from psotrack.services.study_days import day_zero_dates
+
+    def both() -> tuple[date | None, date | None]:
+        with db.transaction() as session:
+            found = day_zero_dates(session, [patient_id]).get(patient_id)
+        return load_timeline(db, clinician, patient_id).day_zero, found and found[0]
+
+    assert both() == (date(2026, 1, 5), date(2026, 1, 5))  # no dose: the enrollment's start
+    late = datetime(2026, 2, 3, 23, 30, tzinfo=UTC)
+    log_administration(db, clinician, administration_form(patient_id, started_at=late))
+    assert both() == (date(2026, 2, 3), date(2026, 2, 3))  # no visit: the start's UTC date
+    visit = add_visit(db, clinician, patient_id, visit_date=date(2026, 2, 1), label="V")
+    early = log_administration(
+        db, clinician, administration_form(patient_id, visit_id=visit, started_at=late)
+    )
+    assert both() == (date(2026, 2, 1), date(2026, 2, 1))  # on a visit: the visit's date
+    delete_record(db, clinician, "visits", visit, "entered in error")
+    assert both() == (date(2026, 2, 3), date(2026, 2, 3))  # its visit deleted: the start's date
+    delete_record(db, clinician, "administrations", early, "entered twice")
+    delete_record(
+        db, clinician, "administrations", _only_live_dose(db, patient_id), "entered in error"
+    )
+    assert both() == (date(2026, 1, 5), date(2026, 1, 5))  # every dose deleted
+
+
+def _only_live_dose(db, patient_id: int) -> int:
+    from psotrack.store.models import Administration
+
+    with db.transaction() as session:
+        return session.scalars(
+            select(Administration.id).where(
+                Administration.patient_id == patient_id, Administration.deleted_at.is_(None)
+            )
+        ).one()

@@ -99,7 +99,10 @@ def overview_unless_kept(
     """
     with db.reads() as session:
         resolve_actor(session, actor, Permission.READ_IDENTIFIED)
-        found = kept(get_patient(session, patient_id).revision)
+        # Held while the record is read: the session keeps it (its identity map holds rows
+        # weakly), so the timeline's look-up of the patient finds it without a second query.
+        patient = get_patient(session, patient_id)
+        found = kept(patient.revision)
         return found if found is not None else _with_alerts(session, patient_id)
 
 

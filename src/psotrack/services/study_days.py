@@ -64,10 +64,32 @@ def first_dose_dates(
     ids = {"ids": list(patient_ids)} if patient_ids is not None else {}
     first: dict[int, date] = {}
     for patient_id, started, on_visit in reads_of(session).execute(_DOSES[chosen], ids):
-        day = on_visit or utc_date(started)
+        day = dose_day(started, on_visit)
         if patient_id not in first or day < first[patient_id]:
             first[patient_id] = day
     return first
+
+
+def dose_day(started_at: datetime, visit_date: date | None) -> date:
+    """The day of one administration: the date of the (live) visit it was given at, else the
+    UTC calendar date of its start.
+
+    >>> dose_day(datetime(2026, 1, 6, 1, 0, tzinfo=UTC), date(2026, 1, 5))
+    datetime.date(2026, 1, 5)
+    """
+    return visit_date or utc_date(started_at)
+
+
+def first_dose_of(
+    administrations: Iterable[Administration], visit_dates: Mapping[int, date]
+) -> date | None:
+    """:func:`first_dose_dates` of one patient from their live administrations and the dates
+    of their live visits (by id), already read."""
+    days = (
+        dose_day(a.started_at, visit_dates.get(a.visit_id) if a.visit_id is not None else None)
+        for a in administrations
+    )
+    return min(days, default=None)
 
 
 def day_zero_of(first_dose: date | None, starts: Iterable[date]) -> tuple[date, str] | None:

@@ -24,6 +24,7 @@ from psotrack.services.study_days import (
     day_zero_of,
     day_zeros,
     first_dose_dates,
+    first_dose_of,
     of_patients,
     study_day,
 )
@@ -92,18 +93,23 @@ def read_timeline(session: Session, patient_id: int, identified: bool) -> Patien
 
     enrollments = rows(Enrollment, "start_date")
     flags = rows(SafetyFlag, "raised_at")
+    visits = rows(Visit, "visit_date")
+    administrations = rows(Administration, "started_at")
     if not identified:
         (patient,) = research_copies(session, [patient])
         for flag in flags:
             flag.message = flag.coded_message
+    # Day 0 by the one rule (services.study_days), from the rows just read: no query of its own.
+    first_dose = first_dose_of(administrations, {v.id: v.visit_date for v in visits})
+    day_zero = day_zero_of(first_dose, (e.start_date for e in enrollments))
     return PatientTimeline(
         patient=patient,
         identity=session.get(PatientIdentity, patient_id) if identified else None,
-        day_zero=_day_zero(session, patient_id, enrollments),
+        day_zero=day_zero[0] if day_zero is not None else None,
         enrollments=enrollments,
-        visits=rows(Visit, "visit_date"),
+        visits=visits,
         assessments=rows(Assessment),
-        administrations=rows(Administration, "started_at"),
+        administrations=administrations,
         therapies=rows(ConcomitantTherapy, "start_date"),
         labs=rows(LabResult, "sampled_at"),
         adverse_events=rows(AdverseEvent, "onset_date"),
@@ -121,14 +127,6 @@ def _patient_rows(model: Any, order: tuple[str, ...]) -> Any:
     if hasattr(model, "deleted_at"):
         query = query.where(model.deleted_at.is_(None))
     return query.order_by(*(getattr(model, name) for name in order), model.id)
-
-
-def _day_zero(session: Session, patient_id: int, enrollments: Iterable[Enrollment]) -> date | None:
-    """Day 0 by :func:`~psotrack.services.study_days.day_zero_of`, from the enrollments already
-    read (no second query for them)."""
-    first = first_dose_dates(session, [patient_id]).get(patient_id)
-    found = day_zero_of(first, (e.start_date for e in enrollments))
-    return found[0] if found is not None else None
 
 
 #: Instruments that become columns of the long table, and the column names they take.
