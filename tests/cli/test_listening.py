@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from psotrack.cli import main
-from psotrack.cli.listening import SPREADS, shared_port
+from psotrack.cli.listening import SPREADS, SharedPort, claim_port
 from psotrack.errors import PsotrackError
 
+SERVE = [sys.executable, "-c", "from psotrack.cli import main; main()", "serve"]
 linux_only = pytest.mark.skipif(
     not SPREADS, reason="the kernel spreads connections over sockets sharing a port on Linux only"
 )
@@ -38,7 +39,8 @@ def free_port() -> int:
 
 @linux_only
 def test_each_worker_listens_on_its_own_socket_and_connections_spread_over_them() -> None:
-    with shared_port("127.0.0.1", free_port()) as claim:
+    with claim_port("127.0.0.1", free_port(), processes=2) as claim:
+        assert isinstance(claim, SharedPort)
         workers = [as_worker_gets_it(claim) for _ in range(2)]
         try:
             assert len({claim.fileno(), *(w.fileno() for w in workers)}) == 3
@@ -61,20 +63,47 @@ def test_each_worker_listens_on_its_own_socket_and_connections_spread_over_them(
 
 @linux_only
 def test_the_claim_itself_is_given_no_connection() -> None:
-    with shared_port("127.0.0.1", free_port()) as claim:
+    with claim_port("127.0.0.1", free_port(), processes=2) as claim:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(claim.getsockname()[:2], timeout=2)
 
 
-@linux_only
-def test_a_port_taken_by_another_program_is_one_clear_error() -> None:
+def test_one_process_listens_on_the_claim_itself() -> None:
+    with claim_port("127.0.0.1", free_port(), processes=1) as claim:
+        assert not isinstance(claim, SharedPort)
+        claim.listen()
+        socket.create_connection(claim.getsockname()[:2], timeout=2).close()
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_port_taken_by_another_program_is_one_clear_error(processes: int) -> None:
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
         other.listen()
         port = other.getsockname()[1]
         with pytest.raises(PsotrackError) as raised:
-            shared_port("127.0.0.1", port)
+            claim_port("127.0.0.1", port, processes=processes)
     assert str(raised.value) == f"cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line_before_it_starts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert main(["db", "upgrade", "--database-url", url]) == 0
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        done = subprocess.run(
+            [*SERVE, "--port", str(port), "--database-url", url],
+            env={**os.environ, "PSOTRACK_SECRET_KEY": "k" * 40},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert "serving" not in done.stdout
 
 
 @linux_only
@@ -83,9 +112,8 @@ def test_serve_with_two_workers_listens_twice_on_its_port(tmp_path: Path) -> Non
     assert main(["db", "upgrade", "--database-url", url]) == 0
     port = free_port()
     env = {**os.environ, "PSOTRACK_SECRET_KEY": "k" * 40, "PSOTRACK_PHOTO_DIR": str(tmp_path)}
-    command = [sys.executable, "-c", "from psotrack.cli import main; main()", "serve"]
     server = subprocess.Popen(
-        [*command, "--port", str(port), "--workers", "2", "--database-url", url],
+        [*SERVE, "--port", str(port), "--workers", "2", "--database-url", url],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

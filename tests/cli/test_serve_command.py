@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -18,15 +19,22 @@ SERVED_POOL = textwrap.dedent(
     import sys
     import uvicorn
 
-    def report(app, **options):
+    def report(server, sockets=None):
         import polars
         print(polars.thread_pool_size())
+        server.started = True
 
-    uvicorn.run = report
+    uvicorn.Server.run = report
     from psotrack.cli import main
-    raise SystemExit(main(["serve", "--port", "8799", "--database-url", sys.argv[1]]))
+    raise SystemExit(main(["serve", "--port", sys.argv[2], "--database-url", sys.argv[1]]))
     """
 )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_one_thread_unless_the_operator_chose() -> None:
@@ -48,7 +56,7 @@ def test_the_served_app_runs_polars_on_the_threads_chosen(
     if chosen is not None:
         env[POLARS_THREADS] = chosen
     done = subprocess.run(
-        [sys.executable, "-c", SERVED_POOL, url],
+        [sys.executable, "-c", SERVED_POOL, url, str(free_port())],
         env=env,
         capture_output=True,
         text=True,

@@ -29,38 +29,40 @@ SPREADS: Final = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEP
 
 
 class SharedPort(socket.socket):
-    """The parent's socket on ``(host, port)``; each worker process it is passed to binds its
-    own socket to the same address."""
+    """The parent's socket on ``(host, port)``, bound with ``SO_REUSEPORT``; each worker
+    process it is passed to binds its own socket to the same address."""
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         return _own_socket, (self.family, self.getsockname())
 
 
-def shared_port(host: str, port: int) -> SharedPort:
-    """Claim ``host:port`` for the server's processes (see the module text).
+def claim_port(host: str, port: int, *, processes: int) -> socket.socket:
+    """The socket the server's ``processes`` listen through, bound to ``host:port``: for
+    several processes where the kernel spreads connections, a :class:`SharedPort` (see the
+    module text); else one socket that every process listens on, as uvicorn's own.
 
     :class:`PsotrackError` naming the address when it cannot be bound (taken, or not this
-    machine's).
+    machine's), before the server starts.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    claim = SharedPort(family, socket.SOCK_STREAM)
+    shared = processes > 1 and SPREADS
+    claim = SharedPort(family, socket.SOCK_STREAM) if shared else socket.socket(family)
     try:
-        _share(claim)
+        claim.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's own socket
+        if shared:
+            claim.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         claim.bind((host, port))
     except OSError as error:
         claim.close()
         raise PsotrackError(f"cannot listen on {host}:{port}: {error.strerror}") from error
+    claim.set_inheritable(True)
     return claim
 
 
 def _own_socket(family: int, address: tuple[Any, ...]) -> socket.socket:
     """A new socket bound to ``address`` beside the others on it (in a worker process)."""
     own = socket.socket(family, socket.SOCK_STREAM)
-    _share(own)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     own.bind(address)
     return own
-
-
-def _share(sock: socket.socket) -> None:
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's own socket
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

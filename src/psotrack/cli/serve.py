@@ -8,8 +8,9 @@ from typing import Annotated, Any, Final
 import typer
 
 from psotrack.cli.db import DatabaseUrl, open_engine
-from psotrack.cli.listening import SPREADS, shared_port
+from psotrack.cli.listening import claim_port
 from psotrack.cli.number_options import whole_number
+from psotrack.errors import PsotrackError
 
 
 def register(app: typer.Typer) -> None:
@@ -53,8 +54,9 @@ def serve(
     from psotrack.web.app import connections_held
 
     settings = load_settings()
-    # Several processes listen on one port each (see psotrack.cli.listening), claimed here.
-    claim = shared_port(host, port) if workers > 1 and SPREADS else None
+    # The port is claimed before anything starts (a clear error if taken); with several
+    # processes each listens on a socket of its own where it can (psotrack.cli.listening).
+    claim = claim_port(host, port, processes=workers)
     try:
         connections = connections_held(settings)
         with open_engine(url, require_schema=True, connections=connections) as engine:
@@ -65,7 +67,12 @@ def serve(
             # logs requests itself (psotrack.web) without them.
             if workers == 1:
                 db = Database.from_engine(engine, photo_dir=settings.photo_dir)
-                uvicorn.run(create_app(settings, db=db), **_uvicorn_options(host, port))
+                server = uvicorn.Server(
+                    uvicorn.Config(create_app(settings, db=db), **_uvicorn_options())
+                )
+                server.run(sockets=[claim])
+                if not server.started:  # uvicorn has logged why
+                    raise PsotrackError("the web app did not start")
                 return
         # Several processes build the app themselves from the environment: they must share the
         # database URL and the key that signs sessions (a random one per process would not do).
@@ -73,15 +80,11 @@ def serve(
             os.environ["PSOTRACK_DATABASE_URL"] = url
         if not settings.secret_key:
             os.environ["PSOTRACK_SECRET_KEY"] = secrets.token_urlsafe(48)
-        options = {"factory": True, "workers": workers, **_uvicorn_options(host, port)}
-        if claim is None:
-            uvicorn.run("psotrack.web.app:create_app", **options)
-        else:
-            config = uvicorn.Config("psotrack.web.app:create_app", **options)
-            Multiprocess(config, sockets=[claim]).run()
+        options = {"factory": True, "workers": workers, **_uvicorn_options()}
+        config = uvicorn.Config("psotrack.web.app:create_app", **options)
+        Multiprocess(config, sockets=[claim]).run()
     finally:
-        if claim is not None:
-            claim.close()
+        claim.close()
 
 
 #: The environment variable polars reads, once, when it is imported: its thread pool's size.
@@ -100,5 +103,5 @@ def one_polars_thread(environ: MutableMapping[str, str]) -> None:
     environ.setdefault(POLARS_THREADS, "1")
 
 
-def _uvicorn_options(host: str, port: int) -> dict[str, Any]:
-    return {"host": host, "port": port, "access_log": False, "log_level": "warning"}
+def _uvicorn_options() -> dict[str, Any]:
+    return {"access_log": False, "log_level": "warning"}
