@@ -13,6 +13,8 @@ The parent process binds the port first with the same option, without listening 
 that does not listen is given no connections): that claims the port and finds at once that it is
 taken. Passed to a worker process, which uvicorn does by pickling, that socket becomes the
 worker's own socket bound to the same address (:func:`_own_socket`), the one it listens on.
+Elsewhere, and for one process, the port is claimed the same way without the option, and the
+processes listen on that one socket, as uvicorn's would.
 """
 
 from __future__ import annotations

@@ -230,7 +230,7 @@ def store_assessment(
     assessment_id = int(session.execute(statement).scalar_one())
     audit_created_values(session, actor, "assessments", assessment_id, values)
     if flare is not None:
-        _raise_flare(session, actor, assessment_id, visit, flare)
+        _raise_flare(session, actor, assessment_id, flare)
     return assessment_id
 
 
@@ -265,14 +265,13 @@ def correct_assessment(
         flare = None
         if assessment.instrument is Instrument.PASI and scored.score is not None:
             # The corrected PASI is checked against the best earlier one like a new entry.
-            visit = _live_visit(session, assessment.visit_id)
-            flare = _flare(session, scored.score, visit)
+            flare = _flare(session, scored.score, _live_visit(session, assessment.visit_id))
         assessment.responses = entered
         assessment.score = scored.score
         assessment.score_value = scored.score_value
         audit_changed(session, actor, assessment, changes, why)
         if flare is not None:
-            _raise_flare(session, actor, assessment.id, visit, flare)
+            _raise_flare(session, actor, assessment.id, flare)
 
 
 def list_assessments(
@@ -370,9 +369,11 @@ def _tenths(score: str) -> int:
 
 @dataclass(frozen=True)
 class _Flare:
-    """A PASI that flares (:data:`FLARE_RULE`) against the best earlier post-baseline one."""
+    """A PASI at ``visit`` that flares (:data:`FLARE_RULE`) against the best earlier
+    post-baseline one."""
 
     score: str
+    visit: Visit
     best_tenths: int
 
 
@@ -400,18 +401,17 @@ def _flare(session: Session, score: str, visit: Visit) -> _Flare | None:
     if not scores:
         return None
     best = min(_tenths(s) for s in scores)
-    return _Flare(score, best) if FLARE_RULE.flares(_tenths(score), best) else None
+    return _Flare(score, visit, best) if FLARE_RULE.flares(_tenths(score), best) else None
 
 
-def _raise_flare(
-    session: Session, actor: Actor, assessment_id: int, visit: Visit, flare: _Flare
-) -> None:
+def _raise_flare(session: Session, actor: Actor, assessment_id: int, flare: _Flare) -> None:
     """Raise the possible-flare flag of the assessment ``assessment_id`` (see :func:`_flare`)."""
     rule = (
         f"is ≥ {100 + FLARE_RULE.rise_percent} % of the best earlier post-baseline PASI "
         f"{Decimal(flare.best_tenths).scaleb(-1)}: a possible flare"
     )
-    when, score = visit.visit_date.isoformat(), flare.score
+    visit, score = flare.visit, flare.score
+    when = visit.visit_date.isoformat()
     raise_flag(
         session,
         actor,

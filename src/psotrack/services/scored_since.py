@@ -53,12 +53,13 @@ class ScoredSince:
     def take(self, connection: Connection, limit: int) -> list[int]:
         """The patients scored since the last look (at most ``limit``, the latest scored first),
         and look now; none on the first look at a database (see :meth:`start`)."""
+        database = connection.engine.pool
         with self._lock:  # two threads never take the same patients
-            seen = self._seen.get(connection.engine.pool)
+            seen = self._seen.get(database)
             if seen is None:
-                self._seen[connection.engine.pool] = int(connection.execute(_NEWEST).scalar_one())
+                self._seen[database] = int(connection.execute(_NEWEST).scalar_one())
                 return []
             scored = connection.execute(_SCORED_SINCE, {"seen": seen, "limit": limit}).all()
             if scored:
-                self._seen[connection.engine.pool] = max(seen, int(scored[0][1]))
+                self._seen[database] = max(seen, int(scored[0][1]))
         return [patient_id for patient_id, _ in scored]
