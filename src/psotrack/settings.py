@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     #: patients scored since it last looked, by any process, so that their next page and list
     #: views find their status ready (0–60000; 0: never, each is then derived on its next view).
     warm_every_ms: int = Field(default=500, ge=0, le=60_000)
+    #: Patients whose page each server process renders and keeps when it starts, after their
+    #: statuses, latest visit first (0–2048; 0: none, each is then rendered on its first view):
+    #: a clinic's server that has run a while has its recent patients' pages ready, and one
+    #: just started has them too. 2048 is what a process keeps
+    #: (``web.routes.patient_page.KEPT_PAGES``). About 10 ms of each core per patient.
+    warm_pages: int = Field(default=2048, ge=0, le=2048)
 
     @property
     def schema_owner_url(self) -> str:

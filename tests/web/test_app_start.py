@@ -21,6 +21,7 @@ from psotrack.services.patients import create_program
 from psotrack.settings import Settings
 from psotrack.store import upgrade
 from psotrack.store.engine import temporary_schema_engine
+from psotrack.store.vocabulary import Role
 from psotrack.web.app import connections_held, create_app
 from tests.conftest import POSTGRES_URL_VARIABLE
 
@@ -55,7 +56,9 @@ def test_each_process_derives_the_statuses_at_start(db: Database, setting: int, 
     )
     import_assessments(db, SYSTEM, frame, program_id=program, day_zero=date(2026, 3, 2), source="t")
     status._DERIVED.clear()
-    with TestClient(create_app(Settings(secret_key=SECRET, warm_statuses=setting), db=db)):
+    with TestClient(
+        create_app(Settings(secret_key=SECRET, warm_statuses=setting, warm_pages=0), db=db)
+    ):
         assert len(status._DERIVED) == kept
 
 
@@ -151,3 +154,51 @@ def _backends_held_at_once(engine: Engine, count: int) -> list[int]:
         return sorted(
             c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for c in connections
         )
+
+
+def test_each_process_renders_the_recent_pages_at_start(
+    db: Database, users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``warm_pages=2`` of three patients with visits, the two with the latest visits are
+    served to a clinician at once (nothing rendered for them), the third is rendered on its
+    view, and each page served at once is the page its view renders itself. A coordinator, who
+    is offered other actions, gets pages of their own."""
+    from psotrack.web.routes import patient_page
+    from tests.web.conftest import sign_in
+
+    program = create_program(
+        db, SYSTEM, {"name": "P", "regimen": "UC-MSC IV", "product_source": "UC-MSC", "route": "IV"}
+    )
+    frame = pl.DataFrame(
+        {
+            "patient_id": ["A", "A", "B", "C"],
+            "visit": ["W0", "W4", "W0", "W0"],
+            "day": [0, 28, 14, 0],  # latest visit: A (day 28), then B (day 14), then C (day 0)
+            "pasi": ["12.0", "3.0", "8.0", "20.0"],
+        }
+    )
+    import_assessments(db, SYSTEM, frame, program_id=program, day_zero=date(2026, 3, 2), source="t")
+    latest = status.recent_patients(db, 3)
+    assert len(latest) == 3
+    patient_page._PAGES.clear()
+    rendered: list[int] = []
+    real = patient_page._page_of
+
+    def counted(found, role):
+        rendered.append(found.timeline.patient.id)
+        return real(found, role)
+
+    app = create_app(Settings(secret_key=SECRET, warm_pages=2), db=db)
+    with TestClient(app) as client:
+        monkeypatch.setattr(patient_page, "_page_of", counted)
+        sign_in(client, Role.CLINICIAN.value)
+        served = [client.get(f"/patients/{pid}") for pid in latest]
+        assert [r.status_code for r in served] == [200, 200, 200]
+        assert rendered == [latest[2]]
+        patient_page._PAGES.clear()
+        assert [client.get(f"/patients/{pid}").text for pid in latest] == [r.text for r in served]
+        assert rendered == [latest[2], *latest]
+        client.cookies.clear()
+        sign_in(client, Role.COORDINATOR.value)
+        client.get(f"/patients/{latest[0]}")
+        assert rendered[-1] == latest[0] and len(rendered) == 5

@@ -26,11 +26,13 @@ from starlette.concurrency import run_in_threadpool
 from psotrack import __version__
 from psotrack.errors import ValidationError
 from psotrack.services.context import Database
+from psotrack.services.status import recent_patients
 from psotrack.services.warming import Warmer
 from psotrack.settings import Settings, load_settings
 from psotrack.web import errors
 from psotrack.web.middleware import SecurityMiddleware
 from psotrack.web.routes import ROUTERS
+from psotrack.web.routes.patient_page import keep_pages
 from psotrack.web.routing import WRITE_THREADS
 from psotrack.web.sessions import Signer
 
@@ -73,10 +75,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         started = time.perf_counter()
         try:
             kept = await run_in_threadpool(warmer.start)
-        except SQLAlchemyError as error:  # the pages will say what is wrong with the database
-            log.warning("patient statuses not derived at start: %s", type(error).__name__)
-        else:
             log.info("%d patient statuses derived in %.1f s", kept, time.perf_counter() - started)
+            started = time.perf_counter()
+            rendered = await run_in_threadpool(_warm_pages, db, settings.warm_pages)
+            log.info("%d patient pages rendered in %.1f s", rendered, time.perf_counter() - started)
+        except SQLAlchemyError as error:  # the pages will say what is wrong with the database
+            log.warning("patients not prepared at start: %s", type(error).__name__)
         warming = None
         if settings.warm_every_ms:
             warming = asyncio.create_task(_keep_warm(warmer, settings.warm_every_ms / 1000))
@@ -104,6 +108,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityMiddleware, limit=settings.max_upload_bytes + 64 * 1024)
     return app
+
+
+def _warm_pages(db: Database, limit: int) -> int:
+    """Render and keep the pages of up to ``limit`` patients, latest visit first (after their
+    statuses: each page shows its patient's); the number rendered."""
+    return keep_pages(db, recent_patients(db, limit)) if limit else 0
 
 
 async def _keep_warm(warmer: Warmer, seconds: float) -> None:

@@ -76,6 +76,11 @@ def offers(role: Role | None) -> dict[str, bool]:
     return {name: role is not None and rule.allows(role) for name, rule in OFFERS.items()}
 
 
+def offered(role: Role) -> tuple[bool, ...]:
+    """What a page offers ``role``, as a key: roles with the same offers get the same parts."""
+    return tuple(rule.allows(role) for rule in OFFERS.values())
+
+
 def render_part(template: str, role: Role, context: dict[str, Any]) -> Markup:
     """``template``, a part of a page without its frame, rendered with ``context`` and what the
     page may offer ``role`` (``can``) only: the same for every user of that role, so it may be

@@ -7,6 +7,7 @@ patient, chart or photo is the services' :class:`~psotrack.errors.NotFound`, ans
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Annotated, Final
 
 from fastapi import Depends, Path, Query, Request
@@ -18,7 +19,7 @@ from psotrack.number_text import scientific
 from psotrack.reports.document import ReportFormat, parse_generated_at
 from psotrack.reports.figures import SCORES, course_chart, lab_chart, score_chart
 from psotrack.reports.patient_report import patient_document
-from psotrack.services.context import Actor, Database
+from psotrack.services.context import SYSTEM, Actor, Database
 from psotrack.services.memo import Memo, database_token
 from psotrack.services.mirror import MAX_VISITS, mirror
 from psotrack.services.patient_charts import expected_course, lab_series, score_series
@@ -35,7 +36,7 @@ from psotrack.web.downloads import report_response
 from psotrack.web.middleware import SVG_CSP
 from psotrack.web.params import WholeNumber
 from psotrack.web.routing import Router
-from psotrack.web.templating import render, render_part
+from psotrack.web.templating import offered, render, render_part
 
 router = Router(include_in_schema=False)
 
@@ -56,8 +57,59 @@ def _db(request: Request) -> Database:
 #: visits and 39 scores: some 40 MB when full).
 KEPT_PAGES: Final = 2048
 #: Research id and rendered content (``patient_main.html``) of a patient's page, kept under
-#: the database, the patient, their revision and the role that reads it (see patient_page).
+#: the database, the patient, their revision and what the page offers the reader's role (see
+#: patient_page; roles offered the same actions share a page).
 _PAGES: Final[Memo[tuple[str, Markup]]] = Memo(KEPT_PAGES)
+#: The role whose pages :func:`keep_pages` renders: the clinicians, who read them most.
+WARMED_ROLE: Final = Role.CLINICIAN
+
+
+def _page_key(db: Database, patient_id: int, revision: int, role: Role) -> tuple[object, ...]:
+    return (database_token(db.engine), patient_id, revision, offered(role))
+
+
+def _kept_page(
+    db: Database, patient_id: int, role: Role
+) -> Callable[[int], tuple[str, Markup] | None]:
+    """The look-up of the patient's page kept for ``role``, by the revision read."""
+    return lambda revision: _PAGES.get(_page_key(db, patient_id, revision, role))
+
+
+def _page_of(found: PatientOverview, role: Role) -> tuple[str, Markup]:
+    """The research id and the rendered content of the page of ``found`` for ``role``."""
+    context = {
+        "overview": found,
+        "timeline": found.timeline,
+        "status": found.status,
+        "score_charts": [(name, SCORES[name].name) for name in SCORE_CHARTS],
+        "lab_prefix": LAB_PREFIX,
+        "scientific": scientific,
+    }
+    return found.timeline.patient.research_id, render_part(PAGE, role, context)
+
+
+def keep_pages(db: Database, patient_ids: Sequence[int], role: Role = WARMED_ROLE) -> int:
+    """Render the page content of each of ``patient_ids`` (the first :data:`KEPT_PAGES`) for
+    ``role`` and keep it, as a first view would; the number rendered.
+
+    The web app calls it when a process starts, with the patients of the latest visits, so
+    that their first views find their pages ready, as later views of a patient whose record
+    has not changed do. Each page is read and rendered exactly as :func:`patient_page` does
+    (the same function), read for the system actor (it reads identified records, as the page's
+    readers do; nobody is shown anything here). A patient gone meanwhile is skipped.
+    """
+    chosen = list(patient_ids)[:KEPT_PAGES]
+    rendered = 0
+    for patient_id in reversed(chosen):  # the latest visits last: the last dropped when full
+        try:
+            found = overview_unless_kept(db, SYSTEM, patient_id, _kept_page(db, patient_id, role))
+        except NotFound:
+            continue
+        if isinstance(found, PatientOverview):
+            key = _page_key(db, patient_id, found.timeline.patient.revision, role)
+            _PAGES.put(key, _page_of(found, role))
+            rendered += 1
+    return rendered
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
@@ -70,22 +122,16 @@ def patient_page(
     page is therefore never older than the record it stands for; the service checks the actor
     and the patient on every request all the same."""
     db = _db(request)
-    role, scope = Role(actor.role), database_token(db.engine)
+    role = Role(actor.role)
     found = overview_unless_kept(
-        db, actor, patient_id, lambda revision: _PAGES.get((scope, patient_id, revision, role))
+        db,
+        actor,
+        patient_id,
+        lambda revision: _PAGES.get(_page_key(db, patient_id, revision, role)),
     )
     if isinstance(found, PatientOverview):
-        context = {
-            "overview": found,
-            "timeline": found.timeline,
-            "status": found.status,
-            "score_charts": [(name, SCORES[name].name) for name in SCORE_CHARTS],
-            "lab_prefix": LAB_PREFIX,
-            "scientific": scientific,
-        }
-        patient = found.timeline.patient
-        kept = (patient.research_id, render_part(PAGE, role, context))
-        _PAGES.put((scope, patient_id, patient.revision, role), kept)
+        kept = _page_of(found, role)
+        _PAGES.put(_page_key(db, patient_id, found.timeline.patient.revision, role), kept)
     else:
         kept = found
     research_id, main = kept
