@@ -639,6 +639,7 @@ def test_manifest_says_what_was_removed_and_how(source, tmp_path):
         "id",
         "history",
         "revision",
+        "last_visit_date",
         "created_at",
         "deleted_at",
         "deleted_reason",

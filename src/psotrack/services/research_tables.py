@@ -124,7 +124,7 @@ def _own_rules(table: str, column: str) -> ColumnRule | None:
 
 
 #: Columns that only keep the record: ``Timestamps`` (store/models/base.py) of every table, and
-#: those the database keeps itself (a patient's revision).
+#: those the database keeps itself (a patient's revision and last visit date).
 RECORD_KEEPING_COLUMNS: Final = (
     frozenset({"created_at", "deleted_at", "deleted_reason"}) | KEPT_BY_THE_DATABASE
 )

@@ -4,7 +4,8 @@
 Python: the page is chosen by one query (filters, the sort key, ``LIMIT``/``OFFSET``), the total
 by one count, and only the page's patients are then read in detail. Every part is plain SQL that
 SQLite and PostgreSQL both run: each patient's newest enrollment by an anti-join ("no newer
-one"), last visit and open alerts by grouped subqueries, the current PASI by a correlated
+one"), last visit from the patient row (``Patient.last_visit_date``, kept by the database from
+the visits: migration 0009), open alerts by a grouped subquery, the current PASI by a correlated
 subquery ordered by visit date (one look-up on the patient index per patient), and the change
 from baseline by the endpoint engine on the page's rows
 (:func:`psotrack.services.status.latest_by_patient`), so it is never re-derived here.
@@ -241,7 +242,7 @@ def _matching(shape: _Shape, text: str) -> Select[Any]:
     and the query."""
     enrollment = _enrollments(shape.program)
     query = (
-        select(Patient.id, enrollment.c.status, Patient.revision)
+        select(Patient.id, enrollment.c.status, Patient.revision, Patient.last_visit_date)
         .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
         .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
         .where(Patient.deleted_at.is_(None))
@@ -262,13 +263,6 @@ def _matching(shape: _Shape, text: str) -> Select[Any]:
         else:
             query = query.where(by_research_id)
     return query
-
-
-def _last_visits() -> Any:
-    query = select(Visit.patient_id, func.max(Visit.visit_date).label("last_visit")).where(
-        Visit.deleted_at.is_(None), Visit.patient_id.in_(_IDS)
-    )
-    return query.group_by(Visit.patient_id).subquery("last_visits")
 
 
 def _latest_pasi_of(patient_id: Any, column: Any = Assessment.score_value) -> Any:
@@ -309,10 +303,7 @@ def _page_ids(matching: Select[Any], shape: _Shape) -> Select[Any]:
     query = select(found.c.id, func.count().over(), found.c.revision).select_from(found)
     keys: list[Any]
     if shape.sort == "last_visit":
-        last = select(func.max(Visit.visit_date)).where(
-            Visit.patient_id == found.c.id, Visit.deleted_at.is_(None)
-        )
-        keys = [last.scalar_subquery()]
+        keys = [found.c.last_visit_date]
     elif shape.sort == "pasi":
         keys = [_latest_pasi_of(found.c.id)]
     elif shape.sort == "alerts":
@@ -407,7 +398,7 @@ def _details(
 def _details_statement(program: bool) -> Select[Any]:
     """The list row of each patient in ``ids`` (in the program ``program_id`` when
     ``program``), built once per shape."""
-    enrollment, visits, alerts = _enrollments(program, ids=True), _last_visits(), _open_alerts(True)
+    enrollment, alerts = _enrollments(program, ids=True), _open_alerts(True)
     return (
         select(
             Patient.id,
@@ -418,14 +409,13 @@ def _details_statement(program: bool) -> Select[Any]:
             Program.id,
             Program.name,
             enrollment.c.status,
-            visits.c.last_visit,
+            Patient.last_visit_date,
             _latest_pasi_of(Patient.id, Assessment.score),
             func.coalesce(alerts.c.open_alerts, 0),
         )
         .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
         .join(Program, Program.id == enrollment.c.program_id)
         .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
-        .outerjoin(visits, visits.c.patient_id == Patient.id)
         .outerjoin(alerts, alerts.c.patient_id == Patient.id)
         .where(Patient.id.in_(_IDS))
     )

@@ -53,9 +53,10 @@ class User(Base, Timestamps):
 
 
 #: Columns the database keeps itself, never a service: ``Patient.revision`` (migration 0008's
-#: triggers raise it on every change to the record). Not record values: not audited, not
-#: exported, not compared when rows are checked against what was written.
-KEPT_BY_THE_DATABASE: Final = frozenset({"revision"})
+#: triggers raise it on every change to the record) and ``Patient.last_visit_date`` (0009's
+#: set it from the visits). Not record values: not audited, not exported, not compared when
+#: rows are checked against what was written.
+KEPT_BY_THE_DATABASE: Final = frozenset({"revision", "last_visit_date"})
 
 
 class Patient(Base, Timestamps):
@@ -82,6 +83,10 @@ class Patient(Base, Timestamps):
     #: record: what is derived from the record may be kept under (id, revision). Never set it.
     #: (The column's server default is 0 too, for rows inserted by hand.)
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: The date of the latest live visit, set by the database (triggers on the visits,
+    #: migration 0009) whenever a visit is recorded, moved, redated or deleted: the patient
+    #: list's last visit and its sort. Never set it.
+    last_visit_date: Mapped[date | None] = mapped_column(default=None)
 
     identity: Mapped[PatientIdentity] = relationship(back_populates="patient", uselist=False)
 
