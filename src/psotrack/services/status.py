@@ -34,7 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from psotrack.endpoints import (
@@ -53,7 +53,7 @@ from psotrack.services.patients import get_patient
 from psotrack.services.payloads import CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS
 from psotrack.services.scored_since import ScoredSince
 from psotrack.services.timeline import FRAME_SCHEMA, session_assessments_frame
-from psotrack.store.models import Patient, Visit
+from psotrack.store.models import Patient
 
 #: The per-visit columns of a status (``summary()``), in this order.
 ROW_COLUMNS: Final = (
@@ -174,12 +174,10 @@ def recent_patients(db: Database, limit: int = KEPT_STATUSES) -> list[int]:
     if limit < 1:
         return []
     with db.transaction() as session:
-        latest = func.max(Visit.visit_date)
         recent = (
-            select(Visit.patient_id)
-            .where(Visit.deleted_at.is_(None))
-            .group_by(Visit.patient_id)
-            .order_by(latest.desc(), Visit.patient_id)
+            select(Patient.id)
+            .where(Patient.last_visit_date.is_not(None))  # kept from the visits (migration 0009)
+            .order_by(Patient.last_visit_date.desc(), Patient.id)
             .limit(min(limit, KEPT_STATUSES))
         )
         return list(session.scalars(recent))

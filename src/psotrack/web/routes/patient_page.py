@@ -123,12 +123,7 @@ def patient_page(
     and the patient on every request all the same."""
     db = _db(request)
     role = Role(actor.role)
-    found = overview_unless_kept(
-        db,
-        actor,
-        patient_id,
-        lambda revision: _PAGES.get(_page_key(db, patient_id, revision, role)),
-    )
+    found = overview_unless_kept(db, actor, patient_id, _kept_page(db, patient_id, role))
     if isinstance(found, PatientOverview):
         kept = _page_of(found, role)
         _PAGES.put(_page_key(db, patient_id, found.timeline.patient.revision, role), kept)
