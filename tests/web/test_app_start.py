@@ -14,6 +14,7 @@ from anyio.to_thread import current_default_thread_limiter
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from psotrack.errors import ValidationError
 from psotrack.services import status
 from psotrack.services.context import SYSTEM, Database
 from psotrack.services.imports import import_assessments
@@ -202,3 +203,39 @@ def test_each_process_renders_the_recent_pages_at_start(
         sign_in(client, Role.COORDINATOR.value)
         client.get(f"/patients/{latest[0]}")
         assert rendered[-1] == latest[0] and len(rendered) == 5
+
+
+def test_a_page_that_cannot_be_rendered_at_start_is_left_to_its_view(
+    db: Database, users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record the engine refuses (a ValidationError) skips that page; an error of the whole
+    warm-up (here: the system user missing) is logged and the app starts all the same."""
+    from psotrack.errors import PermissionDenied
+    from psotrack.web.routes import patient_page
+
+    program = create_program(
+        db, SYSTEM, {"name": "P", "regimen": "UC-MSC IV", "product_source": "UC-MSC", "route": "IV"}
+    )
+    frame = pl.DataFrame(
+        {"patient_id": ["A", "B"], "visit": ["W0", "W0"], "day": [0, 14], "pasi": ["12.0", "8.0"]}
+    )
+    import_assessments(db, SYSTEM, frame, program_id=program, day_zero=date(2026, 3, 2), source="t")
+    refused, kept = status.recent_patients(db, 2)
+    real = patient_page._page_of
+
+    def refusing(found, role):
+        if found.timeline.patient.id == refused:
+            raise ValidationError("pasi", "x", "a record the engine accepts")
+        return real(found, role)
+
+    monkeypatch.setattr(patient_page, "_page_of", refusing)
+    patient_page._PAGES.clear()
+    assert patient_page.keep_pages(db, [refused, kept]) == 1
+    assert len(patient_page._PAGES) == 1
+
+    def denied(*args, **kwargs):
+        raise PermissionDenied("the database has no 'system' user")
+
+    monkeypatch.setattr("psotrack.web.app.keep_pages", denied)
+    with TestClient(create_app(Settings(secret_key=SECRET), db=db)) as client:
+        assert client.get("/healthz").status_code == 200

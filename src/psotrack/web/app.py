@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from psotrack import __version__
-from psotrack.errors import ValidationError
+from psotrack.errors import PsotrackError, ValidationError
 from psotrack.services.context import Database
 from psotrack.services.status import recent_patients
 from psotrack.services.warming import Warmer
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             started = time.perf_counter()
             rendered = await run_in_threadpool(_warm_pages, db, settings.warm_pages)
             log.info("%d patient pages rendered in %.1f s", rendered, time.perf_counter() - started)
-        except SQLAlchemyError as error:  # the pages will say what is wrong with the database
+        except (SQLAlchemyError, PsotrackError) as error:  # each view says what is wrong
             log.warning("patients not prepared at start: %s", type(error).__name__)
         warming = None
         if settings.warm_every_ms:

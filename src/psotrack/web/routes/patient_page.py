@@ -96,19 +96,20 @@ def keep_pages(db: Database, patient_ids: Sequence[int], role: Role = WARMED_ROL
     that their first views find their pages ready, as later views of a patient whose record
     has not changed do. Each page is read and rendered exactly as :func:`patient_page` does
     (the same function), read for the system actor (it reads identified records, as the page's
-    readers do; nobody is shown anything here). A patient gone meanwhile is skipped.
+    readers do; nobody is shown anything here). A patient gone meanwhile, or whose record the
+    endpoint engine refuses, is skipped: their view renders (or reports) it.
     """
     chosen = list(patient_ids)[:KEPT_PAGES]
     rendered = 0
     for patient_id in reversed(chosen):  # the latest visits last: the last dropped when full
         try:
             found = overview_unless_kept(db, SYSTEM, patient_id, _kept_page(db, patient_id, role))
-        except NotFound:
+            if isinstance(found, PatientOverview):
+                key = _page_key(db, patient_id, found.timeline.patient.revision, role)
+                _PAGES.put(key, _page_of(found, role))
+                rendered += 1
+        except (NotFound, ValidationError):
             continue
-        if isinstance(found, PatientOverview):
-            key = _page_key(db, patient_id, found.timeline.patient.revision, role)
-            _PAGES.put(key, _page_of(found, role))
-            rendered += 1
     return rendered
 
 
