@@ -78,7 +78,7 @@ def offers(role: Role | None) -> dict[str, bool]:
 
 def offered(role: Role) -> tuple[bool, ...]:
     """What a page offers ``role``, as a key: roles with the same offers get the same parts."""
-    return tuple(rule.allows(role) for rule in OFFERS.values())
+    return tuple(offers(role).values())
 
 
 def render_part(template: str, role: Role, context: dict[str, Any]) -> Markup:
