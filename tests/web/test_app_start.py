@@ -24,6 +24,7 @@ from psotrack.store import upgrade
 from psotrack.store.engine import temporary_schema_engine
 from psotrack.store.vocabulary import Role
 from psotrack.web.app import connections_held, create_app
+from psotrack.web.routing import one_trip
 from tests.conftest import POSTGRES_URL_VARIABLE
 
 SECRET = "s" * 40
@@ -38,6 +39,34 @@ def test_the_handler_thread_pool_has_the_configured_size(db: Database) -> None:
 
     with TestClient(app) as client:
         assert client.get("/thread-pool-size").json() == 3
+
+
+def test_writes_take_turns_on_sqlite_and_run_two_at_once_on_a_database_server(
+    db: Database,
+) -> None:
+    """Three writes sent at once through the app's write threads: on SQLite (one writer at a
+    time holds the file) they run one at a time; on a database server two run at once."""
+    app = create_app(Settings(secret_key=SECRET, warm_statuses=0, warm_pages=0), db=db)
+    running, most = 0, 0
+    counting = threading.Lock()
+
+    def write() -> None:
+        nonlocal running, most
+        with counting:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.2)
+        with counting:
+            running -= 1
+
+    app.add_api_route("/slow-write", one_trip(write, writes=True), methods=["POST"])
+    with TestClient(app) as client:
+        sent = [threading.Thread(target=client.post, args=("/slow-write",)) for _ in range(3)]
+        for thread in sent:
+            thread.start()
+        for thread in sent:
+            thread.join()
+    assert most == (1 if db.engine.dialect.name == "sqlite" else 2)
 
 
 @pytest.mark.parametrize(("setting", "kept"), [(4096, 3), (2, 2), (0, 0)])
@@ -131,7 +160,7 @@ def test_a_server_process_keeps_a_connection_open_for_each_thread_that_may_hold_
         pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_URL_VARIABLE} to run them")
     settings = Settings(secret_key=SECRET, threads=3)
     held = connections_held(settings)
-    assert held == 3 + 1 + 2 + 1  # the handlers, the writes, the sign-in look-ups, the warmer
+    assert held == 3 + 2 + 2 + 1  # the handlers, the writes, the sign-in look-ups, the warmer
     with temporary_schema_engine(url) as schema_engine:
         upgrade(schema_engine)
         with schema_engine.connect() as connection:

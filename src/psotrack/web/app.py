@@ -33,7 +33,7 @@ from psotrack.web import errors
 from psotrack.web.middleware import SecurityMiddleware
 from psotrack.web.routes import ROUTERS
 from psotrack.web.routes.patient_page import keep_pages
-from psotrack.web.routing import WRITE_THREADS
+from psotrack.web.routing import WRITE_THREADS, use_write_threads, write_thread_count
 from psotrack.web.sessions import Signer
 
 MIN_SECRET_LENGTH = 32
@@ -46,8 +46,9 @@ SIGN_IN_THREADS = 2
 
 
 def connections_held(settings: Settings) -> int:
-    """The most database connections one server process holds at once: one per thread that
-    may read or write (the handlers', the writes', the sign-in look-ups' and the warmer's)."""
+    """The most connections to a database server one server process holds at once: one per
+    thread that may read or write (the handlers', the writes', the sign-in look-ups' and the
+    warmer's; a SQLite file's connections are not pooled)."""
     return settings.threads + WRITE_THREADS + SIGN_IN_THREADS + 1
 
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The route handlers' thread pool (anyio's, one per event loop): see Settings.threads.
         current_default_thread_limiter().total_tokens = settings.threads
+        use_write_threads(write_thread_count(db.engine.dialect.name))
         app.state.sign_in_threads = CapacityLimiter(SIGN_IN_THREADS)
         warmer = Warmer(db, settings.warm_statuses)
         started = time.perf_counter()
