@@ -98,6 +98,6 @@ def test_the_upgrade_fills_it_and_the_downgrade_takes_it_away(demo: Engine) -> N
     before = revision_of(demo, patient)  # 0008's triggers are back: a visit raises the revision
     change(demo, "UPDATE visits SET visit_date = '2026-05-06' WHERE id = :v", v=first)
     assert revision_of(demo, patient) == before + 1
-    upgrade(demo)
+    upgrade(demo, "0009")
     assert current_revision(demo) == "0009"
     assert kept(demo, patient) == date(2026, 5, 6)  # filled from the visits recorded meanwhile

@@ -45,6 +45,7 @@ _REST = HASHED[2:]
 
 #: Key of the PostgreSQL advisory lock that serialises appends: a fixed tag ("PsoA") and the audit
 #: table's oid, so databases with several psotrack schemas (one per test) do not wait on each other.
+#: Taken in the database: by migration 0008's trigger and 0010's ``psotrack_audit_head()``.
 _LOCK_TAG = 0x50736F41
 
 
@@ -155,17 +156,16 @@ def lock_head(session: Session) -> tuple[int, str]:
     """Take the append lock and return the chain's head (``seq`` and hash; 0 and GENESIS if empty).
 
     PostgreSQL: a transaction-level advisory lock, held until commit, so two writers never read
-    the same head. SQLite: a write transaction already holds the database's single write lock;
-    callers flush their data rows first, so the lock is held before the head is read (and a
-    writer whose snapshot went stale gets SQLITE_BUSY, not a fork). The unique ``seq`` is the
+    the same head; ``psotrack_audit_head()`` (migration 0010) takes it and then reads the head,
+    in one round trip. SQLite: a write transaction already holds the database's single write
+    lock; callers flush their data rows first, so the lock is held before the head is read (and
+    a writer whose snapshot went stale gets SQLITE_BUSY, not a fork). The unique ``seq`` is the
     backstop on both.
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(:tag, 'audit_log'::regclass::oid::int4)"),
-            {"tag": _LOCK_TAG},
-        )
+        last = connection.execute(text("SELECT seq, row_hash FROM psotrack_audit_head()")).first()
+        return (0, GENESIS) if last is None else (int(last.seq), str(last.row_hash))
     return head(connection)
 
 
