@@ -45,18 +45,19 @@ def test_writes_take_turns_on_sqlite_and_run_two_at_once_on_a_database_server(
     db: Database,
 ) -> None:
     """Three writes sent at once through the app's write threads: on SQLite (one writer at a
-    time holds the file) they run one at a time; on a database server two run at once."""
+    time holds the file) they run one at a time; on a database server two run at once. Each
+    write waits, up to 0.5 s, for a second one to run beside it."""
     app = create_app(Settings(secret_key=SECRET, warm_statuses=0, warm_pages=0), db=db)
     running, most = 0, 0
-    counting = threading.Lock()
+    changed = threading.Condition()
 
     def write() -> None:
         nonlocal running, most
-        with counting:
+        with changed:
             running += 1
             most = max(most, running)
-        time.sleep(0.2)
-        with counting:
+            changed.notify_all()
+            changed.wait_for(lambda: most >= 2, timeout=0.5)
             running -= 1
 
     app.add_api_route("/slow-write", one_trip(write, writes=True), methods=["POST"])
