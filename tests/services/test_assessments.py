@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from psotrack.errors import NotFound, PermissionDenied, ValidationError
 from psotrack.services.assessments import list_assessments, record_assessment
@@ -280,6 +280,33 @@ def test_flare_at_exactly_fifty_percent_over_the_best(db, clinician, patient_id)
     assert all(a.actor_id == clinician.user_id for a in audit)
 
 
+def test_a_flaring_pasi_and_its_flag_are_audited_in_one_append(db, clinician, patient_id):
+    """The assessment's and the flag's audit rows go into the log with one INSERT (one round
+    trip while the append lock is held), one after the other, at the same moment."""
+    add_administration(db, patient_id)
+    w4, w8 = add_visit(db, clinician, patient_id, 28), add_visit(db, clinician, patient_id, 56)
+    record_pasi(db, clinician, w4, "4.0")
+    inserts: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+            inserts.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        flagged_id = record_pasi(db, clinician, w8, "6.0")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(inserts) == 1
+    (flag,) = flares(db)
+    with db.transaction() as session:
+        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(2)).all()
+    assessment_row, flag_row = rows[1], rows[0]
+    assert (assessment_row.entity, assessment_row.entity_id) == ("assessments", flagged_id)
+    assert (flag_row.entity, flag_row.entity_id) == ("safety_flags", flag.id)
+    assert flag_row.seq == assessment_row.seq + 1 and flag_row.at == assessment_row.at
+
+
 def test_no_flag_before_therapy_nor_against_baseline(db, clinician, patient_id):
     screen, w0 = add_visit(db, clinician, patient_id, -14), add_visit(db, clinician, patient_id, 0)
     record_pasi(db, clinician, screen, "4.0")
@@ -331,10 +358,10 @@ def test_failure_in_the_middle_leaves_nothing_half_written(db, clinician, patien
     w4, w8 = add_visit(db, clinician, patient_id, 28), add_visit(db, clinician, patient_id, 56)
     record_pasi(db, clinician, w4, "4.0")
 
-    def failing(*args, **kwargs):  # after the assessment and its audit rows, before the flag
+    def failing(*args, **kwargs):  # after the assessment's row, before its flag and audit rows
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(service, "raise_flag", failing)
+    monkeypatch.setattr(service, "new_flag", failing)
     before = counts(db)
     with pytest.raises(RuntimeError):
         record_pasi(db, clinician, w8, "6.0")

@@ -38,13 +38,13 @@ from psotrack.endpoints import FlareRule
 from psotrack.errors import NotFound, Problem, ValidationError
 from psotrack.services.audit import audit_changed, audit_created_values
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
-from psotrack.services.flags import raise_flag
+from psotrack.services.flags import new_flag, store_flag
 from psotrack.services.patients import get_patient, require_user
 from psotrack.services.payloads import Id, Payload, parse_payload, require_id, require_reason
 from psotrack.services.research_views import coded_responses
 from psotrack.services.scoring import Scored, score_responses
 from psotrack.services.study_days import first_dose_dates
-from psotrack.store.models import Assessment, Patient, Visit
+from psotrack.store.models import Assessment, Patient, SafetyFlag, Visit
 from psotrack.store.models.base import utcnow
 from psotrack.store.vocabulary import FlagKind, Instrument
 
@@ -228,9 +228,10 @@ def store_assessment(
     # A Core INSERT … RETURNING: the hot path of data entry skips the ORM's unit of work.
     statement = insert(Assessment).values(values).returning(Assessment.id)
     assessment_id = int(session.execute(statement).scalar_one())
-    audit_created_values(session, actor, "assessments", assessment_id, values)
-    if flare is not None:
-        _raise_flare(session, actor, assessment_id, flare)
+    # A possible-flare flag is stored with it and audited in the same append.
+    flags = [_flare_flag(assessment_id, flare)] if flare is not None else []
+    session.add_all(flags)
+    audit_created_values(session, actor, "assessments", assessment_id, values, with_rows=flags)
     return assessment_id
 
 
@@ -271,7 +272,7 @@ def correct_assessment(
         assessment.score_value = scored.score_value
         audit_changed(session, actor, assessment, changes, why)
         if flare is not None:
-            _raise_flare(session, actor, assessment.id, flare)
+            store_flag(session, actor, _flare_flag(assessment.id, flare))
 
 
 def list_assessments(
@@ -404,17 +405,15 @@ def _flare(session: Session, score: str, visit: Visit) -> _Flare | None:
     return _Flare(score, visit, best) if FLARE_RULE.flares(_tenths(score), best) else None
 
 
-def _raise_flare(session: Session, actor: Actor, assessment_id: int, flare: _Flare) -> None:
-    """Raise the possible-flare flag of the assessment ``assessment_id`` (see :func:`_flare`)."""
+def _flare_flag(assessment_id: int, flare: _Flare) -> SafetyFlag:
+    """The possible-flare flag of the assessment ``assessment_id`` (see :func:`_flare`)."""
     rule = (
         f"is ≥ {100 + FLARE_RULE.rise_percent} % of the best earlier post-baseline PASI "
         f"{Decimal(flare.best_tenths).scaleb(-1)}: a possible flare"
     )
     visit, score = flare.visit, flare.score
     when = visit.visit_date.isoformat()
-    raise_flag(
-        session,
-        actor,
+    return new_flag(
         patient_id=visit.patient_id,
         kind=FlagKind.POSSIBLE_FLARE,
         entity="assessments",

@@ -124,7 +124,13 @@ def audit_created_many(
     if not rows:
         return
     session.flush()
-    now = utcnow()
+    append(session, _created_entries(actor, rows, reason, utcnow()))
+
+
+def _created_entries(
+    actor: Actor, rows: list[Base], reason: str | None, at: Any
+) -> list[dict[str, Any]]:
+    """The creation entry of each of ``rows`` (flushed: each has its id)."""
     keys: dict[type[Base], list[str]] = {}
     entries = []
     for row in rows:
@@ -132,8 +138,8 @@ def audit_created_many(
         if names is None:
             names = keys[type(row)] = [c.key for c in inspect(row).mapper.column_attrs]
         values = {name: getattr(row, name) for name in names}
-        entries.append(created_entry(actor, entity_name(row), _row_id(row), values, reason, now))
-    append(session, entries)
+        entries.append(created_entry(actor, entity_name(row), _row_id(row), values, reason, at))
+    return entries
 
 
 def insert_created(
@@ -242,9 +248,19 @@ def audit_created_values(
     row_id: int,
     values: dict[str, Any],
     reason: str | None = None,
+    *,
+    with_rows: Iterable[Base] = (),
 ) -> None:
-    """Audit a row inserted with Core (no ORM object): one creation entry."""
-    append(session, [created_entry(actor, table, row_id, values, reason, utcnow())])
+    """Audit a row inserted with Core (no ORM object): one creation entry; and ``with_rows``,
+    new rows added to the session that it makes with it (flushed here), in the same append:
+    one INSERT of the audit rows, while the append lock is held, instead of one per call."""
+    now = utcnow()
+    entries = [created_entry(actor, table, row_id, values, reason, now)]
+    rows = list(with_rows)
+    if rows:
+        session.flush()
+        entries += _created_entries(actor, rows, reason, now)
+    append(session, entries)
 
 
 def audit_changed(

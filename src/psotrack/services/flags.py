@@ -51,12 +51,8 @@ def raise_flag(
     coded_message: str,
     due_date: date | None = None,
 ) -> SafetyFlag:
-    """Store one flag (and its audit rows) inside the caller's transaction.
-
-    ``coded_message`` must be built from coded values only (codes, numbers, dates): it is what
-    researchers read.
-    """
-    flag = SafetyFlag(
+    """Store one flag (:func:`new_flag`) and its audit rows inside the caller's transaction."""
+    flag = new_flag(
         patient_id=patient_id,
         kind=kind,
         entity=entity,
@@ -65,9 +61,41 @@ def raise_flag(
         coded_message=coded_message,
         due_date=due_date,
     )
+    return store_flag(session, actor, flag)
+
+
+def store_flag(session: Session, actor: Actor, flag: SafetyFlag) -> SafetyFlag:
+    """Store a :func:`new_flag` and its audit rows inside the caller's transaction."""
     session.add(flag)
     audit_created(session, actor, flag)
     return flag
+
+
+def new_flag(
+    *,
+    patient_id: int,
+    kind: FlagKind,
+    entity: str,
+    entity_id: int,
+    message: str,
+    coded_message: str,
+    due_date: date | None = None,
+) -> SafetyFlag:
+    """One open flag, not stored yet: a caller that stores it audits it (:func:`raise_flag`
+    does both).
+
+    ``coded_message`` must be built from coded values only (codes, numbers, dates): it is what
+    researchers read.
+    """
+    return SafetyFlag(
+        patient_id=patient_id,
+        kind=kind,
+        entity=entity,
+        entity_id=entity_id,
+        message=message,
+        coded_message=coded_message,
+        due_date=due_date,
+    )
 
 
 @dataclass(frozen=True)
