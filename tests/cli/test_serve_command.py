@@ -1,4 +1,5 @@
-"""`psotrack serve` runs polars on one thread per server process unless the operator chose."""
+"""`psotrack serve` runs polars on one thread per server process, and freezes what each process
+has made by the end of its start, unless the operator chose otherwise."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import textwrap
 import pytest
 
 from psotrack.cli import main
-from psotrack.cli.serve import POLARS_THREADS, one_polars_thread
+from psotrack.cli.serve import FREEZE_AFTER_START, POLARS_THREADS, server_defaults
 
-#: Serve with uvicorn replaced: print the thread pool of the polars the app imported, and stop.
+#: Serve with uvicorn replaced: print the thread pool of the polars the app imported and whether
+#: the app freezes its start, and stop.
 SERVED_POOL = textwrap.dedent(
     """
     import sys
@@ -21,6 +23,7 @@ SERVED_POOL = textwrap.dedent(
 
     def report(server, sockets=None):
         import polars
+        print(server.config.app.state.settings.freeze_after_start)
         print(polars.thread_pool_size())
         server.started = True
 
@@ -37,13 +40,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_one_thread_unless_the_operator_chose() -> None:
+def test_one_thread_and_a_frozen_start_unless_the_operator_chose() -> None:
     environ: dict[str, str] = {}
-    one_polars_thread(environ)
-    assert environ == {POLARS_THREADS: "1"}
-    chosen = {POLARS_THREADS: "4"}
-    one_polars_thread(chosen)
-    assert chosen == {POLARS_THREADS: "4"}
+    server_defaults(environ)
+    assert environ == {POLARS_THREADS: "1", FREEZE_AFTER_START: "1"}
+    chosen = {POLARS_THREADS: "4", FREEZE_AFTER_START: "0"}
+    server_defaults(chosen)
+    assert chosen == {POLARS_THREADS: "4", FREEZE_AFTER_START: "0"}
 
 
 @pytest.mark.parametrize(("chosen", "expected"), [(None, 1), ("2", 2)])
@@ -52,7 +55,7 @@ def test_the_served_app_runs_polars_on_the_threads_chosen(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'p.db'}"
     assert main(["db", "upgrade", "--database-url", url]) == 0
-    env = {k: v for k, v in os.environ.items() if k != POLARS_THREADS}
+    env = {k: v for k, v in os.environ.items() if k not in (POLARS_THREADS, FREEZE_AFTER_START)}
     if chosen is not None:
         env[POLARS_THREADS] = chosen
     done = subprocess.run(
@@ -64,4 +67,4 @@ def test_the_served_app_runs_polars_on_the_threads_chosen(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == str(expected)
+    assert done.stdout.strip().splitlines()[-2:] == ["True", str(expected)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import threading
 import time
@@ -68,6 +69,24 @@ def test_writes_take_turns_on_sqlite_and_run_two_at_once_on_a_database_server(
         for thread in sent:
             thread.join()
     assert most == (1 if db.engine.dialect.name == "sqlite" else 2)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_a_started_process_freezes_what_it_has_made_when_the_setting_is_on(
+    db: Database, freeze: bool
+) -> None:
+    """With ``freeze_after_start`` the objects alive once the app has started (here the app
+    itself) are out of the garbage collector's reach (``gc.freeze``); without it, nothing is."""
+    gc.unfreeze()
+    settings = Settings(secret_key=SECRET, warm_statuses=0, warm_pages=0)
+    app = create_app(settings.model_copy(update={"freeze_after_start": freeze}), db=db)
+    try:
+        with TestClient(app) as client:
+            assert client.get("/healthz").status_code == 200
+            frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()  # the test process goes on collecting as before
+    assert (frozen > 0) is freeze
 
 
 @pytest.mark.parametrize(("setting", "kept"), [(4096, 3), (2, 2), (0, 0)])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import time
@@ -83,6 +84,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             log.info("%d patient pages rendered in %.1f s", rendered, time.perf_counter() - started)
         except (SQLAlchemyError, PsotrackError) as error:  # each view says what is wrong
             log.warning("patients not prepared at start: %s", type(error).__name__)
+        if settings.freeze_after_start:
+            gc.collect()  # what the start left behind goes first: frozen garbage would stay
+            gc.freeze()
         warming = None
         if settings.warm_every_ms:
             warming = asyncio.create_task(_keep_warm(warmer, settings.warm_every_ms / 1000))
