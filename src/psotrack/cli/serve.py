@@ -98,11 +98,11 @@ def server_defaults(environ: MutableMapping[str, str]) -> None:
     thread, and what the process has made by the end of its start frozen
     (``Settings.freeze_after_start``).
 
-    Polars: a request derives over one patient or one page (tens of rows), where a pool of threads
-    costs more CPU than it saves: its idle threads wait for work by spinning, on cores that the
-    other requests and server processes need. Measured on this project's 2-core machine, one
-    batch pass of the endpoint engine for 20 patients took 13.2 ms of CPU on one thread against
-    17.5 ms on two (the list's change from baseline: 4.9 against 8.0 ms).
+    Polars: a request derives over one patient or one page (tens of rows), where a pool of
+    threads costs more CPU than it saves: its idle threads wait for work by spinning, on cores
+    that the other requests and server processes need. Measured on this project's 2-core
+    machine, one batch pass of the endpoint engine for 20 patients took 13.2 ms of CPU on one
+    thread against 17.5 ms on two (the list's change from baseline: 4.9 against 8.0 ms).
     """
     environ.setdefault(POLARS_THREADS, "1")
     environ.setdefault(FREEZE_AFTER_START, "1")

@@ -62,11 +62,11 @@ def write_thread_count(dialect: str) -> int:
 
     SQLite lets one writer at a time hold its file: a second write thread would only wait for
     that lock, so writes take turns on one. A database server lets writers work side by side
-    and makes them take turns only for the audit log's append (:func:`psotrack.store.
-    audit_chain.lock_head`, from the last insert to the commit): with :data:`WRITE_THREADS`, one
-    write reads and checks while another appends. Measured in the benchmark's mix on PostgreSQL
-    (2 processes, 45 writes/s): with one thread, a write waited for it p95 25–52 ms; with two,
-    4–11 ms.
+    and makes them take turns only for the audit log's append lock, held from a write's first
+    change to a patient's record (migration 0008) or its first audit row to its commit: with
+    :data:`WRITE_THREADS`, one write reads and checks while another holds the lock. Measured in
+    the benchmark's mix on PostgreSQL (2 processes, 45 writes/s): with one thread, a write
+    waited for it p95 25–52 ms; with two, 4–11 ms.
     """
     return 1 if dialect == "sqlite" else WRITE_THREADS
 
