@@ -251,9 +251,9 @@ def audit_created_values(
     *,
     with_rows: Iterable[Base] = (),
 ) -> None:
-    """Audit a row inserted with Core (no ORM object): one creation entry; and ``with_rows``,
-    new rows added to the session that it makes with it (flushed here), in the same append:
-    one INSERT of the audit rows, while the append lock is held, instead of one per call."""
+    """Audit a row inserted with Core (no ORM object): one creation entry. ``with_rows``: new
+    rows stored with it (added to the session, flushed here), audited in the same append: one
+    INSERT of the audit rows while the append lock is held, instead of one per call."""
     now = utcnow()
     entries = [created_entry(actor, table, row_id, values, reason, now)]
     rows = list(with_rows)
