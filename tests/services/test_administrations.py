@@ -341,7 +341,7 @@ def test_failure_while_flagging_leaves_nothing_half_written(db, clinician, patie
     def failing(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(service, "raise_flag", failing)
+    monkeypatch.setattr(service, "store_flag", failing)
     before = count(db, AuditEntry)
     with pytest.raises(RuntimeError):
         log_administration(db, clinician, dose_form(patient_id, viability_pct=50.0))

@@ -363,7 +363,7 @@ def test_failure_at_the_second_flag_leaves_nothing_half_written(
     import psotrack.services.adverse_events as service
 
     calls = {"n": 0}
-    real = service.raise_flag
+    real = service.store_flag
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -371,7 +371,7 @@ def test_failure_at_the_second_flag_leaves_nothing_half_written(
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service, "raise_flag", failing)
+    monkeypatch.setattr(service, "store_flag", failing)
     before = count(db, AuditEntry)
     with pytest.raises(RuntimeError):
         report_adverse_event(

@@ -164,7 +164,13 @@ def test_the_page_shows_the_open_alerts_list_alerts_gives(db, actors, patient_id
     """The page takes the open alerts from the flags its timeline read: the same alerts, in
     the same order, as ``list_alerts`` for the patient; acknowledged and closed ones left out,
     a tie on the moment raised broken by the newer flag first."""
-    from psotrack.services.flags import acknowledge_alert, close_alert, list_alerts, raise_flag
+    from psotrack.services.flags import (
+        acknowledge_alert,
+        close_alert,
+        list_alerts,
+        new_flag,
+        store_flag,
+    )
     from psotrack.store.models import SafetyFlag
     from psotrack.store.vocabulary import FlagKind
 
@@ -172,15 +178,17 @@ def test_the_page_shows_the_open_alerts_list_alerts_gives(db, actors, patient_id
     moments = [datetime(2026, 2, day, 9, 0, tzinfo=UTC) for day in (3, 1, 5, 5, 2)]
     with db.transaction() as session:
         flags = [
-            raise_flag(
+            store_flag(
                 session,
                 clinician,
-                patient_id=patient_id,
-                kind=FlagKind.LOW_VIABILITY,
-                entity="administrations",
-                entity_id=number,
-                message=f"viability below threshold ({number})",
-                coded_message=f"viability below threshold ({number})",
+                new_flag(
+                    patient_id=patient_id,
+                    kind=FlagKind.LOW_VIABILITY,
+                    entity="administrations",
+                    entity_id=number,
+                    message=f"viability below threshold ({number})",
+                    coded_message=f"viability below threshold ({number})",
+                ),
             )
             for number in range(len(moments))
         ]

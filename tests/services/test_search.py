@@ -9,7 +9,7 @@ from sqlalchemy import text
 from psotrack.errors import PermissionDenied, ValidationError
 from psotrack.services.context import SYSTEM, Permission, resolve_actor
 from psotrack.services.corrections import delete_record
-from psotrack.services.flags import raise_flag
+from psotrack.services.flags import new_flag, store_flag
 from psotrack.services.imports import import_assessments
 from psotrack.services.patients import create_program, enroll_patient, withdraw_patient
 from psotrack.services.search import search_patients
@@ -49,15 +49,17 @@ def clinic(db, clinician, program_id) -> dict[str, int]:
     with db.transaction() as session:
         actor = resolve_actor(session, clinician, Permission.RECORD_CLINICAL)
         for number in (1, 2):
-            raise_flag(
+            store_flag(
                 session,
                 actor,
-                patient_id=ids["dorey"],
-                kind=FlagKind.POSSIBLE_FLARE,
-                entity="assessments",
-                entity_id=number,
-                message="test flag",
-                coded_message="test flag",
+                new_flag(
+                    patient_id=ids["dorey"],
+                    kind=FlagKind.POSSIBLE_FLARE,
+                    entity="assessments",
+                    entity_id=number,
+                    message="test flag",
+                    coded_message="test flag",
+                ),
             )
     return ids
 

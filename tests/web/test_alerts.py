@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from psotrack.errors import Conflict, PermissionDenied, ValidationError
 from psotrack.services.context import SYSTEM, Permission, resolve_actor
-from psotrack.services.flags import acknowledge_alert, close_alert, list_alerts, raise_flag
+from psotrack.services.flags import (
+    acknowledge_alert,
+    close_alert,
+    list_alerts,
+    new_flag,
+    store_flag,
+)
 from psotrack.store.models import AuditEntry, Patient, SafetyFlag
 from psotrack.store.vocabulary import FlagKind, Role
 from tests.web.conftest import OWN_MRN, csrf_of
@@ -32,16 +38,18 @@ def flags(db, users, own_patient) -> dict[str, int]:
     with db.transaction() as session:
         system = resolve_actor(session, SYSTEM, Permission.READ_RESEARCH)
         for name, due, raised in FLAGS:
-            flag = raise_flag(
+            flag = store_flag(
                 session,
                 system,
-                patient_id=own_patient,
-                kind=FlagKind.SERIOUS_ADVERSE_EVENT if due else FlagKind.POSSIBLE_FLARE,
-                entity="adverse_events",
-                entity_id=1,
-                message=f"flag {name}: seen in clinic, {OWN_MRN}",
-                coded_message=f"coded flag {name}",
-                due_date=due,
+                new_flag(
+                    patient_id=own_patient,
+                    kind=FlagKind.SERIOUS_ADVERSE_EVENT if due else FlagKind.POSSIBLE_FLARE,
+                    entity="adverse_events",
+                    entity_id=1,
+                    message=f"flag {name}: seen in clinic, {OWN_MRN}",
+                    coded_message=f"coded flag {name}",
+                    due_date=due,
+                ),
             )
             flag.raised_at = raised
             session.flush()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from psotrack.errors import Conflict, Problem, ValidationError
 from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
-from psotrack.services.flags import raise_flag
+from psotrack.services.flags import new_flag, store_flag
 from psotrack.services.patients import get_patient, get_visit, require_user
 from psotrack.services.payloads import Bool, Float, Id, Int, Payload, Text, as_utc, parse_payload
 from psotrack.store.models import Administration, Enrollment, Program
@@ -106,15 +106,17 @@ def log_administration(
         session.add(administration)
         audit_created(session, actor, administration)
         for kind, message, coded_message in protocol_breaches(data, program):
-            raise_flag(
+            store_flag(
                 session,
                 actor,
-                patient_id=data.patient_id,
-                kind=kind,
-                entity="administrations",
-                entity_id=administration.id,
-                message=message,
-                coded_message=coded_message,
+                new_flag(
+                    patient_id=data.patient_id,
+                    kind=kind,
+                    entity="administrations",
+                    entity_id=administration.id,
+                    message=message,
+                    coded_message=coded_message,
+                ),
             )
         return administration.id
 

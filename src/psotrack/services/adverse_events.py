@@ -37,7 +37,7 @@ from psotrack.errors import Conflict, Problem, ValidationError
 from psotrack.services.administrations import current_program
 from psotrack.services.audit import audit_created
 from psotrack.services.context import Actor, Database, Permission, resolve_actor
-from psotrack.services.flags import raise_flag
+from psotrack.services.flags import new_flag, store_flag
 from psotrack.services.patients import get_patient
 from psotrack.services.payloads import Bool, Id, Int, Payload, Text, parse_payload
 from psotrack.store.models import Administration, AdverseEvent
@@ -118,16 +118,18 @@ def report_adverse_event(
         told = event_flags(data, awareness)
         coded = event_flags(data, awareness, coded=True)
         for (kind, message, due), (_, coded_message, _) in zip(told, coded, strict=True):
-            raise_flag(
+            store_flag(
                 session,
                 actor,
-                patient_id=data.patient_id,
-                kind=kind,
-                entity="adverse_events",
-                entity_id=event.id,
-                message=message,
-                coded_message=coded_message,
-                due_date=due,
+                new_flag(
+                    patient_id=data.patient_id,
+                    kind=kind,
+                    entity="adverse_events",
+                    entity_id=event.id,
+                    message=message,
+                    coded_message=coded_message,
+                    due_date=due,
+                ),
             )
         return event.id
 

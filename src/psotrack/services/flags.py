@@ -39,31 +39,6 @@ NOTE_MAX: Final = 1000
 AlertOrder = Literal["newest", "deadline"]
 
 
-def raise_flag(
-    session: Session,
-    actor: Actor,
-    *,
-    patient_id: int,
-    kind: FlagKind,
-    entity: str,
-    entity_id: int,
-    message: str,
-    coded_message: str,
-    due_date: date | None = None,
-) -> SafetyFlag:
-    """Store one flag (:func:`new_flag`) and its audit rows inside the caller's transaction."""
-    flag = new_flag(
-        patient_id=patient_id,
-        kind=kind,
-        entity=entity,
-        entity_id=entity_id,
-        message=message,
-        coded_message=coded_message,
-        due_date=due_date,
-    )
-    return store_flag(session, actor, flag)
-
-
 def store_flag(session: Session, actor: Actor, flag: SafetyFlag) -> SafetyFlag:
     """Store a :func:`new_flag` and its audit rows inside the caller's transaction."""
     session.add(flag)
@@ -81,8 +56,7 @@ def new_flag(
     coded_message: str,
     due_date: date | None = None,
 ) -> SafetyFlag:
-    """One open flag, not stored yet: a caller that stores it audits it (:func:`raise_flag`
-    does both).
+    """One open flag, not stored yet (:func:`store_flag` stores and audits it).
 
     ``coded_message`` must be built from coded values only (codes, numbers, dates): it is what
     researchers read.
