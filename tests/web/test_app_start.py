@@ -232,15 +232,15 @@ def test_each_process_renders_the_recent_pages_at_start(
     assert len(latest) == 3
     patient_page._PAGES.clear()
     rendered: list[int] = []
-    real = patient_page._page_of
+    real = patient_page._keep_page
 
-    def counted(found, role):
+    def counted(db, found, role):
         rendered.append(found.timeline.patient.id)
-        return real(found, role)
+        return real(db, found, role)
 
     app = create_app(Settings(secret_key=SECRET, warm_pages=2), db=db)
     with TestClient(app) as client:
-        monkeypatch.setattr(patient_page, "_page_of", counted)
+        monkeypatch.setattr(patient_page, "_keep_page", counted)
         sign_in(client, Role.CLINICIAN.value)
         served = [client.get(f"/patients/{pid}") for pid in latest]
         assert [r.status_code for r in served] == [200, 200, 200]
@@ -270,14 +270,14 @@ def test_a_page_that_cannot_be_rendered_at_start_is_left_to_its_view(
     )
     import_assessments(db, SYSTEM, frame, program_id=program, day_zero=date(2026, 3, 2), source="t")
     refused, kept = status.recent_patients(db, 2)
-    real = patient_page._page_of
+    real = patient_page._keep_page
 
-    def refusing(found, role):
+    def refusing(db, found, role):
         if found.timeline.patient.id == refused:
             raise ValidationError("pasi", "x", "a record the engine accepts")
-        return real(found, role)
+        return real(db, found, role)
 
-    monkeypatch.setattr(patient_page, "_page_of", refusing)
+    monkeypatch.setattr(patient_page, "_keep_page", refusing)
     patient_page._PAGES.clear()
     assert patient_page.keep_pages(db, [refused, kept]) == 1
     assert len(patient_page._PAGES) == 1

@@ -75,8 +75,9 @@ def _kept_page(
     return lambda revision: _PAGES.get(_page_key(db, patient_id, revision, role))
 
 
-def _page_of(found: PatientOverview, role: Role) -> tuple[str, Markup]:
-    """The research id and the rendered content of the page of ``found`` for ``role``."""
+def _keep_page(db: Database, found: PatientOverview, role: Role) -> tuple[str, Markup]:
+    """The research id and the rendered content of the page of ``found`` for ``role``, kept
+    under the revision it was read at."""
     context = {
         "overview": found,
         "timeline": found.timeline,
@@ -85,7 +86,10 @@ def _page_of(found: PatientOverview, role: Role) -> tuple[str, Markup]:
         "lab_prefix": LAB_PREFIX,
         "scientific": scientific,
     }
-    return found.timeline.patient.research_id, render_part(PAGE, role, context)
+    patient = found.timeline.patient
+    page = (patient.research_id, render_part(PAGE, role, context))
+    _PAGES.put(_page_key(db, patient.id, patient.revision, role), page)
+    return page
 
 
 def keep_pages(db: Database, patient_ids: Sequence[int], role: Role = WARMED_ROLE) -> int:
@@ -105,8 +109,7 @@ def keep_pages(db: Database, patient_ids: Sequence[int], role: Role = WARMED_ROL
         try:
             found = overview_unless_kept(db, SYSTEM, patient_id, _kept_page(db, patient_id, role))
             if isinstance(found, PatientOverview):
-                key = _page_key(db, patient_id, found.timeline.patient.revision, role)
-                _PAGES.put(key, _page_of(found, role))
+                _keep_page(db, found, role)
                 rendered += 1
         except (NotFound, ValidationError):
             continue
@@ -125,11 +128,7 @@ def patient_page(
     db = _db(request)
     role = Role(actor.role)
     found = overview_unless_kept(db, actor, patient_id, _kept_page(db, patient_id, role))
-    if isinstance(found, PatientOverview):
-        kept = _page_of(found, role)
-        _PAGES.put(_page_key(db, patient_id, found.timeline.patient.revision, role), kept)
-    else:
-        kept = found
+    kept = _keep_page(db, found, role) if isinstance(found, PatientOverview) else found
     research_id, main = kept
     return render(request, "patient.html", {"research_id": research_id, "main": main})
 
