@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     #: each; with it 9–12 of at most 31 ms. ``psotrack serve`` turns it on; off by default,
     #: since a process that starts many apps (a test run) would keep what each start left.
     freeze_after_start: bool = False
+    #: Folder of the core slots that the processes of one ``psotrack serve --workers N`` run
+    #: claim, each process holding itself to a core of its own (``psotrack.web.cores``);
+    #: ``psotrack serve`` makes it for the run and sets it. Unset: the processes run on any core.
+    core_slots: Path | None = None
 
     @property
     def schema_owner_url(self) -> str:

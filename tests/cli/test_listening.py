@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from psotrack.cli import main
 from psotrack.cli.listening import SPREADS, SharedPort, claim_port
 from psotrack.errors import PsotrackError
+from psotrack.web.cores import usable_cores
 
 SERVE = [sys.executable, "-c", "from psotrack.cli import main; main()", "serve"]
 linux_only = pytest.mark.skipif(
@@ -106,14 +109,15 @@ def test_serve_on_a_taken_port_says_so_in_one_line_before_it_starts(tmp_path: Pa
     assert "serving" not in done.stdout
 
 
-@linux_only
-def test_serve_with_two_workers_listens_twice_on_its_port(tmp_path: Path) -> None:
+@contextmanager
+def serving_two(tmp_path: Path, *options: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``psotrack serve --workers 2`` on a fresh database, once both processes listen."""
     url = f"sqlite:///{tmp_path / 'p.db'}"
     assert main(["db", "upgrade", "--database-url", url]) == 0
     port = free_port()
     env = {**os.environ, "PSOTRACK_SECRET_KEY": "k" * 40, "PSOTRACK_PHOTO_DIR": str(tmp_path)}
     server = subprocess.Popen(
-        [*SERVE, "--port", str(port), "--workers", "2", "--database-url", url],
+        [*SERVE, "--port", str(port), "--workers", "2", "--database-url", url, *options],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -124,10 +128,58 @@ def test_serve_with_two_workers_listens_twice_on_its_port(tmp_path: Path) -> Non
             time.sleep(0.2)
         assert _listening(port) == 2, server.stderr.read().decode() if server.stderr else ""
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+        yield server
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(30)
     assert _listening(port) == 0
+
+
+@linux_only
+def test_serve_with_two_workers_listens_twice_on_its_port(tmp_path: Path) -> None:
+    with serving_two(tmp_path):
+        pass
+
+
+@linux_only
+@pytest.mark.skipif(len(usable_cores()) < 2, reason="two processes on cores of their own: 2 cores")
+@pytest.mark.parametrize("pinned", [True, False])
+def test_two_workers_run_each_on_a_core_of_its_own(tmp_path: Path, pinned: bool) -> None:
+    options = () if pinned else ("--no-pin-cores",)
+    with serving_two(tmp_path, *options) as server:
+        workers = _children(server.pid)
+        assert len(workers) == 2
+        allowed = [_cores_of_every_thread(pid) for pid in workers]
+    usable = set(usable_cores())
+    if pinned:  # one core each, every thread of the process on it, and not the same one
+        assert all(len(cores) == 1 and cores <= usable for cores in allowed)
+        assert allowed[0] != allowed[1]
+    else:
+        assert allowed == [usable, usable]
+
+
+def _children(pid: int) -> list[int]:
+    """The server processes uvicorn started for ``pid`` (spawned: their command names it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _cores_of_every_thread(pid: int) -> set[int]:
+    """The cores any thread of ``pid`` may run on."""
+    cores: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        cores |= os.sched_getaffinity(int(task.name))
+    return cores
 
 
 def _accept_all(listening: socket.socket) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+import tempfile
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Annotated, Any, Final
 
 import typer
@@ -33,6 +35,13 @@ def serve(
         ),
     ] = 1,
     url: DatabaseUrl = None,
+    pin_cores: Annotated[
+        bool,
+        typer.Option(
+            help="With several processes, run each on a core of its own (Linux; when there "
+            "are no more processes than cores).",
+        ),
+    ] = True,
 ) -> None:
     """Serve the web app and its JSON API (/api/v1) until Ctrl-C.
 
@@ -44,6 +53,7 @@ def serve(
     import secrets
 
     server_defaults(os.environ)  # before the app's modules import polars
+    os.environ.pop(CORE_SLOTS, None)  # the run's own, set below for several processes only
     import uvicorn
     from rich.console import Console
     from uvicorn.supervisors import Multiprocess
@@ -52,6 +62,7 @@ def serve(
     from psotrack.settings import load_settings
     from psotrack.web import create_app
     from psotrack.web.app import connections_held
+    from psotrack.web.cores import usable_cores
 
     settings = load_settings()
     # The port is claimed before anything starts (a clear error if taken); with several
@@ -82,13 +93,16 @@ def serve(
             os.environ["PSOTRACK_SECRET_KEY"] = secrets.token_urlsafe(48)
         options = {"factory": True, "workers": workers, **_uvicorn_options()}
         config = uvicorn.Config("psotrack.web.app:create_app", **options)
-        Multiprocess(config, sockets=[claim]).run()
+        with core_slots(os.environ, pin_cores and workers <= len(usable_cores())):
+            Multiprocess(config, sockets=[claim]).run()
     finally:
         claim.close()
 
 
 #: The setting (``Settings.freeze_after_start``) that a server process turns on for itself.
 FREEZE_AFTER_START: Final = "PSOTRACK_FREEZE_AFTER_START"
+#: The setting (``Settings.core_slots``) that several server processes claim their cores in.
+CORE_SLOTS: Final = "PSOTRACK_CORE_SLOTS"
 #: The environment variable polars reads, once, when it is imported: its thread pool's size.
 POLARS_THREADS: Final = "POLARS_MAX_THREADS"
 
@@ -106,6 +120,21 @@ def server_defaults(environ: MutableMapping[str, str]) -> None:
     """
     environ.setdefault(POLARS_THREADS, "1")
     environ.setdefault(FREEZE_AFTER_START, "1")
+
+
+@contextmanager
+def core_slots(environ: MutableMapping[str, str], pin: bool) -> Iterator[None]:
+    """While serving: when ``pin``, a folder of core slots for the server's processes to claim
+    (``Settings.core_slots``, see :mod:`psotrack.web.cores`), removed at the end."""
+    if not pin:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="psotrack-cores-") as slots:
+        environ[CORE_SLOTS] = slots
+        try:
+            yield
+        finally:
+            environ.pop(CORE_SLOTS, None)
 
 
 def _uvicorn_options() -> dict[str, Any]:

@@ -31,6 +31,7 @@ from psotrack.services.status import recent_patients
 from psotrack.services.warming import Warmer
 from psotrack.settings import Settings, load_settings
 from psotrack.web import errors
+from psotrack.web.cores import pin_to_free_core
 from psotrack.web.middleware import SecurityMiddleware
 from psotrack.web.routes import ROUTERS
 from psotrack.web.routes.patient_page import keep_pages
@@ -70,6 +71,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.core_slots is not None:  # first: the threads started from here inherit it
+            core = pin_to_free_core(settings.core_slots)
+            log.info("server process on core %s", core if core is not None else "any (none free)")
         # The route handlers' thread pool (anyio's, one per event loop): see Settings.threads.
         current_default_thread_limiter().total_tokens = settings.threads
         use_write_threads(write_thread_count(db.engine.dialect.name))
