@@ -200,6 +200,41 @@ def test_status_and_program_filters(db, clinician, clinic, program_id):
     assert search_patients(db, clinician).total == 5
 
 
+def test_a_patient_is_listed_once_while_an_enrollment_of_theirs_is_live(
+    db, clinician, clinic, program_id
+):
+    """Listed: a patient with a live enrollment (in the program, when filtered), once however
+    many they have, with the status of the newest; a patient whose one enrollment is deleted is
+    not listed, whatever the list is sorted or filtered by."""
+    other = create_program(
+        db,
+        SYSTEM,
+        {"name": "AD-MSC", "regimen": "AD-MSC IV", "product_source": "AD-MSC", "route": "IV"},
+    )
+    with db.transaction() as session:  # by hand: Doe enrolled again, later, in the other program
+        session.execute(
+            text(
+                "INSERT INTO enrollments (patient_id, program_id, start_date, status, created_at) "
+                "VALUES (:p, :o, :d, 'withdrawn', CURRENT_TIMESTAMP)"
+            ),
+            {"p": clinic["doe"], "o": other, "d": date(2026, 6, 1)},
+        )
+        session.execute(
+            text("UPDATE enrollments SET deleted_at = CURRENT_TIMESTAMP WHERE patient_id = :p"),
+            {"p": clinic["smith"]},
+        )
+    listed = ["Doe", "MRN-2001", "Dorey"]  # by last visit; Smith's one enrollment is deleted
+    for sort in ("last_visit", "status", "research_id"):
+        found = search_patients(db, clinician, sort=sort)
+        assert sorted(names(found), key=listed.index) == listed
+        assert found.total == 3
+        assert {row.family_name: row.status for row in found.rows}["Doe"] == "withdrawn"
+    assert names(search_patients(db, clinician, program_id=other)) == ["Doe"]
+    assert names(search_patients(db, clinician, program_id=program_id)) == listed
+    assert names(search_patients(db, clinician, status="withdrawn")) == ["Doe"]
+    assert names(search_patients(db, clinician, program_id=program_id, status="withdrawn")) == []
+
+
 def test_researchers_search_by_research_id_and_see_no_identifiers(db, actors, clinician, clinic):
     researcher = actors[Role.RESEARCHER]
     assert search_patients(db, researcher, "MRN-0001").rows == ()

