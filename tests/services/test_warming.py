@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from psotrack.errors import ValidationError
-from psotrack.services import search, status
+from psotrack.services import scored_since, search, status
 from psotrack.services.assessments import record_assessment
 from psotrack.services.context import SYSTEM, Database
 from psotrack.services.patients import create_program
@@ -183,3 +183,31 @@ def test_the_look_at_what_was_scored_is_kept_per_database(
             assert since.take(connection, 10) == []
     finally:
         other.dispose()
+
+
+def test_a_look_takes_the_latest_scored_first_among_the_newest_assessments(
+    db, clinician, program_id, monkeypatch
+) -> None:
+    """Since the last look: A, B, A, C scored in that order (one assessment each) are taken as
+    C, A, B (by their newest assessment), at most ``limit`` of them, and only among the
+    ``LOOKED_AT`` newest assessments; the look then starts after the newest."""
+    first = [(0, "10.0")]
+    a, b, c = (scored(db, clinician, program_id, mrn, first) for mrn in ("MRN-A", "MRN-B", "MRN-C"))
+    since = ScoredSince()
+    with db.reading() as connection:
+        since.start(connection)
+    for day, patient in enumerate((a, b, a, c), start=1):
+        score_again(db, clinician, patient, day)
+    with db.reading() as connection:
+        assert since.take(connection, 10) == [c, a, b]
+        assert since.take(connection, 10) == []
+    for day, patient in enumerate((a, b, a, c), start=5):
+        score_again(db, clinician, patient, day)
+    monkeypatch.setattr(scored_since, "LOOKED_AT", 2)  # the newest two: C's and A's second
+    with db.reading() as connection:
+        assert since.take(connection, 10) == [c, a]  # B's, older, is left to its next view
+        assert since.take(connection, 10) == []
+    score_again(db, clinician, b, 9)
+    score_again(db, clinician, a, 10)
+    with db.reading() as connection:
+        assert since.take(connection, 1) == [a]

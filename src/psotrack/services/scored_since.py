@@ -20,13 +20,26 @@ from sqlalchemy.pool import Pool
 
 from psotrack.store.models import Assessment
 
-#: The patients scored after the assessment id ``seen`` (the latest scored first), each with
-#: their newest assessment id.
-_SCORED_SINCE: Final = (
-    select(Assessment.patient_id, func.max(Assessment.id))
+#: The newest assessments one look reads at most: a look takes the patients of the assessments
+#: written since the last one, newest first, and more than this many (a bulk import) leaves the
+#: older ones' patients to be derived on their next view.
+LOOKED_AT: Final = 65_536
+#: The assessments after the id ``seen``, newest first (at most ``rows``): a range of the primary
+#: key. Grouped by patient in one statement, SQLite instead walked the whole patient index of the
+#: assessments (all of them, however few were new): 1.45 ms a look on the benchmark's 35 000,
+#: growing with the record, against 0.02 ms.
+_NEWER: Final = (
+    select(Assessment.patient_id, Assessment.id)
     .where(Assessment.id > bindparam("seen", type_=Integer))
-    .group_by(Assessment.patient_id)
-    .order_by(func.max(Assessment.id).desc())
+    .order_by(Assessment.id.desc())
+    .limit(bindparam("rows", type_=Integer))
+    .subquery("newer")
+)
+#: The patients of those assessments (the latest scored first), each with their newest one's id.
+_SCORED_SINCE: Final = (
+    select(_NEWER.c.patient_id, func.max(_NEWER.c.id))
+    .group_by(_NEWER.c.patient_id)
+    .order_by(func.max(_NEWER.c.id).desc())
     .limit(bindparam("limit", type_=Integer))
 )
 _NEWEST: Final = select(func.coalesce(func.max(Assessment.id), 0))
@@ -51,15 +64,17 @@ class ScoredSince:
             self._seen[connection.engine.pool] = newest
 
     def take(self, connection: Connection, limit: int) -> list[int]:
-        """The patients scored since the last look (at most ``limit``, the latest scored first),
-        and look now; none on the first look at a database (see :meth:`start`)."""
+        """The patients scored since the last look (at most ``limit``, the latest scored first,
+        among the :data:`LOOKED_AT` newest assessments), and look now; none on the first look at
+        a database (see :meth:`start`)."""
         database = connection.engine.pool
         with self._lock:  # two threads never take the same patients
             seen = self._seen.get(database)
             if seen is None:
                 self._seen[database] = int(connection.execute(_NEWEST).scalar_one())
                 return []
-            scored = connection.execute(_SCORED_SINCE, {"seen": seen, "limit": limit}).all()
+            values = {"seen": seen, "rows": LOOKED_AT, "limit": limit}
+            scored = connection.execute(_SCORED_SINCE, values).all()
             if scored:
                 self._seen[database] = max(seen, int(scored[0][1]))
         return [patient_id for patient_id, _ in scored]
