@@ -180,7 +180,8 @@ def test_a_server_process_keeps_a_connection_open_for_each_thread_that_may_hold_
         pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_URL_VARIABLE} to run them")
     settings = Settings(secret_key=SECRET, threads=3)
     held = connections_held(settings)
-    assert held == 3 + 2 + 2 + 1  # the handlers, the writes, the sign-in look-ups, the warmer
+    # The handlers, the writes, the reads across many patients, the sign-in look-ups, the warmer.
+    assert held == 3 + 2 + 1 + 2 + 1
     with temporary_schema_engine(url) as schema_engine:
         upgrade(schema_engine)
         with schema_engine.connect() as connection:

@@ -10,11 +10,12 @@ from anyio import to_thread
 from anyio.to_thread import current_default_thread_limiter
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from psotrack.services.context import Database
 from psotrack.settings import Settings
 from psotrack.web.app import create_app
-from psotrack.web.routing import Router, one_trip
+from psotrack.web.routing import _WIDE, Router, one_trip, reads_many_patients
 from tests.web.conftest import token_of
 
 SECRET = "s" * 40
@@ -27,6 +28,10 @@ def _until(check: Callable[[], bool]) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+class Answer(BaseModel):
+    value: int
 
 
 def test_an_api_answer_is_not_queued_a_second_time(db: Database, users) -> None:
@@ -51,12 +56,18 @@ def test_an_api_answer_is_not_queued_a_second_time(db: Database, users) -> None:
     async def waiting() -> int:
         return int(current_default_thread_limiter().statistics().tasks_waiting)
 
+    router = Router()  # as the API's routers: a plain handler with a response model
+
+    @router.get("/an-api-read", response_model=Answer)
+    def api() -> Answer:
+        return Answer(value=1)
+
+    app.include_router(router)
     with TestClient(app) as client:
-        bearer = {"Authorization": f"Bearer {token_of(client, 'clinician')}"}
         statuses: list[int] = []
 
         def api_read() -> None:
-            statuses.append(client.get("/api/v1/patients", headers=bearer).status_code)
+            statuses.append(client.get("/an-api-read").status_code)
             answered.set()
 
         held = threading.Thread(target=client.get, args=("/hold-the-handler-thread",))
@@ -136,6 +147,71 @@ def test_a_write_is_not_queued_behind_reads(db: Database, users) -> None:
             held.join(10)
             reader.join(10)
     assert len(answers) == 2
+
+
+def test_a_read_across_patients_does_not_hold_up_the_other_reads(db: Database, users) -> None:
+    """With the wide-read thread held by a read across many patients, a plain read (as a
+    patient's page) still answers on the handler thread, and a second wide read waits."""
+    app = create_app(Settings(secret_key=SECRET, threads=1), db=db)
+    release, holding = threading.Event(), threading.Event()
+    router = Router()
+
+    @router.get("/hold-the-wide-read-thread")
+    @reads_many_patients
+    def hold() -> None:
+        holding.set()
+        release.wait(10)
+
+    @router.get("/another-wide-read")
+    @reads_many_patients
+    def another() -> dict[str, str]:
+        return {"thread": threading.current_thread().name}
+
+    @router.get("/a-read")
+    def read() -> dict[str, str]:
+        return {"thread": threading.current_thread().name}
+
+    app.include_router(router)
+    with TestClient(app) as client:
+        held = threading.Thread(target=client.get, args=("/hold-the-wide-read-thread",))
+        held.start()
+        try:
+            assert holding.wait(10)
+            answers: list[int] = []
+            wide = threading.Thread(
+                target=lambda: answers.append(client.get("/another-wide-read").status_code)
+            )
+            wide.start()
+            assert client.get("/a-read").status_code == 200  # the handler thread is free
+            wide.join(0.5)
+            assert wide.is_alive() and answers == []  # waits for the held wide-read thread
+        finally:
+            release.set()
+            held.join(10)
+            wide.join(10)
+    assert answers == [200]
+
+
+def test_the_lists_across_patients_run_on_the_wide_read_thread(db: Database) -> None:
+    """The patient list (page and API), the alerts and the cohort views are marked, and none
+    of a single patient's routes is."""
+    app = create_app(Settings(secret_key=SECRET), db=db)
+    marked = {
+        (method, context.path)
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.route, APIRoute)
+        and getattr(getattr(context.route.endpoint, "__wrapped__", None), _WIDE, False)
+        for method in context.route.methods
+    }
+    assert {
+        ("GET", "/patients"),
+        ("GET", "/api/v1/patients"),
+        ("GET", "/alerts"),
+        ("GET", "/api/v1/alerts"),
+        ("GET", "/cohort"),
+        ("GET", "/api/v1/cohort/rates"),
+    } <= marked
+    assert not {path for _, path in marked if "{patient_id}" in path}
 
 
 def test_one_trip_keeps_what_fastapi_reads_from_the_handler() -> None:

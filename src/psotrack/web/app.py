@@ -35,7 +35,12 @@ from psotrack.web.cores import pin_to_free_core
 from psotrack.web.middleware import SecurityMiddleware
 from psotrack.web.routes import ROUTERS
 from psotrack.web.routes.patient_page import keep_pages
-from psotrack.web.routing import WRITE_THREADS, use_write_threads, write_thread_count
+from psotrack.web.routing import (
+    WIDE_READ_THREADS,
+    WRITE_THREADS,
+    use_write_threads,
+    write_thread_count,
+)
 from psotrack.web.sessions import Signer
 
 MIN_SECRET_LENGTH = 32
@@ -49,9 +54,9 @@ SIGN_IN_THREADS = 2
 
 def connections_held(settings: Settings) -> int:
     """The most connections to a database server one server process holds at once: one per
-    thread that may read or write (the handlers', the writes', the sign-in look-ups' and the
-    warmer's; a SQLite file's connections are not pooled)."""
-    return settings.threads + WRITE_THREADS + SIGN_IN_THREADS + 1
+    thread that may read or write (the handlers', the writes', the reads across many patients',
+    the sign-in look-ups' and the warmer's; a SQLite file's connections are not pooled)."""
+    return settings.threads + WRITE_THREADS + WIDE_READ_THREADS + SIGN_IN_THREADS + 1
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:

@@ -18,7 +18,7 @@ from psotrack.services.payloads import MAX_ID
 from psotrack.store.vocabulary import Role
 from psotrack.web import rules
 from psotrack.web.params import WholeNumber
-from psotrack.web.routing import Router
+from psotrack.web.routing import Router, reads_many_patients
 from psotrack.web.templating import render
 
 router = Router(include_in_schema=False)
@@ -27,6 +27,7 @@ FlagId = Annotated[WholeNumber, Path(ge=1, le=MAX_ID, description="the alert's i
 
 
 @router.get("/alerts", response_class=HTMLResponse)
+@reads_many_patients
 def alerts(request: Request, actor: Actor = Depends(rules.RESEARCH)) -> Response:
     found = list_alerts(request.app.state.db, actor, include_acknowledged=True, order="deadline")
     role = Role(actor.role)

@@ -17,7 +17,7 @@ from psotrack.web import rules
 from psotrack.web.params import Page, PageSize
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
-from psotrack.web.routing import Router
+from psotrack.web.routing import Router, reads_many_patients
 from psotrack.web.schemas import ERRORS, ApiModel, Moment, PageOut, page_of
 
 router = Router(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(bearer)])
@@ -40,6 +40,7 @@ class AlertOut(ApiModel):
 
 
 @router.get("/alerts", response_model=PageOut[AlertOut], responses=ERRORS)
+@reads_many_patients
 def alerts(
     request: Request,
     include_acknowledged: bool = False,

@@ -21,7 +21,7 @@ from psotrack.web import rules
 from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
 from psotrack.web.routes.api_patients import PatientId
-from psotrack.web.routing import Router
+from psotrack.web.routing import Router, reads_many_patients
 from psotrack.web.schemas import ERRORS, ApiModel, PageOut, page_of
 
 router = Router(prefix="/api/v1", tags=["endpoints"], dependencies=[Depends(bearer)])
@@ -138,6 +138,7 @@ def research_patient(
 
 
 @router.get("/cohort/rates", response_model=CohortRatesOut, responses=ERRORS)
+@reads_many_patients
 def rates(
     request: Request,
     program_id: Annotated[WholeNumber | None, Query(ge=1, le=MAX_ID)] = None,

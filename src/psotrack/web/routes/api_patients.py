@@ -23,7 +23,7 @@ from psotrack.store.vocabulary import EnrollmentStatus, PsoriasisType, Sex
 from psotrack.web import rules
 from psotrack.web.params import Page, PageSize, WholeNumber
 from psotrack.web.routes.api_auth import bearer
-from psotrack.web.routing import Router
+from psotrack.web.routing import Router, reads_many_patients
 from psotrack.web.schemas import (
     ERRORS,
     WRITE_ERRORS,
@@ -89,6 +89,7 @@ class PatientOut(ApiModel):
 
 
 @router.get("/patients", response_model=PageOut[PatientRowOut], responses=ERRORS)
+@reads_many_patients
 def list_patients(
     request: Request,
     q: Annotated[

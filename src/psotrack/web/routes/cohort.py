@@ -32,7 +32,7 @@ from psotrack.services.dashboard import (
 from psotrack.web import rules
 from psotrack.web.middleware import REPORT_CSP, SVG_CSP
 from psotrack.web.params import WholeNumber
-from psotrack.web.routing import Router
+from psotrack.web.routing import Router, reads_many_patients
 from psotrack.web.templating import render
 
 router = Router(include_in_schema=False)
@@ -49,6 +49,7 @@ def svg_response(svg: str) -> Response:
 
 
 @router.get("/cohort", response_class=HTMLResponse)
+@reads_many_patients
 def cohort_page(
     request: Request,
     threshold: Threshold = 75,
@@ -72,6 +73,7 @@ def cohort_page(
 
 
 @router.get("/cohort/rates.svg")
+@reads_many_patients
 def rates_chart(
     request: Request,
     threshold: Threshold = 75,
@@ -85,6 +87,7 @@ def rates_chart(
 
 
 @router.get("/cohort/waterfall.svg")
+@reads_many_patients
 def waterfall_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) -> Response:
     found = best_pasi_change(request.app.state.db, actor)
     best = found.waterfall["best_pchg"].to_list()
@@ -92,6 +95,7 @@ def waterfall_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) ->
 
 
 @router.get("/cohort/adverse-events.svg")
+@reads_many_patients
 def adverse_events_chart(request: Request, actor: Actor = Depends(rules.RESEARCH)) -> Response:
     found = adverse_event_grades(request.app.state.db, actor)
     return svg_response(adverse_events_svg(found.by_grade, note=found.synthetic_label))
@@ -106,6 +110,7 @@ def _report(request: Request, actor: Actor, program: int | None, fmt: ReportForm
 
 
 @router.get("/cohort/report.html")
+@reads_many_patients
 def cohort_report_html(
     request: Request, program: Program = None, actor: Actor = Depends(rules.RESEARCH)
 ) -> Response:
@@ -114,6 +119,7 @@ def cohort_report_html(
 
 
 @router.get("/cohort/report.pdf")
+@reads_many_patients
 def cohort_report_pdf(
     request: Request, program: Program = None, actor: Actor = Depends(rules.RESEARCH)
 ) -> Response:

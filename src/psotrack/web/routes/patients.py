@@ -13,13 +13,14 @@ from psotrack.services.search import SORT_KEYS, search_patients
 from psotrack.store.vocabulary import EnrollmentStatus
 from psotrack.web import rules
 from psotrack.web.params import Page, PageSize
-from psotrack.web.routing import Router
+from psotrack.web.routing import Router, reads_many_patients
 from psotrack.web.templating import render
 
 router = Router(include_in_schema=False)
 
 
 @router.get("/patients", response_class=HTMLResponse)
+@reads_many_patients
 def patient_list(
     request: Request,
     q: Annotated[str, Query(max_length=100)] = "",
