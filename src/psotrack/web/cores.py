@@ -8,7 +8,8 @@ one waiting for it, spins a while first: on this project's 2-core machine one pa
 engine over one patient took 6.2–7.8 ms of CPU with the process free to use both cores, against
 4.5–5.5 ms with it held to one. In the benchmark (``benchmarks/bench_web.py``, SQLite, two
 processes, four alternating runs) the server took 4.3 and 5.2 ms of CPU per request with each
-process on a core of its own, against 5.7 and 5.8 ms without.
+process on a core of its own, against 5.7 and 5.8 ms without; on PostgreSQL (six runs) there
+was no difference beyond the runs' spread (5.5–6.4 ms pinned, 5.6–6.1 unpinned).
 
 The processes share the cores among themselves by claiming them: ``psotrack serve`` makes a
 folder of slots for the run (``Settings.core_slots``), and each process, when it starts, takes
