@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from anyio import to_thread
 from anyio.to_thread import current_default_thread_limiter
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -103,92 +104,61 @@ def test_every_route_runs_its_handler_in_one_trip(db: Database) -> None:
     assert plain == []
 
 
-def test_a_write_is_not_queued_behind_reads(db: Database, users) -> None:
-    """With the one handler thread held by a slow read, a write (POST) on a :class:`Router`
-    still answers: writes run on threads of their own; a read queues for the held thread."""
+#: For the lane held: a request on another lane (answered while it is held) and a second request
+#: on the held lane (which waits for it).
+LANES = {
+    "handler": (("POST", "/a-write"), ("GET", "/a-read")),
+    "wide read": (("GET", "/a-read"), ("GET", "/a-wide-read")),
+}
+
+
+@pytest.mark.parametrize("held", list(LANES))
+def test_a_held_lane_holds_up_its_own_requests_only(db: Database, users, held: str) -> None:
+    """Each server process has lanes of threads: the handler threads (one here), the write
+    threads, and the thread of the reads across many patients. With the ``held`` lane's thread
+    held by a slow request, a request on another lane still answers (a write while the reads
+    are held; a patient's page while a list is), and a second request on the held lane waits."""
     app = create_app(Settings(secret_key=SECRET, threads=1), db=db)
     release, holding = threading.Event(), threading.Event()
     router = Router()
 
-    @router.get("/hold-the-handler-thread")
     def hold() -> None:
         holding.set()
         release.wait(10)
 
-    @router.post("/a-write")
-    def write() -> dict[str, str]:
-        return {"thread": threading.current_thread().name}
+    def read() -> str:
+        return threading.current_thread().name
 
-    @router.get("/a-read")
-    def read() -> dict[str, str]:
-        return {"thread": threading.current_thread().name}
+    def write() -> str:
+        return threading.current_thread().name
 
+    def wide_read() -> str:
+        return threading.current_thread().name
+
+    router.get("/hold")(reads_many_patients(hold) if held == "wide read" else hold)
+    router.get("/a-read")(read)
+    router.post("/a-write")(write)
+    router.get("/a-wide-read")(reads_many_patients(wide_read))
     app.include_router(router)
+    (free_method, free_path), (queued_method, queued_path) = LANES[held]
     with TestClient(app) as client:
-        held = threading.Thread(target=client.get, args=("/hold-the-handler-thread",))
-        held.start()
+        held_request = threading.Thread(target=client.get, args=("/hold",))
+        held_request.start()
+        answers: list[int] = []
+        queued = threading.Thread(
+            target=lambda: answers.append(client.request(queued_method, queued_path).status_code)
+        )
         try:
             assert holding.wait(10)
-            answers: list[int] = []
-            writer = threading.Thread(
-                target=lambda: answers.append(client.post("/a-write").status_code)
-            )
-            reader = threading.Thread(
-                target=lambda: answers.append(client.get("/a-read").status_code)
-            )
-            writer.start()
-            writer.join(10)
-            assert answers == [200]  # answered while the handler thread is held
-            reader.start()
-            reader.join(0.5)
-            assert reader.is_alive() and len(answers) == 1  # the read waits for the held thread
+            assert client.request(free_method, free_path).status_code == 200  # another lane
+            queued.start()
+            queued.join(0.5)
+            assert queued.is_alive() and answers == []  # waits for the held thread
         finally:
             release.set()
-            held.join(10)
-            reader.join(10)
-    assert len(answers) == 2
-
-
-def test_a_read_across_patients_does_not_hold_up_the_other_reads(db: Database, users) -> None:
-    """With the wide-read thread held by a read across many patients, a plain read (as a
-    patient's page) still answers on the handler thread, and a second wide read waits."""
-    app = create_app(Settings(secret_key=SECRET, threads=1), db=db)
-    release, holding = threading.Event(), threading.Event()
-    router = Router()
-
-    @router.get("/hold-the-wide-read-thread")
-    @reads_many_patients
-    def hold() -> None:
-        holding.set()
-        release.wait(10)
-
-    @router.get("/another-wide-read")
-    @reads_many_patients
-    def another() -> dict[str, str]:
-        return {"thread": threading.current_thread().name}
-
-    @router.get("/a-read")
-    def read() -> dict[str, str]:
-        return {"thread": threading.current_thread().name}
-
-    app.include_router(router)
-    with TestClient(app) as client:
-        held = threading.Thread(target=client.get, args=("/hold-the-wide-read-thread",))
-        held.start()
-        try:
-            assert holding.wait(10)
-            answers: list[int] = []
-            wide = threading.Thread(
-                target=lambda: answers.append(client.get("/another-wide-read").status_code)
-            )
-            wide.start()
-            assert client.get("/a-read").status_code == 200  # the handler thread is free
-            wide.join(0.5)
-            assert wide.is_alive() and answers == []  # waits for the held wide-read thread
-        finally:
-            release.set()
-            held.join(10)
-            wide.join(10)
+            held_request.join(10)
+            if queued.ident is not None:  # started
+                queued.join(10)
     assert answers == [200]
 
 
