@@ -13,10 +13,11 @@ server process (:func:`write_thread_count`) instead of the handler threads (``Se
 data entry (a clinician saving a score at the bedside) does not queue behind page and list reads,
 which cost several times more. Reads still get their own threads, so writes cannot hold them up.
 
-A read across many patients (the patient list, marked :func:`reads_many_patients`) runs on a
-thread of its own per process (:data:`WIDE_READ_THREADS`), so that a patient's page does not wait
-behind a page of the list, which costs several times more (a list page derives the change from
-baseline of every patient on it scored since it was last shown). Measured in the benchmark's mix
+A read across many patients (the patient list, the alerts, the cohort views: each marked
+:func:`reads_many_patients`) runs on a thread of its own per process (:data:`WIDE_READ_THREADS`),
+so that a patient's page does not wait behind a page of the list, which costs several times more
+(a list page derives the change from baseline of every patient on it scored since it was last
+shown). Measured in the benchmark's mix
 on SQLite (two alternating pairs of runs): the patient page p95 fell from 168 and 319 ms to 60
 and 84 ms; the list's own p95 was 150 against 194 ms in the first pair, 860 against 349 ms in the
 second, a slower phase of the machine in which the list's one thread could not keep up.
@@ -76,7 +77,7 @@ def one_trip(endpoint: Callable[..., Any], *, writes: bool = False) -> Callable[
 
 
 def reads_many_patients(endpoint: F) -> F:
-    """Mark a plain handler that reads across many patients: it runs on the wide-read threads
+    """Mark a plain handler that reads across many patients: it runs on the wide-read thread
     (see the module text). Put it under the route's decorator."""
     setattr(endpoint, _WIDE, True)
     return endpoint

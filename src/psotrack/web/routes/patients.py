@@ -53,18 +53,18 @@ def patient_list(
 
 
 #: How many rendered list rows each process keeps (a row is about 0.4 kB).
-KEPT_ROWS: Final = 8192
+KEPT_ROW_HTML: Final = 8192
 #: Each list row rendered, kept by the row itself: a row is its values (a frozen dataclass), and
 #: what it shows is a function of them alone, so a row that changed is another key.
-_ROWS: Final[Memo[Markup]] = Memo(KEPT_ROWS)
+_ROW_HTML: Final[Memo[Markup]] = Memo(KEPT_ROW_HTML)
 ROW_TEMPLATE: Final = "_patient_row.html"
 
 
 def _row_html(row: PatientListRow) -> Markup:
     """The row rendered (``_patient_row.html``): kept, as the list's rows change one patient at
     a time (50 rows rendered took 0.8–1.4 ms of the list's 3–5 ms of CPU per page)."""
-    kept = _ROWS.get(row)
+    kept = _ROW_HTML.get(row)
     if kept is None:
         kept = Markup(TEMPLATES.get_template(ROW_TEMPLATE).render(row=row))
-        _ROWS.put(row, kept)
+        _ROW_HTML.put(row, kept)
     return kept
