@@ -85,7 +85,13 @@ def render_part(template: str, role: Role, context: dict[str, Any]) -> Markup:
     """``template``, a part of a page without its frame, rendered with ``context`` and what the
     page may offer ``role`` (``can``) only: the same for every user of that role, so it may be
     kept and placed in any of their pages."""
-    return Markup(TEMPLATES.get_template(template).render({**context, "can": offers(role)}))
+    return render_fragment(template, {**context, "can": offers(role)})
+
+
+def render_fragment(template: str, context: dict[str, Any]) -> Markup:
+    """``template``, a part of a page without its frame, rendered with ``context`` alone (what
+    it shows is a function of ``context``, so it may be kept by it and placed in any page)."""
+    return Markup(TEMPLATES.get_template(template).render(context))
 
 
 def set_session_cookie(request: Request, response: Response, value: str) -> None:
